@@ -1,0 +1,586 @@
+//! The tenant config file, `idferry.toml`: tenants by name, where their API is, where
+//! their credentials come from (an env var or a file, never the file itself), and how
+//! fast idferry may call them.
+//!
+//! ```toml
+//! [tenants.acme-prod]
+//! platform = "auth0"                  # or "zitadel"; auth0 when left out
+//! domain = "acme.eu.auth0.com"        # or base_url = "http://127.0.0.1:4001"
+//! client_id = "abc..."                # client credentials ...
+//! client_secret_file = "secrets/acme-prod.secret"
+//! # token_env = "ACME_PROD_TOKEN"     # ... or a static token (token_env / token_file)
+//! rate_limit = 10                     # requests per second (optional)
+//! burst = 10                          # (optional)
+//! ```
+//!
+//! Errors name the file, the line and the key, so that a typo is found at once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The platform a tenant runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// Auth0 Management API v2.
+    Auth0,
+    /// ZITADEL admin / management APIs.
+    Zitadel,
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Auth0 => "auth0",
+            Self::Zitadel => "zitadel",
+        })
+    }
+}
+
+/// A secret value: shown as `***` by `Debug` and never printed by idferry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where a secret comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// An environment variable's name.
+    Env(String),
+    /// A file's path (relative paths are resolved against the config file's folder).
+    File(PathBuf),
+}
+
+impl SecretSource {
+    fn read(&self, tenant: &str, key: &str) -> Result<Secret, ConfigError> {
+        let fail = |message: String| ConfigError::Secret {
+            tenant: tenant.to_owned(),
+            key: key.to_owned(),
+            message,
+        };
+        let value = match self {
+            Self::Env(var) => std::env::var(var)
+                .map_err(|_| fail(format!("environment variable {var} is not set")))?,
+            Self::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?,
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(fail("the secret is empty".into()));
+        }
+        Ok(Secret::new(value))
+    }
+}
+
+/// How idferry authenticates to a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// A static Management API token.
+    Token(SecretSource),
+    /// Client credentials exchanged at `/oauth/token`.
+    ClientCredentials {
+        /// The client id (not a secret).
+        client_id: String,
+        /// Where the client secret comes from.
+        client_secret: SecretSource,
+        /// The audience to ask for; the tenant's `/api/v2/` when unset.
+        audience: Option<String>,
+    },
+}
+
+/// Credentials read from their sources.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// A static token.
+    Token(Secret),
+    /// Client credentials.
+    ClientCredentials {
+        /// The client id.
+        client_id: String,
+        /// The client secret.
+        client_secret: Secret,
+        /// The audience; the tenant's `/api/v2/` when unset.
+        audience: Option<String>,
+    },
+}
+
+/// One tenant of the config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantConfig {
+    /// Its name in the file (`acme-prod`).
+    pub name: String,
+    /// Its platform.
+    pub platform: Platform,
+    /// Where the tenant answers: `https://<domain>` or the configured `base_url`, without
+    /// a trailing slash. The Management API is under `/api/v2`, the token endpoint at
+    /// `/oauth/token`.
+    pub base_url: String,
+    /// Where its credentials come from.
+    pub credentials: CredentialSource,
+    /// Requests per second idferry may send (None: learned from the rate-limit headers).
+    pub rate_limit: Option<f64>,
+    /// How many requests may go at once before the rate applies.
+    pub burst: Option<u32>,
+}
+
+impl TenantConfig {
+    /// Reads the credentials from their env var or file.
+    pub fn resolve_credentials(&self) -> Result<Credentials, ConfigError> {
+        Ok(match &self.credentials {
+            CredentialSource::Token(source) => Credentials::Token(source.read(&self.name, "token")?),
+            CredentialSource::ClientCredentials {
+                client_id,
+                client_secret,
+                audience,
+            } => Credentials::ClientCredentials {
+                client_id: client_id.clone(),
+                client_secret: client_secret.read(&self.name, "client_secret")?,
+                audience: audience.clone(),
+            },
+        })
+    }
+
+    /// A tenant answering at `base_url` with a static token from an env var, for tests and
+    /// tools that build configs in code.
+    pub fn with_token_env(name: &str, base_url: &str, var: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            platform: Platform::Auth0,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            credentials: CredentialSource::Token(SecretSource::Env(var.to_owned())),
+            rate_limit: None,
+            burst: None,
+        }
+    }
+}
+
+/// The whole config file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Tenants by name, in name order.
+    pub tenants: BTreeMap<String, TenantConfig>,
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text; `path` names the file in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+            ConfigError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })?;
+        let base_dir = path.parent().unwrap_or(Path::new(".")).to_owned();
+        let mut tenants = BTreeMap::new();
+        for (name, tenant) in raw.tenants {
+            let checked = tenant.check(&name, text, path, &base_dir)?;
+            tenants.insert(name, checked);
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            tenants,
+        })
+    }
+
+    /// The tenant called `name`, or an error listing the ones there are.
+    pub fn tenant(&self, name: &str) -> Result<&TenantConfig, ConfigError> {
+        self.tenants
+            .get(name)
+            .ok_or_else(|| ConfigError::UnknownTenant {
+                path: self.path.clone(),
+                name: name.to_owned(),
+                known: self.tenants.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
+    }
+}
+
+/// What is wrong with a config file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a misspelt or mistyped key.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser expected.
+        message: String,
+    },
+    /// A key has a value idferry cannot use.
+    #[error("{}:{line}: tenants.{tenant}.{key}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the key (or of the tenant's table when the key is missing).
+        line: usize,
+        /// The tenant.
+        tenant: String,
+        /// The key.
+        key: String,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
+    /// A command named a tenant the file does not have.
+    #[error("{}: no tenant named {name:?} (the file has: {known})", path.display())]
+    UnknownTenant {
+        /// The file.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The names it has.
+        known: String,
+    },
+    /// A secret could not be read from its source.
+    #[error("tenant {tenant}: {key}: {message}")]
+    Secret {
+        /// The tenant.
+        tenant: String,
+        /// Which secret.
+        key: String,
+        /// Why.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    tenants: BTreeMap<String, RawTenant>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTenant {
+    platform: Option<Platform>,
+    domain: Option<Spanned<String>>,
+    base_url: Option<Spanned<String>>,
+    token_env: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+    client_id: Option<Spanned<String>>,
+    client_secret_env: Option<Spanned<String>>,
+    client_secret_file: Option<Spanned<String>>,
+    audience: Option<String>,
+    rate_limit: Option<Spanned<f64>>,
+    burst: Option<Spanned<u32>>,
+}
+
+impl RawTenant {
+    fn check(
+        self,
+        name: &str,
+        text: &str,
+        path: &Path,
+        base_dir: &Path,
+    ) -> Result<TenantConfig, ConfigError> {
+        let invalid = |span: Option<Range<usize>>, key: &str, message: &str| {
+            let line = span.map_or_else(|| table_line(text, name), |s| line_col(text, s.start).0);
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                tenant: name.to_owned(),
+                key: key.to_owned(),
+                message: message.to_owned(),
+            }
+        };
+        let base_url = match (&self.domain, &self.base_url) {
+            (Some(d), None) => {
+                let domain = d.get_ref().trim();
+                if domain.is_empty() || domain.contains('/') {
+                    return Err(invalid(
+                        Some(d.span()),
+                        "domain",
+                        "a bare host name is expected, like acme.eu.auth0.com (use base_url for a full URL)",
+                    ));
+                }
+                format!("https://{domain}")
+            }
+            (None, Some(u)) => {
+                let url = u.get_ref().trim().trim_end_matches('/');
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(invalid(
+                        Some(u.span()),
+                        "base_url",
+                        "an http:// or https:// URL is expected",
+                    ));
+                }
+                url.to_owned()
+            }
+            (Some(_), Some(u)) => {
+                return Err(invalid(
+                    Some(u.span()),
+                    "base_url",
+                    "set either domain or base_url, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    None,
+                    "domain",
+                    "missing: set domain (acme.eu.auth0.com) or base_url (http://host:port)",
+                ));
+            }
+        };
+        let file = |s: &Spanned<String>| SecretSource::File(base_dir.join(s.get_ref()));
+        let env = |s: &Spanned<String>| SecretSource::Env(s.get_ref().clone());
+        let token = match (&self.token_env, &self.token_file) {
+            (Some(_), Some(f)) => {
+                return Err(invalid(
+                    Some(f.span()),
+                    "token_file",
+                    "set either token_env or token_file, not both",
+                ));
+            }
+            (Some(e), None) => Some(env(e)),
+            (None, Some(f)) => Some(file(f)),
+            (None, None) => None,
+        };
+        let secret = match (&self.client_secret_env, &self.client_secret_file) {
+            (Some(_), Some(f)) => {
+                return Err(invalid(
+                    Some(f.span()),
+                    "client_secret_file",
+                    "set either client_secret_env or client_secret_file, not both",
+                ));
+            }
+            (Some(e), None) => Some(env(e)),
+            (None, Some(f)) => Some(file(f)),
+            (None, None) => None,
+        };
+        let credentials = match (token, &self.client_id, secret) {
+            (Some(_), Some(id), _) => {
+                return Err(invalid(
+                    Some(id.span()),
+                    "client_id",
+                    "set a token or client credentials, not both",
+                ));
+            }
+            (Some(token), None, None) => CredentialSource::Token(token),
+            (Some(_), None, Some(_)) => {
+                return Err(invalid(
+                    self.client_secret_env
+                        .as_ref()
+                        .or(self.client_secret_file.as_ref())
+                        .map(Spanned::span),
+                    "client_secret",
+                    "a client secret without client_id; set a token or client credentials, not both",
+                ));
+            }
+            (None, Some(id), Some(secret)) => CredentialSource::ClientCredentials {
+                client_id: id.get_ref().clone(),
+                client_secret: secret,
+                audience: self.audience.clone(),
+            },
+            (None, Some(id), None) => {
+                return Err(invalid(
+                    Some(id.span()),
+                    "client_secret_env",
+                    "client_id needs client_secret_env or client_secret_file",
+                ));
+            }
+            (None, None, _) => {
+                return Err(invalid(
+                    None,
+                    "token_env",
+                    "no credentials: set token_env / token_file, or client_id with client_secret_env / client_secret_file",
+                ));
+            }
+        };
+        if let Some(rate) = &self.rate_limit
+            && !(rate.get_ref().is_finite() && *rate.get_ref() > 0.0)
+        {
+            return Err(invalid(
+                Some(rate.span()),
+                "rate_limit",
+                "requests per second must be a positive number",
+            ));
+        }
+        if let Some(burst) = &self.burst
+            && *burst.get_ref() == 0
+        {
+            return Err(invalid(
+                Some(burst.span()),
+                "burst",
+                "must be at least 1",
+            ));
+        }
+        Ok(TenantConfig {
+            name: name.to_owned(),
+            platform: self.platform.unwrap_or(Platform::Auth0),
+            base_url,
+            credentials,
+            rate_limit: self.rate_limit.map(Spanned::into_inner),
+            burst: self.burst.map(Spanned::into_inner),
+        })
+    }
+}
+
+/// 1-based line and column of byte offset `at`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    (line, column)
+}
+
+/// The line of `[tenants.NAME]`, for errors about a key that is missing from it.
+fn table_line(text: &str, name: &str) -> usize {
+    let headers = [format!("[tenants.{name}]"), format!("[tenants.\"{name}\"]")];
+    text.lines()
+        .position(|l| headers.iter().any(|h| l.trim() == h))
+        .map_or(0, |i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/idferry/idferry.toml"))
+    }
+
+    #[test]
+    fn reads_tokens_and_client_credentials() {
+        let config = parse(
+            r#"
+[tenants.acme-prod]
+domain = "acme.eu.auth0.com"
+client_id = "abc"
+client_secret_file = "secrets/prod.secret"
+rate_limit = 15
+burst = 30
+
+[tenants.local]
+platform = "auth0"
+base_url = "http://127.0.0.1:4001/"
+token_env = "LOCAL_TOKEN"
+"#,
+        )
+        .unwrap();
+        let prod = config.tenant("acme-prod").unwrap();
+        assert_eq!(prod.base_url, "https://acme.eu.auth0.com");
+        assert_eq!(prod.rate_limit, Some(15.0));
+        assert_eq!(
+            prod.credentials,
+            CredentialSource::ClientCredentials {
+                client_id: "abc".into(),
+                client_secret: SecretSource::File("/etc/idferry/secrets/prod.secret".into()),
+                audience: None,
+            }
+        );
+        let local = config.tenant("local").unwrap();
+        assert_eq!(local.base_url, "http://127.0.0.1:4001");
+        assert_eq!(
+            local.credentials,
+            CredentialSource::Token(SecretSource::Env("LOCAL_TOKEN".into()))
+        );
+    }
+
+    #[test]
+    fn a_misspelt_key_names_file_line_and_key() {
+        let err = parse("[tenants.a]\ndomain = \"a.auth0.com\"\ntoken_evn = \"X\"\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("/etc/idferry/idferry.toml:3:"), "{msg}");
+        assert!(msg.contains("token_evn"), "{msg}");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_line_and_key() {
+        let err = parse("[tenants.a]\nbase_url = \"ftp://x\"\ntoken_env = \"X\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/idferry/idferry.toml:2: tenants.a.base_url: an http:// or https:// URL is expected"
+        );
+        let err = parse("[tenants.a]\ndomain = \"a\"\ntoken_env = \"X\"\nrate_limit = 0\n").unwrap_err();
+        assert!(err.to_string().contains(":4: tenants.a.rate_limit"), "{err}");
+    }
+
+    #[test]
+    fn missing_credentials_point_at_the_tenant_table() {
+        let err = parse("# tenants\n\n[tenants.b]\ndomain = \"b.auth0.com\"\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(":3: tenants.b.token_env: no credentials"), "{msg}");
+    }
+
+    #[test]
+    fn an_unknown_tenant_lists_the_known_ones() {
+        let config = parse("[tenants.a]\ndomain = \"a\"\ntoken_env = \"X\"\n").unwrap();
+        let err = config.tenant("z").unwrap_err().to_string();
+        assert!(err.contains("no tenant named \"z\" (the file has: a)"), "{err}");
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_show_in_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.token"), "s3cr3t\n").unwrap();
+        let cfg_path = dir.path().join("idferry.toml");
+        let config = Config::parse(
+            "[tenants.a]\nbase_url = \"http://x\"\ntoken_file = \"t.token\"\n",
+            &cfg_path,
+        )
+        .unwrap();
+        let creds = config.tenant("a").unwrap().resolve_credentials().unwrap();
+        let Credentials::Token(token) = &creds else {
+            panic!("expected a token")
+        };
+        assert_eq!(token.expose(), "s3cr3t");
+        assert!(!format!("{creds:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_missing_secret_says_where_it_looked() {
+        let config =
+            parse("[tenants.a]\ndomain = \"a\"\ntoken_env = \"IDFERRY_TEST_UNSET_VAR\"\n").unwrap();
+        let err = config.tenant("a").unwrap().resolve_credentials().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tenant a: token: environment variable IDFERRY_TEST_UNSET_VAR is not set"
+        );
+    }
+}

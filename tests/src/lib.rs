@@ -1,0 +1,1 @@
+//! End-to-end tests of idferry live in `tests/`; this library is empty.
