@@ -237,10 +237,17 @@ pub struct Kind {
     pub read_only: &'static [&'static str],
     /// Fields holding secrets: left out of unencrypted snapshots, never logged.
     pub secrets: &'static [&'static str],
+    /// Secret fields the API accepts but never returns: a backup cannot hold them, so a
+    /// restore must be given them.
+    pub write_only: &'static [&'static str],
     /// Fields naming objects of other kinds.
     pub references: &'static [Reference],
     /// Kinds that are configuration (false: users and their memberships, or read-only).
     pub config: bool,
+    /// Whether two objects may share a natural key (client names may repeat).
+    pub unique_key: bool,
+    /// The status a successful create answers (the spec's, which varies by kind).
+    pub create_status: u16,
 }
 
 impl Kind {
@@ -261,8 +268,11 @@ impl Kind {
         required: &[],
         read_only: &["id", "created_at", "updated_at"],
         secrets: &[],
+        write_only: &[],
         references: &[],
         config: true,
+        unique_key: true,
+        create_status: 201,
     };
 
     /// Every endpoint of the row, for checks against the spec.
@@ -405,7 +415,11 @@ pub static CATALOG: &[Kind] = &[
         "/attack-protection/suspicious-ip-throttling",
         Patch,
     ),
-    singleton("risk_assessment_settings", "/risk-assessments/settings", Patch),
+    singleton(
+        "risk_assessment_settings",
+        "/risk-assessments/settings",
+        Patch,
+    ),
     singleton(
         "risk_assessment_new_device",
         "/risk-assessments/settings/new-device",
@@ -426,6 +440,7 @@ pub static CATALOG: &[Kind] = &[
         create: ep(Post, "/emails/provider"),
         delete: ep(Delete, "/emails/provider"),
         secrets: &["credentials"],
+        write_only: &["credentials"],
         ..singleton("email_provider", "/emails/provider", Patch)
     },
     // --- guardian (MFA) ----------------------------------------------------------------
@@ -467,7 +482,11 @@ pub static CATALOG: &[Kind] = &[
         "/guardian/factors/sms/selected-provider",
         Put,
     ),
-    singleton("guardian_sms_templates", "/guardian/factors/sms/templates", Put),
+    singleton(
+        "guardian_sms_templates",
+        "/guardian/factors/sms/templates",
+        Put,
+    ),
     with_secrets(
         singleton(
             "guardian_sms_twilio",
@@ -498,7 +517,11 @@ pub static CATALOG: &[Kind] = &[
         &["aws_secret_access_key"],
     ),
     with_secrets(
-        singleton("guardian_duo_settings", "/guardian/factors/duo/settings", Patch),
+        singleton(
+            "guardian_duo_settings",
+            "/guardian/factors/duo/settings",
+            Patch,
+        ),
         &["skey"],
     ),
     // --- APIs and applications ------------------------------------------------------
@@ -539,6 +562,7 @@ pub static CATALOG: &[Kind] = &[
             "owners",
         ],
         secrets: &["client_secret"],
+        unique_key: false,
         ..Kind::DEFAULT
     },
     Kind {
@@ -552,13 +576,7 @@ pub static CATALOG: &[Kind] = &[
         pagination: Array,
         id_format: Prefixed("cred_", 22),
         required: &["credential_type"],
-        read_only: &[
-            "id",
-            "kid",
-            "thumbprint_sha256",
-            "created_at",
-            "updated_at",
-        ],
+        read_only: &["id", "kid", "thumbprint_sha256", "created_at", "updated_at"],
         ..Kind::DEFAULT
     },
     Kind {
@@ -592,7 +610,13 @@ pub static CATALOG: &[Kind] = &[
         pagination: OffsetOrCheckpoint { key: "connections" },
         id_format: Prefixed("con_", 16),
         required: &["name", "strategy"],
-        read_only: &["id", "strategy", "name", "realms", "provisioning_ticket_url"],
+        read_only: &[
+            "id",
+            "strategy",
+            "name",
+            "realms",
+            "provisioning_ticket_url",
+        ],
         secrets: &[
             "options.client_secret",
             "options.configuration",
@@ -686,6 +710,7 @@ pub static CATALOG: &[Kind] = &[
         natural_key: &["template"],
         required: &["template"],
         read_only: &[],
+        create_status: 200,
         ..Kind::DEFAULT
     },
     Kind {
@@ -700,6 +725,7 @@ pub static CATALOG: &[Kind] = &[
         natural_key: &["displayName"],
         required: &["borders", "colors", "fonts", "page_background", "widget"],
         read_only: &["themeId"],
+        create_status: 200,
         ..Kind::DEFAULT
     },
     Kind {
@@ -714,6 +740,7 @@ pub static CATALOG: &[Kind] = &[
         required: &["name", "credentials"],
         read_only: &["id", "tenant", "channel", "created_at", "updated_at"],
         secrets: &["credentials"],
+        write_only: &["credentials"],
         ..Kind::DEFAULT
     },
     Kind {
@@ -787,6 +814,7 @@ pub static CATALOG: &[Kind] = &[
             "actions_using_module_total",
         ],
         secrets: &["secrets[].value"],
+        write_only: &["secrets[].value"],
         ..Kind::DEFAULT
     },
     Kind {
@@ -813,6 +841,7 @@ pub static CATALOG: &[Kind] = &[
         ],
         secrets: &["secrets[].value"],
         references: &[r("modules[].module_id", "action_modules", "id")],
+        write_only: &["secrets[].value"],
         ..Kind::DEFAULT
     },
     Kind {
@@ -863,6 +892,7 @@ pub static CATALOG: &[Kind] = &[
         natural_key: &[],
         read_only: &[],
         secrets: &["*"],
+        write_only: &["*"],
         ..Kind::DEFAULT
     },
     Kind {
@@ -888,6 +918,7 @@ pub static CATALOG: &[Kind] = &[
         natural_key: &["key"],
         read_only: &["key"],
         secrets: &["value"],
+        write_only: &["value"],
         ..Kind::DEFAULT
     },
     Kind {
@@ -908,6 +939,7 @@ pub static CATALOG: &[Kind] = &[
             "sink.segmentWriteKey",
             "sink.mixpanelServiceAccountPassword",
         ],
+        create_status: 200,
         ..Kind::DEFAULT
     },
     Kind {
@@ -944,6 +976,7 @@ pub static CATALOG: &[Kind] = &[
             "refreshed_at",
         ],
         secrets: &["setup"],
+        write_only: &["setup"],
         ..Kind::DEFAULT
     },
     Kind {
@@ -956,7 +989,13 @@ pub static CATALOG: &[Kind] = &[
         pagination: Offset { key: "forms" },
         id_format: Prefixed("ap_", 22),
         required: &["name"],
-        read_only: &["id", "created_at", "updated_at", "embedded_at", "submitted_at"],
+        read_only: &[
+            "id",
+            "created_at",
+            "updated_at",
+            "embedded_at",
+            "submitted_at",
+        ],
         ..Kind::DEFAULT
     },
     Kind {
@@ -1048,6 +1087,7 @@ pub static CATALOG: &[Kind] = &[
         id_format: Prefixed("rol_", 16),
         required: &["name"],
         read_only: &["id"],
+        create_status: 200,
         ..Kind::DEFAULT
     },
     Kind {
@@ -1093,9 +1133,15 @@ pub static CATALOG: &[Kind] = &[
         name: "organization_enabled_connections",
         parent: Some("organizations"),
         list: ep(Get, "/organizations/{id}/enabled_connections"),
-        get: ep(Get, "/organizations/{id}/enabled_connections/{connectionId}"),
+        get: ep(
+            Get,
+            "/organizations/{id}/enabled_connections/{connectionId}",
+        ),
         create: ep(Post, "/organizations/{id}/enabled_connections"),
-        update: ep(Patch, "/organizations/{id}/enabled_connections/{connectionId}"),
+        update: ep(
+            Patch,
+            "/organizations/{id}/enabled_connections/{connectionId}",
+        ),
         delete: ep(
             Delete,
             "/organizations/{id}/enabled_connections/{connectionId}",
@@ -1174,6 +1220,7 @@ pub static CATALOG: &[Kind] = &[
         read_only: &["picture", "name", "email", "roles"],
         references: &[r("user_id", "users", "user_id")],
         config: false,
+        create_status: 204,
         ..Kind::DEFAULT
     },
     Kind {
@@ -1192,6 +1239,7 @@ pub static CATALOG: &[Kind] = &[
         read_only: &["name", "description"],
         references: &[r("id", "roles", "id")],
         config: false,
+        create_status: 204,
         ..Kind::DEFAULT
     },
     // --- users ----------------------------------------------------------------------
@@ -1238,6 +1286,7 @@ pub static CATALOG: &[Kind] = &[
         read_only: &["name", "description"],
         references: &[r("id", "roles", "id")],
         config: false,
+        create_status: 204,
         ..Kind::DEFAULT
     },
     Kind {
@@ -1258,6 +1307,7 @@ pub static CATALOG: &[Kind] = &[
         read_only: &["picture", "name", "email"],
         references: &[r("user_id", "users", "user_id")],
         config: false,
+        create_status: 200,
         ..Kind::DEFAULT
     },
     Kind {
@@ -1327,7 +1377,11 @@ mod tests {
     #[test]
     fn every_catalog_endpoint_is_in_the_spec() {
         let ops = spec_operations();
-        assert!(ops.len() > 400, "spec index parsed: {} operations", ops.len());
+        assert!(
+            ops.len() > 400,
+            "spec index parsed: {} operations",
+            ops.len()
+        );
         let mut missing = Vec::new();
         for kind in CATALOG {
             for e in kind.endpoints() {
@@ -1337,7 +1391,11 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "not in the spec:\n{}", missing.join("\n"));
+        assert!(
+            missing.is_empty(),
+            "not in the spec:\n{}",
+            missing.join("\n")
+        );
     }
 
     #[test]

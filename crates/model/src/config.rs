@@ -148,7 +148,9 @@ impl TenantConfig {
     /// Reads the credentials from their env var or file.
     pub fn resolve_credentials(&self) -> Result<Credentials, ConfigError> {
         Ok(match &self.credentials {
-            CredentialSource::Token(source) => Credentials::Token(source.read(&self.name, "token")?),
+            CredentialSource::Token(source) => {
+                Credentials::Token(source.read(&self.name, "token")?)
+            }
             CredentialSource::ClientCredentials {
                 client_id,
                 client_secret,
@@ -444,11 +446,7 @@ impl RawTenant {
         if let Some(burst) = &self.burst
             && *burst.get_ref() == 0
         {
-            return Err(invalid(
-                Some(burst.span()),
-                "burst",
-                "must be at least 1",
-            ));
+            return Err(invalid(Some(burst.span()), "burst", "must be at least 1"));
         }
         Ok(TenantConfig {
             name: name.to_owned(),
@@ -465,7 +463,10 @@ impl RawTenant {
 fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }
 
@@ -537,22 +538,32 @@ token_env = "LOCAL_TOKEN"
             err.to_string(),
             "/etc/idferry/idferry.toml:2: tenants.a.base_url: an http:// or https:// URL is expected"
         );
-        let err = parse("[tenants.a]\ndomain = \"a\"\ntoken_env = \"X\"\nrate_limit = 0\n").unwrap_err();
-        assert!(err.to_string().contains(":4: tenants.a.rate_limit"), "{err}");
+        let err =
+            parse("[tenants.a]\ndomain = \"a\"\ntoken_env = \"X\"\nrate_limit = 0\n").unwrap_err();
+        assert!(
+            err.to_string().contains(":4: tenants.a.rate_limit"),
+            "{err}"
+        );
     }
 
     #[test]
     fn missing_credentials_point_at_the_tenant_table() {
         let err = parse("# tenants\n\n[tenants.b]\ndomain = \"b.auth0.com\"\n").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(":3: tenants.b.token_env: no credentials"), "{msg}");
+        assert!(
+            msg.contains(":3: tenants.b.token_env: no credentials"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn an_unknown_tenant_lists_the_known_ones() {
         let config = parse("[tenants.a]\ndomain = \"a\"\ntoken_env = \"X\"\n").unwrap();
         let err = config.tenant("z").unwrap_err().to_string();
-        assert!(err.contains("no tenant named \"z\" (the file has: a)"), "{err}");
+        assert!(
+            err.contains("no tenant named \"z\" (the file has: a)"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -577,7 +588,11 @@ token_env = "LOCAL_TOKEN"
     fn a_missing_secret_says_where_it_looked() {
         let config =
             parse("[tenants.a]\ndomain = \"a\"\ntoken_env = \"IDFERRY_TEST_UNSET_VAR\"\n").unwrap();
-        let err = config.tenant("a").unwrap().resolve_credentials().unwrap_err();
+        let err = config
+            .tenant("a")
+            .unwrap()
+            .resolve_credentials()
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "tenant a: token: environment variable IDFERRY_TEST_UNSET_VAR is not set"
