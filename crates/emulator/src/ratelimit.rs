@@ -40,6 +40,16 @@ impl Bucket {
         }
     }
 
+    /// Tokens per second (0: no limit).
+    pub fn rate(&self) -> f64 {
+        self.rate.max(0.0)
+    }
+
+    /// The bucket's size.
+    pub fn burst(&self) -> u32 {
+        self.burst as u32
+    }
+
     /// Takes a token if there is one.
     pub fn take(&mut self) -> Verdict {
         if self.rate <= 0.0 {

@@ -91,6 +91,8 @@ pub struct UserRow {
     pub email: Option<String>,
     /// The connection of its first identity.
     pub connection: String,
+    /// `username`, if any.
+    pub username: Option<String>,
     /// The user as the API returns it.
     pub json: Arc<str>,
 }
@@ -108,10 +110,15 @@ impl UserRow {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
+        let username = user
+            .get("username")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         Some(Self {
             id,
             email,
             connection,
+            username,
             json: Arc::from(user.to_string()),
         })
     }
@@ -127,6 +134,7 @@ impl UserRow {
 pub struct Users {
     rows: IndexMap<String, UserRow>,
     by_email: HashMap<String, Vec<String>>,
+    by_username: HashMap<(String, String), String>,
 }
 
 impl Users {
@@ -165,10 +173,20 @@ impl Users {
             .find(|row| row.connection == connection)
     }
 
+    /// Whether `username` is taken in `connection`.
+    pub fn username_taken(&self, connection: &str, username: &str) -> bool {
+        self.by_username
+            .contains_key(&(connection.to_owned(), username.to_owned()))
+    }
+
     /// Inserts or replaces a user.
     pub fn put(&mut self, row: UserRow) {
         if let Some(old) = self.rows.get(&row.id).cloned() {
             self.unindex(&old);
+        }
+        if let Some(name) = &row.username {
+            self.by_username
+                .insert((row.connection.clone(), name.clone()), row.id.clone());
         }
         if let Some(email) = &row.email {
             self.by_email
@@ -187,6 +205,10 @@ impl Users {
     }
 
     fn unindex(&mut self, row: &UserRow) {
+        if let Some(name) = &row.username {
+            self.by_username
+                .remove(&(row.connection.clone(), name.clone()));
+        }
         if let Some(email) = &row.email
             && let Some(ids) = self.by_email.get_mut(email)
         {

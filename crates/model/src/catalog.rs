@@ -321,7 +321,7 @@ pub fn children(name: &str) -> impl Iterator<Item = &'static Kind> + '_ {
     CATALOG.iter().filter(move |k| k.parent == Some(name))
 }
 
-use IdFormat::{Alnum, Hex, Named, Prefixed, Uuid};
+use IdFormat::{Alnum, Hex, Prefixed, Uuid};
 use Method::{Delete, Get, Patch, Post, Put};
 use Pagination::{Array, Checkpoint, Offset, OffsetOrCheckpoint, Paged, Wrapped};
 

@@ -1,0 +1,1065 @@
+//! The Management API for every catalog kind, from the catalog alone: requests are
+//! matched against the kinds' endpoint templates, and each shape (collection, singleton,
+//! keyed, links, replace, map) is served by one function here. Users have their own
+//! module for their indexes and search; jobs too.
+
+use axum::http::{Method as HttpMethod, StatusCode};
+use idferry_model::catalog::{self, IdFormat};
+use idferry_model::{CATALOG, Endpoint, Kind, Method, Shape};
+use serde_json::{Map, Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids;
+use crate::paginate::{Query, paginate};
+use crate::store::Store;
+use crate::users;
+
+/// What an operation does to its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// List (or read a singleton).
+    List,
+    /// Read one.
+    Get,
+    /// Create (or add links).
+    Create,
+    /// Update.
+    Update,
+    /// Delete (or remove links).
+    Delete,
+}
+
+/// One route: a kind's endpoint and what it does.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// The kind.
+    pub kind: &'static Kind,
+    /// The operation.
+    pub op: Op,
+    /// The endpoint.
+    pub endpoint: Endpoint,
+}
+
+/// The routes of every catalog kind.
+pub fn routes() -> Vec<Route> {
+    let mut out = Vec::new();
+    for kind in CATALOG {
+        for (op, endpoint) in [
+            (Op::List, kind.list),
+            (Op::Get, kind.get),
+            (Op::Create, kind.create),
+            (Op::Update, kind.update),
+            (Op::Delete, kind.delete),
+        ] {
+            if let Some(endpoint) = endpoint {
+                out.push(Route { kind, op, endpoint });
+            }
+        }
+    }
+    out
+}
+
+fn method_of(m: &HttpMethod) -> Option<Method> {
+    Some(match *m {
+        HttpMethod::GET => Method::Get,
+        HttpMethod::POST => Method::Post,
+        HttpMethod::PUT => Method::Put,
+        HttpMethod::PATCH => Method::Patch,
+        HttpMethod::DELETE => Method::Delete,
+        _ => return None,
+    })
+}
+
+/// Finds the route for `method path` (path without `/api/v2`), preferring templates with
+/// more literal segments (`/branding/themes/default` over `/branding/themes/{themeId}`).
+/// Returns the route and the placeholder values, decoded.
+pub fn resolve<'r>(
+    routes: &'r [Route],
+    method: &HttpMethod,
+    path: &str,
+) -> Option<(&'r Route, Vec<String>)> {
+    let method = method_of(method)?;
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let mut best: Option<(&Route, Vec<String>, usize)> = None;
+    for route in routes.iter().filter(|r| r.endpoint.method == method) {
+        let template: Vec<&str> = route.endpoint.path.split('/').skip(1).collect();
+        if template.len() != segments.len() {
+            continue;
+        }
+        let mut params = Vec::new();
+        let mut literals = 0;
+        let matched = template.iter().zip(&segments).all(|(t, s)| {
+            if t.starts_with('{') {
+                params.push(decode(s));
+                !s.is_empty()
+            } else {
+                literals += 1;
+                t == s
+            }
+        });
+        if matched && best.as_ref().is_none_or(|b| literals > b.2) {
+            best = Some((route, params, literals));
+        }
+    }
+    best.map(|(r, p, _)| (r, p))
+}
+
+/// Percent-decodes one path segment.
+pub fn decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
+            && let Ok(b) = u8::from_str_radix(&segment[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An answer: status and optional JSON body.
+pub type Answer = (StatusCode, Option<Value>);
+
+fn ok(body: Value) -> ApiResult<Answer> {
+    Ok((StatusCode::OK, Some(body)))
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
+}
+
+/// Serves one catalog request.
+pub fn handle(
+    store: &mut Store,
+    route: &Route,
+    params: &[String],
+    q: &Query,
+    body: Option<Value>,
+) -> ApiResult<Answer> {
+    let kind = route.kind;
+    let depth = kind.depth();
+    let (parents, own) = params.split_at(depth.min(params.len()));
+    let scope = parents.join("/");
+    check_parents(store, kind, parents)?;
+    if kind.name == "users" {
+        return users::handle(store, route.op, own.first().map(String::as_str), q, body);
+    }
+    match kind.shape {
+        Shape::Collection => collection(store, kind, route.op, &scope, &own.join("/"), q, body),
+        Shape::Singleton => singleton(store, kind, route.op, &scope, body),
+        Shape::Keyed { keys } => keyed(store, kind, keys, route.op, &own.join("/"), body),
+        Shape::Links {
+            body_key,
+            target,
+            relation,
+            inverse,
+        } => links(
+            store, kind, route.op, &scope, q, body, body_key, target, relation, inverse,
+        ),
+        Shape::Replace { body_key } => replace(store, kind, route.op, &scope, q, body, body_key),
+        Shape::Map => map(store, kind, route.op, &scope, body),
+    }
+}
+
+/// 404 unless every parent in the path exists.
+fn check_parents(store: &Store, kind: &Kind, parents: &[String]) -> ApiResult<()> {
+    let mut chain = Vec::new();
+    let mut parent = kind.parent;
+    while let Some(name) = parent {
+        let Some(p) = catalog::find(name) else { break };
+        chain.push(p);
+        parent = p.parent;
+    }
+    chain.reverse();
+    for (i, (p, id)) in chain.iter().zip(parents).enumerate() {
+        let scope = parents[..i].join("/");
+        let exists = match p.name {
+            "users" => store.users.get(id).is_some(),
+            "action_triggers" => TRIGGERS.contains(&id.as_str()),
+            "organization_members" => store
+                .relations
+                .get("organization_members")
+                .is_some_and(|r| r.of(&parents[0], false).contains(id)),
+            _ => store
+                .table_ref(p.name, &scope)
+                .is_some_and(|t| t.contains_key(id)),
+        };
+        if !exists {
+            return Err(ApiError::not_found(&singular(p.name)));
+        }
+    }
+    Ok(())
+}
+
+/// "organizations" -> "organization", for messages.
+pub fn singular(kind: &str) -> String {
+    kind.strip_suffix('s').unwrap_or(kind).replace('_', " ")
+}
+
+/// The action triggers Auth0 defines (the spec's `ActionTriggerTypeEnum`).
+pub const TRIGGERS: &[&str] = &[
+    "post-login",
+    "credentials-exchange",
+    "pre-user-registration",
+    "post-user-registration",
+    "post-change-password",
+    "send-phone-message",
+    "custom-phone-provider",
+    "custom-email-provider",
+    "password-reset-post-challenge",
+    "custom-token-exchange",
+    "event-stream",
+    "password-hash-migration",
+    "login-post-identifier",
+    "signup-post-identifier",
+];
+
+fn body_object(body: Option<Value>) -> ApiResult<Map<String, Value>> {
+    match body {
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(ApiError::invalid_body("the body must be a JSON object")),
+        None => Err(ApiError::invalid_body("a JSON body is required")),
+    }
+}
+
+/// Refuses bodies that lack required fields or carry fields the API owns.
+fn check_write(kind: &Kind, body: &Map<String, Value>, creating: bool) -> ApiResult<()> {
+    if creating {
+        for field in kind.required {
+            if !body.contains_key(*field) {
+                return Err(ApiError::invalid_body(format!(
+                    "Missing required property: {field}"
+                )));
+            }
+        }
+    }
+    for field in kind.read_only {
+        // Some fields are set once at creation (a connection's name), then read-only.
+        let settable_at_creation = creating && kind.required.contains(field);
+        if body.contains_key(*field) && !settable_at_creation {
+            return Err(ApiError::invalid_body(format!(
+                "Additional properties not allowed: {field}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Removes what the API never returns.
+pub fn redact(kind: &Kind, mut value: Value) -> Value {
+    for field in kind.write_only {
+        match *field {
+            "*" => {
+                if let Value::Object(map) = &mut value {
+                    for v in map.values_mut() {
+                        *v = json!("_VALUE_NOT_SHOWN_");
+                    }
+                }
+            }
+            path => remove_path(&mut value, path),
+        }
+    }
+    value
+}
+
+fn remove_path(value: &mut Value, path: &str) {
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    if let Some(array_field) = head.strip_suffix("[]") {
+        if let Some(Value::Array(items)) = value.get_mut(array_field) {
+            for item in items {
+                remove_path(item, rest);
+            }
+        }
+    } else if rest.is_empty() {
+        if let Value::Object(map) = value {
+            map.remove(head);
+        }
+    } else if let Some(inner) = value.get_mut(head) {
+        remove_path(inner, rest);
+    }
+}
+
+fn now() -> String {
+    crate::clock::iso_now()
+}
+
+fn natural_key(kind: &Kind, v: &Value) -> Option<String> {
+    if kind.natural_key.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = kind
+        .natural_key
+        .iter()
+        .map(|f| v.get(*f).map(Value::to_string).unwrap_or_default())
+        .collect();
+    Some(parts.join("\u{1f}"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn collection(
+    store: &mut Store,
+    kind: &'static Kind,
+    op: Op,
+    scope: &str,
+    id: &str,
+    q: &Query,
+    body: Option<Value>,
+) -> ApiResult<Answer> {
+    let what = singular(kind.name);
+    match op {
+        Op::List => {
+            if kind.name == "action_triggers" {
+                let triggers: Vec<Value> = TRIGGERS
+                    .iter()
+                    .map(|t| json!({"id": t, "version": "v3", "status": "CURRENT", "runtimes": ["node18", "node22"], "default_runtime": "node22"}))
+                    .collect();
+                return ok(json!({ "triggers": triggers }));
+            }
+            let table = store.table(kind.name, scope);
+            let rows: Vec<&Value> = table.values().collect();
+            if kind.pagination == idferry_model::Pagination::None {
+                // A list endpoint answering one object (the default branding theme).
+                return match rows.first() {
+                    Some(v) => ok(redact(kind, (*v).clone())),
+                    None => Err(ApiError::not_found(&what)),
+                };
+            }
+            let body = paginate(kind, rows.len(), q, |r| {
+                rows[r].iter().map(|v| redact(kind, (*v).clone())).collect()
+            })?;
+            ok(body)
+        }
+        Op::Get => match store.table(kind.name, scope).get(id) {
+            Some(v) => ok(redact(kind, v.clone())),
+            None => Err(ApiError::not_found(&what)),
+        },
+        Op::Create => {
+            let mut body = body_object(body)?;
+            check_write(kind, &body, true)?;
+            let created = now();
+            let id = match (kind.name, kind.id_format) {
+                ("organization_client_grants", _) => {
+                    return add_org_client_grant(store, kind, scope, &body);
+                }
+                (_, IdFormat::Named) => body
+                    .get(kind.id_field.unwrap_or("id"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        ApiError::invalid_body(format!(
+                            "Missing required property: {}",
+                            kind.id_field.unwrap_or("id")
+                        ))
+                    })?,
+                (_, format) => ids::new_id(&mut store.rng, format).unwrap_or_default(),
+            };
+            let id_field = kind.id_field.unwrap_or("id");
+            let mut object = Map::new();
+            object.insert(id_field.to_owned(), json!(id));
+            object.append(&mut body);
+            defaults_on_create(store, kind, &mut object);
+            for field in ["created_at", "updated_at"] {
+                if kind.read_only.contains(&field) {
+                    object.insert(field.to_owned(), json!(created));
+                }
+            }
+            let object = Value::Object(object);
+            if kind.unique_key
+                && let Some(key) = natural_key(kind, &object)
+                && store
+                    .table(kind.name, scope)
+                    .values()
+                    .any(|v| natural_key(kind, v).as_ref() == Some(&key))
+            {
+                return Err(ApiError::conflict(format!(
+                    "A {what} with the same {} already exists",
+                    kind.natural_key.join(" and ")
+                )));
+            }
+            if store.table(kind.name, scope).contains_key(&id) {
+                return Err(ApiError::conflict(format!("The {what} {id} already exists")));
+            }
+            store.table(kind.name, scope).insert(id, object.clone());
+            Ok((status(kind.create_status), Some(redact(kind, object))))
+        }
+        Op::Update => {
+            let patch = body_object(body)?;
+            check_write(kind, &patch, false)?;
+            let replace = matches!(
+                route_method(kind, op),
+                Some(Method::Put)
+            ) && kind.create.is_some();
+            let upsert = kind.create.is_none();
+            let table = store.table(kind.name, scope);
+            let object = match table.get_mut(id) {
+                Some(existing) => existing,
+                None if upsert && kind.name != "guardian_factors" => {
+                    let mut fresh = Map::new();
+                    if let Some(f) = kind.id_field {
+                        fresh.insert(f.to_owned(), json!(id));
+                    } else {
+                        for (f, v) in kind.natural_key.iter().zip(id.split('/')) {
+                            fresh.insert((*f).to_owned(), json!(v));
+                        }
+                    }
+                    table.insert(id.to_owned(), Value::Object(fresh));
+                    table.get_mut(id).ok_or_else(|| ApiError::not_found(&what))?
+                }
+                None => return Err(ApiError::not_found(&what)),
+            };
+            let Value::Object(map) = object else {
+                return Err(ApiError::not_found(&what));
+            };
+            if replace {
+                map.retain(|k, _| kind.read_only.contains(&k.as_str()));
+            }
+            for (k, v) in patch {
+                map.insert(k, v);
+            }
+            if kind.read_only.contains(&"updated_at") {
+                map.insert("updated_at".into(), json!(now()));
+            }
+            let answer = redact(kind, object.clone());
+            ok(answer)
+        }
+        Op::Delete => {
+            if store.table(kind.name, scope).shift_remove(id).is_none() {
+                return Err(ApiError::not_found(&what));
+            }
+            forget_children(store, kind, scope, id);
+            Ok((StatusCode::NO_CONTENT, None))
+        }
+    }
+}
+
+fn route_method(kind: &Kind, op: Op) -> Option<Method> {
+    match op {
+        Op::Update => kind.update.map(|e| e.method),
+        _ => None,
+    }
+}
+
+/// Removes what hangs under a deleted object: child tables and relation pairs.
+pub fn forget_children(store: &mut Store, kind: &Kind, scope: &str, id: &str) {
+    let own_scope = if scope.is_empty() {
+        id.to_owned()
+    } else {
+        format!("{scope}/{id}")
+    };
+    store
+        .tables
+        .retain(|(_, s), _| !(s == &own_scope || s.starts_with(&format!("{own_scope}/"))));
+    store
+        .singletons
+        .retain(|(_, s), _| !(s == &own_scope || s.starts_with(&format!("{own_scope}/"))));
+    for child in catalog::children(kind.name) {
+        if let Shape::Links {
+            relation, inverse, ..
+        } = child.shape
+        {
+            store.relation(relation).forget(id, inverse);
+        }
+    }
+}
+
+/// Fields the API fills in itself when an object is created.
+fn defaults_on_create(store: &mut Store, kind: &Kind, object: &mut Map<String, Value>) {
+    let tenant = store.tenant.clone();
+    match kind.name {
+        "clients" => {
+            object
+                .entry("client_secret")
+                .or_insert_with(|| json!(ids::alnum(&mut store.rng, 64)));
+            object.insert("tenant".into(), json!(tenant));
+            object.insert("global".into(), json!(false));
+            object.entry("callbacks").or_insert_with(|| json!([]));
+        }
+        "connections" => {
+            let name = object.get("name").cloned().unwrap_or(Value::Null);
+            object.entry("realms").or_insert_with(|| json!([name]));
+            object.entry("options").or_insert_with(|| json!({}));
+        }
+        "custom_domains" => {
+            object.insert("status".into(), json!("pending_verification"));
+            object.insert("primary".into(), json!(false));
+        }
+        "resource_servers" => {
+            object.insert("is_system".into(), json!(false));
+            object.entry("scopes").or_insert_with(|| json!([]));
+        }
+        "actions" => {
+            object.insert("all_changes_deployed".into(), json!(false));
+            object.insert("status".into(), json!("built"));
+        }
+        "organization_enabled_connections" => {
+            let id = object.get("connection_id").and_then(Value::as_str).unwrap_or("");
+            if let Some(con) = store.table_ref("connections", "").and_then(|t| t.get(id)) {
+                object.insert(
+                    "connection".into(),
+                    json!({"name": con.get("name"), "strategy": con.get("strategy")}),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `POST /organizations/{id}/client-grants {grant_id}`: associates a client grant.
+fn add_org_client_grant(
+    store: &mut Store,
+    kind: &Kind,
+    scope: &str,
+    body: &Map<String, Value>,
+) -> ApiResult<Answer> {
+    let grant_id = body
+        .get("grant_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid_body("Missing required property: grant_id"))?;
+    let grant = store
+        .table_ref("client_grants", "")
+        .and_then(|t| t.get(grant_id))
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("client grant"))?;
+    let view = json!({
+        "id": grant_id,
+        "client_id": grant.get("client_id"),
+        "audience": grant.get("audience"),
+        "scope": grant.get("scope").cloned().unwrap_or(json!([])),
+        "organization_usage": grant.get("organization_usage"),
+        "allow_any_organization": grant.get("allow_any_organization"),
+    });
+    store
+        .table(kind.name, scope)
+        .insert(grant_id.to_owned(), view.clone());
+    Ok((status(kind.create_status), Some(view)))
+}
+
+/// Whether an absent singleton answers 404 (it is created explicitly) or `{}`.
+fn absent_is_404(kind: &Kind) -> bool {
+    kind.create.is_some() || kind.delete.is_some() || kind.parent.is_some()
+}
+
+fn singleton(
+    store: &mut Store,
+    kind: &'static Kind,
+    op: Op,
+    scope: &str,
+    body: Option<Value>,
+) -> ApiResult<Answer> {
+    let key = (kind.name, scope.to_owned());
+    let what = singular(kind.name);
+    match op {
+        Op::List | Op::Get => match store.singletons.get(&key) {
+            Some(v) => ok(redact(kind, v.clone())),
+            None if absent_is_404(kind) => Err(ApiError::not_found(&what)),
+            None => ok(json!({})),
+        },
+        Op::Create => {
+            if store.singletons.contains_key(&key) {
+                return Err(ApiError::conflict(format!("The {what} already exists")));
+            }
+            let body = body.ok_or_else(|| ApiError::invalid_body("a JSON body is required"))?;
+            let mut value = body;
+            if kind.name == "scim_configurations" {
+                value["connection_id"] = json!(scope);
+                value["created_at"] = json!(now());
+                value["updated_on"] = json!(now());
+            }
+            store.singletons.insert(key, value.clone());
+            Ok((status(kind.create_status), Some(redact(kind, value))))
+        }
+        Op::Update => {
+            let body = body.ok_or_else(|| ApiError::invalid_body("a JSON body is required"))?;
+            if let Value::Object(map) = &body {
+                check_write(kind, map, false)?;
+            }
+            let put = kind.update.is_some_and(|e| e.method == Method::Put);
+            let current = store.singletons.get(&key).cloned();
+            let next = match current {
+                None if absent_is_404(kind) && kind.create.is_some() => {
+                    return Err(ApiError::not_found(&what));
+                }
+                Some(mut current) if !put => {
+                    merge(&mut current, body);
+                    current
+                }
+                _ => body,
+            };
+            store.singletons.insert(key, next.clone());
+            ok(redact(kind, next))
+        }
+        Op::Delete => {
+            if store.singletons.remove(&key).is_none() {
+                return Err(ApiError::not_found(&what));
+            }
+            Ok((StatusCode::NO_CONTENT, None))
+        }
+    }
+}
+
+/// Merges `patch` into `target`: objects field by field, recursively; `null` removes.
+pub fn merge(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(&k);
+                } else {
+                    merge(t.entry(k).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p,
+    }
+}
+
+fn keyed(
+    store: &mut Store,
+    kind: &'static Kind,
+    keys: &[&str],
+    op: Op,
+    id: &str,
+    body: Option<Value>,
+) -> ApiResult<Answer> {
+    let what = singular(kind.name);
+    match op {
+        Op::List | Op::Get => match store.table(kind.name, "").get(id) {
+            Some(v) => ok(redact(kind, v.clone())),
+            None => Err(ApiError::not_found(&what)),
+        },
+        Op::Create => {
+            let body = body_object(body)?;
+            check_write(kind, &body, true)?;
+            let field = kind.id_field.unwrap_or("id");
+            let name = body
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if !keys.contains(&name.as_str()) {
+                return Err(ApiError::invalid_body(format!(
+                    "No enum match for: {name} ({field} must be one of {})",
+                    keys.join(", ")
+                )));
+            }
+            let table = store.table(kind.name, "");
+            if table.contains_key(&name) {
+                return Err(ApiError::conflict(format!("The {what} {name} already exists")));
+            }
+            let value = Value::Object(body);
+            table.insert(name, value.clone());
+            Ok((status(kind.create_status), Some(value)))
+        }
+        Op::Update => {
+            let body = body.ok_or_else(|| ApiError::invalid_body("a JSON body is required"))?;
+            if !keys.contains(&id) {
+                return Err(ApiError::not_found(&what));
+            }
+            let put = kind.update.is_some_and(|e| e.method == Method::Put);
+            let table = store.table(kind.name, "");
+            let next = match table.get(id).cloned() {
+                Some(mut current) if !put => {
+                    merge(&mut current, body);
+                    current
+                }
+                None if !put => return Err(ApiError::not_found(&what)),
+                _ => body,
+            };
+            table.insert(id.to_owned(), next.clone());
+            ok(next)
+        }
+        Op::Delete => Err(ApiError::not_found(&what)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn links(
+    store: &mut Store,
+    kind: &'static Kind,
+    op: Op,
+    scope: &str,
+    q: &Query,
+    body: Option<Value>,
+    body_key: &str,
+    target: &str,
+    relation: &'static str,
+    inverse: bool,
+) -> ApiResult<Answer> {
+    match op {
+        Op::List | Op::Get => {
+            let ids = store
+                .relations
+                .get(relation)
+                .map(|r| r.of(scope, inverse))
+                .unwrap_or_default();
+            let store_ref = &*store;
+            let body = paginate(kind, ids.len(), q, |range| {
+                ids[range]
+                    .iter()
+                    .filter_map(|id| link_view(store_ref, target, id))
+                    .collect()
+            })?;
+            ok(body)
+        }
+        Op::Create | Op::Delete => {
+            let body = body_object(body)?;
+            let items = body
+                .get(body_key)
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    ApiError::invalid_body(format!("Missing required property: {body_key}"))
+                })?;
+            if items.is_empty() {
+                return Err(ApiError::invalid_body(format!(
+                    "Array is too short (0), minimum 1: {body_key}"
+                )));
+            }
+            let mut keys = Vec::with_capacity(items.len());
+            for item in items {
+                keys.push(link_key(store, target, item)?);
+            }
+            let rel = store.relation(relation);
+            for key in &keys {
+                match (op, inverse) {
+                    (Op::Create, false) => {
+                        rel.add(scope, key);
+                    }
+                    (Op::Create, true) => {
+                        rel.add(key, scope);
+                    }
+                    (_, false) => rel.remove(scope, key),
+                    (_, true) => rel.remove(key, scope),
+                }
+            }
+            if op == Op::Delete && kind.name == "organization_members" {
+                for key in &keys {
+                    store
+                        .relation("organization_member_roles")
+                        .forget(&format!("{scope}/{key}"), false);
+                }
+            }
+            let code = if op == Op::Create {
+                kind.create_status
+            } else {
+                204
+            };
+            Ok((status(code), None))
+        }
+        Op::Update => Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found")),
+    }
+}
+
+/// The stored key of one item of a links body, after checking that it exists.
+fn link_key(store: &Store, target: &str, item: &Value) -> ApiResult<String> {
+    match target {
+        "resource_servers" => {
+            let identifier = item
+                .get("resource_server_identifier")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    ApiError::invalid_body("Missing required property: resource_server_identifier")
+                })?;
+            let name = item
+                .get("permission_name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::invalid_body("Missing required property: permission_name"))?;
+            let rs = store
+                .table_ref("resource_servers", "")
+                .and_then(|t| {
+                    t.values()
+                        .find(|v| v.get("identifier").and_then(Value::as_str) == Some(identifier))
+                })
+                .ok_or_else(|| ApiError::not_found("resource server"))?;
+            let has_scope = rs
+                .get("scopes")
+                .and_then(Value::as_array)
+                .is_some_and(|s| s.iter().any(|s| s.get("value").and_then(Value::as_str) == Some(name)));
+            if !has_scope {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("Permission {name} does not exist on resource server {identifier}"),
+                ));
+            }
+            Ok(format!("{identifier}\u{1f}{name}"))
+        }
+        _ => {
+            let id = item.as_str().ok_or_else(|| {
+                ApiError::invalid_body(format!("Expected type string but found {item}"))
+            })?;
+            let exists = match target {
+                "users" => store.users.get(id).is_some(),
+                other => store.table_ref(catalog_name(other), "").is_some_and(|t| t.contains_key(id)),
+            };
+            if !exists {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("The {} {id} does not exist.", singular(target)),
+                )
+                .code("inexistent_resource"));
+            }
+            Ok(id.to_owned())
+        }
+    }
+}
+
+fn catalog_name(name: &str) -> &'static str {
+    catalog::find(name).map_or("", |k| k.name)
+}
+
+/// How one linked item is shown in a list.
+fn link_view(store: &Store, target: &str, key: &str) -> Option<Value> {
+    match target {
+        "users" => {
+            let user = store.users.get(key)?.value();
+            Some(json!({
+                "user_id": key,
+                "email": user.get("email"),
+                "picture": user.get("picture"),
+                "name": user.get("name"),
+            }))
+        }
+        "roles" => {
+            let role = store.table_ref("roles", "")?.get(key)?;
+            Some(json!({"id": key, "name": role.get("name"), "description": role.get("description")}))
+        }
+        "resource_servers" => {
+            let (identifier, name) = key.split_once('\u{1f}')?;
+            let rs = store
+                .table_ref("resource_servers", "")?
+                .values()
+                .find(|v| v.get("identifier").and_then(Value::as_str) == Some(identifier))?;
+            let description = rs
+                .get("scopes")
+                .and_then(Value::as_array)
+                .and_then(|s| s.iter().find(|s| s.get("value").and_then(Value::as_str) == Some(name)))
+                .and_then(|s| s.get("description").cloned());
+            Some(json!({
+                "resource_server_identifier": identifier,
+                "permission_name": name,
+                "resource_server_name": rs.get("name"),
+                "description": description,
+            }))
+        }
+        other => store.table_ref(catalog_name(other), "")?.get(key).cloned(),
+    }
+}
+
+fn replace(
+    store: &mut Store,
+    kind: &'static Kind,
+    op: Op,
+    scope: &str,
+    q: &Query,
+    body: Option<Value>,
+    body_key: Option<&str>,
+) -> ApiResult<Answer> {
+    match op {
+        Op::List | Op::Get => {
+            let rows: Vec<Value> = store.table(kind.name, scope).values().cloned().collect();
+            ok(paginate(kind, rows.len(), q, |r| rows[r].to_vec())?)
+        }
+        Op::Update => match body_key {
+            // A connection's enabled clients: a list of {client_id, status} changes.
+            None => {
+                let changes = body
+                    .as_ref()
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| ApiError::invalid_body("the body must be an array"))?;
+                let mut checked = Vec::new();
+                for change in changes {
+                    let id = change
+                        .get("client_id")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| ApiError::invalid_body("Missing required property: client_id"))?;
+                    let on = change
+                        .get("status")
+                        .and_then(Value::as_bool)
+                        .ok_or_else(|| ApiError::invalid_body("Missing required property: status"))?;
+                    if !store.table_ref("clients", "").is_some_and(|t| t.contains_key(id)) {
+                        return Err(ApiError::not_found("client"));
+                    }
+                    checked.push((id.to_owned(), on));
+                }
+                let table = store.table(kind.name, scope);
+                for (id, on) in checked {
+                    if on {
+                        table.insert(id.clone(), json!({ "client_id": id }));
+                    } else {
+                        table.shift_remove(&id);
+                    }
+                }
+                Ok((StatusCode::NO_CONTENT, None))
+            }
+            // Trigger bindings: the whole list, each naming an action by id or name.
+            Some(key) => {
+                let body = body_object(body)?;
+                let items = body
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| ApiError::invalid_body(format!("Missing required property: {key}")))?;
+                let mut bound = Vec::new();
+                for item in items {
+                    let reference = item.get("ref").ok_or_else(|| {
+                        ApiError::invalid_body("Missing required property: ref")
+                    })?;
+                    let by = reference.get("type").and_then(Value::as_str).unwrap_or("action_id");
+                    let value = reference.get("value").and_then(Value::as_str).unwrap_or("");
+                    let action = store
+                        .table_ref("actions", "")
+                        .and_then(|t| {
+                            t.values().find(|a| match by {
+                                "action_name" => a.get("name").and_then(Value::as_str) == Some(value),
+                                _ => a.get("id").and_then(Value::as_str) == Some(value),
+                            })
+                        })
+                        .cloned()
+                        .ok_or_else(|| {
+                            ApiError::new(
+                                StatusCode::BAD_REQUEST,
+                                format!("Action {value} (by {by}) does not exist"),
+                            )
+                        })?;
+                    let id = ids::uuid(&mut store.rng);
+                    let stamp = now();
+                    bound.push((
+                        id.clone(),
+                        json!({
+                            "id": id,
+                            "trigger_id": scope,
+                            "display_name": item.get("display_name").cloned().unwrap_or_else(|| action.get("name").cloned().unwrap_or(Value::Null)),
+                            "action": redact(kind_actions(), action),
+                            "created_at": stamp,
+                            "updated_at": stamp,
+                        }),
+                    ));
+                }
+                let table = store.table(kind.name, scope);
+                table.clear();
+                let mut out = Vec::new();
+                for (id, v) in bound {
+                    out.push(v.clone());
+                    table.insert(id, v);
+                }
+                ok(json!({ key: out }))
+            }
+        },
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found")),
+    }
+}
+
+fn kind_actions() -> &'static Kind {
+    // The catalog always has actions; fall back to the first row to stay total.
+    catalog::find("actions").unwrap_or(&CATALOG[0])
+}
+
+fn map(
+    store: &mut Store,
+    kind: &'static Kind,
+    op: Op,
+    scope: &str,
+    body: Option<Value>,
+) -> ApiResult<Answer> {
+    match op {
+        Op::List | Op::Get => {
+            let table = store.table(kind.name, scope);
+            let object: Map<String, Value> =
+                table.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            ok(redact(kind, Value::Object(object)))
+        }
+        Op::Create | Op::Update => {
+            let body = body_object(body)?;
+            let table = store.table(kind.name, scope);
+            for k in body.keys() {
+                let exists = table.contains_key(k);
+                if op == Op::Create && exists {
+                    return Err(ApiError::conflict(format!("Secret {k} already exists")));
+                }
+                if op == Op::Update && !exists {
+                    return Err(ApiError::not_found(&format!("secret {k}")));
+                }
+            }
+            for (k, v) in body {
+                table.insert(k, v);
+            }
+            Ok((status(201), None))
+        }
+        Op::Delete => {
+            let names = body
+                .as_ref()
+                .and_then(Value::as_array)
+                .ok_or_else(|| ApiError::invalid_body("the body must be an array of names"))?;
+            let table = store.table(kind.name, scope);
+            for name in names.iter().filter_map(Value::as_str) {
+                table.shift_remove(name);
+            }
+            Ok((StatusCode::NO_CONTENT, None))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(store: &mut Store, method: HttpMethod, path: &str, body: Option<Value>) -> ApiResult<Answer> {
+        let routes = routes();
+        let (route, params) = resolve(&routes, &method, path).expect("route");
+        handle(store, route, &params, &Query::new(), body)
+    }
+
+    #[test]
+    fn literal_segments_win_over_placeholders() {
+        let routes = routes();
+        let (route, params) = resolve(&routes, &HttpMethod::GET, "/branding/themes/default").unwrap();
+        assert_eq!(route.kind.name, "branding_themes");
+        assert_eq!(route.op, Op::List);
+        assert!(params.is_empty());
+        let (route, params) = resolve(&routes, &HttpMethod::GET, "/roles/rol_1/users").unwrap();
+        assert_eq!(route.kind.name, "role_users");
+        assert_eq!(params, vec!["rol_1"]);
+    }
+
+    #[test]
+    fn create_get_conflict_update_delete_a_role() {
+        let mut store = Store::new("t", 1);
+        let (code, body) = call(&mut store, HttpMethod::POST, "/roles", Some(json!({"name": "admin"}))).unwrap();
+        assert_eq!(code.as_u16(), 200);
+        let id = body.unwrap()["id"].as_str().unwrap().to_owned();
+        assert!(id.starts_with("rol_") && id.len() == 20);
+        let err = call(&mut store, HttpMethod::POST, "/roles", Some(json!({"name": "admin"}))).unwrap_err();
+        assert_eq!(err.status.as_u16(), 409);
+        let err = call(&mut store, HttpMethod::PATCH, &format!("/roles/{id}"), Some(json!({"id": "x"}))).unwrap_err();
+        assert_eq!(err.status.as_u16(), 400);
+        assert!(err.message.contains("id"), "{}", err.message);
+        let (_, body) = call(&mut store, HttpMethod::PATCH, &format!("/roles/{id}"), Some(json!({"description": "d"}))).unwrap();
+        assert_eq!(body.unwrap()["description"], "d");
+        let (code, _) = call(&mut store, HttpMethod::DELETE, &format!("/roles/{id}"), None).unwrap();
+        assert_eq!(code.as_u16(), 204);
+        let err = call(&mut store, HttpMethod::GET, &format!("/roles/{id}"), None).unwrap_err();
+        assert_eq!(err.status.as_u16(), 404);
+    }
+
+    #[test]
+    fn write_only_fields_are_never_returned() {
+        let mut store = Store::new("t", 1);
+        call(&mut store, HttpMethod::PUT, "/rules-configs/API_KEY", Some(json!({"value": "s3cr3t"}))).unwrap();
+        let (_, body) = call(&mut store, HttpMethod::GET, "/rules-configs", None).unwrap();
+        assert_eq!(body.unwrap(), json!([{"key": "API_KEY"}]));
+    }
+
+    #[test]
+    fn decode_reverses_percent_encoding() {
+        assert_eq!(decode("auth0%7Cabc"), "auth0|abc");
+        assert_eq!(decode("plain"), "plain");
+        assert_eq!(decode("bad%zz"), "bad%zz");
+    }
+}

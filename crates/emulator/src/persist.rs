@@ -1,0 +1,98 @@
+//! Saving a tenant to a folder and loading it back (`idferry emulate --data-dir`): the
+//! configuration, relations and credentials in `state.json`, users in `users.ndjson`.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::store::{Relation, Store, UserRow};
+
+/// The configuration file of a saved tenant.
+pub const STATE_FILE: &str = "state.json";
+const USERS_FILE: &str = "users.ndjson";
+
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    tables: Vec<(String, String, Vec<(String, Value)>)>,
+    singletons: Vec<(String, String, Value)>,
+    relations: Vec<(String, Relation)>,
+    credentials: Vec<(String, Value)>,
+}
+
+fn kind_name(name: &str) -> std::io::Result<&'static str> {
+    idferry_model::catalog::find(name)
+        .map(|k| k.name)
+        .ok_or_else(|| std::io::Error::other(format!("unknown kind {name} in saved state")))
+}
+
+fn relation_name(name: &str) -> std::io::Result<&'static str> {
+    idferry_model::CATALOG
+        .iter()
+        .find_map(|k| match k.shape {
+            idferry_model::Shape::Links { relation, .. } if relation == name => Some(relation),
+            _ => None,
+        })
+        .ok_or_else(|| std::io::Error::other(format!("unknown relation {name} in saved state")))
+}
+
+/// Writes `store` into `dir` (created if needed), each file written aside then renamed.
+pub fn save(store: &Store, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let saved = Saved {
+        tables: store
+            .tables
+            .iter()
+            .map(|((k, s), t)| (k.to_string(), s.clone(), t.iter().map(|(i, v)| (i.clone(), v.clone())).collect()))
+            .collect(),
+        singletons: store
+            .singletons
+            .iter()
+            .map(|((k, s), v)| (k.to_string(), s.clone(), v.clone()))
+            .collect(),
+        relations: store.relations.iter().map(|(k, r)| (k.to_string(), r.clone())).collect(),
+        credentials: store.credentials.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    };
+    let tmp = dir.join(format!("{STATE_FILE}.tmp"));
+    serde_json::to_writer(BufWriter::new(std::fs::File::create(&tmp)?), &saved)?;
+    std::fs::rename(&tmp, dir.join(STATE_FILE))?;
+    let tmp = dir.join(format!("{USERS_FILE}.tmp"));
+    let mut out = BufWriter::new(std::fs::File::create(&tmp)?);
+    for user in store.users.iter() {
+        out.write_all(user.json.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, dir.join(USERS_FILE))
+}
+
+/// Loads what [`save`] wrote into `store`.
+pub fn load(store: &mut Store, dir: &Path) -> std::io::Result<()> {
+    let saved: Saved = serde_json::from_reader(std::io::BufReader::new(std::fs::File::open(dir.join(STATE_FILE))?))?;
+    for (kind, scope, rows) in saved.tables {
+        let table = store.table(kind_name(&kind)?, &scope);
+        table.extend(rows);
+    }
+    for (kind, scope, value) in saved.singletons {
+        store.singletons.insert((kind_name(&kind)?, scope), value);
+    }
+    for (name, relation) in saved.relations {
+        store.relations.insert(relation_name(&name)?, relation);
+    }
+    store.credentials.extend(saved.credentials);
+    let users = dir.join(USERS_FILE);
+    if users.exists() {
+        for line in std::io::BufReader::new(std::fs::File::open(users)?).lines() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let user: Value = serde_json::from_str(&line)?;
+            let row = UserRow::from_value(&user)
+                .ok_or_else(|| std::io::Error::other("a saved user has no user_id"))?;
+            store.users.put(row);
+        }
+    }
+    Ok(())
+}
