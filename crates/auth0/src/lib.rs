@@ -1,1 +1,23 @@
-//! placeholder
+//! A client of the Auth0 Management API v2, built for moving whole tenants: it
+//! authenticates (static token, or client credentials cached and refreshed), paces itself
+//! to the tenant's rate limit (a `governor` limiter plus the `X-RateLimit-*` headers) so
+//! that steady work never meets a 429, retries what can succeed later (429, 5xx, dropped
+//! connections) with jittered backoff, lists every catalog kind as a stream of records,
+//! and runs the users-exports and users-imports jobs, streaming export files without
+//! holding them in memory.
+
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod jobs;
+pub mod paginate;
+pub mod retry;
+pub mod throttle;
+
+pub use client::{Client, ClientOptions, RequestStats, Response};
+pub use error::Error;
+pub use jobs::{ExportField, ExportRequest, ImportRequest, Job};
+pub use retry::RetryPolicy;
+
+/// Results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

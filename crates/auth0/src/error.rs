@@ -1,0 +1,125 @@
+//! What can go wrong talking to a tenant, and whether trying again can help.
+
+use idferry_model::RetryClass;
+
+/// A failed call to a tenant.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The API answered with an error.
+    #[error("{tenant}: {method} {path} answered {status} {error}: {message}{}", code_suffix(error_code))]
+    Api {
+        /// The tenant.
+        tenant: String,
+        /// The method.
+        method: String,
+        /// The path (under `/api/v2`).
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// The `error` of the body (`Bad Request`...).
+        error: String,
+        /// The API's message.
+        message: String,
+        /// Auth0's `errorCode`, when sent.
+        error_code: Option<String>,
+    },
+    /// The tenant could not be reached, or the connection broke.
+    #[error("{tenant}: {method} {path}: {message}")]
+    Transport {
+        /// The tenant.
+        tenant: String,
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+        /// What the HTTP stack said.
+        message: String,
+    },
+    /// An answer could not be understood.
+    #[error("{tenant}: {method} {path}: unexpected answer: {message}")]
+    Decode {
+        /// The tenant.
+        tenant: String,
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+        /// What was wrong with it.
+        message: String,
+    },
+    /// The token endpoint refused the credentials.
+    #[error("{tenant}: cannot get a Management API token: {message}")]
+    Auth {
+        /// The tenant.
+        tenant: String,
+        /// Why, as the token endpoint said it.
+        message: String,
+    },
+    /// Retries ran out.
+    #[error("{last} (gave up after {attempts} attempts)")]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: Box<Error>,
+    },
+    /// A job failed or its result could not be read.
+    #[error("{tenant}: job {job}: {message}")]
+    Job {
+        /// The tenant.
+        tenant: String,
+        /// The job id.
+        job: String,
+        /// What happened.
+        message: String,
+    },
+    /// The client could not be built (bad base URL, TLS set-up).
+    #[error("{tenant}: cannot build an HTTP client: {message}")]
+    Setup {
+        /// The tenant.
+        tenant: String,
+        /// Why.
+        message: String,
+    },
+}
+
+fn code_suffix(code: &Option<String>) -> String {
+    code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
+}
+
+impl Error {
+    /// Whether a retry can help.
+    pub fn class(&self) -> RetryClass {
+        match self {
+            Self::Api { status, .. } => RetryClass::of_status(*status),
+            Self::Transport { .. } => RetryClass::Transient,
+            Self::GaveUp { last, .. } => last.class(),
+            Self::Decode { .. } | Self::Auth { .. } | Self::Job { .. } | Self::Setup { .. } => {
+                RetryClass::Permanent
+            }
+        }
+    }
+
+    /// A 429 that says the tenant's import job slots are all busy (not its rate limit):
+    /// waiting for a job to finish helps, retrying at once does not.
+    pub fn is_import_slot_refusal(&self) -> bool {
+        match self {
+            Self::GaveUp { last, .. } => last.is_import_slot_refusal(),
+            Self::Api {
+                status: 429,
+                message,
+                ..
+            } => message.contains("active import"),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            Self::GaveUp { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! The jobs API: users-exports (created, polled, then streamed from their short-lived
+//! `location` link through a gzip decoder, never whole in memory) and users-imports
+//! (multipart upload, polling, per-user errors).
+
+use std::time::Duration;
+
+use async_compression::tokio::bufread::GzipDecoder;
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
+use idferry_model::Progress;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+use tokio_util::io::StreamReader;
+
+use crate::client::{Client, Payload};
+use crate::error::Error;
+use crate::Result;
+
+/// A job as `GET /jobs/{id}` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job(pub Value);
+
+impl Job {
+    fn text(&self, key: &str) -> &str {
+        self.0.get(key).and_then(Value::as_str).unwrap_or_default()
+    }
+    /// `job_...`.
+    pub fn id(&self) -> &str {
+        self.text("id")
+    }
+    /// `pending`, `processing`, `completed` or `failed`.
+    pub fn status(&self) -> &str {
+        self.text("status")
+    }
+    /// The download link of a completed export.
+    pub fn location(&self) -> Option<&str> {
+        self.0.get("location").and_then(Value::as_str)
+    }
+    /// An import's `summary` count (`inserted`, `updated`, `failed`, `total`).
+    pub fn summary(&self, key: &str) -> u64 {
+        self.0
+            .pointer(&format!("/summary/{key}"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    }
+}
+
+/// A field of an export, optionally renamed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportField {
+    /// A path into the user (`email`, `identities[0].connection`).
+    pub name: String,
+    /// The name it is written under.
+    pub export_as: Option<String>,
+}
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportRequest {
+    /// One connection's users only.
+    pub connection_id: Option<String>,
+    /// csv instead of json (ndjson).
+    pub csv: bool,
+    /// At most this many users.
+    pub limit: Option<u64>,
+    /// These fields only (all when empty; csv needs a list).
+    pub fields: Vec<ExportField>,
+}
+
+/// An import file and its options.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    /// The file: a JSON array of users, at most 512000 bytes.
+    pub users: Bytes,
+    /// The database connection to import into (`con_...`).
+    pub connection_id: String,
+    /// Update users that exist (matched by email).
+    pub upsert: bool,
+    /// An id of ours, to recognise the job later.
+    pub external_id: Option<String>,
+    /// Whether Auth0 emails the tenant admins when the job ends.
+    pub send_completion_email: bool,
+}
+
+/// How long to keep asking for a free import slot before giving up.
+const SLOT_WAIT: Duration = Duration::from_secs(2 * 60 * 60);
+
+impl Client {
+    /// Starts a users-exports job.
+    pub async fn create_export(&self, request: &ExportRequest) -> Result<Job> {
+        let mut body = json!({ "format": if request.csv { "csv" } else { "json" } });
+        if let Some(c) = &request.connection_id {
+            body["connection_id"] = json!(c);
+        }
+        if let Some(l) = request.limit {
+            body["limit"] = json!(l);
+        }
+        if !request.fields.is_empty() {
+            body["fields"] = request
+                .fields
+                .iter()
+                .map(|f| match &f.export_as {
+                    Some(a) => json!({"name": f.name, "export_as": a}),
+                    None => json!({"name": f.name}),
+                })
+                .collect();
+        }
+        let r = self.post("/jobs/users-exports", body).await?;
+        Ok(Job(r.body.unwrap_or(Value::Null)))
+    }
+
+    /// `GET /jobs/{id}`.
+    pub async fn job(&self, id: &str) -> Result<Job> {
+        Ok(Job(self.get(&format!("/jobs/{id}"), &[]).await?))
+    }
+
+    /// Polls a job until it completes; a failed job is an error.
+    pub async fn wait_job(&self, id: &str, progress: &dyn Progress) -> Result<Job> {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let job = self.job(id).await?;
+            match job.status() {
+                "completed" => return Ok(job),
+                "failed" => {
+                    return Err(Error::Job {
+                        tenant: self.tenant().to_owned(),
+                        job: id.to_owned(),
+                        message: format!("the job failed: {}", job.0),
+                    });
+                }
+                status => {
+                    let pct = job.0.get("percentage_done").and_then(Value::as_u64);
+                    progress.message(&match pct {
+                        Some(p) => format!("job {id}: {status}, {p}% done"),
+                        None => format!("job {id}: {status}"),
+                    });
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 3 / 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Opens a completed export's file, decompressed, as a buffered reader. The link in
+    /// the job expires within a minute, so a fresh one is fetched first, and again if the
+    /// store refuses it.
+    pub async fn open_export(&self, job_id: &str) -> Result<impl AsyncBufRead + Send + Unpin + use<>> {
+        let fail = |message: String| Error::Job {
+            tenant: self.tenant().to_owned(),
+            job: job_id.to_owned(),
+            message,
+        };
+        let mut last = String::new();
+        for attempt in 0..4u32 {
+            let job = self.job(job_id).await?;
+            let Some(url) = job.location() else {
+                return Err(fail(format!("the job has no download location (status {})", job.status())));
+            };
+            // The link is signed: it must not carry our token, which is for the API only.
+            let response = self.inner.http.request(Method::GET, url).send().await;
+            match response {
+                Ok(r) if r.status().is_success() => {
+                    let bytes = r.bytes_stream().map_err(std::io::Error::other);
+                    let gz = GzipDecoder::new(StreamReader::new(bytes));
+                    return Ok(BufReader::with_capacity(1 << 16, gz));
+                }
+                Ok(r) => last = format!("the download answered {}", r.status()),
+                Err(e) => last = format!("the download failed: {e}"),
+            }
+            tokio::time::sleep(self.inner.retry.backoff(attempt)).await;
+        }
+        Err(fail(last))
+    }
+
+    /// The users of a completed json export, one record at a time.
+    pub async fn export_records(&self, job_id: &str) -> Result<BoxStream<'static, Result<Value>>> {
+        let reader = self.open_export(job_id).await?;
+        let tenant = self.tenant().to_owned();
+        let job = job_id.to_owned();
+        let lines = tokio_stream_lines(reader);
+        Ok(lines
+            .enumerate()
+            .filter_map(move |(n, line)| {
+                let tenant = tenant.clone();
+                let job = job.clone();
+                async move {
+                    let fail = |message: String| Error::Job {
+                        tenant: tenant.clone(),
+                        job: job.clone(),
+                        message,
+                    };
+                    match line {
+                        Ok(l) if l.trim().is_empty() => None,
+                        Ok(l) => Some(
+                            serde_json::from_str(&l)
+                                .map_err(|e| fail(format!("line {}: not JSON: {e}", n + 1))),
+                        ),
+                        Err(e) => Some(Err(fail(format!("reading the export: {e}")))),
+                    }
+                }
+            })
+            .boxed())
+    }
+
+    /// Starts a users-imports job. When the tenant's import slots are all busy (a 429
+    /// that names active jobs), waits for one with growing pauses.
+    pub async fn create_import(&self, request: &ImportRequest) -> Result<Job> {
+        let mut fields = vec![
+            ("connection_id".to_owned(), request.connection_id.clone()),
+            ("upsert".to_owned(), request.upsert.to_string()),
+            (
+                "send_completion_email".to_owned(),
+                request.send_completion_email.to_string(),
+            ),
+        ];
+        if let Some(e) = &request.external_id {
+            fields.push(("external_id".to_owned(), e.clone()));
+        }
+        let payload = Payload::Multipart {
+            fields,
+            file: ("users".into(), "users.json".into(), request.users.clone()),
+        };
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match self
+                .send(Method::POST, "/jobs/users-imports", &[], payload.clone())
+                .await
+            {
+                Ok(r) => return Ok(Job(r.body.unwrap_or(Value::Null))),
+                Err(e) if e.is_import_slot_refusal() && started.elapsed() < SLOT_WAIT => {
+                    tracing::debug!(tenant = %self.tenant(), "import slots busy; waiting {pause:?}");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The per-user errors of an import job (empty when there are none).
+    pub async fn job_errors(&self, id: &str) -> Result<Vec<Value>> {
+        let r = self
+            .send(Method::GET, &format!("/jobs/{id}/errors"), &[], Payload::None)
+            .await?;
+        match r.body {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items),
+            Some(other) => Err(self.decode_error(
+                &Method::GET,
+                "/jobs/{id}/errors",
+                format!("expected an array, got {other}"),
+            )),
+        }
+    }
+}
+
+fn tokio_stream_lines<R: AsyncBufRead + Send + Unpin + 'static>(
+    reader: R,
+) -> BoxStream<'static, std::io::Result<String>> {
+    futures_util::stream::try_unfold(reader.lines(), |mut lines| async move {
+        Ok(lines.next_line().await?.map(|l| (l, lines)))
+    })
+    .boxed()
+}
