@@ -1,0 +1,76 @@
+//! The command line: what each command takes and where it goes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use idferry_model::Config;
+
+use crate::{bench, demo, emulate, list};
+
+/// Migrate, back up and restore identity tenants (Auth0 first, ZITADEL second).
+#[derive(Debug, Parser)]
+#[command(name = "idferry", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// More detail on stderr (-v, -vv); IDFERRY_LOG=<filter> for full control.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start emulated Auth0 tenants and show what they hold, then stop them.
+    Demo(demo::DemoArgs),
+    /// Run emulated Auth0 tenants on 127.0.0.1 until Ctrl-C (for tests, demos and
+    /// rehearsing a migration).
+    Emulate(emulate::EmulateArgs),
+    /// Print the resource catalog: every kind idferry reads and writes, and how.
+    Catalog {
+        /// One JSON object per kind instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every object of one kind of a tenant, as ndjson on stdout.
+    List(list::ListArgs),
+    /// Benchmarks that print their figures.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// Where the tenant config file is.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The tenant config file.
+    #[arg(long, short = 'c', env = "IDFERRY_CONFIG", default_value = "idferry.toml")]
+    pub config: PathBuf,
+}
+
+impl ConfigArg {
+    /// Reads and checks the file.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        Config::load(&self.config).with_context(|| {
+            if self.config.exists() {
+                "the tenant config is not usable".to_owned()
+            } else {
+                format!(
+                    "no config at {} (pass --config FILE, or run `idferry emulate --config-out idferry.toml` for local tenants)",
+                    self.config.display()
+                )
+            }
+        })
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Emulate(args) => emulate::run(args).await,
+        Command::Catalog { json } => list::catalog(json),
+        Command::List(args) => list::run(args).await,
+        Command::Bench(cmd) => bench::run(cmd).await,
+    }
+}

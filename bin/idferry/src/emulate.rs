@@ -1,0 +1,145 @@
+//! `idferry emulate`: emulated tenants on 127.0.0.1 until Ctrl-C.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use idferry_emulator::{Emulator, Faults, GenerateSpec, TenantOptions};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  idferry emulate --generate-users 100000 --config-out idferry.toml
+  idferry emulate --tenant acme-prod --empty-tenant acme-staging --rate-limit 10 --burst 10
+  idferry emulate --fault-429 0.1 --fault-503 0.05 --fault-drop 0.05 --latency-ms 20
+
+Faults and the rate limit can also be changed while running:
+  curl -X PUT $BASE/__emulator/faults -d '{\"rate_429\": 0.2}' -H 'content-type: application/json'")]
+pub struct EmulateArgs {
+    /// A tenant filled with generated data (repeatable). Without any --tenant or
+    /// --empty-tenant: acme-prod (generated) and acme-staging (empty).
+    #[arg(long = "tenant", value_name = "NAME")]
+    pub tenants: Vec<String>,
+    /// An empty tenant (repeatable).
+    #[arg(long = "empty-tenant", value_name = "NAME")]
+    pub empty: Vec<String>,
+    /// Users to generate in each generated tenant.
+    #[arg(long, default_value_t = 1000)]
+    pub generate_users: usize,
+    /// Organizations to generate in each generated tenant.
+    #[arg(long, default_value_t = 20)]
+    pub organizations: usize,
+    /// Seed of the generated data (the same seed gives the same tenant).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Requests per second each tenant allows (0: no limit).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_limit: f64,
+    /// Size of each tenant's rate-limit bucket.
+    #[arg(long, default_value_t = 50)]
+    pub burst: u32,
+    /// Milliseconds added to every API answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share (0..1) of requests answered 429.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_429: f64,
+    /// Share answered 500.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_500: f64,
+    /// Share answered 503.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_503: f64,
+    /// Share whose connection is dropped mid-answer.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_drop: f64,
+    /// Users per second an import job processes (0: as fast as possible; Auth0 does
+    /// about 55 per job).
+    #[arg(long, default_value_t = 0.0)]
+    pub import_rate: f64,
+    /// Lifetime of issued tokens, in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    pub token_ttl: u64,
+    /// Load tenants from this folder if saved there; save them there on Ctrl-C.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Port of the first tenant (the next ones take the following ports); 0: any free.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Write an idferry.toml for the tenants here once they answer (secrets in
+    /// files beside it, mode 0600).
+    #[arg(long)]
+    pub config_out: Option<PathBuf>,
+}
+
+impl EmulateArgs {
+    /// The options of every tenant asked for.
+    pub fn tenant_options(&self) -> Vec<TenantOptions> {
+        let (generated, empty) = if self.tenants.is_empty() && self.empty.is_empty() {
+            (vec!["acme-prod".to_owned()], vec!["acme-staging".to_owned()])
+        } else {
+            (self.tenants.clone(), self.empty.clone())
+        };
+        let faults = Faults {
+            latency_ms: self.latency_ms,
+            rate_429: self.fault_429,
+            rate_500: self.fault_500,
+            rate_503: self.fault_503,
+            rate_drop: self.fault_drop,
+        };
+        let spec = GenerateSpec {
+            users: self.generate_users,
+            organizations: self.organizations,
+        };
+        let tagged = generated
+            .into_iter()
+            .map(|n| (n, true))
+            .chain(empty.into_iter().map(|n| (n, false)));
+        tagged
+            .enumerate()
+            .map(|(i, (name, generate))| {
+                let mut o = TenantOptions::new(&name);
+                o.seed = self.seed.wrapping_add(i as u64);
+                o.generate = generate.then_some(spec);
+                o.rate_limit = self.rate_limit;
+                o.burst = self.burst;
+                o.faults = faults;
+                o.import_rate = self.import_rate;
+                o.token_ttl_secs = self.token_ttl;
+                o.data_dir = self.data_dir.clone();
+                o.port = if self.port == 0 { 0 } else { self.port.saturating_add(i as u16) };
+                o
+            })
+            .collect()
+    }
+}
+
+pub async fn run(args: EmulateArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let emulator = Emulator::start(args.tenant_options())
+        .await
+        .context("cannot start the emulator")?;
+    if let Some(path) = &args.config_out {
+        emulator.write_config(path)?;
+    }
+    let ready = started.elapsed();
+    for t in emulator.tenants() {
+        let users = t.lock().users.len();
+        println!("{:<16} {}  ({} users)", t.name, t.base_url, users);
+    }
+    if let Some(path) = &args.config_out {
+        println!("config: {}", path.display());
+    }
+    println!("ready in {:.2} s; Ctrl-C stops", ready.as_secs_f64());
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    for t in emulator.tenants() {
+        if let Some(dir) = t.save().with_context(|| format!("cannot save tenant {}", t.name))? {
+            println!("saved {} to {}", t.name, dir.display());
+        }
+    }
+    emulator.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
