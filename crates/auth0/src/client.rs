@@ -18,6 +18,13 @@ use crate::retry::RetryPolicy;
 use crate::throttle::Throttle;
 use crate::Result;
 
+/// Makes ring the process's TLS provider (reqwest is built without a default one).
+/// Call it before building any other reqwest client; calling it again is harmless.
+pub fn install_tls_provider() {
+    // A second install fails because one is there already, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Tuning of a client.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -135,9 +142,7 @@ impl Client {
         burst: Option<u32>,
         options: ClientOptions,
     ) -> Result<Self> {
-        // reqwest is built without a default TLS provider; ring is ours. Installing it
-        // twice is harmless, so the error of a second install is ignored.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("idferry/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)

@@ -14,7 +14,7 @@ pub mod paginate;
 pub mod retry;
 pub mod throttle;
 
-pub use client::{Client, ClientOptions, RequestStats, Response};
+pub use client::{Client, ClientOptions, Payload, RequestStats, Response, install_tls_provider};
 pub use error::Error;
 pub use jobs::{ExportField, ExportRequest, ImportRequest, Job};
 pub use retry::RetryPolicy;

@@ -5,13 +5,16 @@
 //!   spreads requests evenly instead of bursting;
 //! - a mirror of the tenant's bucket from the `X-RateLimit-Remaining` and
 //!   `X-RateLimit-Reset` headers of every answer: when the requests in flight would
-//!   empty the bucket, new ones wait until the reset time, then a single request probes
-//!   it and its answer tells how many may follow. The limiter's burst is lowered to the
-//!   bucket's size (`X-RateLimit-Limit`) once that is known.
+//!   empty the bucket, new ones wait, then a single request probes it and its answer
+//!   tells how many may follow. The first wait lasts until the reset time; the probe's
+//!   answer (tokens refilled over the time waited) gives the refill rate, and later waits
+//!   last just long enough for half a bucket to refill, so that the time-granularity of
+//!   the reset header costs nothing. The limiter's burst is lowered to the bucket's size
+//!   (`X-RateLimit-Limit`) once that is known.
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
@@ -24,6 +27,35 @@ struct Bucket {
     remaining: Option<u64>,
     reset: Option<u64>,
     in_flight: u64,
+    /// When an answer last said the bucket was empty.
+    empty_at: Option<Instant>,
+    /// Tokens per second the bucket refills, as measured.
+    refill: Option<f64>,
+}
+
+impl Bucket {
+    /// How long to wait before probing an empty bucket.
+    fn wait(&self) -> Option<Duration> {
+        let until_reset = self
+            .reset
+            .filter(|reset| *reset > epoch_now())
+            .map(until_epoch);
+        let until_refilled = match (self.refill, self.empty_at) {
+            (Some(rate), Some(empty)) if rate > 0.0 => {
+                // Half a bucket, and at least two tokens so that an estimate a little
+                // high still finds one token for the probe.
+                let tokens = (self.limit.unwrap_or(2) as f64 / 2.0).max(2.0);
+                let ready = empty + Duration::from_secs_f64(tokens / rate);
+                Some(ready.saturating_duration_since(Instant::now()))
+            }
+            _ => None,
+        };
+        match (until_reset, until_refilled) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+        .filter(|d| !d.is_zero())
+    }
 }
 
 /// A tenant's pacing.
@@ -97,17 +129,19 @@ impl Throttle {
                 if !blocked {
                     b.in_flight += 1;
                     None
+                } else if b.in_flight > 0 {
+                    // Answers in flight will say more about the bucket.
+                    Some(Duration::from_millis(10))
                 } else {
-                    match b.reset {
-                        Some(reset) if reset > epoch_now() => Some(until_epoch(reset)),
-                        // The reset time has passed: let one request probe the bucket;
-                        // its answer tells how many may follow.
-                        _ if b.in_flight == 0 => {
+                    match b.wait() {
+                        Some(wait) => Some(wait),
+                        // Time is up: one request probes the bucket; its answer tells
+                        // how many may follow.
+                        None => {
                             b.remaining = Some(1);
                             b.in_flight += 1;
                             None
                         }
-                        _ => Some(Duration::from_millis(20)),
                     }
                 }
             };
@@ -136,6 +170,25 @@ impl Throttle {
         let reset = num("x-ratelimit-reset");
         {
             let mut b = self.bucket();
+            let now = Instant::now();
+            if let Some(empty) = b.empty_at {
+                // Tokens refilled since the bucket was empty: what is left, plus the one
+                // this request took.
+                let waited = now.duration_since(empty).as_secs_f64();
+                if remaining > 0 && waited > 0.05 {
+                    let rate = (remaining + 1) as f64 / waited;
+                    b.refill = Some(if remaining + 1 >= limit {
+                        // The bucket filled up while we waited: the rate is at least this.
+                        b.refill.map_or(rate, |r| r.max(rate))
+                    } else {
+                        rate
+                    });
+                    b.empty_at = None;
+                }
+            }
+            if remaining == 0 {
+                b.empty_at = Some(now);
+            }
             b.limit = Some(limit);
             b.remaining = Some(remaining);
             b.reset = reset;
@@ -157,6 +210,9 @@ impl Throttle {
         let mut b = self.bucket();
         b.remaining = Some(0);
         b.reset = reset.or_else(|| Some(epoch_now() + 1));
+        // A 429 means the refill estimate (if any) was too high: learn it again.
+        b.refill = None;
+        b.empty_at = Some(Instant::now());
     }
 }
 
@@ -182,10 +238,10 @@ mod tests {
     #[tokio::test]
     async fn an_empty_bucket_holds_requests_until_its_reset() {
         let t = Throttle::new(None, None);
-        t.observe(&headers(10, 0, epoch_now() + 1));
+        t.observe(&headers(10, 0, epoch_now() + 2));
         let started = std::time::Instant::now();
         let permit = t.acquire().await;
-        assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+        assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
         drop(permit);
     }
 

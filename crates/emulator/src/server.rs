@@ -463,7 +463,9 @@ fn injected(fault: Fault) -> Response {
             let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Global limit has been reached")
                 .code("too_many_requests")
                 .into_response();
-            let reset = crate::clock::epoch_now().max(0) as u64 + 1;
+            // An injected 429 is not the bucket's: its reset is now, so a retry may follow
+            // after the client's own backoff.
+            let reset = crate::clock::epoch_now().max(0) as u64;
             set_rate_headers(&mut r, &Verdict { allowed: false, limit: 50, remaining: 0, reset });
             r
         }

@@ -1,0 +1,109 @@
+//! The binary: emulate with a config file for scripts, list through it, the demo, the
+//! catalog, and clear errors for bad config.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The idferry binary of this build (`IDFERRY_BIN` overrides).
+fn bin() -> PathBuf {
+    if let Ok(path) = std::env::var("IDFERRY_BIN") {
+        return path.into();
+    }
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>/idferry
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("idferry");
+    assert!(path.exists(), "no binary at {}: run `cargo build -p idferry` or `cargo test --workspace`", path.display());
+    path
+}
+
+fn idferry(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let out = Command::new(bin()).args(args).current_dir(cwd).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Kills the child when dropped, so a failed test leaves no server behind.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn emulate_writes_a_config_that_list_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("idferry.toml");
+    let child = Command::new(bin())
+        .args(["emulate", "--tenant", "acme-prod", "--empty-tenant", "acme-staging", "--generate-users", "1500", "--config-out"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Killed(child);
+    let started = Instant::now();
+    while !config.exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the config never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("[tenants.acme-prod]") && text.contains("client_secret_file"), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("secrets/acme-prod.client-secret")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let cfg = config.to_str().unwrap();
+    let (code, out, err) = idferry(&["list", "acme-prod", "clients", "--config", cfg], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 8, "{out}");
+    assert!(err.contains("8 clients"), "{err}");
+    let (code, out, err) = idferry(&["list", "acme-prod", "users", "--config", cfg], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1500);
+    let (code, out, _) = idferry(&["list", "acme-staging", "roles", "--config", cfg], dir.path());
+    assert_eq!((code, out.as_str()), (0, ""));
+    let (code, _, err) = idferry(&["list", "acme-prod", "role_permissions", "--config", cfg], dir.path());
+    assert_ne!(code, 0);
+    assert!(err.contains("give 1 --parent"), "{err}");
+}
+
+#[test]
+fn bad_config_names_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("idferry.toml"), "[tenants.prod]\ndomain = \"acme.auth0.com\"\ntoken_env = \"T\"\nrate_limt = 5\n").unwrap();
+    let (code, _, err) = idferry(&["list", "prod", "clients"], dir.path());
+    assert_ne!(code, 0);
+    assert!(err.contains("idferry.toml:4:") && err.contains("rate_limt"), "{err}");
+    let (code, _, err) = idferry(&["list", "prod", "clients", "--config", "nope.toml"], dir.path());
+    assert_ne!(code, 0);
+    assert!(err.contains("no config at nope.toml"), "{err}");
+}
+
+#[test]
+fn the_demo_shows_both_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = idferry(&["demo", "--users", "300", "--out", "demo"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("acme-prod") && out.contains("acme-staging"), "{out}");
+    let users = out.lines().find(|l| l.starts_with("users (export job)")).unwrap();
+    assert!(users.split_whitespace().any(|w| w == "300"), "{users}");
+    assert!(dir.path().join("demo/idferry.toml").exists());
+}
+
+#[test]
+fn the_catalog_lists_every_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = idferry(&["catalog", "--json"], dir.path());
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), idferry_model::CATALOG.len());
+    assert!(out.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+}

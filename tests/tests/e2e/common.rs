@@ -1,0 +1,84 @@
+//! Shared set-up: emulated tenants, clients of them, raw HTTP calls.
+
+use idferry_auth0::{Client, ClientOptions, RetryPolicy};
+use idferry_emulator::{Emulator, Tenant, TenantOptions};
+use idferry_model::{Credentials, Secret};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// Starts the emulator with these tenants.
+pub async fn start(tenants: Vec<TenantOptions>) -> Emulator {
+    Emulator::start(tenants).await.expect("emulator starts")
+}
+
+/// A client with the tenant's static token.
+pub fn token_client(t: &Tenant) -> Client {
+    Client::from_parts(
+        &t.name,
+        &t.base_url,
+        Credentials::Token(Secret::new(t.static_token.clone())),
+        None,
+        None,
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+/// A client with the tenant's client credentials.
+pub fn cc_client(t: &Tenant) -> Client {
+    Client::from_parts(
+        &t.name,
+        &t.base_url,
+        Credentials::ClientCredentials {
+            client_id: t.client_id.clone(),
+            client_secret: Secret::new(t.client_secret.clone()),
+            audience: None,
+        },
+        None,
+        None,
+        ClientOptions {
+            retry: RetryPolicy {
+                max_attempts: 12,
+                ..RetryPolicy::default()
+            },
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+/// A raw request under `/api/v2`, with `token` as bearer when given.
+pub async fn raw(
+    t: &Tenant,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, HeaderMap, Value) {
+    idferry_auth0::install_tls_provider();
+    let http = reqwest::Client::new();
+    let mut req = http.request(method, format!("{}/api/v2{path}", t.base_url));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+/// The id of the tenant's database connection.
+pub fn db_connection(t: &Tenant) -> String {
+    t.with(|s| {
+        s.table("connections", "")
+            .values()
+            .find(|c| c["strategy"] == "auth0")
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+            .expect("a database connection")
+    })
+}

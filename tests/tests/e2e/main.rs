@@ -1,0 +1,11 @@
+//! End-to-end tests: idferry's client and binary against emulated tenants over real
+//! HTTP on 127.0.0.1 (ephemeral ports). One test binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod cli;
+mod common;
+mod faults;
+mod fidelity;
+mod jobs;
+mod pagination;
+mod throttle;
