@@ -69,7 +69,14 @@ async fn list(args: ListBench) -> anyhow::Result<ExitCode> {
         client_secret: Secret::new(tenant.client_secret.clone()),
         audience: None,
     };
-    let client = Client::from_parts("bench", &tenant.base_url, credentials, args.client_rate, None, ClientOptions::default())?;
+    let client = Client::from_parts(
+        "bench",
+        &tenant.base_url,
+        credentials,
+        args.client_rate,
+        None,
+        ClientOptions::default(),
+    )?;
 
     let started = Instant::now();
     let listed = client
@@ -79,7 +86,10 @@ async fn list(args: ListBench) -> anyhow::Result<ExitCode> {
     let wall = started.elapsed().as_secs_f64();
     let stats = client.stats();
     let server = tenant.stats();
-    let pages = args.objects.div_ceil(idferry_auth0::paginate::PAGE_SIZE).max(1) as u64;
+    let pages = args
+        .objects
+        .div_ceil(idferry_auth0::paginate::PAGE_SIZE)
+        .max(1) as u64;
     let minimum = pages + 1;
     let ideal = stats.requests as f64 / args.rate;
     if listed != args.objects {
@@ -97,10 +107,23 @@ async fn list(args: ListBench) -> anyhow::Result<ExitCode> {
             })
         );
     } else {
-        println!("listed {listed} {} from a tenant limited to {} req/s (burst {})", kind.name, args.rate, args.burst);
-        println!("requests made    {:>8}  (minimum {minimum}: {pages} pages + 1 token)  -> {:.3}x", stats.requests, stats.requests as f64 / minimum as f64);
-        println!("429s received    {:>8}  (server counted {})", stats.rate_limited, server.rate_limited);
-        println!("wall time        {wall:>8.2}s (requests/limit {ideal:.2}s)  -> {:.3}x", wall / ideal);
+        println!(
+            "listed {listed} {} from a tenant limited to {} req/s (burst {})",
+            kind.name, args.rate, args.burst
+        );
+        println!(
+            "requests made    {:>8}  (minimum {minimum}: {pages} pages + 1 token)  -> {:.3}x",
+            stats.requests,
+            stats.requests as f64 / minimum as f64
+        );
+        println!(
+            "429s received    {:>8}  (server counted {})",
+            stats.rate_limited, server.rate_limited
+        );
+        println!(
+            "wall time        {wall:>8.2}s (requests/limit {ideal:.2}s)  -> {:.3}x",
+            wall / ideal
+        );
     }
     emulator.shutdown().await;
     Ok(ExitCode::SUCCESS)

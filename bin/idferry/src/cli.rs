@@ -45,7 +45,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ConfigArg {
     /// The tenant config file.
-    #[arg(long, short = 'c', env = "IDFERRY_CONFIG", default_value = "idferry.toml")]
+    #[arg(
+        long,
+        short = 'c',
+        env = "IDFERRY_CONFIG",
+        default_value = "idferry.toml"
+    )]
     pub config: PathBuf,
 }
 

@@ -28,7 +28,14 @@ pub struct DemoArgs {
 
 /// Kinds read per parent object only for these parents: the others have too many
 /// parents (every user, every member) for a demo.
-const WALKED_PARENTS: &[&str] = &["roles", "organizations", "connections", "clients", "hooks", "action_triggers"];
+const WALKED_PARENTS: &[&str] = &[
+    "roles",
+    "organizations",
+    "connections",
+    "clients",
+    "hooks",
+    "action_triggers",
+];
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -41,14 +48,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     });
     prod.seed = 2026;
     let staging = TenantOptions::new("acme-staging");
-    println!("Starting emulated tenants: acme-prod ({} users, full configuration) and acme-staging (empty)...", args.users);
+    println!(
+        "Starting emulated tenants: acme-prod ({} users, full configuration) and acme-staging (empty)...",
+        args.users
+    );
     let emulator = Emulator::start(vec![prod, staging]).await?;
     let config_path = args.out.join("idferry.toml");
     emulator.write_config(&config_path)?;
     for t in emulator.tenants() {
         println!("  {:<14} {}", t.name, t.base_url);
     }
-    println!("Wrote {} (client secrets in {}/secrets, mode 0600).\n", config_path.display(), args.out.display());
+    println!(
+        "Wrote {} (client secrets in {}/secrets, mode 0600).\n",
+        config_path.display(),
+        args.out.display()
+    );
 
     let config = Config::load(&config_path)?;
     let mut table: BTreeMap<&'static str, Vec<u64>> = BTreeMap::new();
@@ -56,20 +70,37 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     for (i, tenant) in config.tenants.values().enumerate() {
         let client = Client::new(tenant, ClientOptions::default())?;
         for (kind, n) in count_kinds(&client).await? {
-            let row = table.entry(kind).or_insert_with(|| vec![0; config.tenants.len()]);
+            let row = table
+                .entry(kind)
+                .or_insert_with(|| vec![0; config.tenants.len()]);
             row[i] = n;
         }
         let job = client.create_export(&ExportRequest::default()).await?;
         client.wait_job(job.id(), &Reporter::new()).await?;
-        let users = client.export_records(job.id()).await?.try_fold(0u64, |n, _| async move { Ok(n + 1) }).await?;
-        table.entry("users (export job)").or_insert_with(|| vec![0; config.tenants.len()])[i] = users;
+        let users = client
+            .export_records(job.id())
+            .await?
+            .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+            .await?;
+        table
+            .entry("users (export job)")
+            .or_insert_with(|| vec![0; config.tenants.len()])[i] = users;
         clients.push(client);
     }
 
     let names: Vec<&String> = config.tenants.keys().collect();
-    println!("{:<36} {:>12} {:>14}", "kind", names[0], names.get(1).map_or("", |s| s.as_str()));
+    println!(
+        "{:<36} {:>12} {:>14}",
+        "kind",
+        names[0],
+        names.get(1).map_or("", |s| s.as_str())
+    );
     for (kind, counts) in &table {
-        println!("{kind:<36} {:>12} {:>14}", counts[0], counts.get(1).copied().unwrap_or(0));
+        println!(
+            "{kind:<36} {:>12} {:>14}",
+            counts[0],
+            counts.get(1).copied().unwrap_or(0)
+        );
     }
     let requests: u64 = clients.iter().map(|c| c.stats().requests).sum();
     let throttled: u64 = clients.iter().map(|c| c.stats().rate_limited).sum();
@@ -78,7 +109,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         table.len(),
         started.elapsed().as_secs_f64()
     );
-    println!("Next: `idferry emulate --config-out {}` keeps tenants running for your own commands.", config_path.display());
+    println!(
+        "Next: `idferry emulate --config-out {}` keeps tenants running for your own commands.",
+        config_path.display()
+    );
     emulator.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -87,7 +121,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// parent of the kinds in [`WALKED_PARENTS`].
 async fn count_kinds(client: &Client) -> anyhow::Result<Vec<(&'static str, u64)>> {
     let mut out = Vec::new();
-    for kind in CATALOG.iter().filter(|k| k.parent.is_none() && k.name != "users") {
+    for kind in CATALOG
+        .iter()
+        .filter(|k| k.parent.is_none() && k.name != "users")
+    {
         let records = client.list_all(kind, &[]).await?;
         out.push((kind.name, count(kind, &records)));
         if !WALKED_PARENTS.contains(&kind.name) {
@@ -97,7 +134,9 @@ async fn count_kinds(client: &Client) -> anyhow::Result<Vec<(&'static str, u64)>
         for child in catalog::children(kind.name) {
             let mut n = 0;
             for parent in &records {
-                let Some(id) = parent.get(id_field).and_then(Value::as_str) else { continue };
+                let Some(id) = parent.get(id_field).and_then(Value::as_str) else {
+                    continue;
+                };
                 match client.list_all(child, &[id]).await {
                     Ok(items) => n += count(child, &items),
                     // Singletons per parent (a connection's SCIM configuration) may be absent.
@@ -114,7 +153,11 @@ async fn count_kinds(client: &Client) -> anyhow::Result<Vec<(&'static str, u64)>
 fn count(kind: &Kind, records: &[Value]) -> u64 {
     match kind.shape {
         // A map (hook secrets) is one record holding its names.
-        Shape::Map => records.iter().filter_map(Value::as_object).map(|m| m.len() as u64).sum(),
+        Shape::Map => records
+            .iter()
+            .filter_map(Value::as_object)
+            .map(|m| m.len() as u64)
+            .sum(),
         _ => records.len() as u64,
     }
 }

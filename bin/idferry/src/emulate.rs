@@ -77,7 +77,10 @@ impl EmulateArgs {
     /// The options of every tenant asked for.
     pub fn tenant_options(&self) -> Vec<TenantOptions> {
         let (generated, empty) = if self.tenants.is_empty() && self.empty.is_empty() {
-            (vec!["acme-prod".to_owned()], vec!["acme-staging".to_owned()])
+            (
+                vec!["acme-prod".to_owned()],
+                vec!["acme-staging".to_owned()],
+            )
         } else {
             (self.tenants.clone(), self.empty.clone())
         };
@@ -108,7 +111,11 @@ impl EmulateArgs {
                 o.import_rate = self.import_rate;
                 o.token_ttl_secs = self.token_ttl;
                 o.data_dir = self.data_dir.clone();
-                o.port = if self.port == 0 { 0 } else { self.port.saturating_add(i as u16) };
+                o.port = if self.port == 0 {
+                    0
+                } else {
+                    self.port.saturating_add(i as u16)
+                };
                 o
             })
             .collect()
@@ -136,7 +143,10 @@ pub async fn run(args: EmulateArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot wait for Ctrl-C")?;
     for t in emulator.tenants() {
-        if let Some(dir) = t.save().with_context(|| format!("cannot save tenant {}", t.name))? {
+        if let Some(dir) = t
+            .save()
+            .with_context(|| format!("cannot save tenant {}", t.name))?
+        {
             println!("saved {} to {}", t.name, dir.display());
         }
     }

@@ -109,7 +109,11 @@ pub fn catalog(as_json: bool) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{:<34} {:<22} {:<28} {:<24} list endpoint", "kind", "parent", "shape", "natural key")?;
+    writeln!(
+        out,
+        "{:<34} {:<22} {:<28} {:<24} list endpoint",
+        "kind", "parent", "shape", "natural key"
+    )?;
     for k in CATALOG {
         writeln!(
             out,

@@ -6,7 +6,10 @@ use std::process::Command;
 
 #[test]
 fn help_lists_the_commands() {
-    let out = Command::new(env!("CARGO_BIN_EXE_idferry")).arg("--help").output().expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_idferry"))
+        .arg("--help")
+        .output()
+        .expect("runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for command in ["demo", "emulate", "catalog", "list", "bench"] {

@@ -12,11 +12,11 @@ use idferry_model::{RetryClass, Secret};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
+use crate::Result;
 use crate::auth::CachedToken;
-use crate::error::Error;
+use crate::error::{ApiError, Error};
 use crate::retry::RetryPolicy;
 use crate::throttle::Throttle;
-use crate::Result;
 
 /// Makes ring the process's TLS provider (reqwest is built without a default one).
 /// Call it before building any other reqwest client; calling it again is harmless.
@@ -130,7 +130,14 @@ impl Client {
         })?;
         let rate = options.rate_limit.or(tenant.rate_limit);
         let burst = options.burst.or(tenant.burst);
-        Self::from_parts(&tenant.name, &tenant.base_url, credentials, rate, burst, options)
+        Self::from_parts(
+            &tenant.name,
+            &tenant.base_url,
+            credentials,
+            rate,
+            burst,
+            options,
+        )
     }
 
     /// A client from its parts.
@@ -196,12 +203,14 @@ impl Client {
 
     /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, body: Value) -> Result<Response> {
-        self.send(Method::POST, path, &[], Payload::Json(body)).await
+        self.send(Method::POST, path, &[], Payload::Json(body))
+            .await
     }
 
     /// `PATCH path` with a JSON body.
     pub async fn patch(&self, path: &str, body: Value) -> Result<Response> {
-        self.send(Method::PATCH, path, &[], Payload::Json(body)).await
+        self.send(Method::PATCH, path, &[], Payload::Json(body))
+            .await
     }
 
     /// `PUT path` with a JSON body.
@@ -268,7 +277,10 @@ impl Client {
     }
 
     fn uses_client_credentials(&self) -> bool {
-        matches!(self.inner.credentials, Credentials::ClientCredentials { .. })
+        matches!(
+            self.inner.credentials,
+            Credentials::ClientCredentials { .. }
+        )
     }
 
     /// One attempt: throttle, send, read the whole answer.
@@ -324,7 +336,10 @@ impl Client {
         }
         let error = self.api_error(method, path, status, &bytes);
         if status == StatusCode::TOO_MANY_REQUESTS {
-            self.inner.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            self.inner
+                .counters
+                .rate_limited
+                .fetch_add(1, Ordering::Relaxed);
             let num = |name: &str| {
                 headers
                     .get(name)
@@ -387,17 +402,18 @@ impl Client {
             |_| json!({"message": String::from_utf8_lossy(body).chars().take(300).collect::<String>()}),
         );
         let text = |k: &str| parsed.get(k).and_then(Value::as_str).map(str::to_owned);
-        Error::Api {
+        Error::Api(Box::new(ApiError {
             tenant: self.inner.tenant.clone(),
             method: method.to_string(),
             path: path.to_owned(),
             status: status.as_u16(),
-            error: text("error").unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_owned()),
+            error: text("error")
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_owned()),
             message: text("message")
                 .or_else(|| text("error_description"))
                 .unwrap_or_default(),
             error_code: text("errorCode"),
-        }
+        }))
     }
 
     /// A valid token: the static one, or a cached client-credentials token refreshed a
@@ -447,8 +463,10 @@ impl Client {
                             last: Box::new(error),
                         });
                     }
-                    tokio::time::sleep(wait.unwrap_or_else(|| self.inner.retry.backoff(attempt - 1)))
-                        .await;
+                    tokio::time::sleep(
+                        wait.unwrap_or_else(|| self.inner.retry.backoff(attempt - 1)),
+                    )
+                    .await;
                 }
             }
         };
@@ -464,7 +482,10 @@ impl Client {
                 tenant: self.inner.tenant.clone(),
                 message: "the token endpoint answered without an access_token".into(),
             })?;
-        let ttl = body.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+        let ttl = body
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .unwrap_or(3600);
         let fresh = CachedToken::new(Secret::new(token), Duration::from_secs(ttl));
         *cached = Some(fresh.clone());
         Ok(fresh.token)

@@ -2,27 +2,35 @@
 
 use idferry_model::RetryClass;
 
+/// An error answer of the API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{tenant}: {method} {path} answered {status} {error}: {message}{}",
+    code_suffix(error_code)
+)]
+pub struct ApiError {
+    /// The tenant.
+    pub tenant: String,
+    /// The method.
+    pub method: String,
+    /// The path (under `/api/v2`).
+    pub path: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The `error` of the body (`Bad Request`...).
+    pub error: String,
+    /// The API's message.
+    pub message: String,
+    /// Auth0's `errorCode`, when sent.
+    pub error_code: Option<String>,
+}
+
 /// A failed call to a tenant.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The API answered with an error.
-    #[error("{tenant}: {method} {path} answered {status} {error}: {message}{}", code_suffix(error_code))]
-    Api {
-        /// The tenant.
-        tenant: String,
-        /// The method.
-        method: String,
-        /// The path (under `/api/v2`).
-        path: String,
-        /// The HTTP status.
-        status: u16,
-        /// The `error` of the body (`Bad Request`...).
-        error: String,
-        /// The API's message.
-        message: String,
-        /// Auth0's `errorCode`, when sent.
-        error_code: Option<String>,
-    },
+    #[error(transparent)]
+    Api(Box<ApiError>),
     /// The tenant could not be reached, or the connection broke.
     #[error("{tenant}: {method} {path}: {message}")]
     Transport {
@@ -91,7 +99,7 @@ impl Error {
     /// Whether a retry can help.
     pub fn class(&self) -> RetryClass {
         match self {
-            Self::Api { status, .. } => RetryClass::of_status(*status),
+            Self::Api(e) => RetryClass::of_status(e.status),
             Self::Transport { .. } => RetryClass::Transient,
             Self::GaveUp { last, .. } => last.class(),
             Self::Decode { .. } | Self::Auth { .. } | Self::Job { .. } | Self::Setup { .. } => {
@@ -105,11 +113,7 @@ impl Error {
     pub fn is_import_slot_refusal(&self) -> bool {
         match self {
             Self::GaveUp { last, .. } => last.is_import_slot_refusal(),
-            Self::Api {
-                status: 429,
-                message,
-                ..
-            } => message.contains("active import"),
+            Self::Api(e) => e.status == 429 && e.message.contains("active import"),
             _ => false,
         }
     }
@@ -117,7 +121,7 @@ impl Error {
     /// The HTTP status of an API error.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Api { status, .. } => Some(*status),
+            Self::Api(e) => Some(e.status),
             Self::GaveUp { last, .. } => last.status(),
             _ => None,
         }

@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio_util::io::StreamReader;
 
+use crate::Result;
 use crate::client::{Client, Payload};
 use crate::error::Error;
-use crate::Result;
 
 /// A job as `GET /jobs/{id}` shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,7 +145,10 @@ impl Client {
     /// Opens a completed export's file, decompressed, as a buffered reader. The link in
     /// the job expires within a minute, so a fresh one is fetched first, and again if the
     /// store refuses it.
-    pub async fn open_export(&self, job_id: &str) -> Result<impl AsyncBufRead + Send + Unpin + use<>> {
+    pub async fn open_export(
+        &self,
+        job_id: &str,
+    ) -> Result<impl AsyncBufRead + Send + Unpin + use<>> {
         let fail = |message: String| Error::Job {
             tenant: self.tenant().to_owned(),
             job: job_id.to_owned(),
@@ -155,7 +158,10 @@ impl Client {
         for attempt in 0..4u32 {
             let job = self.job(job_id).await?;
             let Some(url) = job.location() else {
-                return Err(fail(format!("the job has no download location (status {})", job.status())));
+                return Err(fail(format!(
+                    "the job has no download location (status {})",
+                    job.status()
+                )));
             };
             // The link is signed: it must not carry our token, which is for the API only.
             let response = self.inner.http.request(Method::GET, url).send().await;
@@ -242,7 +248,12 @@ impl Client {
     /// The per-user errors of an import job (empty when there are none).
     pub async fn job_errors(&self, id: &str) -> Result<Vec<Value>> {
         let r = self
-            .send(Method::GET, &format!("/jobs/{id}/errors"), &[], Payload::None)
+            .send(
+                Method::GET,
+                &format!("/jobs/{id}/errors"),
+                &[],
+                Payload::None,
+            )
             .await?;
         match r.body {
             None => Ok(Vec::new()),

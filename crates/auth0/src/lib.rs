@@ -15,7 +15,7 @@ pub mod retry;
 pub mod throttle;
 
 pub use client::{Client, ClientOptions, Payload, RequestStats, Response, install_tls_provider};
-pub use error::Error;
+pub use error::{ApiError, Error};
 pub use jobs::{ExportField, ExportRequest, ImportRequest, Job};
 pub use retry::RetryPolicy;
 

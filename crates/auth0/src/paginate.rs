@@ -9,9 +9,9 @@ use idferry_model::{Kind, Pagination, Shape};
 use reqwest::Method;
 use serde_json::Value;
 
+use crate::Result;
 use crate::client::{Client, Payload};
 use crate::error::Error;
-use crate::Result;
 
 /// Items per page: the API's maximum.
 pub const PAGE_SIZE: usize = 100;
@@ -81,24 +81,38 @@ impl Client {
         let per = PAGE_SIZE.to_string();
         let (query, checkpoint): (Vec<(&str, String)>, bool) = match (&cursor, kind.pagination) {
             (Cursor::Done, _) => return Ok(None),
-            (_, Pagination::None | Pagination::Array | Pagination::Wrapped { .. }) => (vec![], false),
-            (Cursor::Start, Pagination::Checkpoint { .. } | Pagination::OffsetOrCheckpoint { .. }) => {
-                (vec![("take", per)], true)
+            (_, Pagination::None | Pagination::Array | Pagination::Wrapped { .. }) => {
+                (vec![], false)
             }
+            (
+                Cursor::Start,
+                Pagination::Checkpoint { .. } | Pagination::OffsetOrCheckpoint { .. },
+            ) => (vec![("take", per)], true),
             (Cursor::Checkpoint(from), _) => (vec![("take", per), ("from", from.clone())], true),
             (Cursor::Start, Pagination::Offset { .. } | Pagination::Paged { .. }) => (
-                vec![("page", "0".into()), ("per_page", per), ("include_totals", "true".into())],
+                vec![
+                    ("page", "0".into()),
+                    ("per_page", per),
+                    ("include_totals", "true".into()),
+                ],
                 false,
             ),
             (Cursor::Offset(page), _) => (
-                vec![("page", page.to_string()), ("per_page", per), ("include_totals", "true".into())],
+                vec![
+                    ("page", page.to_string()),
+                    ("per_page", per),
+                    ("include_totals", "true".into()),
+                ],
                 false,
             ),
         };
         let body = match self.send(Method::GET, path, &query, Payload::None).await {
             Ok(r) => r.body.unwrap_or(Value::Null),
             // An absent singleton (no email provider, no default theme) is an empty list.
-            Err(e) if e.status() == Some(404) && (kind.is_singleton() || kind.pagination == Pagination::None) => {
+            Err(e)
+                if e.status() == Some(404)
+                    && (kind.is_singleton() || kind.pagination == Pagination::None) =>
+            {
                 return Ok(None);
             }
             Err(e) => return Err(e),
@@ -110,25 +124,39 @@ impl Client {
             (_, Value::Array(items)) => items.clone(),
             (Some(key), Value::Object(map)) => match map.get(key) {
                 Some(Value::Array(items)) => items.clone(),
-                _ => return Err(self.decode_error(&Method::GET, path, format!("no {key} array in the answer"))),
+                _ => {
+                    return Err(self.decode_error(
+                        &Method::GET,
+                        path,
+                        format!("no {key} array in the answer"),
+                    ));
+                }
             },
             _ => return Err(self.decode_error(&Method::GET, path, "expected a list".into())),
         };
         let next = if checkpoint {
             match body.get("next").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() && !items.is_empty() => Cursor::Checkpoint(next.to_owned()),
+                Some(next) if !next.is_empty() && !items.is_empty() => {
+                    Cursor::Checkpoint(next.to_owned())
+                }
                 _ => Cursor::Done,
             }
         } else {
             match cursor {
                 Cursor::Start | Cursor::Offset(_)
-                    if matches!(kind.pagination, Pagination::Offset { .. } | Pagination::Paged { .. }) =>
+                    if matches!(
+                        kind.pagination,
+                        Pagination::Offset { .. } | Pagination::Paged { .. }
+                    ) =>
                 {
                     let page = match cursor {
                         Cursor::Offset(p) => p,
                         _ => 0,
                     };
-                    let total = body.get("total").and_then(Value::as_u64).map(|t| t as usize);
+                    let total = body
+                        .get("total")
+                        .and_then(Value::as_u64)
+                        .map(|t| t as usize);
                     let seen = (page + 1) * PAGE_SIZE;
                     let more = match total {
                         Some(total) => seen < total && items.len() == PAGE_SIZE,
@@ -146,7 +174,11 @@ impl Client {
                             ),
                         });
                     }
-                    if more { Cursor::Offset(page + 1) } else { Cursor::Done }
+                    if more {
+                        Cursor::Offset(page + 1)
+                    } else {
+                        Cursor::Done
+                    }
                 }
                 _ => Cursor::Done,
             }

@@ -32,7 +32,10 @@ impl RetryPolicy {
     /// Exponential backoff with "equal jitter": half fixed, half random, so that many
     /// clients failing together do not retry together.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << attempt.min(16)).min(self.cap);
+        let exp = self
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.cap);
         let half = exp / 2;
         half + half.mul_f64(rand::rng().random::<f64>())
     }
@@ -77,7 +80,10 @@ mod tests {
     #[test]
     fn a_429_waits_for_the_reset() {
         let p = RetryPolicy::default();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let wait = p.rate_limited_wait(0, None, Some(now + 2));
         assert!(wait >= Duration::from_millis(900), "{wait:?}");
         let wait = p.rate_limited_wait(0, Some(3), Some(now));

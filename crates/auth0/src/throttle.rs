@@ -163,7 +163,8 @@ impl Throttle {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
-        let (Some(limit), Some(remaining)) = (num("x-ratelimit-limit"), num("x-ratelimit-remaining"))
+        let (Some(limit), Some(remaining)) =
+            (num("x-ratelimit-limit"), num("x-ratelimit-remaining"))
         else {
             return;
         };
@@ -241,7 +242,11 @@ mod tests {
         t.observe(&headers(10, 0, epoch_now() + 2));
         let started = std::time::Instant::now();
         let permit = t.acquire().await;
-        assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
         drop(permit);
     }
 

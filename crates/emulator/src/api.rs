@@ -386,7 +386,9 @@ fn collection(
                 )));
             }
             if store.table(kind.name, scope).contains_key(&id) {
-                return Err(ApiError::conflict(format!("The {what} {id} already exists")));
+                return Err(ApiError::conflict(format!(
+                    "The {what} {id} already exists"
+                )));
             }
             store.table(kind.name, scope).insert(id, object.clone());
             Ok((status(kind.create_status), Some(redact(kind, object))))
@@ -394,10 +396,8 @@ fn collection(
         Op::Update => {
             let patch = body_object(body)?;
             check_write(kind, &patch, false)?;
-            let replace = matches!(
-                route_method(kind, op),
-                Some(Method::Put)
-            ) && kind.create.is_some();
+            let replace =
+                matches!(route_method(kind, op), Some(Method::Put)) && kind.create.is_some();
             let upsert = kind.create.is_none();
             let table = store.table(kind.name, scope);
             let object = match table.get_mut(id) {
@@ -412,7 +412,9 @@ fn collection(
                         }
                     }
                     table.insert(id.to_owned(), Value::Object(fresh));
-                    table.get_mut(id).ok_or_else(|| ApiError::not_found(&what))?
+                    table
+                        .get_mut(id)
+                        .ok_or_else(|| ApiError::not_found(&what))?
                 }
                 None => return Err(ApiError::not_found(&what)),
             };
@@ -501,7 +503,10 @@ fn defaults_on_create(store: &mut Store, kind: &Kind, object: &mut Map<String, V
             object.insert("status".into(), json!("built"));
         }
         "organization_enabled_connections" => {
-            let id = object.get("connection_id").and_then(Value::as_str).unwrap_or("");
+            let id = object
+                .get("connection_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if let Some(con) = store.table_ref("connections", "").and_then(|t| t.get(id)) {
                 object.insert(
                     "connection".into(),
@@ -653,7 +658,9 @@ fn keyed(
             }
             let table = store.table(kind.name, "");
             if table.contains_key(&name) {
-                return Err(ApiError::conflict(format!("The {what} {name} already exists")));
+                return Err(ApiError::conflict(format!(
+                    "The {what} {name} already exists"
+                )));
             }
             let value = Value::Object(body);
             table.insert(name, value.clone());
@@ -771,7 +778,9 @@ fn link_key(store: &Store, target: &str, item: &Value) -> ApiResult<String> {
             let name = item
                 .get("permission_name")
                 .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::invalid_body("Missing required property: permission_name"))?;
+                .ok_or_else(|| {
+                    ApiError::invalid_body("Missing required property: permission_name")
+                })?;
             let rs = store
                 .table_ref("resource_servers", "")
                 .and_then(|t| {
@@ -779,10 +788,10 @@ fn link_key(store: &Store, target: &str, item: &Value) -> ApiResult<String> {
                         .find(|v| v.get("identifier").and_then(Value::as_str) == Some(identifier))
                 })
                 .ok_or_else(|| ApiError::not_found("resource server"))?;
-            let has_scope = rs
-                .get("scopes")
-                .and_then(Value::as_array)
-                .is_some_and(|s| s.iter().any(|s| s.get("value").and_then(Value::as_str) == Some(name)));
+            let has_scope = rs.get("scopes").and_then(Value::as_array).is_some_and(|s| {
+                s.iter()
+                    .any(|s| s.get("value").and_then(Value::as_str) == Some(name))
+            });
             if !has_scope {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -797,7 +806,9 @@ fn link_key(store: &Store, target: &str, item: &Value) -> ApiResult<String> {
             })?;
             let exists = match target {
                 "users" => store.users.get(id).is_some(),
-                other => store.table_ref(catalog_name(other), "").is_some_and(|t| t.contains_key(id)),
+                other => store
+                    .table_ref(catalog_name(other), "")
+                    .is_some_and(|t| t.contains_key(id)),
             };
             if !exists {
                 return Err(ApiError::new(
@@ -829,7 +840,9 @@ fn link_view(store: &Store, target: &str, key: &str) -> Option<Value> {
         }
         "roles" => {
             let role = store.table_ref("roles", "")?.get(key)?;
-            Some(json!({"id": key, "name": role.get("name"), "description": role.get("description")}))
+            Some(
+                json!({"id": key, "name": role.get("name"), "description": role.get("description")}),
+            )
         }
         "resource_servers" => {
             let (identifier, name) = key.split_once('\u{1f}')?;
@@ -840,7 +853,10 @@ fn link_view(store: &Store, target: &str, key: &str) -> Option<Value> {
             let description = rs
                 .get("scopes")
                 .and_then(Value::as_array)
-                .and_then(|s| s.iter().find(|s| s.get("value").and_then(Value::as_str) == Some(name)))
+                .and_then(|s| {
+                    s.iter()
+                        .find(|s| s.get("value").and_then(Value::as_str) == Some(name))
+                })
                 .and_then(|s| s.get("description").cloned());
             Some(json!({
                 "resource_server_identifier": identifier,
@@ -879,12 +895,19 @@ fn replace(
                     let id = change
                         .get("client_id")
                         .and_then(Value::as_str)
-                        .ok_or_else(|| ApiError::invalid_body("Missing required property: client_id"))?;
+                        .ok_or_else(|| {
+                            ApiError::invalid_body("Missing required property: client_id")
+                        })?;
                     let on = change
                         .get("status")
                         .and_then(Value::as_bool)
-                        .ok_or_else(|| ApiError::invalid_body("Missing required property: status"))?;
-                    if !store.table_ref("clients", "").is_some_and(|t| t.contains_key(id)) {
+                        .ok_or_else(|| {
+                            ApiError::invalid_body("Missing required property: status")
+                        })?;
+                    if !store
+                        .table_ref("clients", "")
+                        .is_some_and(|t| t.contains_key(id))
+                    {
                         return Err(ApiError::not_found("client"));
                     }
                     checked.push((id.to_owned(), on));
@@ -902,22 +925,26 @@ fn replace(
             // Trigger bindings: the whole list, each naming an action by id or name.
             Some(key) => {
                 let body = body_object(body)?;
-                let items = body
-                    .get(key)
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| ApiError::invalid_body(format!("Missing required property: {key}")))?;
+                let items = body.get(key).and_then(Value::as_array).ok_or_else(|| {
+                    ApiError::invalid_body(format!("Missing required property: {key}"))
+                })?;
                 let mut bound = Vec::new();
                 for item in items {
-                    let reference = item.get("ref").ok_or_else(|| {
-                        ApiError::invalid_body("Missing required property: ref")
-                    })?;
-                    let by = reference.get("type").and_then(Value::as_str).unwrap_or("action_id");
+                    let reference = item
+                        .get("ref")
+                        .ok_or_else(|| ApiError::invalid_body("Missing required property: ref"))?;
+                    let by = reference
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("action_id");
                     let value = reference.get("value").and_then(Value::as_str).unwrap_or("");
                     let action = store
                         .table_ref("actions", "")
                         .and_then(|t| {
                             t.values().find(|a| match by {
-                                "action_name" => a.get("name").and_then(Value::as_str) == Some(value),
+                                "action_name" => {
+                                    a.get("name").and_then(Value::as_str) == Some(value)
+                                }
                                 _ => a.get("id").and_then(Value::as_str) == Some(value),
                             })
                         })
@@ -1010,7 +1037,12 @@ fn map(
 mod tests {
     use super::*;
 
-    fn call(store: &mut Store, method: HttpMethod, path: &str, body: Option<Value>) -> ApiResult<Answer> {
+    fn call(
+        store: &mut Store,
+        method: HttpMethod,
+        path: &str,
+        body: Option<Value>,
+    ) -> ApiResult<Answer> {
         let routes = routes();
         let (route, params) = resolve(&routes, &method, path).expect("route");
         handle(store, route, &params, &Query::new(), body)
@@ -1019,7 +1051,8 @@ mod tests {
     #[test]
     fn literal_segments_win_over_placeholders() {
         let routes = routes();
-        let (route, params) = resolve(&routes, &HttpMethod::GET, "/branding/themes/default").unwrap();
+        let (route, params) =
+            resolve(&routes, &HttpMethod::GET, "/branding/themes/default").unwrap();
         assert_eq!(route.kind.name, "branding_themes");
         assert_eq!(route.op, Op::List);
         assert!(params.is_empty());
@@ -1031,18 +1064,48 @@ mod tests {
     #[test]
     fn create_get_conflict_update_delete_a_role() {
         let mut store = Store::new("t", 1);
-        let (code, body) = call(&mut store, HttpMethod::POST, "/roles", Some(json!({"name": "admin"}))).unwrap();
+        let (code, body) = call(
+            &mut store,
+            HttpMethod::POST,
+            "/roles",
+            Some(json!({"name": "admin"})),
+        )
+        .unwrap();
         assert_eq!(code.as_u16(), 200);
         let id = body.unwrap()["id"].as_str().unwrap().to_owned();
         assert!(id.starts_with("rol_") && id.len() == 20);
-        let err = call(&mut store, HttpMethod::POST, "/roles", Some(json!({"name": "admin"}))).unwrap_err();
+        let err = call(
+            &mut store,
+            HttpMethod::POST,
+            "/roles",
+            Some(json!({"name": "admin"})),
+        )
+        .unwrap_err();
         assert_eq!(err.status.as_u16(), 409);
-        let err = call(&mut store, HttpMethod::PATCH, &format!("/roles/{id}"), Some(json!({"id": "x"}))).unwrap_err();
+        let err = call(
+            &mut store,
+            HttpMethod::PATCH,
+            &format!("/roles/{id}"),
+            Some(json!({"id": "x"})),
+        )
+        .unwrap_err();
         assert_eq!(err.status.as_u16(), 400);
         assert!(err.message.contains("id"), "{}", err.message);
-        let (_, body) = call(&mut store, HttpMethod::PATCH, &format!("/roles/{id}"), Some(json!({"description": "d"}))).unwrap();
+        let (_, body) = call(
+            &mut store,
+            HttpMethod::PATCH,
+            &format!("/roles/{id}"),
+            Some(json!({"description": "d"})),
+        )
+        .unwrap();
         assert_eq!(body.unwrap()["description"], "d");
-        let (code, _) = call(&mut store, HttpMethod::DELETE, &format!("/roles/{id}"), None).unwrap();
+        let (code, _) = call(
+            &mut store,
+            HttpMethod::DELETE,
+            &format!("/roles/{id}"),
+            None,
+        )
+        .unwrap();
         assert_eq!(code.as_u16(), 204);
         let err = call(&mut store, HttpMethod::GET, &format!("/roles/{id}"), None).unwrap_err();
         assert_eq!(err.status.as_u16(), 404);
@@ -1051,7 +1114,13 @@ mod tests {
     #[test]
     fn write_only_fields_are_never_returned() {
         let mut store = Store::new("t", 1);
-        call(&mut store, HttpMethod::PUT, "/rules-configs/API_KEY", Some(json!({"value": "s3cr3t"}))).unwrap();
+        call(
+            &mut store,
+            HttpMethod::PUT,
+            "/rules-configs/API_KEY",
+            Some(json!({"value": "s3cr3t"})),
+        )
+        .unwrap();
         let (_, body) = call(&mut store, HttpMethod::GET, "/rules-configs", None).unwrap();
         assert_eq!(body.unwrap(), json!([{"key": "API_KEY"}]));
     }

@@ -53,7 +53,10 @@ const FACTORS: &[&str] = &[
 pub fn platform_defaults(store: &mut Store) {
     let table = store.table("guardian_factors", "");
     for f in FACTORS {
-        table.insert((*f).to_owned(), json!({"name": f, "enabled": false, "trial_expired": false}));
+        table.insert(
+            (*f).to_owned(),
+            json!({"name": f, "enabled": false, "trial_expired": false}),
+        );
     }
     let tenant = store.tenant.clone();
     store.singletons.insert(
@@ -103,20 +106,87 @@ impl Maker<'_> {
 }
 
 const FIRST: &[&str] = &[
-    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Ken", "Margaret", "Linus", "Radia",
-    "Tim", "Frances", "John", "Katherine", "Dennis", "Hedy", "Guido", "Sophie", "Yukihiro",
-    "Anita", "Leslie", "Niklaus", "Shafi", "Whitfield", "Camille", "Mateo", "Aisha", "Lukas",
-    "Ingrid", "Kenji", "Priya", "Olumide", "Chen", "Fatima", "Diego", "Elena",
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Ken",
+    "Margaret",
+    "Linus",
+    "Radia",
+    "Tim",
+    "Frances",
+    "John",
+    "Katherine",
+    "Dennis",
+    "Hedy",
+    "Guido",
+    "Sophie",
+    "Yukihiro",
+    "Anita",
+    "Leslie",
+    "Niklaus",
+    "Shafi",
+    "Whitfield",
+    "Camille",
+    "Mateo",
+    "Aisha",
+    "Lukas",
+    "Ingrid",
+    "Kenji",
+    "Priya",
+    "Olumide",
+    "Chen",
+    "Fatima",
+    "Diego",
+    "Elena",
 ];
 const LAST: &[&str] = &[
-    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Thompson", "Hamilton",
-    "Torvalds", "Perlman", "Berners-Lee", "Allen", "McCarthy", "Johnson", "Ritchie", "Lamarr",
-    "Rossum", "Wilson", "Matsumoto", "Borg", "Lamport", "Wirth", "Goldwasser", "Diffie",
-    "Martin", "Garcia", "Okafor", "Schmidt", "Nilsson", "Tanaka", "Sharma", "Adeyemi", "Wang",
-    "Haddad", "Fernandez", "Popescu",
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Thompson",
+    "Hamilton",
+    "Torvalds",
+    "Perlman",
+    "Berners-Lee",
+    "Allen",
+    "McCarthy",
+    "Johnson",
+    "Ritchie",
+    "Lamarr",
+    "Rossum",
+    "Wilson",
+    "Matsumoto",
+    "Borg",
+    "Lamport",
+    "Wirth",
+    "Goldwasser",
+    "Diffie",
+    "Martin",
+    "Garcia",
+    "Okafor",
+    "Schmidt",
+    "Nilsson",
+    "Tanaka",
+    "Sharma",
+    "Adeyemi",
+    "Wang",
+    "Haddad",
+    "Fernandez",
+    "Popescu",
 ];
 const DOMAINS: &[&str] = &[
-    "example.com", "example.org", "mail.example.net", "corp.example.com", "example.io",
+    "example.com",
+    "example.org",
+    "mail.example.net",
+    "corp.example.com",
+    "example.io",
 ];
 const CITIES: &[(&str, &str, &str)] = &[
     ("Lyon", "69001", "FR"),
@@ -128,7 +198,13 @@ const CITIES: &[(&str, &str, &str)] = &[
     ("Nairobi", "00100", "KE"),
     ("Pune", "411001", "IN"),
 ];
-const STREETS: &[&str] = &["Main St", "Rue de la Paix", "Hauptstrasse", "Avenida da Liberdade", "Market Rd"];
+const STREETS: &[&str] = &[
+    "Main St",
+    "Rue de la Paix",
+    "Hauptstrasse",
+    "Avenida da Liberdade",
+    "Market Rd",
+];
 const LANGS: &[&str] = &["en", "fr", "de", "pt", "ja", "es"];
 const PLANS: &[&str] = &["free", "starter", "pro", "enterprise"];
 const BCRYPT: &[u8] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -172,9 +248,21 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
 
     // APIs.
     let apis = [
-        ("Orders API", format!("https://api.{domain}/orders"), &["read:orders", "write:orders", "delete:orders"][..]),
-        ("Billing API", format!("https://api.{domain}/billing"), &["read:invoices", "write:invoices"][..]),
-        ("Admin API", format!("https://admin.{domain}/"), &["read:tenants", "manage:tenants", "read:audit"][..]),
+        (
+            "Orders API",
+            format!("https://api.{domain}/orders"),
+            &["read:orders", "write:orders", "delete:orders"][..],
+        ),
+        (
+            "Billing API",
+            format!("https://api.{domain}/billing"),
+            &["read:invoices", "write:invoices"][..],
+        ),
+        (
+            "Admin API",
+            format!("https://admin.{domain}/"),
+            &["read:tenants", "manage:tenants", "read:audit"][..],
+        ),
     ];
     for (name, identifier, scopes) in &apis {
         let scopes: Vec<Value> = scopes
@@ -243,7 +331,11 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
             .filter(|(_, t, _)| *t != "non_interactive")
             .map(|(_, _, id)| json!({"client_id": id, "status": true}))
             .collect();
-        m.call(HttpMethod::PATCH, &format!("/connections/{con}/clients"), Value::Array(changes));
+        m.call(
+            HttpMethod::PATCH,
+            &format!("/connections/{con}/clients"),
+            Value::Array(changes),
+        );
     }
     m.post(
         &format!("/connections/{saml}/scim-configuration"),
@@ -252,21 +344,39 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
 
     // Roles.
     let role_defs: [(&str, &[(usize, &str)]); 6] = [
-        ("admin", &[(0, "read:orders"), (0, "write:orders"), (0, "delete:orders"), (2, "manage:tenants")]),
+        (
+            "admin",
+            &[
+                (0, "read:orders"),
+                (0, "write:orders"),
+                (0, "delete:orders"),
+                (2, "manage:tenants"),
+            ],
+        ),
         ("support", &[(0, "read:orders"), (1, "read:invoices")]),
-        ("billing-manager", &[(1, "read:invoices"), (1, "write:invoices")]),
+        (
+            "billing-manager",
+            &[(1, "read:invoices"), (1, "write:invoices")],
+        ),
         ("viewer", &[(0, "read:orders")]),
         ("editor", &[(0, "read:orders"), (0, "write:orders")]),
         ("auditor", &[(2, "read:audit"), (2, "read:tenants")]),
     ];
     let mut role_ids = Vec::new();
     for (name, perms) in role_defs {
-        let id = m.id("/roles", json!({"name": name, "description": format!("The {name} role")}), "id");
+        let id = m.id(
+            "/roles",
+            json!({"name": name, "description": format!("The {name} role")}),
+            "id",
+        );
         let permissions: Vec<Value> = perms
             .iter()
             .map(|(api, p)| json!({"resource_server_identifier": apis[*api].1, "permission_name": p}))
             .collect();
-        m.post(&format!("/roles/{id}/permissions"), json!({ "permissions": permissions }));
+        m.post(
+            &format!("/roles/{id}/permissions"),
+            json!({ "permissions": permissions }),
+        );
         role_ids.push(id);
     }
 
@@ -313,12 +423,23 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
                "triggerId": "pre-user-registration", "enabled": false, "dependencies": {}}),
         "id",
     );
-    m.post(&format!("/hooks/{hook}/secrets"), json!({"SLACK_WEBHOOK": "https://hooks.slack.example/T000/B000/hook-secret"}));
+    m.post(
+        &format!("/hooks/{hook}/secrets"),
+        json!({"SLACK_WEBHOOK": "https://hooks.slack.example/T000/B000/hook-secret"}),
+    );
     for (i, name) in ["add-country", "deny-legacy-clients"].iter().enumerate() {
         m.post("/rules", json!({"name": name, "script": format!("function {}(user, context, cb) {{ cb(null, user, context); }}", name.replace('-', "_")), "order": i + 1, "enabled": i == 0}));
     }
-    m.call(HttpMethod::PUT, "/rules-configs/CRM_API_KEY", json!({"value": "crm-rules-secret"}));
-    m.call(HttpMethod::PUT, "/rules-configs/GEO_ENDPOINT", json!({"value": "https://geo.example.com"}));
+    m.call(
+        HttpMethod::PUT,
+        "/rules-configs/CRM_API_KEY",
+        json!({"value": "crm-rules-secret"}),
+    );
+    m.call(
+        HttpMethod::PUT,
+        "/rules-configs/GEO_ENDPOINT",
+        json!({"value": "https://geo.example.com"}),
+    );
     m.post(
         "/log-streams",
         json!({"name": "SIEM webhook", "type": "http", "sink": {"httpEndpoint": format!("https://siem.{domain}/ingest"), "httpContentType": "application/json", "httpContentFormat": "JSONLINES", "httpAuthorization": "Bearer siem-secret-token"}}),
@@ -389,9 +510,21 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
             json!({"type": kind, "disabled": false, "content": {"from": "+15555550100", "body": {"text": format!("Your Acme code is {{{{code}}}} ({kind})"), "voice": ""}}}),
         );
     }
-    m.call(HttpMethod::PATCH, "/prompts", json!({"universal_login_experience": "new", "identifier_first": true}));
-    m.call(HttpMethod::PUT, "/prompts/login/custom-text/en", json!({"login": {"title": "Welcome to Acme", "description": "Log in to continue"}}));
-    m.call(HttpMethod::PUT, "/prompts/signup/custom-text/en", json!({"signup": {"title": "Join Acme"}}));
+    m.call(
+        HttpMethod::PATCH,
+        "/prompts",
+        json!({"universal_login_experience": "new", "identifier_first": true}),
+    );
+    m.call(
+        HttpMethod::PUT,
+        "/prompts/login/custom-text/en",
+        json!({"login": {"title": "Welcome to Acme", "description": "Log in to continue"}}),
+    );
+    m.call(
+        HttpMethod::PUT,
+        "/prompts/signup/custom-text/en",
+        json!({"signup": {"title": "Join Acme"}}),
+    );
     m.call(HttpMethod::PUT, "/prompts/login/partials", json!({"login": {"form-content-start": "<div class=\"acme-notice\">Scheduled maintenance on Sunday</div>"}}));
     m.call(HttpMethod::PATCH, "/prompts/login-id/screen/login-id/rendering", json!({"rendering_mode": "advanced", "context_configuration": ["branding.settings"], "head_tags": [{"tag": "script", "attributes": {"src": format!("{app_url}/acul.js"), "defer": true}}]}));
 
@@ -407,22 +540,62 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
     m.call(HttpMethod::PATCH, "/attack-protection/brute-force-protection", json!({"enabled": true, "shields": ["block", "user_notification"], "mode": "count_per_identifier_and_ip", "max_attempts": 10}));
     m.call(HttpMethod::PATCH, "/attack-protection/captcha", json!({"active_provider_id": "recaptcha_v2", "recaptcha_v2": {"site_key": "6Lc-site-key", "secret": "recaptcha-secret"}}));
     m.call(HttpMethod::PATCH, "/attack-protection/suspicious-ip-throttling", json!({"enabled": true, "shields": ["block"], "stage": {"pre-login": {"max_attempts": 100, "rate": 864000}}}));
-    m.call(HttpMethod::PATCH, "/risk-assessments/settings", json!({"enabled": true}));
-    m.call(HttpMethod::PATCH, "/risk-assessments/settings/new-device", json!({"remember_for": 30}));
-    m.call(HttpMethod::PATCH, "/supplemental-signals", json!({"akamai_enabled": false}));
+    m.call(
+        HttpMethod::PATCH,
+        "/risk-assessments/settings",
+        json!({"enabled": true}),
+    );
+    m.call(
+        HttpMethod::PATCH,
+        "/risk-assessments/settings/new-device",
+        json!({"remember_for": 30}),
+    );
+    m.call(
+        HttpMethod::PATCH,
+        "/supplemental-signals",
+        json!({"akamai_enabled": false}),
+    );
     for factor in ["otp", "email", "sms"] {
-        m.call(HttpMethod::PUT, &format!("/guardian/factors/{factor}"), json!({"enabled": true}));
+        m.call(
+            HttpMethod::PUT,
+            &format!("/guardian/factors/{factor}"),
+            json!({"enabled": true}),
+        );
     }
-    m.call(HttpMethod::PUT, "/guardian/policies", json!(["confidence-score"]));
-    m.call(HttpMethod::PUT, "/guardian/factors/phone/message-types", json!({"message_types": ["sms"]}));
-    m.call(HttpMethod::PUT, "/guardian/factors/phone/selected-provider", json!({"provider": "twilio"}));
+    m.call(
+        HttpMethod::PUT,
+        "/guardian/policies",
+        json!(["confidence-score"]),
+    );
+    m.call(
+        HttpMethod::PUT,
+        "/guardian/factors/phone/message-types",
+        json!({"message_types": ["sms"]}),
+    );
+    m.call(
+        HttpMethod::PUT,
+        "/guardian/factors/phone/selected-provider",
+        json!({"provider": "twilio"}),
+    );
     m.call(HttpMethod::PUT, "/guardian/factors/phone/templates", json!({"enrollment_message": "{{code}} is your Acme enrollment code", "verification_message": "{{code}} is your Acme code"}));
     m.call(HttpMethod::PUT, "/guardian/factors/phone/providers/twilio", json!({"from": "+15555550100", "messaging_service_sid": "MG000", "auth_token": "guardian-twilio-secret", "sid": "AC000"}));
-    m.call(HttpMethod::PUT, "/guardian/factors/sms/selected-provider", json!({"provider": "twilio"}));
+    m.call(
+        HttpMethod::PUT,
+        "/guardian/factors/sms/selected-provider",
+        json!({"provider": "twilio"}),
+    );
     m.call(HttpMethod::PUT, "/guardian/factors/sms/templates", json!({"enrollment_message": "{{code}} enrollment", "verification_message": "{{code}} verification"}));
     m.call(HttpMethod::PUT, "/guardian/factors/sms/providers/twilio", json!({"from": "+15555550100", "messaging_service_sid": "MG001", "auth_token": "guardian-sms-secret", "sid": "AC001"}));
-    m.call(HttpMethod::PUT, "/guardian/factors/push-notification/selected-provider", json!({"provider": "sns"}));
-    m.call(HttpMethod::PATCH, "/guardian/factors/push-notification/providers/apns", json!({"sandbox": false, "bundle_id": "com.acme.app", "p12": "apns-p12-secret"}));
+    m.call(
+        HttpMethod::PUT,
+        "/guardian/factors/push-notification/selected-provider",
+        json!({"provider": "sns"}),
+    );
+    m.call(
+        HttpMethod::PATCH,
+        "/guardian/factors/push-notification/providers/apns",
+        json!({"sandbox": false, "bundle_id": "com.acme.app", "p12": "apns-p12-secret"}),
+    );
     m.call(HttpMethod::PATCH, "/guardian/factors/push-notification/providers/sns", json!({"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": "sns-secret-key", "aws_region": "eu-west-1", "sns_apns_platform_application_arn": "arn:aws:sns:eu-west-1:1:app/APNS/acme", "sns_gcm_platform_application_arn": "arn:aws:sns:eu-west-1:1:app/GCM/acme"}));
     m.call(HttpMethod::PATCH, "/guardian/factors/duo/settings", json!({"ikey": "DIEXAMPLE", "skey": "duo-secret-key", "host": "api-example.duosecurity.com"}));
 
@@ -439,15 +612,24 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
         );
         m.post(&format!("/organizations/{id}/enabled_connections"), json!({"connection_id": db, "assign_membership_on_login": false, "show_as_button": true}));
         if i % 3 == 0 {
-            m.post(&format!("/organizations/{id}/enabled_connections"), json!({"connection_id": saml, "assign_membership_on_login": true}));
+            m.post(
+                &format!("/organizations/{id}/enabled_connections"),
+                json!({"connection_id": saml, "assign_membership_on_login": true}),
+            );
         }
         if i < 5 {
-            m.post(&format!("/organizations/{id}/discovery-domains"), json!({"domain": format!("customer-{i}.example.com"), "status": "pending"}));
+            m.post(
+                &format!("/organizations/{id}/discovery-domains"),
+                json!({"domain": format!("customer-{i}.example.com"), "status": "pending"}),
+            );
         }
         if let Some(grant) = grant_ids.first()
             && i < 3
         {
-            m.post(&format!("/organizations/{id}/client-grants"), json!({"grant_id": grant}));
+            m.post(
+                &format!("/organizations/{id}/client-grants"),
+                json!({"grant_id": grant}),
+            );
         }
         org_ids.push(id);
     }
@@ -469,9 +651,17 @@ fn users(store: &mut Store, count: usize, roles: &[String], orgs: &[String]) {
         let last = *LAST.choose(rng).unwrap_or(&"Lovelace");
         let social = rng.random_ratio(1, 10);
         let (conn, provider, local) = if social {
-            ("google-oauth2", "google-oauth2", ids::random_chars(rng, b"0123456789", 21))
+            (
+                "google-oauth2",
+                "google-oauth2",
+                ids::random_chars(rng, b"0123456789", 21),
+            )
         } else {
-            ("Username-Password-Authentication", "auth0", ids::hex(rng, 24))
+            (
+                "Username-Password-Authentication",
+                "auth0",
+                ids::hex(rng, 24),
+            )
         };
         let user_id = format!("{provider}|{local}");
         let email = format!(
@@ -522,7 +712,9 @@ fn users(store: &mut Store, count: usize, roles: &[String], orgs: &[String]) {
         }
         if !social {
             let hash = bcrypt_like(&mut store.rng);
-            store.credentials.insert(user_id.clone(), json!({ "password_hash": hash }));
+            store
+                .credentials
+                .insert(user_id.clone(), json!({ "password_hash": hash }));
         }
         let rng = &mut store.rng;
         let role_count = rng.random_range(0..3usize);
@@ -547,7 +739,10 @@ fn users(store: &mut Store, count: usize, roles: &[String], orgs: &[String]) {
     }
     if let Some(user) = store.users.at(0).map(|u| u.id.clone()) {
         // A direct permission, so that user permissions are populated too.
-        let permission = format!("https://api.{}.example.com/orders\u{1f}read:orders", store.tenant);
+        let permission = format!(
+            "https://api.{}.example.com/orders\u{1f}read:orders",
+            store.tenant
+        );
         store.relation("user_permissions").add(&user, &permission);
     }
 }
@@ -571,7 +766,13 @@ mod tests {
     #[test]
     fn a_generated_tenant_has_every_kind() {
         let mut store = Store::new("acme-prod", 42);
-        tenant(&mut store, &GenerateSpec { users: 50, organizations: 4 });
+        tenant(
+            &mut store,
+            &GenerateSpec {
+                users: 50,
+                organizations: 4,
+            },
+        );
         assert_eq!(empty_kinds(&store), Vec::<&str>::new());
         assert_eq!(store.users.len(), 50);
     }
@@ -580,7 +781,13 @@ mod tests {
     fn generation_is_deterministic_and_users_are_about_a_kilobyte() {
         let make = || {
             let mut store = Store::new("t", 9);
-            tenant(&mut store, &GenerateSpec { users: 200, organizations: 2 });
+            tenant(
+                &mut store,
+                &GenerateSpec {
+                    users: 200,
+                    organizations: 2,
+                },
+            );
             store
         };
         let (a, b) = (make(), make());

@@ -158,13 +158,14 @@ pub fn validate(user: &Value) -> Vec<Violation> {
             "Missing required property: email",
         )),
         Some(v) => {
-            if expect_type(&mut out, v, "email", "string")
-                && !v.as_str().is_some_and(is_email)
-            {
+            if expect_type(&mut out, v, "email", "string") && !v.as_str().is_some_and(is_email) {
                 out.push(Violation::new(
                     "FORMAT",
                     "email",
-                    format!("Object didn't pass validation for format email: {}", v.as_str().unwrap_or("")),
+                    format!(
+                        "Object didn't pass validation for format email: {}",
+                        v.as_str().unwrap_or("")
+                    ),
                 ));
             }
         }
@@ -174,7 +175,15 @@ pub fn validate(user: &Value) -> Vec<Violation> {
             expect_type(&mut out, v, field, "boolean");
         }
     }
-    for field in ["user_id", "username", "given_name", "family_name", "name", "nickname", "picture"] {
+    for field in [
+        "user_id",
+        "username",
+        "given_name",
+        "family_name",
+        "name",
+        "nickname",
+        "picture",
+    ] {
         if let Some(v) = map.get(field) {
             expect_type(&mut out, v, field, "string");
         }
@@ -182,7 +191,11 @@ pub fn validate(user: &Value) -> Vec<Violation> {
     if let Some(Value::String(name)) = map.get("username")
         && (name.is_empty() || name.len() > 128)
     {
-        out.push(Violation::new("PATTERN", "username", "username must be 1 to 128 characters"));
+        out.push(Violation::new(
+            "PATTERN",
+            "username",
+            "username must be 1 to 128 characters",
+        ));
     }
     if let Some(v) = map.get("user_metadata") {
         expect_type(&mut out, v, "user_metadata", "object");
@@ -236,7 +249,10 @@ fn check_custom_hash(out: &mut Vec<Violation>, v: &Value) {
         out.push(Violation::new(
             "ENUM_MISMATCH",
             "custom_password_hash.algorithm",
-            format!("No enum match for: {}", v.get("algorithm").unwrap_or(&Value::Null)),
+            format!(
+                "No enum match for: {}",
+                v.get("algorithm").unwrap_or(&Value::Null)
+            ),
         ));
         return;
     };
@@ -249,34 +265,37 @@ fn check_custom_hash(out: &mut Vec<Violation>, v: &Value) {
         return;
     };
     let bad = |out: &mut Vec<Violation>, message: &str| {
-        out.push(Violation::new("PATTERN", "custom_password_hash.hash.value", message));
+        out.push(Violation::new(
+            "PATTERN",
+            "custom_password_hash.hash.value",
+            message,
+        ));
     };
     match algorithm {
         "bcrypt" if !is_bcrypt(value) => bad(out, "not a bcrypt hash ($2a$, $2b$ or $2y$)"),
-        "argon2" if !value.starts_with("$argon2") => bad(out, "argon2 hashes are PHC strings ($argon2id$...)"),
-        "pbkdf2" if !value.starts_with("$pbkdf2-") => {
-            bad(out, "pbkdf2 hashes are PHC strings ($pbkdf2-<digest>$i=..,l=..$salt$hash)")
+        "argon2" if !value.starts_with("$argon2") => {
+            bad(out, "argon2 hashes are PHC strings ($argon2id$...)")
         }
+        "pbkdf2" if !value.starts_with("$pbkdf2-") => bad(
+            out,
+            "pbkdf2 hashes are PHC strings ($pbkdf2-<digest>$i=..,l=..$salt$hash)",
+        ),
         "ldap" if value.to_ascii_lowercase().starts_with("{crypt}") => {
             bad(out, "the ldap {crypt} scheme is not supported")
         }
-        "hmac" => {
-            if v.pointer("/hash/digest").is_none() || v.pointer("/hash/key/value").is_none() {
-                out.push(Violation::new(
-                    "OBJECT_MISSING_REQUIRED_PROPERTY",
-                    "custom_password_hash.hash",
-                    "hmac needs hash.digest and hash.key.value",
-                ));
-            }
+        "hmac" if v.pointer("/hash/digest").is_none() || v.pointer("/hash/key/value").is_none() => {
+            out.push(Violation::new(
+                "OBJECT_MISSING_REQUIRED_PROPERTY",
+                "custom_password_hash.hash",
+                "hmac needs hash.digest and hash.key.value",
+            ));
         }
-        "scrypt" => {
-            if v.pointer("/hash/keylen").is_none() && v.get("keylen").is_none() {
-                out.push(Violation::new(
-                    "OBJECT_MISSING_REQUIRED_PROPERTY",
-                    "custom_password_hash.hash",
-                    "scrypt needs keylen",
-                ));
-            }
+        "scrypt" if v.pointer("/hash/keylen").is_none() && v.get("keylen").is_none() => {
+            out.push(Violation::new(
+                "OBJECT_MISSING_REQUIRED_PROPERTY",
+                "custom_password_hash.hash",
+                "scrypt needs keylen",
+            ));
         }
         _ => {}
     }
@@ -297,9 +316,13 @@ fn check_mfa(out: &mut Vec<Violation>, v: &Value) {
     for (i, f) in factors.iter().enumerate() {
         let ok = f.as_object().is_some_and(|f| {
             f.len() == 1
-                && (f.get("totp").is_some_and(|t| t.get("secret").is_some_and(Value::is_string))
-                    || f.get("phone").is_some_and(|p| p.get("value").is_some_and(Value::is_string))
-                    || f.get("email").is_some_and(|e| e.get("value").is_some_and(Value::is_string)))
+                && (f
+                    .get("totp")
+                    .is_some_and(|t| t.get("secret").is_some_and(Value::is_string))
+                    || f.get("phone")
+                        .is_some_and(|p| p.get("value").is_some_and(Value::is_string))
+                    || f.get("email")
+                        .is_some_and(|e| e.get("value").is_some_and(Value::is_string)))
         });
         if !ok {
             out.push(Violation::new(
@@ -348,22 +371,45 @@ mod tests {
 
     #[test]
     fn violations_carry_auth0_codes() {
-        assert_eq!(codes(json!({"name": "x"})), vec!["OBJECT_MISSING_REQUIRED_PROPERTY"]);
-        assert_eq!(codes(json!({"email": "nope"})), vec!["FORMAT"]);
-        assert_eq!(codes(json!({"email": "a@b.co", "blocked": "no"})), vec!["INVALID_TYPE"]);
-        assert_eq!(codes(json!({"email": "a@b.co", "password_hash": "plain"})), vec!["PATTERN"]);
-        assert_eq!(codes(json!({"email": "a@b.co", "logins_count": 3})), vec!["OBJECT_ADDITIONAL_PROPERTIES"]);
-        assert_eq!(codes(json!({"email": "a@b.co", "app_metadata": {"user_id": 1}})), vec!["RESERVED_KEY"]);
         assert_eq!(
-            codes(json!({"email": "a@b.co", "custom_password_hash": {"algorithm": "rot13", "hash": {"value": "x"}}})),
+            codes(json!({"name": "x"})),
+            vec!["OBJECT_MISSING_REQUIRED_PROPERTY"]
+        );
+        assert_eq!(codes(json!({"email": "nope"})), vec!["FORMAT"]);
+        assert_eq!(
+            codes(json!({"email": "a@b.co", "blocked": "no"})),
+            vec!["INVALID_TYPE"]
+        );
+        assert_eq!(
+            codes(json!({"email": "a@b.co", "password_hash": "plain"})),
+            vec!["PATTERN"]
+        );
+        assert_eq!(
+            codes(json!({"email": "a@b.co", "logins_count": 3})),
+            vec!["OBJECT_ADDITIONAL_PROPERTIES"]
+        );
+        assert_eq!(
+            codes(json!({"email": "a@b.co", "app_metadata": {"user_id": 1}})),
+            vec!["RESERVED_KEY"]
+        );
+        assert_eq!(
+            codes(
+                json!({"email": "a@b.co", "custom_password_hash": {"algorithm": "rot13", "hash": {"value": "x"}}})
+            ),
             vec!["ENUM_MISMATCH"]
         );
-        assert_eq!(codes(json!({"email": "a@b.co", "mfa_factors": []})), vec!["MFA_FACTORS_FAILED"]);
+        assert_eq!(
+            codes(json!({"email": "a@b.co", "mfa_factors": []})),
+            vec!["MFA_FACTORS_FAILED"]
+        );
     }
 
     #[test]
     fn redaction_hides_hash_values() {
         let user = json!({"email": "a@b.co", "custom_password_hash": {"algorithm": "md5", "hash": {"value": "abc", "encoding": "hex"}}});
-        assert_eq!(redact(&user)["custom_password_hash"]["hash"]["value"], "*****");
+        assert_eq!(
+            redact(&user)["custom_password_hash"]["hash"]["value"],
+            "*****"
+        );
     }
 }

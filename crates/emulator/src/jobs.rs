@@ -131,7 +131,12 @@ pub fn errors(store: &Store, id: &str) -> ApiResult<Answer> {
 }
 
 /// Where an export link leads, if it is valid now.
-pub fn download_path(store: &Store, id: &str, token: &str, expires: i64) -> Result<PathBuf, &'static str> {
+pub fn download_path(
+    store: &Store,
+    id: &str,
+    token: &str,
+    expires: i64,
+) -> Result<PathBuf, &'static str> {
     let job = store.jobs.get(id).ok_or("no such export")?;
     if job.link_token != token {
         return Err("bad signature");
@@ -175,9 +180,14 @@ pub fn create_export(tenant: &Arc<Tenant>, body: Option<Value>) -> ApiResult<Ans
     };
     let format = body.get("format").and_then(Value::as_str).unwrap_or("json");
     if !matches!(format, "json" | "csv") {
-        return Err(ApiError::invalid_body(format!("No enum match for: \"{format}\" (format)")));
+        return Err(ApiError::invalid_body(format!(
+            "No enum match for: \"{format}\" (format)"
+        )));
     }
-    let limit = body.get("limit").and_then(Value::as_u64).map(|l| l as usize);
+    let limit = body
+        .get("limit")
+        .and_then(Value::as_u64)
+        .map(|l| l as usize);
     let mut fields = Vec::new();
     if let Some(list) = body.get("fields") {
         let list = list
@@ -202,10 +212,12 @@ pub fn create_export(tenant: &Arc<Tenant>, body: Option<Value>) -> ApiResult<Ans
         if fields.len() > 30 {
             return Err(ApiError::invalid_body("csv exports take at most 30 fields"));
         }
-        if let Some(f) = fields
-            .iter()
-            .find(|f| matches!(f.path.as_str(), "user_metadata" | "app_metadata" | "identities"))
-        {
+        if let Some(f) = fields.iter().find(|f| {
+            matches!(
+                f.path.as_str(),
+                "user_metadata" | "app_metadata" | "identities"
+            )
+        }) {
             return Err(ApiError::invalid_body(format!(
                 "{} is an object; csv exports take its fields one by one",
                 f.path
@@ -220,7 +232,10 @@ pub fn create_export(tenant: &Arc<Tenant>, body: Option<Value>) -> ApiResult<Ans
                 .and_then(|t| t.get(id))
                 .and_then(|c| c.get("name").and_then(Value::as_str))
                 .map(str::to_owned)
-                .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "The connection does not exist.").code("inexistent_connection"))?,
+                .ok_or_else(|| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "The connection does not exist.")
+                        .code("inexistent_connection")
+                })?,
         ),
         None => None,
     };
@@ -254,7 +269,9 @@ pub fn create_export(tenant: &Arc<Tenant>, body: Option<Value>) -> ApiResult<Ans
     let csv = format == "csv";
     tokio::spawn(async move {
         tenant.with(|s| set_status(s, &id, "processing"));
-        let path = tenant.workdir.join(format!("{id}.{}.gz", if csv { "csv" } else { "json" }));
+        let path = tenant
+            .workdir
+            .join(format!("{id}.{}.gz", if csv { "csv" } else { "json" }));
         let written = {
             let path = path.clone();
             tokio::task::spawn_blocking(move || write_export(&path, &texts, &fields, csv)).await
@@ -281,9 +298,17 @@ pub fn create_export(tenant: &Arc<Tenant>, body: Option<Value>) -> ApiResult<Ans
     Ok((StatusCode::CREATED, Some(answer)))
 }
 
-fn write_export(path: &PathBuf, texts: &[Arc<str>], fields: &[Field], csv: bool) -> std::io::Result<()> {
+fn write_export(
+    path: &PathBuf,
+    texts: &[Arc<str>],
+    fields: &[Field],
+    csv: bool,
+) -> std::io::Result<()> {
     let file = std::fs::File::create(path)?;
-    let mut gz = GzEncoder::new(std::io::BufWriter::with_capacity(1 << 20, file), Compression::fast());
+    let mut gz = GzEncoder::new(
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        Compression::fast(),
+    );
     if csv {
         let header: Vec<String> = fields.iter().map(|f| csv_cell(&f.name)).collect();
         writeln!(gz, "{}", header.join(","))?;
@@ -358,10 +383,18 @@ pub fn create_import(tenant: &Arc<Tenant>, req: ImportRequest) -> ApiResult<Answ
         .ok_or_else(|| ApiError::invalid_body("Missing required property: connection_id"))?;
     let users: Vec<Value> = match serde_json::from_slice(&file) {
         Ok(Value::Array(users)) => users,
-        Ok(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "Users file must be an array").code("invalid_users_file")),
+        Ok(_) => {
+            return Err(
+                ApiError::new(StatusCode::BAD_REQUEST, "Users file must be an array")
+                    .code("invalid_users_file"),
+            );
+        }
         Err(e) => {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("Users file is not valid JSON: {e}"))
-                .code("invalid_users_file"));
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("Users file is not valid JSON: {e}"),
+            )
+            .code("invalid_users_file"));
         }
     };
     let mut store = tenant.lock();
@@ -369,7 +402,13 @@ pub fn create_import(tenant: &Arc<Tenant>, req: ImportRequest) -> ApiResult<Answ
         .table_ref("connections", "")
         .and_then(|t| t.get(&connection_id))
         .cloned()
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, format!("connection not found: {connection_id}")).code("inexistent_connection"))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("connection not found: {connection_id}"),
+            )
+            .code("inexistent_connection")
+        })?;
     if connection.get("strategy").and_then(Value::as_str) != Some("auth0") {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -387,9 +426,15 @@ pub fn create_import(tenant: &Arc<Tenant>, req: ImportRequest) -> ApiResult<Answ
     let mut public = Map::new();
     public.insert("type".into(), json!("users_import"));
     public.insert("connection_id".into(), json!(connection_id));
-    public.insert("connection".into(), connection.get("name").cloned().unwrap_or(Value::Null));
+    public.insert(
+        "connection".into(),
+        connection.get("name").cloned().unwrap_or(Value::Null),
+    );
     public.insert("upsert".into(), json!(req.upsert));
-    public.insert("send_completion_email".into(), json!(req.send_completion_email));
+    public.insert(
+        "send_completion_email".into(),
+        json!(req.send_completion_email),
+    );
     if let Some(e) = &req.external_id {
         public.insert("external_id".into(), json!(e));
     }
@@ -409,10 +454,20 @@ pub fn create_import(tenant: &Arc<Tenant>, req: ImportRequest) -> ApiResult<Answ
 /// Users an import processes under one hold of the tenant's lock.
 const CHUNK: usize = 250;
 
-async fn run_import(tenant: Arc<Tenant>, id: String, connection: Value, users: Vec<Value>, upsert: bool) {
+async fn run_import(
+    tenant: Arc<Tenant>,
+    id: String,
+    connection: Value,
+    users: Vec<Value>,
+    upsert: bool,
+) {
     tokio::time::sleep(Duration::from_millis(20)).await;
     tenant.with(|s| set_status(s, &id, "processing"));
-    let conn_name = connection.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let conn_name = connection
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let mut seen_emails = HashSet::new();
     let mut seen_ids = HashSet::new();
     let (mut inserted, mut updated, mut failed) = (0usize, 0usize, 0usize);
@@ -421,7 +476,15 @@ async fn run_import(tenant: Arc<Tenant>, id: String, connection: Value, users: V
         let started = Instant::now();
         tenant.with(|store| {
             for user in chunk {
-                match import_one(store, &connection, &conn_name, user, upsert, &mut seen_emails, &mut seen_ids) {
+                match import_one(
+                    store,
+                    &connection,
+                    &conn_name,
+                    user,
+                    upsert,
+                    &mut seen_emails,
+                    &mut seen_ids,
+                ) {
                     Ok(true) => inserted += 1,
                     Ok(false) => updated += 1,
                     Err(errors) => {
@@ -481,23 +544,52 @@ fn import_one(
 ) -> Result<bool, Vec<Value>> {
     let violations = import_schema::validate(user);
     if !violations.is_empty() {
-        return Err(violations.iter().map(import_schema::Violation::to_json).collect());
+        return Err(violations
+            .iter()
+            .map(import_schema::Violation::to_json)
+            .collect());
     }
     let error = |code: &str, message: String, path: &str| {
         vec![json!({"code": code, "message": message, "path": path})]
     };
-    let email = user.get("email").and_then(Value::as_str).unwrap_or_default().to_lowercase();
-    let local_id = user.get("user_id").and_then(Value::as_str).map(str::to_owned);
-    if !seen_emails.insert(email.clone()) || local_id.as_ref().is_some_and(|i| !seen_ids.insert(i.clone())) {
-        return Err(error("DUPLICATED_USER", "The user appears more than once in the file".into(), ""));
+    let email = user
+        .get("email")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_lowercase();
+    let local_id = user
+        .get("user_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if !seen_emails.insert(email.clone())
+        || local_id
+            .as_ref()
+            .is_some_and(|i| !seen_ids.insert(i.clone()))
+    {
+        return Err(error(
+            "DUPLICATED_USER",
+            "The user appears more than once in the file".into(),
+            "",
+        ));
     }
     let provider = users::provider_of(connection);
-    let existing = store.users.by_email_in(&email, conn_name).map(|r| r.id.clone());
+    let existing = store
+        .users
+        .by_email_in(&email, conn_name)
+        .map(|r| r.id.clone());
     if let Some(existing_id) = existing {
         if !upsert {
-            return Err(error("CONFLICT_EMAIL", format!("The user already exists: {email}"), "email"));
+            return Err(error(
+                "CONFLICT_EMAIL",
+                format!("The user already exists: {email}"),
+                "email",
+            ));
         }
-        let mut current = store.users.get(&existing_id).map(|r| r.value()).unwrap_or(Value::Null);
+        let mut current = store
+            .users
+            .get(&existing_id)
+            .map(|r| r.value())
+            .unwrap_or(Value::Null);
         for field in UPSERT_FIELDS {
             if let Some(v) = user.get(*field) {
                 // Metadata is replaced whole by an import, not merged.
@@ -518,13 +610,21 @@ fn import_one(
     if let Some(local) = &local_id {
         let local = local.strip_prefix(&format!("{provider}|")).unwrap_or(local);
         if store.users.get(&format!("{provider}|{local}")).is_some() {
-            return Err(error("CONFLICT", format!("A user with user_id {local} already exists"), "user_id"));
+            return Err(error(
+                "CONFLICT",
+                format!("A user with user_id {local} already exists"),
+                "user_id",
+            ));
         }
     }
     if let Some(name) = user.get("username").and_then(Value::as_str)
         && store.users.username_taken(conn_name, name)
     {
-        return Err(error("CONFLICT_USERNAME", format!("The username {name} is taken"), "username"));
+        return Err(error(
+            "CONFLICT_USERNAME",
+            format!("The username {name} is taken"),
+            "username",
+        ));
     }
     let mut fields = user.as_object().cloned().unwrap_or_default();
     let mut secret = Map::new();
@@ -539,7 +639,9 @@ fn import_one(
     if !secret.is_empty()
         && let Some(id) = created.get("user_id").and_then(Value::as_str)
     {
-        store.credentials.insert(id.to_owned(), Value::Object(secret));
+        store
+            .credentials
+            .insert(id.to_owned(), Value::Object(secret));
     }
     Ok(true)
 }
@@ -551,7 +653,10 @@ mod tests {
     #[test]
     fn export_fields_follow_paths_and_indexes() {
         let user = json!({"identities": [{"connection": "db"}], "user_metadata": {"a": {"b": 1}}});
-        assert_eq!(lookup(&user, "identities[0].connection"), Some(&json!("db")));
+        assert_eq!(
+            lookup(&user, "identities[0].connection"),
+            Some(&json!("db"))
+        );
         assert_eq!(lookup(&user, "user_metadata.a.b"), Some(&json!(1)));
         assert_eq!(lookup(&user, "nope"), None);
         assert_eq!(csv_cell("a,b"), "\"a,b\"");

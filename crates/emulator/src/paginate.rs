@@ -147,14 +147,20 @@ mod tests {
         let orgs = idferry_model::catalog::find("organizations").unwrap();
         let page = paginate(orgs, 1500, &q(&[("page", "9"), ("per_page", "100")]), items).unwrap();
         assert_eq!(page.as_array().unwrap().len(), 100);
-        let err = paginate(orgs, 1500, &q(&[("page", "10"), ("per_page", "100")]), items)
-            .unwrap_err();
+        let err = paginate(
+            orgs,
+            1500,
+            &q(&[("page", "10"), ("per_page", "100")]),
+            items,
+        )
+        .unwrap_err();
         assert_eq!(err.status.as_u16(), 400);
 
         let mut from = String::new();
         let mut seen = 0;
         loop {
-            let body = paginate(orgs, 1500, &q(&[("take", "100"), ("from", &from)]), items).unwrap();
+            let body =
+                paginate(orgs, 1500, &q(&[("take", "100"), ("from", &from)]), items).unwrap();
             seen += body["organizations"].as_array().unwrap().len();
             match body.get("next").and_then(Value::as_str) {
                 Some(next) => from = next.to_owned(),
@@ -167,8 +173,13 @@ mod tests {
     #[test]
     fn include_totals_wraps_the_page() {
         let roles = idferry_model::catalog::find("roles").unwrap();
-        let body = paginate(roles, 7, &q(&[("include_totals", "true"), ("per_page", "5"), ("page", "1")]), items)
-            .unwrap();
+        let body = paginate(
+            roles,
+            7,
+            &q(&[("include_totals", "true"), ("per_page", "5"), ("page", "1")]),
+            items,
+        )
+        .unwrap();
         assert_eq!(body["total"], 7);
         assert_eq!(body["start"], 5);
         assert_eq!(body["roles"], json!([5, 6]));

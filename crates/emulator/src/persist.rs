@@ -13,9 +13,12 @@ use crate::store::{Relation, Store, UserRow};
 pub const STATE_FILE: &str = "state.json";
 const USERS_FILE: &str = "users.ndjson";
 
+/// One table as saved: kind, scope, rows by id.
+type SavedTable = (String, String, Vec<(String, Value)>);
+
 #[derive(Serialize, Deserialize)]
 struct Saved {
-    tables: Vec<(String, String, Vec<(String, Value)>)>,
+    tables: Vec<SavedTable>,
     singletons: Vec<(String, String, Value)>,
     relations: Vec<(String, Relation)>,
     credentials: Vec<(String, Value)>,
@@ -44,15 +47,29 @@ pub fn save(store: &Store, dir: &Path) -> std::io::Result<()> {
         tables: store
             .tables
             .iter()
-            .map(|((k, s), t)| (k.to_string(), s.clone(), t.iter().map(|(i, v)| (i.clone(), v.clone())).collect()))
+            .map(|((k, s), t)| {
+                (
+                    k.to_string(),
+                    s.clone(),
+                    t.iter().map(|(i, v)| (i.clone(), v.clone())).collect(),
+                )
+            })
             .collect(),
         singletons: store
             .singletons
             .iter()
             .map(|((k, s), v)| (k.to_string(), s.clone(), v.clone()))
             .collect(),
-        relations: store.relations.iter().map(|(k, r)| (k.to_string(), r.clone())).collect(),
-        credentials: store.credentials.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        relations: store
+            .relations
+            .iter()
+            .map(|(k, r)| (k.to_string(), r.clone()))
+            .collect(),
+        credentials: store
+            .credentials
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     };
     let tmp = dir.join(format!("{STATE_FILE}.tmp"));
     serde_json::to_writer(BufWriter::new(std::fs::File::create(&tmp)?), &saved)?;
@@ -69,7 +86,9 @@ pub fn save(store: &Store, dir: &Path) -> std::io::Result<()> {
 
 /// Loads what [`save`] wrote into `store`.
 pub fn load(store: &mut Store, dir: &Path) -> std::io::Result<()> {
-    let saved: Saved = serde_json::from_reader(std::io::BufReader::new(std::fs::File::open(dir.join(STATE_FILE))?))?;
+    let saved: Saved = serde_json::from_reader(std::io::BufReader::new(std::fs::File::open(
+        dir.join(STATE_FILE),
+    )?))?;
     for (kind, scope, rows) in saved.tables {
         let table = store.table(kind_name(&kind)?, &scope);
         table.extend(rows);

@@ -262,12 +262,18 @@ impl Emulator {
                     port: opts.port,
                     source,
                 })?;
-            let addr = listener.local_addr().map_err(|source| EmulatorError::Bind {
-                tenant: opts.name.clone(),
-                port: opts.port,
-                source,
-            })?;
-            let tenant = Arc::new(build_tenant(&opts, &format!("http://{addr}"), workdir.path())?);
+            let addr = listener
+                .local_addr()
+                .map_err(|source| EmulatorError::Bind {
+                    tenant: opts.name.clone(),
+                    port: opts.port,
+                    source,
+                })?;
+            let tenant = Arc::new(build_tenant(
+                &opts,
+                &format!("http://{addr}"),
+                workdir.path(),
+            )?);
             let app = Router::new()
                 .fallback(serve)
                 .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
@@ -304,7 +310,10 @@ impl Emulator {
             path: path.to_owned(),
             source,
         };
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let secrets = dir.join("secrets");
         std::fs::create_dir_all(&secrets).map_err(werr)?;
         let mut text = String::from(
@@ -363,7 +372,11 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     file.write_all(b"\n")
 }
 
-fn build_tenant(opts: &TenantOptions, base_url: &str, workdir: &Path) -> Result<Tenant, EmulatorError> {
+fn build_tenant(
+    opts: &TenantOptions,
+    base_url: &str,
+    workdir: &Path,
+) -> Result<Tenant, EmulatorError> {
     let mut store = Store::new(&opts.name, opts.seed);
     let loaded = match &opts.data_dir {
         Some(dir) if dir.join(&opts.name).join(persist::STATE_FILE).exists() => {
@@ -420,7 +433,10 @@ async fn serve(State(tenant): State<Arc<Tenant>>, req: Request) -> Response {
     tenant.stats.requests.fetch_add(1, Ordering::Relaxed);
     let (latency, fault) = {
         let faults = *lock(&tenant.faults);
-        (faults.latency_ms, faults.draw(&mut *lock(&tenant.fault_rng)))
+        (
+            faults.latency_ms,
+            faults.draw(&mut *lock(&tenant.fault_rng)),
+        )
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -438,9 +454,12 @@ async fn serve(State(tenant): State<Arc<Tenant>>, req: Request) -> Response {
         }
     } else {
         tenant.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Global limit has been reached")
-            .code("too_many_requests")
-            .into_response()
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Global limit has been reached",
+        )
+        .code("too_many_requests")
+        .into_response()
     };
     set_rate_headers(&mut response, &verdict);
     response
@@ -460,23 +479,40 @@ fn set_rate_headers(response: &mut Response, v: &Verdict) {
 fn injected(fault: Fault) -> Response {
     match fault {
         Fault::TooManyRequests => {
-            let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Global limit has been reached")
-                .code("too_many_requests")
-                .into_response();
+            let mut r = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Global limit has been reached",
+            )
+            .code("too_many_requests")
+            .into_response();
             // An injected 429 is not the bucket's: its reset is now, so a retry may follow
             // after the client's own backoff.
             let reset = crate::clock::epoch_now().max(0) as u64;
-            set_rate_headers(&mut r, &Verdict { allowed: false, limit: 50, remaining: 0, reset });
+            set_rate_headers(
+                &mut r,
+                &Verdict {
+                    allowed: false,
+                    limit: 50,
+                    remaining: 0,
+                    reset,
+                },
+            );
             r
         }
         Fault::ServerError(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            ApiError::new(status, "Injected fault: the service is temporarily unavailable").into_response()
+            ApiError::new(
+                status,
+                "Injected fault: the service is temporarily unavailable",
+            )
+            .into_response()
         }
         Fault::Drop => {
             // A body that fails at once: hyper aborts the connection mid-answer.
             let stream = futures_util::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection"))
+                Err::<Bytes, std::io::Error>(std::io::Error::other(
+                    "connection dropped by fault injection",
+                ))
             });
             (StatusCode::OK, Body::from_stream(stream)).into_response()
         }
@@ -557,13 +593,21 @@ fn answer(result: Result<api::Answer, ApiError>) -> Response {
 async fn read_json(req: Request) -> Result<Option<Value>, ApiError> {
     let bytes = axum::body::to_bytes(req.into_body(), 1024 * 1024)
         .await
-        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body larger than 1MB"))?;
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body larger than 1MB",
+            )
+        })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Invalid request payload JSON format"))
+    serde_json::from_slice(&bytes).map(Some).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Invalid request payload JSON format",
+        )
+    })
 }
 
 async fn read_import(req: Request) -> Result<jobs::ImportRequest, ApiError> {
@@ -579,14 +623,20 @@ async fn read_import(req: Request) -> Result<jobs::ImportRequest, ApiError> {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Payload content length greater than maximum allowed: {}", jobs::IMPORT_LIMIT),
+                format!(
+                    "Payload content length greater than maximum allowed: {}",
+                    jobs::IMPORT_LIMIT
+                ),
             )
         } else {
             bad(format!("Bad multipart body: {e}"))
         }
     })? {
         let name = field.name().unwrap_or_default().to_owned();
-        let data = field.bytes().await.map_err(|e| bad(format!("Bad multipart field {name}: {e}")))?;
+        let data = field
+            .bytes()
+            .await
+            .map_err(|e| bad(format!("Bad multipart field {name}: {e}")))?;
         let text = || String::from_utf8_lossy(&data).trim().to_owned();
         match name.as_str() {
             "users" => import.users = Some(data.to_vec()),
@@ -594,7 +644,11 @@ async fn read_import(req: Request) -> Result<jobs::ImportRequest, ApiError> {
             "upsert" => import.upsert = text() == "true",
             "external_id" => import.external_id = Some(text()),
             "send_completion_email" => import.send_completion_email = text() != "false",
-            other => return Err(ApiError::invalid_body(format!("Additional properties not allowed: {other}"))),
+            other => {
+                return Err(ApiError::invalid_body(format!(
+                    "Additional properties not allowed: {other}"
+                )));
+            }
         }
     }
     Ok(import)
@@ -609,7 +663,11 @@ struct TokenRequest {
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, axum::Json(json!({"error": error, "error_description": description}))).into_response()
+    (
+        status,
+        axum::Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
 }
 
 async fn token_endpoint(tenant: &Arc<Tenant>, req: Request) -> Response {
@@ -697,7 +755,8 @@ async fn admin(tenant: Arc<Tenant>, req: Request) -> Response {
             },
             Err(e) => bad(e.body_text()),
         },
-        (Method::PUT, "/rate-limit") => match axum::Json::<RateLimit>::from_request(req, &()).await {
+        (Method::PUT, "/rate-limit") => match axum::Json::<RateLimit>::from_request(req, &()).await
+        {
             Ok(axum::Json(r)) => {
                 tenant.set_rate_limit(r.rate, r.burst);
                 StatusCode::NO_CONTENT.into_response()
@@ -728,7 +787,10 @@ async fn admin(tenant: Arc<Tenant>, req: Request) -> Response {
                 Ok(path) => match tokio::fs::File::open(&path).await {
                     Ok(file) => (
                         [(header::CONTENT_TYPE, "application/gzip")],
-                        Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 16)),
+                        Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+                            file,
+                            1 << 16,
+                        )),
                     )
                         .into_response(),
                     Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),

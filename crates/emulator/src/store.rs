@@ -264,9 +264,7 @@ impl Store {
 
     /// The table of `kind` under `scope`, created empty if needed.
     pub fn table(&mut self, kind: &'static str, scope: &str) -> &mut Table {
-        self.tables
-            .entry((kind, scope.to_owned()))
-            .or_default()
+        self.tables.entry((kind, scope.to_owned())).or_default()
     }
 
     /// The table of `kind` under `scope`, if it has one.
@@ -285,9 +283,7 @@ impl Store {
             .tables
             .iter()
             .filter(|((k, _), _)| *k == kind)
-            .flat_map(|((_, scope), table)| {
-                table.values().map(move |v| (scope.clone(), v.clone()))
-            })
+            .flat_map(|((_, scope), table)| table.values().map(move |v| (scope.clone(), v.clone())))
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out

@@ -69,8 +69,14 @@ fn list(store: &Store, q: &Query) -> ApiResult<Answer> {
         return Ok((StatusCode::OK, Some(body)));
     }
     // A search: an email term uses the index, anything else scans.
-    let candidates: Vec<Value> = match terms.iter().find(|t| t.0 == "email" && !t.1.ends_with('*')) {
-        Some((_, email)) => store.users.by_email(email).into_iter().map(UserRow::value).collect(),
+    let candidates: Vec<Value> = match terms.iter().find(|t| t.0 == "email" && !t.1.ends_with('*'))
+    {
+        Some((_, email)) => store
+            .users
+            .by_email(email)
+            .into_iter()
+            .map(UserRow::value)
+            .collect(),
         None => store.users.iter().map(UserRow::value).collect(),
     };
     let hits: Vec<Value> = candidates
@@ -78,7 +84,9 @@ fn list(store: &Store, q: &Query) -> ApiResult<Answer> {
         .filter(|u| terms.iter().all(|(f, v)| matches_term(u, f, v)))
         .filter(|u| {
             connection.is_none_or(|c| {
-                u.pointer("/identities/0/connection").and_then(Value::as_str) == Some(c.as_str())
+                u.pointer("/identities/0/connection")
+                    .and_then(Value::as_str)
+                    == Some(c.as_str())
             })
         })
         .collect();
@@ -96,7 +104,9 @@ fn parse_q(q: &str) -> ApiResult<Vec<(String, String)>> {
             continue;
         }
         let (field, after) = rest.split_once(':').ok_or_else(|| {
-            ApiError::invalid_query(format!("cannot parse q near {rest:?}: expected field:value"))
+            ApiError::invalid_query(format!(
+                "cannot parse q near {rest:?}: expected field:value"
+            ))
         })?;
         let (value, after) = if let Some(quoted) = after.strip_prefix('"') {
             let end = quoted
@@ -132,7 +142,12 @@ pub fn by_email(store: &Store, q: &Query) -> ApiResult<Answer> {
     let email = q
         .get("email")
         .ok_or_else(|| ApiError::invalid_query("Missing required property: email"))?;
-    let users: Vec<Value> = store.users.by_email(email).into_iter().map(UserRow::value).collect();
+    let users: Vec<Value> = store
+        .users
+        .by_email(email)
+        .into_iter()
+        .map(UserRow::value)
+        .collect();
     Ok((StatusCode::OK, Some(Value::Array(users))))
 }
 
@@ -140,9 +155,15 @@ pub fn by_email(store: &Store, q: &Query) -> ApiResult<Answer> {
 pub fn connection_by_name(store: &Store, name: &str) -> ApiResult<Value> {
     store
         .table_ref("connections", "")
-        .and_then(|t| t.values().find(|c| c.get("name").and_then(Value::as_str) == Some(name)))
+        .and_then(|t| {
+            t.values()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+        })
         .cloned()
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "The connection does not exist.").code("inexistent_connection"))
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "The connection does not exist.")
+                .code("inexistent_connection")
+        })
 }
 
 /// The identity provider prefix of a connection's user ids (`auth0` for databases).
@@ -154,15 +175,31 @@ pub fn provider_of(connection: &Value) -> String {
 }
 
 const CREATE_FIELDS: &[&str] = &[
-    "connection", "email", "phone_number", "user_metadata", "blocked", "email_verified",
-    "phone_verified", "app_metadata", "given_name", "family_name", "name", "nickname",
-    "picture", "user_id", "password", "verify_email", "username",
+    "connection",
+    "email",
+    "phone_number",
+    "user_metadata",
+    "blocked",
+    "email_verified",
+    "phone_verified",
+    "app_metadata",
+    "given_name",
+    "family_name",
+    "name",
+    "nickname",
+    "picture",
+    "user_id",
+    "password",
+    "verify_email",
+    "username",
 ];
 
 fn create(store: &mut Store, body: Map<String, Value>) -> ApiResult<Value> {
     for k in body.keys() {
         if !CREATE_FIELDS.contains(&k.as_str()) {
-            return Err(ApiError::invalid_body(format!("Additional properties not allowed: {k}")));
+            return Err(ApiError::invalid_body(format!(
+                "Additional properties not allowed: {k}"
+            )));
         }
     }
     let conn_name = body
@@ -181,14 +218,22 @@ fn create(store: &mut Store, body: Map<String, Value>) -> ApiResult<Value> {
     fields.remove("verify_email");
     fields.remove("connection");
     let user = insert(store, &connection, fields)?;
-    if let (Some(Value::String(p)), Some(id)) = (password, user.get("user_id").and_then(Value::as_str)) {
-        store.credentials.insert(id.to_owned(), json!({ "password": p }));
+    if let (Some(Value::String(p)), Some(id)) =
+        (password, user.get("user_id").and_then(Value::as_str))
+    {
+        store
+            .credentials
+            .insert(id.to_owned(), json!({ "password": p }));
     }
     Ok(user)
 }
 
 /// Stores a new user of `connection` from its fields, filling what the API fills.
-pub fn insert(store: &mut Store, connection: &Value, mut fields: Map<String, Value>) -> ApiResult<Value> {
+pub fn insert(
+    store: &mut Store,
+    connection: &Value,
+    mut fields: Map<String, Value>,
+) -> ApiResult<Value> {
     let provider = provider_of(connection);
     let local_id = match fields.remove("user_id") {
         Some(Value::String(id)) => id
@@ -202,7 +247,10 @@ pub fn insert(store: &mut Store, connection: &Value, mut fields: Map<String, Val
         return Err(ApiError::conflict("The user already exists.").code("user_exists"));
     }
     let now = crate::clock::iso_now();
-    let email = fields.get("email").and_then(Value::as_str).map(str::to_owned);
+    let email = fields
+        .get("email")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let mut user = Map::new();
     user.insert("user_id".into(), json!(user_id));
     user.insert("created_at".into(), json!(now));
@@ -216,7 +264,10 @@ pub fn insert(store: &mut Store, connection: &Value, mut fields: Map<String, Val
         );
         user.insert(
             "picture".into(),
-            json!(format!("https://s.gravatar.com/avatar/{}?s=480&r=pg", ids::hex(&mut store.rng, 32))),
+            json!(format!(
+                "https://s.gravatar.com/avatar/{}?s=480&r=pg",
+                ids::hex(&mut store.rng, 32)
+            )),
         );
     }
     for (k, v) in fields {
@@ -238,15 +289,24 @@ pub fn insert(store: &mut Store, connection: &Value, mut fields: Map<String, Val
 }
 
 const READ_ONLY: &[&str] = &[
-    "user_id", "created_at", "updated_at", "identities", "last_ip", "last_login",
-    "logins_count", "multifactor", "last_password_reset",
+    "user_id",
+    "created_at",
+    "updated_at",
+    "identities",
+    "last_ip",
+    "last_login",
+    "logins_count",
+    "multifactor",
+    "last_password_reset",
 ];
 
 fn update(store: &mut Store, id: &str, patch: Map<String, Value>) -> ApiResult<Value> {
     let mut user = store.users.get(id).ok_or_else(user_not_found)?.value();
     for (k, v) in patch {
         if READ_ONLY.contains(&k.as_str()) {
-            return Err(ApiError::invalid_body(format!("Additional properties not allowed: {k}")));
+            return Err(ApiError::invalid_body(format!(
+                "Additional properties not allowed: {k}"
+            )));
         }
         match k.as_str() {
             // Metadata is merged, and a null removes a key (the spec's PATCH semantics).
@@ -263,7 +323,9 @@ fn update(store: &mut Store, id: &str, patch: Map<String, Value>) -> ApiResult<V
                 }
             }
             "password" => {
-                store.credentials.insert(id.to_owned(), json!({ "password": v }));
+                store
+                    .credentials
+                    .insert(id.to_owned(), json!({ "password": v }));
             }
             "connection" => {}
             _ => {
@@ -307,7 +369,10 @@ mod tests {
         let patched = update(
             &mut store,
             &id,
-            json!({"user_metadata": {"a": null, "b": {"d": 3}}}).as_object().unwrap().clone(),
+            json!({"user_metadata": {"a": null, "b": {"d": 3}}})
+                .as_object()
+                .unwrap()
+                .clone(),
         )
         .unwrap();
         assert_eq!(patched["user_metadata"], json!({"b": {"c": 2, "d": 3}}));
@@ -326,7 +391,10 @@ mod tests {
     fn q_terms_parse() {
         assert_eq!(
             parse_q(r#"email:"a@b.c" AND name:jo*"#).unwrap(),
-            vec![("email".to_owned(), "a@b.c".to_owned()), ("name".to_owned(), "jo*".to_owned())]
+            vec![
+                ("email".to_owned(), "a@b.c".to_owned()),
+                ("name".to_owned(), "jo*".to_owned())
+            ]
         );
         assert!(parse_q("garbage").is_err());
     }

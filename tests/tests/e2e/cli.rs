@@ -13,12 +13,20 @@ fn bin() -> PathBuf {
     // target/<profile>/deps/e2e-<hash> -> target/<profile>/idferry
     let exe = std::env::current_exe().unwrap();
     let path = exe.parent().unwrap().parent().unwrap().join("idferry");
-    assert!(path.exists(), "no binary at {}: run `cargo build -p idferry` or `cargo test --workspace`", path.display());
+    assert!(
+        path.exists(),
+        "no binary at {}: run `cargo build -p idferry` or `cargo test --workspace`",
+        path.display()
+    );
     path
 }
 
 fn idferry(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(bin()).args(args).current_dir(cwd).output().unwrap();
+    let out = Command::new(bin())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -41,7 +49,16 @@ fn emulate_writes_a_config_that_list_uses() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("idferry.toml");
     let child = Command::new(bin())
-        .args(["emulate", "--tenant", "acme-prod", "--empty-tenant", "acme-staging", "--generate-users", "1500", "--config-out"])
+        .args([
+            "emulate",
+            "--tenant",
+            "acme-prod",
+            "--empty-tenant",
+            "acme-staging",
+            "--generate-users",
+            "1500",
+            "--config-out",
+        ])
         .arg(&config)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -50,28 +67,46 @@ fn emulate_writes_a_config_that_list_uses() {
     let _guard = Killed(child);
     let started = Instant::now();
     while !config.exists() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the config never appeared");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the config never appeared"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let text = std::fs::read_to_string(&config).unwrap();
-    assert!(text.contains("[tenants.acme-prod]") && text.contains("client_secret_file"), "{text}");
+    assert!(
+        text.contains("[tenants.acme-prod]") && text.contains("client_secret_file"),
+        "{text}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("secrets/acme-prod.client-secret")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("secrets/acme-prod.client-secret"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let cfg = config.to_str().unwrap();
-    let (code, out, err) = idferry(&["list", "acme-prod", "clients", "--config", cfg], dir.path());
+    let (code, out, err) = idferry(
+        &["list", "acme-prod", "clients", "--config", cfg],
+        dir.path(),
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 8, "{out}");
     assert!(err.contains("8 clients"), "{err}");
     let (code, out, err) = idferry(&["list", "acme-prod", "users", "--config", cfg], dir.path());
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 1500);
-    let (code, out, _) = idferry(&["list", "acme-staging", "roles", "--config", cfg], dir.path());
+    let (code, out, _) = idferry(
+        &["list", "acme-staging", "roles", "--config", cfg],
+        dir.path(),
+    );
     assert_eq!((code, out.as_str()), (0, ""));
-    let (code, _, err) = idferry(&["list", "acme-prod", "role_permissions", "--config", cfg], dir.path());
+    let (code, _, err) = idferry(
+        &["list", "acme-prod", "role_permissions", "--config", cfg],
+        dir.path(),
+    );
     assert_ne!(code, 0);
     assert!(err.contains("give 1 --parent"), "{err}");
 }
@@ -79,11 +114,21 @@ fn emulate_writes_a_config_that_list_uses() {
 #[test]
 fn bad_config_names_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("idferry.toml"), "[tenants.prod]\ndomain = \"acme.auth0.com\"\ntoken_env = \"T\"\nrate_limt = 5\n").unwrap();
+    std::fs::write(
+        dir.path().join("idferry.toml"),
+        "[tenants.prod]\ndomain = \"acme.auth0.com\"\ntoken_env = \"T\"\nrate_limt = 5\n",
+    )
+    .unwrap();
     let (code, _, err) = idferry(&["list", "prod", "clients"], dir.path());
     assert_ne!(code, 0);
-    assert!(err.contains("idferry.toml:4:") && err.contains("rate_limt"), "{err}");
-    let (code, _, err) = idferry(&["list", "prod", "clients", "--config", "nope.toml"], dir.path());
+    assert!(
+        err.contains("idferry.toml:4:") && err.contains("rate_limt"),
+        "{err}"
+    );
+    let (code, _, err) = idferry(
+        &["list", "prod", "clients", "--config", "nope.toml"],
+        dir.path(),
+    );
     assert_ne!(code, 0);
     assert!(err.contains("no config at nope.toml"), "{err}");
 }
@@ -93,8 +138,14 @@ fn the_demo_shows_both_tenants() {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, err) = idferry(&["demo", "--users", "300", "--out", "demo"], dir.path());
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("acme-prod") && out.contains("acme-staging"), "{out}");
-    let users = out.lines().find(|l| l.starts_with("users (export job)")).unwrap();
+    assert!(
+        out.contains("acme-prod") && out.contains("acme-staging"),
+        "{out}"
+    );
+    let users = out
+        .lines()
+        .find(|l| l.starts_with("users (export job)"))
+        .unwrap();
     assert!(users.split_whitespace().any(|w| w == "300"), "{users}");
     assert!(dir.path().join("demo/idferry.toml").exists());
 }
@@ -105,5 +156,8 @@ fn the_catalog_lists_every_kind() {
     let (code, out, _) = idferry(&["catalog", "--json"], dir.path());
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), idferry_model::CATALOG.len());
-    assert!(out.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    assert!(
+        out.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
 }

@@ -16,7 +16,10 @@ use crate::common::{cc_client, db_connection, start};
 #[tokio::test]
 async fn twenty_percent_faults_surface_no_error_and_duplicate_no_user() {
     let mut o = TenantOptions::new("t");
-    o.generate = Some(GenerateSpec { users: 10_000, organizations: 1 });
+    o.generate = Some(GenerateSpec {
+        users: 10_000,
+        organizations: 1,
+    });
     let emu = start(vec![o]).await;
     let t = &emu.tenants()[0];
     let role = t.with(|s| {
@@ -27,23 +30,45 @@ async fn twenty_percent_faults_surface_no_error_and_duplicate_no_user() {
         }
         role
     });
-    t.set_faults(Faults { rate_429: 0.07, rate_503: 0.07, rate_drop: 0.06, ..Faults::default() });
+    t.set_faults(Faults {
+        rate_429: 0.07,
+        rate_503: 0.07,
+        rate_drop: 0.06,
+        ..Faults::default()
+    });
     let client = cc_client(t);
 
     // 10k users of a role, page by page.
-    let members = client.list_all(find("role_users").unwrap(), &[&role]).await.unwrap();
-    let ids: HashSet<&str> = members.iter().map(|u| u["user_id"].as_str().unwrap()).collect();
+    let members = client
+        .list_all(find("role_users").unwrap(), &[&role])
+        .await
+        .unwrap();
+    let ids: HashSet<&str> = members
+        .iter()
+        .map(|u| u["user_id"].as_str().unwrap())
+        .collect();
     assert_eq!((members.len(), ids.len()), (10_000, 10_000));
 
     // All 10k through an export job.
-    let job = client.create_export(&ExportRequest::default()).await.unwrap();
+    let job = client
+        .create_export(&ExportRequest::default())
+        .await
+        .unwrap();
     client.wait_job(job.id(), &Silent).await.unwrap();
-    let exported: Vec<Value> = client.export_records(job.id()).await.unwrap().try_collect().await.unwrap();
+    let exported: Vec<Value> = client
+        .export_records(job.id())
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(exported.len(), 10_000);
 
     // An import of 1000 new users.
     let con = db_connection(t);
-    let users: Vec<Value> = (0..1000).map(|i| json!({"email": format!("new{i}@example.org"), "user_metadata": {"n": i}})).collect();
+    let users: Vec<Value> = (0..1000)
+        .map(|i| json!({"email": format!("new{i}@example.org"), "user_metadata": {"n": i}}))
+        .collect();
     let request = ImportRequest {
         users: Bytes::from(serde_json::to_vec(&users).unwrap()),
         connection_id: con,
@@ -53,7 +78,12 @@ async fn twenty_percent_faults_surface_no_error_and_duplicate_no_user() {
     };
     let job = client.create_import(&request).await.unwrap();
     let done = client.wait_job(job.id(), &Silent).await.unwrap();
-    assert_eq!(done.summary("failed"), 0, "{:?}", client.job_errors(job.id()).await);
+    assert_eq!(
+        done.summary("failed"),
+        0,
+        "{:?}",
+        client.job_errors(job.id()).await
+    );
     let emails: Vec<String> = t.with(|s| s.users.iter().filter_map(|u| u.email.clone()).collect());
     let unique: HashSet<&String> = emails.iter().collect();
     assert_eq!(emails.len(), 11_000, "every user once");
@@ -62,5 +92,8 @@ async fn twenty_percent_faults_surface_no_error_and_duplicate_no_user() {
     let stats = client.stats();
     let server = t.stats();
     assert!(server.faults > 10, "faults were injected: {server:?}");
-    assert!(stats.transient_retries + stats.rate_limited >= server.faults, "{stats:?} vs {server:?}");
+    assert!(
+        stats.transient_retries + stats.rate_limited >= server.faults,
+        "{stats:?} vs {server:?}"
+    );
 }

@@ -16,7 +16,10 @@ const HASH: &str = "$2b$10$C9a8Ljd9ApiVDZKwLCXRxuwr0iC7aFWhJPXQgpjlaTpEx0Sl2m1Zu
 
 fn tenant_with_db(name: &str) -> TenantOptions {
     let mut o = TenantOptions::new(name);
-    o.generate = Some(GenerateSpec { users: 0, organizations: 1 });
+    o.generate = Some(GenerateSpec {
+        users: 0,
+        organizations: 1,
+    });
     o
 }
 
@@ -45,23 +48,51 @@ async fn an_import_reports_invalid_users_and_keeps_the_valid_ones() {
     users.push(json!({"email": "extra@example.com", "logins_count": 4}));
     users.push(json!({"email": "reserved@example.com", "app_metadata": {"user_id": "x"}}));
     users.push(json!({"email": "ok3@example.com"}));
-    let job = client.create_import(&import(&con, &json!(users), false)).await.unwrap();
+    let job = client
+        .create_import(&import(&con, &json!(users), false))
+        .await
+        .unwrap();
     assert!(job.id().starts_with("job_") && job.id().len() == 20);
     assert_eq!(job.0["type"], "users_import");
     assert_eq!(job.0["external_id"], "idferry-test");
     let done = client.wait_job(job.id(), &Silent).await.unwrap();
-    assert_eq!((done.summary("inserted"), done.summary("failed"), done.summary("total")), (10, 5, 15));
+    assert_eq!(
+        (
+            done.summary("inserted"),
+            done.summary("failed"),
+            done.summary("total")
+        ),
+        (10, 5, 15)
+    );
 
     let errors = client.job_errors(job.id()).await.unwrap();
-    let codes: Vec<&str> = errors.iter().map(|e| e["errors"][0]["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["OBJECT_MISSING_REQUIRED_PROPERTY", "PATTERN", "OBJECT_ADDITIONAL_PROPERTIES", "RESERVED_KEY", "DUPLICATED_USER"]);
-    assert_eq!(errors[1]["user"]["password_hash"], "*****", "hashes are redacted in errors");
+    let codes: Vec<&str> = errors
+        .iter()
+        .map(|e| e["errors"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "OBJECT_MISSING_REQUIRED_PROPERTY",
+            "PATTERN",
+            "OBJECT_ADDITIONAL_PROPERTIES",
+            "RESERVED_KEY",
+            "DUPLICATED_USER"
+        ]
+    );
+    assert_eq!(
+        errors[1]["user"]["password_hash"], "*****",
+        "hashes are redacted in errors"
+    );
     assert_eq!(errors[1]["errors"][0]["path"], "password_hash");
 
     let user = client.get("/users/auth0%7Cu3", &[]).await.unwrap();
     assert_eq!(user["email"], "ok3@example.com");
     assert_eq!(user["user_metadata"], json!({"i": 3}));
-    assert!(user.get("password_hash").is_none(), "the API never returns hashes");
+    assert!(
+        user.get("password_hash").is_none(),
+        "the API never returns hashes"
+    );
     let kept = t.with(|s| s.credentials.get("auth0|u3").cloned()).unwrap();
     assert_eq!(kept["password_hash"], HASH);
 }
@@ -72,22 +103,42 @@ async fn upsert_replaces_metadata_and_without_it_emails_conflict() {
     let t = &emu.tenants()[0];
     let client = token_client(t);
     let con = db_connection(t);
-    let first = json!([{"email": "a@example.com", "user_metadata": {"x": 1, "y": 2}, "blocked": false}]);
-    let job = client.create_import(&import(&con, &first, false)).await.unwrap();
+    let first =
+        json!([{"email": "a@example.com", "user_metadata": {"x": 1, "y": 2}, "blocked": false}]);
+    let job = client
+        .create_import(&import(&con, &first, false))
+        .await
+        .unwrap();
     client.wait_job(job.id(), &Silent).await.unwrap();
 
     let again = json!([{"email": "a@example.com", "user_metadata": {"z": 3}, "blocked": true, "given_name": "A"}]);
-    let job = client.create_import(&import(&con, &again, false)).await.unwrap();
+    let job = client
+        .create_import(&import(&con, &again, false))
+        .await
+        .unwrap();
     let done = client.wait_job(job.id(), &Silent).await.unwrap();
     assert_eq!(done.summary("failed"), 1);
-    assert_eq!(client.job_errors(job.id()).await.unwrap()[0]["errors"][0]["code"], "CONFLICT_EMAIL");
+    assert_eq!(
+        client.job_errors(job.id()).await.unwrap()[0]["errors"][0]["code"],
+        "CONFLICT_EMAIL"
+    );
 
-    let job = client.create_import(&import(&con, &again, true)).await.unwrap();
+    let job = client
+        .create_import(&import(&con, &again, true))
+        .await
+        .unwrap();
     let done = client.wait_job(job.id(), &Silent).await.unwrap();
     assert_eq!(done.summary("updated"), 1);
-    let users = client.get("/users-by-email", &[("email", "a@example.com".into())]).await.unwrap();
+    let users = client
+        .get("/users-by-email", &[("email", "a@example.com".into())])
+        .await
+        .unwrap();
     let user = &users[0];
-    assert_eq!(user["user_metadata"], json!({"z": 3}), "an import replaces metadata whole");
+    assert_eq!(
+        user["user_metadata"],
+        json!({"z": 3}),
+        "an import replaces metadata whole"
+    );
     assert_eq!(user["given_name"], "A");
     assert_eq!(user["blocked"], false, "an upsert never changes blocked");
 }
@@ -101,27 +152,67 @@ async fn files_over_the_limit_get_413_and_a_third_job_waits_for_a_slot() {
     let client = token_client(t);
     let con = db_connection(t);
 
-    let big: Vec<Value> = (0..8000).map(|i| json!({"email": format!("big{i}@example.com"), "name": "x".repeat(60)})).collect();
-    let err = client.create_import(&import(&con, &json!(big), false)).await.unwrap_err();
+    let big: Vec<Value> = (0..8000)
+        .map(|i| json!({"email": format!("big{i}@example.com"), "name": "x".repeat(60)}))
+        .collect();
+    let err = client
+        .create_import(&import(&con, &json!(big), false))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(413));
-    assert!(err.to_string().contains("Payload content length greater than maximum allowed: 512000"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Payload content length greater than maximum allowed: 512000"),
+        "{err}"
+    );
 
-    let batch = |k: usize| json!((0..200).map(|i| json!({"email": format!("b{k}-{i}@example.com")})).collect::<Vec<_>>());
-    let a = client.create_import(&import(&con, &batch(0), false)).await.unwrap();
-    let b = client.create_import(&import(&con, &batch(1), false)).await.unwrap();
+    let batch = |k: usize| {
+        json!(
+            (0..200)
+                .map(|i| json!({"email": format!("b{k}-{i}@example.com")}))
+                .collect::<Vec<_>>()
+        )
+    };
+    let a = client
+        .create_import(&import(&con, &batch(0), false))
+        .await
+        .unwrap();
+    let b = client
+        .create_import(&import(&con, &batch(1), false))
+        .await
+        .unwrap();
     // The API refuses a third job while two run...
     let (status, _, body) = {
         let http = reqwest::Client::new();
         let form = reqwest::multipart::Form::new()
             .text("connection_id", con.clone())
-            .part("users", reqwest::multipart::Part::bytes(serde_json::to_vec(&batch(2)).unwrap()).file_name("u.json"));
-        let r = http.post(format!("{}/api/v2/jobs/users-imports", t.base_url)).bearer_auth(&t.static_token).multipart(form).send().await.unwrap();
+            .part(
+                "users",
+                reqwest::multipart::Part::bytes(serde_json::to_vec(&batch(2)).unwrap())
+                    .file_name("u.json"),
+            );
+        let r = http
+            .post(format!("{}/api/v2/jobs/users-imports", t.base_url))
+            .bearer_auth(&t.static_token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
         (r.status().as_u16(), (), r.json::<Value>().await.unwrap())
     };
     assert_eq!(status, 429);
-    assert!(body["message"].as_str().unwrap().contains("2 active import users jobs"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 active import users jobs"),
+        "{body}"
+    );
     // ...and the client waits for a slot instead of failing.
-    let c = client.create_import(&import(&con, &batch(2), false)).await.unwrap();
+    let c = client
+        .create_import(&import(&con, &batch(2), false))
+        .await
+        .unwrap();
     for job in [a, b, c] {
         let done = client.wait_job(job.id(), &Silent).await.unwrap();
         assert_eq!(done.summary("inserted"), 200);
@@ -132,10 +223,16 @@ async fn files_over_the_limit_get_413_and_a_third_job_waits_for_a_slot() {
 #[tokio::test]
 async fn an_export_of_100k_users_streams() {
     let mut o = TenantOptions::new("t");
-    o.generate = Some(GenerateSpec { users: 100_000, organizations: 1 });
+    o.generate = Some(GenerateSpec {
+        users: 100_000,
+        organizations: 1,
+    });
     let emu = start(vec![o]).await;
     let client = token_client(&emu.tenants()[0]);
-    let job = client.create_export(&ExportRequest::default()).await.unwrap();
+    let job = client
+        .create_export(&ExportRequest::default())
+        .await
+        .unwrap();
     assert_eq!(job.0["type"], "users_export");
     let done = client.wait_job(job.id(), &Silent).await.unwrap();
     assert!(done.location().unwrap().contains("/__emulator/downloads/"));
@@ -151,23 +248,38 @@ async fn an_export_of_100k_users_streams() {
 #[tokio::test]
 async fn csv_exports_take_chosen_fields_under_their_names() {
     let mut o = TenantOptions::new("t");
-    o.generate = Some(GenerateSpec { users: 30, organizations: 1 });
+    o.generate = Some(GenerateSpec {
+        users: 30,
+        organizations: 1,
+    });
     let emu = start(vec![o]).await;
     let client = token_client(&emu.tenants()[0]);
     let request = ExportRequest {
         csv: true,
         limit: Some(20),
         fields: vec![
-            ExportField { name: "email".into(), export_as: None },
-            ExportField { name: "identities[0].connection".into(), export_as: Some("provider".into()) },
-            ExportField { name: "user_metadata.address.city".into(), export_as: Some("city".into()) },
+            ExportField {
+                name: "email".into(),
+                export_as: None,
+            },
+            ExportField {
+                name: "identities[0].connection".into(),
+                export_as: Some("provider".into()),
+            },
+            ExportField {
+                name: "user_metadata.address.city".into(),
+                export_as: Some("city".into()),
+            },
         ],
         ..ExportRequest::default()
     };
     let job = client.create_export(&request).await.unwrap();
     client.wait_job(job.id(), &Silent).await.unwrap();
     let mut lines = client.open_export(job.id()).await.unwrap().lines();
-    assert_eq!(lines.next_line().await.unwrap().unwrap(), "email,provider,city");
+    assert_eq!(
+        lines.next_line().await.unwrap().unwrap(),
+        "email,provider,city"
+    );
     let mut rows = 0;
     while let Some(line) = lines.next_line().await.unwrap() {
         assert_eq!(line.split(',').count(), 3, "{line}");
@@ -175,7 +287,14 @@ async fn csv_exports_take_chosen_fields_under_their_names() {
     }
     assert_eq!(rows, 20);
     let err = client
-        .create_export(&ExportRequest { csv: true, fields: vec![ExportField { name: "user_metadata".into(), export_as: None }], ..ExportRequest::default() })
+        .create_export(&ExportRequest {
+            csv: true,
+            fields: vec![ExportField {
+                name: "user_metadata".into(),
+                export_as: None,
+            }],
+            ..ExportRequest::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));

@@ -22,7 +22,10 @@ async fn the_client_paces_itself_to_the_headers() {
         }
     });
     let client = cc_client(t);
-    let orgs = client.list_all(find("organizations").unwrap(), &[]).await.unwrap();
+    let orgs = client
+        .list_all(find("organizations").unwrap(), &[])
+        .await
+        .unwrap();
     assert_eq!(orgs.len(), 3000);
     assert_eq!(client.stats().rate_limited, 0, "{:?}", client.stats());
     assert_eq!(t.stats().rate_limited, 0);
