@@ -124,10 +124,7 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client for a tenant of the config file (reads its credentials now).
     pub fn new(tenant: &TenantConfig, options: ClientOptions) -> Result<Self> {
-        let credentials = tenant.resolve_credentials().map_err(|e| Error::Setup {
-            tenant: tenant.name.clone(),
-            message: e.to_string(),
-        })?;
+        let credentials = tenant.resolve_credentials()?;
         let rate = options.rate_limit.or(tenant.rate_limit);
         let burst = options.burst.or(tenant.burst);
         Self::from_parts(

@@ -81,6 +81,9 @@ pub enum Error {
         /// What happened.
         message: String,
     },
+    /// The tenant's credentials could not be read (an unset env var, a missing file).
+    #[error(transparent)]
+    Credentials(#[from] idferry_model::ConfigError),
     /// The client could not be built (bad base URL, TLS set-up).
     #[error("{tenant}: cannot build an HTTP client: {message}")]
     Setup {
@@ -102,9 +105,11 @@ impl Error {
             Self::Api(e) => RetryClass::of_status(e.status),
             Self::Transport { .. } => RetryClass::Transient,
             Self::GaveUp { last, .. } => last.class(),
-            Self::Decode { .. } | Self::Auth { .. } | Self::Job { .. } | Self::Setup { .. } => {
-                RetryClass::Permanent
-            }
+            Self::Decode { .. }
+            | Self::Auth { .. }
+            | Self::Job { .. }
+            | Self::Setup { .. }
+            | Self::Credentials(_) => RetryClass::Permanent,
         }
     }
 

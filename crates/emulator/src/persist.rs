@@ -115,3 +115,33 @@ pub fn load(store: &mut Store, dir: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{GenerateSpec, tenant};
+
+    #[test]
+    fn a_saved_tenant_loads_back_the_same() {
+        let mut store = Store::new("t", 5);
+        tenant(
+            &mut store,
+            &GenerateSpec {
+                users: 30,
+                organizations: 3,
+            },
+        );
+        let dir = tempfile::tempdir().unwrap();
+        save(&store, dir.path()).unwrap();
+        let mut loaded = Store::new("t", 5);
+        load(&mut loaded, dir.path()).unwrap();
+        assert_eq!(loaded.counts(), store.counts());
+        let texts = |s: &Store| s.users.iter().map(|u| u.json.clone()).collect::<Vec<_>>();
+        assert_eq!(texts(&loaded), texts(&store));
+        assert_eq!(loaded.credentials, store.credentials);
+        assert_eq!(
+            loaded.table_ref("clients", "").map(|t| t.len()),
+            store.table_ref("clients", "").map(|t| t.len())
+        );
+    }
+}
