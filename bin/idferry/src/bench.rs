@@ -1,5 +1,6 @@
 //! `idferry bench`: benchmarks that print their figures, so that anyone can rerun them.
 
+use crate::output::out;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -96,7 +97,7 @@ async fn list(args: ListBench) -> anyhow::Result<ExitCode> {
         bail!("listed {listed} objects, expected {}", args.objects);
     }
     if args.json {
-        println!(
+        out!(
             "{}",
             json!({
                 "objects": listed, "kind": kind.name, "rate": args.rate, "burst": args.burst,
@@ -107,20 +108,23 @@ async fn list(args: ListBench) -> anyhow::Result<ExitCode> {
             })
         );
     } else {
-        println!(
+        out!(
             "listed {listed} {} from a tenant limited to {} req/s (burst {})",
-            kind.name, args.rate, args.burst
+            kind.name,
+            args.rate,
+            args.burst
         );
-        println!(
+        out!(
             "requests made    {:>8}  (minimum {minimum}: {pages} pages + 1 token)  -> {:.3}x",
             stats.requests,
             stats.requests as f64 / minimum as f64
         );
-        println!(
+        out!(
             "429s received    {:>8}  (server counted {})",
-            stats.rate_limited, server.rate_limited
+            stats.rate_limited,
+            server.rate_limited
         );
-        println!(
+        out!(
             "wall time        {wall:>8.2}s (requests/limit {ideal:.2}s)  -> {:.3}x",
             wall / ideal
         );

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use idferry_model::Config;
 
-use crate::{bench, demo, emulate, list};
+use crate::{backup, bench, demo, emulate, list, snapshots};
 
 /// Migrate, back up and restore identity tenants (Auth0 first, ZITADEL second).
 #[derive(Debug, Parser)]
@@ -28,6 +28,11 @@ pub enum Command {
     /// Run emulated Auth0 tenants on 127.0.0.1 until Ctrl-C (for tests, demos and
     /// rehearsing a migration).
     Emulate(emulate::EmulateArgs),
+    /// Back up tenants into verifiable snapshot archives (.tar.zst).
+    Backup(backup::BackupArgs),
+    /// List, inspect, verify, diff, prune and read snapshot files.
+    #[command(subcommand)]
+    Snapshots(snapshots::SnapshotsCommand),
     /// Print the resource catalog: every kind idferry reads and writes, and how.
     Catalog {
         /// One JSON object per kind instead of a table.
@@ -74,6 +79,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => demo::run(args).await,
         Command::Emulate(args) => emulate::run(args).await,
+        Command::Backup(args) => backup::run(args).await,
+        Command::Snapshots(cmd) => snapshots::run(cmd),
         Command::Catalog { json } => list::catalog(json),
         Command::List(args) => list::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,

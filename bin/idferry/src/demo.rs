@@ -1,6 +1,7 @@
 //! `idferry demo`: emulated tenants started in this process, then read back through the
 //! config file and the client as a user's own tenants would be.
 
+use crate::output::out;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,7 +49,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     });
     prod.seed = 2026;
     let staging = TenantOptions::new("acme-staging");
-    println!(
+    out!(
         "Starting emulated tenants: acme-prod ({} users, full configuration) and acme-staging (empty)...",
         args.users
     );
@@ -56,9 +57,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let config_path = args.out.join("idferry.toml");
     emulator.write_config(&config_path)?;
     for t in emulator.tenants() {
-        println!("  {:<14} {}", t.name, t.base_url);
+        out!("  {:<14} {}", t.name, t.base_url);
     }
-    println!(
+    out!(
         "Wrote {} (client secrets in {}/secrets, mode 0600).\n",
         config_path.display(),
         args.out.display()
@@ -89,14 +90,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     let names: Vec<&String> = config.tenants.keys().collect();
-    println!(
+    out!(
         "{:<36} {:>12} {:>14}",
         "kind",
         names[0],
         names.get(1).map_or("", |s| s.as_str())
     );
     for (kind, counts) in &table {
-        println!(
+        out!(
             "{kind:<36} {:>12} {:>14}",
             counts[0],
             counts.get(1).copied().unwrap_or(0)
@@ -104,12 +105,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let requests: u64 = clients.iter().map(|c| c.stats().requests).sum();
     let throttled: u64 = clients.iter().map(|c| c.stats().rate_limited).sum();
-    println!(
+    out!(
         "\nRead {} kinds from 2 tenants in {requests} requests ({throttled} answered 429), {:.1} s in all.",
         table.len(),
         started.elapsed().as_secs_f64()
     );
-    println!(
+    out!(
         "Next: `idferry emulate --config-out {}` keeps tenants running for your own commands.",
         config_path.display()
     );

@@ -1,5 +1,6 @@
 //! `idferry emulate`: emulated tenants on 127.0.0.1 until Ctrl-C.
 
+use crate::output::out;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -133,12 +134,12 @@ pub async fn run(args: EmulateArgs) -> anyhow::Result<ExitCode> {
     let ready = started.elapsed();
     for t in emulator.tenants() {
         let users = t.lock().users.len();
-        println!("{:<16} {}  ({} users)", t.name, t.base_url, users);
+        out!("{:<16} {}  ({} users)", t.name, t.base_url, users);
     }
     if let Some(path) = &args.config_out {
-        println!("config: {}", path.display());
+        out!("config: {}", path.display());
     }
-    println!("ready in {:.2} s; Ctrl-C stops", ready.as_secs_f64());
+    out!("ready in {:.2} s; Ctrl-C stops", ready.as_secs_f64());
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
@@ -147,7 +148,7 @@ pub async fn run(args: EmulateArgs) -> anyhow::Result<ExitCode> {
             .save()
             .with_context(|| format!("cannot save tenant {}", t.name))?
         {
-            println!("saved {} to {}", t.name, dir.display());
+            out!("saved {} to {}", t.name, dir.display());
         }
     }
     emulator.shutdown().await;

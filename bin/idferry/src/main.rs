@@ -2,12 +2,15 @@
 //! command line, builds clients from the config file, calls the library crates and shows
 //! progress; the work itself lives in the crates.
 
+mod backup;
 mod bench;
 mod cli;
 mod demo;
 mod emulate;
 mod list;
+mod output;
 mod progress;
+mod snapshots;
 
 use std::process::ExitCode;
 
@@ -28,11 +31,21 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(cli)) {
         Ok(code) => code,
+        // A closed pipe (`idferry ... | head`) is how the reader says it has enough.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_tracing(verbose: u8) {

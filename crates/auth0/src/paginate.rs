@@ -27,7 +27,21 @@ impl Client {
     /// Every record of `kind` under `parents` (the ids of its parent objects, outermost
     /// first), as a stream. Nothing is read before the stream is polled.
     pub fn list(&self, kind: &'static Kind, parents: &[&str]) -> BoxStream<'static, Result<Value>> {
+        self.list_with(kind, parents, &[])
+    }
+
+    /// [`Client::list`] with more query parameters on every page (`fields`...).
+    pub fn list_with(
+        &self,
+        kind: &'static Kind,
+        parents: &[&str],
+        extra: &[(&str, &str)],
+    ) -> BoxStream<'static, Result<Value>> {
         let client = self.clone();
+        let extra: Vec<(String, String)> = extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let parents: Vec<String> = parents.iter().map(|p| (*p).to_owned()).collect();
         match kind.shape {
             Shape::Keyed { keys } => stream::iter(keys.iter().copied())
@@ -47,7 +61,8 @@ impl Client {
                 stream::try_unfold(Cursor::Start, move |cursor| {
                     let client = client.clone();
                     let path = path.clone();
-                    async move { client.next_page(kind, &path, cursor).await }
+                    let extra = extra.clone();
+                    async move { client.next_page(kind, &path, &extra, cursor).await }
                 })
                 .map_ok(|page: Vec<Value>| stream::iter(page.into_iter().map(Ok)))
                 .try_flatten()
@@ -76,6 +91,7 @@ impl Client {
         &self,
         kind: &Kind,
         path: &str,
+        extra: &[(String, String)],
         cursor: Cursor,
     ) -> Result<Option<(Vec<Value>, Cursor)>> {
         let per = PAGE_SIZE.to_string();
@@ -106,6 +122,8 @@ impl Client {
                 false,
             ),
         };
+        let mut query = query;
+        query.extend(extra.iter().map(|(k, v)| (k.as_str(), v.clone())));
         let body = match self.send(Method::GET, path, &query, Payload::None).await {
             Ok(r) => r.body.unwrap_or(Value::Null),
             // An absent singleton (no email provider, no default theme) is an empty list.

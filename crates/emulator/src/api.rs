@@ -265,27 +265,10 @@ pub fn redact(kind: &Kind, mut value: Value) -> Value {
                     }
                 }
             }
-            path => remove_path(&mut value, path),
+            path => idferry_model::record::remove_path(&mut value, path),
         }
     }
     value
-}
-
-fn remove_path(value: &mut Value, path: &str) {
-    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
-    if let Some(array_field) = head.strip_suffix("[]") {
-        if let Some(Value::Array(items)) = value.get_mut(array_field) {
-            for item in items {
-                remove_path(item, rest);
-            }
-        }
-    } else if rest.is_empty() {
-        if let Value::Object(map) = value {
-            map.remove(head);
-        }
-    } else if let Some(inner) = value.get_mut(head) {
-        remove_path(inner, rest);
-    }
 }
 
 fn now() -> String {
@@ -709,10 +692,29 @@ fn links(
                 .map(|r| r.of(scope, inverse))
                 .unwrap_or_default();
             let store_ref = &*store;
+            // Organization members may carry their roles (`fields=...,roles`).
+            let with_roles = kind.name == "organization_members"
+                && q.get("fields")
+                    .is_some_and(|f| f.split(',').any(|f| f == "roles"));
             let body = paginate(kind, ids.len(), q, |range| {
                 ids[range]
                     .iter()
-                    .filter_map(|id| link_view(store_ref, target, id))
+                    .filter_map(|id| {
+                        let mut view = link_view(store_ref, target, id)?;
+                        if with_roles {
+                            let roles: Vec<Value> = store_ref
+                                .relations
+                                .get("organization_member_roles")
+                                .map(|r| r.of(&format!("{scope}/{id}"), false))
+                                .unwrap_or_default()
+                                .iter()
+                                .filter_map(|role| link_view(store_ref, "roles", role))
+                                .map(|r| json!({"id": r["id"], "name": r["name"]}))
+                                .collect();
+                            view["roles"] = Value::Array(roles);
+                        }
+                        Some(view)
+                    })
                     .collect()
             })?;
             ok(body)

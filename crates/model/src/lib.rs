@@ -7,11 +7,15 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod progress;
+pub mod record;
+pub mod sink;
 
 pub use catalog::{CATALOG, Endpoint, Kind, Method, Pagination, Reference, Shape};
 pub use config::{Config, ConfigError, Credentials, Platform, Secret, TenantConfig};
 pub use error::RetryClass;
 pub use progress::{Progress, Silent};
+pub use record::Envelope;
+pub use sink::MemberSink;
 
 /// One object of a tenant as the API returns it. Kept as JSON so that fields the API
 /// adds tomorrow survive a backup and a restore unchanged.

@@ -1,0 +1,336 @@
+//! Comparing two snapshots kind by kind: objects added, removed and changed (with the
+//! fields that changed), matched by the catalog's natural key. With `ignore_ids` (two
+//! tenants' snapshots), ids and fields the API sets are left out, and references by id
+//! are compared by the natural key of what they point at.
+//!
+//! Configuration is small and compared whole in memory; users are compared by a
+//! checksum per user, and only changed users are read again for their fields, so that a
+//! million users cost a few tens of megabytes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::BufRead;
+
+use idferry_model::record::{Envelope, enveloped, map_values};
+use idferry_model::{Kind, Shape, catalog};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::ArchiveError;
+use crate::reader::SnapshotReader;
+
+/// How to compare.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiffOptions {
+    /// Compare two tenants' snapshots: leave out ids and API-set fields, follow
+    /// references by natural key.
+    pub ignore_ids: bool,
+}
+
+/// An object present in both, with the fields that differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Changed {
+    /// Its natural key.
+    pub key: String,
+    /// Dot paths of the fields that differ.
+    pub fields: Vec<String>,
+}
+
+/// The differences of one kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KindDiff {
+    /// The kind.
+    pub kind: String,
+    /// Keys only in the second snapshot.
+    pub added: Vec<String>,
+    /// Keys only in the first.
+    pub removed: Vec<String>,
+    /// Objects in both that differ.
+    pub changed: Vec<Changed>,
+}
+
+impl KindDiff {
+    /// True when the kind is the same in both.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// One snapshot read for comparison.
+#[derive(Default)]
+struct Side {
+    /// Per kind: key -> normalized record (configuration) or checksum (users).
+    kinds: BTreeMap<String, BTreeMap<String, Entry>>,
+}
+
+enum Entry {
+    Record(Value),
+    Digest(blake3::Hash),
+}
+
+/// id -> natural key, per kind, for following references.
+type Names = HashMap<&'static str, HashMap<String, String>>;
+
+fn natural_key(kind: &Kind, record: &Value) -> String {
+    let parts: Vec<String> = kind
+        .natural_key
+        .iter()
+        .map(|f| match record.get(*f) {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        })
+        .collect();
+    let key = parts.join("/");
+    if key.chars().all(|c| c == '/') {
+        // No natural key (a user without email): fall back to the id.
+        kind.id_field
+            .and_then(|f| record.get(f))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    } else {
+        key
+    }
+}
+
+fn key_of(
+    kind: &'static Kind,
+    line: &Value,
+    names: &Names,
+    options: DiffOptions,
+) -> (String, Value) {
+    if !enveloped(kind) {
+        let key = if kind.is_singleton() {
+            "(settings)".to_owned()
+        } else {
+            natural_key(kind, line)
+        };
+        return (key, line.clone());
+    }
+    let envelope: Envelope = serde_json::from_value(line.clone()).unwrap_or(Envelope {
+        parent: Vec::new(),
+        key: None,
+        record: line.clone(),
+    });
+    // The parents' names: ids, or with ignore_ids their natural keys.
+    let mut chain = Vec::new();
+    let mut parent = kind.parent;
+    while let Some(name) = parent {
+        chain.push(name);
+        parent = catalog::find(name).and_then(|k| k.parent);
+    }
+    chain.reverse();
+    let parents: Vec<String> = envelope
+        .parent
+        .iter()
+        .zip(chain.iter().chain(std::iter::repeat(&"")))
+        .map(|(id, kind)| {
+            if options.ignore_ids {
+                names
+                    .get(kind)
+                    .and_then(|m| m.get(id))
+                    .cloned()
+                    .unwrap_or_else(|| id.clone())
+            } else {
+                id.clone()
+            }
+        })
+        .collect();
+    let own = match (&envelope.key, kind.shape) {
+        (Some(k), _) => k.clone(),
+        (None, Shape::Singleton | Shape::Map) => "(settings)".into(),
+        (None, _) => natural_key(kind, &envelope.record),
+    };
+    let mut key = parents;
+    key.push(own);
+    (key.join(" > "), envelope.record)
+}
+
+/// Leaves out what differs between tenants by construction.
+fn normalize(kind: &Kind, mut record: Value, names: &Names) -> Value {
+    for reference in kind.references {
+        let Some(target) = catalog::find(reference.kind) else {
+            continue;
+        };
+        if target.id_field != Some(reference.by) {
+            continue; // by natural key already (an audience is an identifier)
+        }
+        let Some(map) = names.get(target.name) else {
+            continue;
+        };
+        map_values(&mut record, reference.field, &mut |v| {
+            if let Some(name) = v.as_str().and_then(|id| map.get(id)) {
+                *v = Value::String(name.clone());
+            }
+        });
+    }
+    if let Value::Object(map) = &mut record {
+        if let Some(id) = kind.id_field {
+            map.remove(id);
+        }
+        for field in kind.read_only {
+            map.remove(*field);
+        }
+    }
+    record
+}
+
+fn read_side(reader: &SnapshotReader, options: DiffOptions) -> Result<Side, ArchiveError> {
+    let mut side = Side::default();
+    let mut names: Names = HashMap::new();
+    // One pass over the archive; members come in catalog order, parents before children.
+    reader.for_each_member(|manifest, name, input| {
+        let Some(kind) = manifest
+            .members
+            .iter()
+            .find(|m| m.path == name)
+            .and_then(|m| catalog::find(&m.kind))
+        else {
+            return Ok(true);
+        };
+        let corrupt = |message: String| ArchiveError::Corrupt {
+            path: reader.path().to_owned(),
+            message: format!("member {name}: {message}"),
+        };
+        let mut entries = BTreeMap::new();
+        for line in std::io::BufReader::new(input).lines() {
+            let line = line.map_err(|e| corrupt(e.to_string()))?;
+            if line.is_empty() {
+                continue;
+            }
+            let value: Value = serde_json::from_str(&line)
+                .map_err(|e| corrupt(format!("a record is not JSON: {e}")))?;
+            let (key, record) = key_of(kind, &value, &names, options);
+            if let (Some(id_field), true) = (kind.id_field, kind.config)
+                && let Some(id) = record.get(id_field).and_then(Value::as_str)
+            {
+                names
+                    .entry(kind.name)
+                    .or_default()
+                    .insert(id.to_owned(), key.clone());
+            }
+            let record = if options.ignore_ids {
+                normalize(kind, record, &names)
+            } else {
+                record
+            };
+            let entry = if kind.config {
+                Entry::Record(record)
+            } else {
+                Entry::Digest(blake3::hash(
+                    &serde_json::to_vec(&record).unwrap_or_default(),
+                ))
+            };
+            entries.insert(key, entry);
+        }
+        side.kinds.insert(kind.name.to_owned(), entries);
+        Ok(true)
+    })?;
+    Ok(side)
+}
+
+/// Dot paths of the fields that differ between `a` and `b`.
+fn changed_fields(a: &Value, b: &Value, prefix: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) if p == q => {}
+                    (Some(p), Some(q)) => changed_fields(p, q, &path, out),
+                    _ => out.push(path),
+                }
+            }
+        }
+        _ if a != b => out.push(if prefix.is_empty() {
+            "(value)".into()
+        } else {
+            prefix.into()
+        }),
+        _ => {}
+    }
+}
+
+/// Compares snapshot `a` (older) with `b` (newer).
+pub fn diff(
+    a: &SnapshotReader,
+    b: &SnapshotReader,
+    options: DiffOptions,
+) -> Result<Vec<KindDiff>, ArchiveError> {
+    let left = read_side(a, options)?;
+    let right = read_side(b, options)?;
+    let kinds: BTreeSet<&String> = left.kinds.keys().chain(right.kinds.keys()).collect();
+    let empty = BTreeMap::new();
+    let mut out = Vec::new();
+    let mut detail_needed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for kind in kinds {
+        let l = left.kinds.get(kind).unwrap_or(&empty);
+        let r = right.kinds.get(kind).unwrap_or(&empty);
+        let mut d = KindDiff {
+            kind: kind.clone(),
+            ..KindDiff::default()
+        };
+        for (key, entry) in l {
+            match (entry, r.get(key)) {
+                (_, None) => d.removed.push(key.clone()),
+                (Entry::Record(x), Some(Entry::Record(y))) if x != y => {
+                    let mut fields = Vec::new();
+                    changed_fields(x, y, "", &mut fields);
+                    d.changed.push(Changed {
+                        key: key.clone(),
+                        fields,
+                    });
+                }
+                (Entry::Digest(x), Some(Entry::Digest(y))) if x != y => {
+                    detail_needed
+                        .entry(kind.clone())
+                        .or_default()
+                        .insert(key.clone());
+                }
+                _ => {}
+            }
+        }
+        d.added = r.keys().filter(|k| !l.contains_key(*k)).cloned().collect();
+        out.push(d);
+    }
+    // Users that changed: read them again, only them, for their fields.
+    for (kind_name, keys) in detail_needed {
+        let Some(kind) = catalog::find(&kind_name) else {
+            continue;
+        };
+        let pick = |reader: &SnapshotReader| -> Result<HashMap<String, Value>, ArchiveError> {
+            let mut found = HashMap::new();
+            let names = Names::new();
+            reader.records(kind.name, |line| {
+                let value: Value = serde_json::from_slice(line).unwrap_or(Value::Null);
+                let (key, record) = key_of(kind, &value, &names, options);
+                if keys.contains(&key) {
+                    let record = if options.ignore_ids {
+                        normalize(kind, record, &names)
+                    } else {
+                        record
+                    };
+                    found.insert(key, record);
+                }
+                Ok(())
+            })?;
+            Ok(found)
+        };
+        let (x, y) = (pick(a)?, pick(b)?);
+        if let Some(d) = out.iter_mut().find(|d| d.kind == kind_name) {
+            for key in keys {
+                let mut fields = Vec::new();
+                if let (Some(p), Some(q)) = (x.get(&key), y.get(&key)) {
+                    changed_fields(p, q, "", &mut fields);
+                }
+                d.changed.push(Changed { key, fields });
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,269 @@
+//! Writing a snapshot. Members are spooled to a hidden folder beside the destination as
+//! they arrive (their counts and checksums are known only at their end, and the manifest
+//! must come first); `finish` then assembles the tar stream through zstd (and age) into a
+//! hidden temporary file, fsyncs it, and renames it to its final name. A crash at any
+//! point leaves only hidden `.idferry-*` leftovers, never a file named like a snapshot.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use idferry_model::MemberSink;
+use jiff::Timestamp;
+
+use crate::crypto::Encryption;
+use crate::error::ArchiveError;
+use crate::manifest::{FORMAT, FORMAT_VERSION, MANIFEST, Manifest, MemberEntry};
+use crate::naming;
+
+/// How the archive is compressed and protected.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// zstd level (1..=19).
+    pub level: i32,
+    /// zstd worker threads (0: compress on the calling thread).
+    pub threads: u32,
+    /// Encrypt with age.
+    pub encryption: Option<Encryption>,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self {
+            level: 6,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
+            encryption: None,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct WrittenSnapshot {
+    /// The final file.
+    pub path: PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// Its manifest.
+    pub manifest: Manifest,
+}
+
+struct Current {
+    entry: MemberEntry,
+    file: BufWriter<File>,
+    hasher: blake3::Hasher,
+}
+
+/// A snapshot being written.
+pub struct SnapshotWriter {
+    out_dir: PathBuf,
+    started: Timestamp,
+    manifest: Manifest,
+    spool: tempfile::TempDir,
+    current: Option<Current>,
+}
+
+impl SnapshotWriter {
+    /// Starts a snapshot of `tenant` (on `platform`, answering at `source`) in `out_dir`.
+    pub fn create(
+        out_dir: &Path,
+        tenant: &str,
+        platform: &str,
+        source: &str,
+        secrets_included: bool,
+    ) -> Result<Self, ArchiveError> {
+        std::fs::create_dir_all(out_dir).map_err(ArchiveError::io(out_dir))?;
+        let spool = tempfile::Builder::new()
+            .prefix(".idferry-spool-")
+            .tempdir_in(out_dir)
+            .map_err(ArchiveError::io(out_dir))?;
+        let started = Timestamp::now();
+        Ok(Self {
+            out_dir: out_dir.to_owned(),
+            started,
+            manifest: Manifest {
+                format: FORMAT.into(),
+                format_version: FORMAT_VERSION,
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                tenant: tenant.into(),
+                platform: platform.into(),
+                source: source.into(),
+                started_at: format!("{started:.3}"),
+                finished_at: String::new(),
+                secrets_included,
+                members: Vec::new(),
+            },
+            spool,
+            current: None,
+        })
+    }
+
+    fn spool_path(&self, index: usize) -> PathBuf {
+        self.spool.path().join(format!("{index:04}.ndjson"))
+    }
+
+    /// Assembles the archive and renames it into place.
+    pub fn finish(mut self, options: &WriteOptions) -> Result<WrittenSnapshot, ArchiveError> {
+        if self.current.is_some() {
+            self.finish_member()
+                .map_err(ArchiveError::io(self.spool.path()))?;
+        }
+        self.manifest.finished_at = format!("{:.3}", Timestamp::now());
+        let encrypted = options.encryption.is_some();
+        let final_path = self.out_dir.join(naming::file_name(
+            self.started,
+            &self.manifest.tenant,
+            encrypted,
+        ));
+        let tmp = tempfile::Builder::new()
+            .prefix(".idferry-")
+            .suffix(".partial")
+            .tempfile_in(&self.out_dir)
+            .map_err(ArchiveError::io(&self.out_dir))?;
+        let io = ArchiveError::io(tmp.path());
+        let file = tmp.as_file().try_clone().map_err(io)?;
+        let out = BufWriter::with_capacity(1 << 20, file);
+        let out = match &options.encryption {
+            None => Output::Plain(out),
+            Some(e) => Output::Age(e.wrap(out)?),
+        };
+        let out = self
+            .write_tar(out, options)
+            .map_err(ArchiveError::io(tmp.path()))?;
+        let file = out
+            .finish()
+            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+            .map_err(ArchiveError::io(tmp.path()))?;
+        file.sync_all().map_err(ArchiveError::io(tmp.path()))?;
+        let bytes = file.metadata().map_err(ArchiveError::io(tmp.path()))?.len();
+        tmp.persist_noclobber(&final_path)
+            .map_err(|e| ArchiveError::Io {
+                path: final_path.clone(),
+                source: e.error,
+            })?;
+        // The rename itself must reach the disk.
+        if let Ok(dir) = File::open(&self.out_dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(WrittenSnapshot {
+            path: final_path,
+            bytes,
+            manifest: self.manifest,
+        })
+    }
+
+    fn write_tar(&self, out: Output, options: &WriteOptions) -> std::io::Result<Output> {
+        let mut zstd = zstd::stream::write::Encoder::new(out, options.level)?;
+        zstd.include_checksum(true)?;
+        if options.threads > 0 {
+            zstd.multithread(options.threads)?;
+        }
+        let mut tar = tar::Builder::new(zstd);
+        let mtime = self.started.as_second().max(0) as u64;
+        let manifest = serde_json::to_vec_pretty(&self.manifest)?;
+        append(
+            &mut tar,
+            MANIFEST,
+            manifest.len() as u64,
+            mtime,
+            manifest.as_slice(),
+        )?;
+        for (i, member) in self.manifest.members.iter().enumerate() {
+            let file = File::open(self.spool_path(i))?;
+            append(&mut tar, &member.path, member.bytes, mtime, file)?;
+        }
+        tar.into_inner()?.finish()
+    }
+}
+
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    size: u64,
+    mtime: u64,
+    data: impl std::io::Read,
+) -> std::io::Result<()> {
+    let mut header = tar::Header::new_ustar();
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_mtime(mtime);
+    header.set_entry_type(tar::EntryType::Regular);
+    tar.append_data(&mut header, path, data)
+}
+
+/// The file, plain or through age.
+enum Output {
+    Plain(BufWriter<File>),
+    Age(age::stream::StreamWriter<BufWriter<File>>),
+}
+
+impl Output {
+    fn finish(self) -> std::io::Result<BufWriter<File>> {
+        match self {
+            Self::Plain(w) => Ok(w),
+            Self::Age(w) => w.finish(),
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(w) => w.write(buf),
+            Self::Age(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(w) => w.flush(),
+            Self::Age(w) => w.flush(),
+        }
+    }
+}
+
+impl MemberSink for SnapshotWriter {
+    fn start_member(&mut self, path: &str, kind: &str) -> std::io::Result<()> {
+        if self.current.is_some() {
+            self.finish_member()?;
+        }
+        let index = self.manifest.members.len();
+        let file = File::create(self.spool_path(index))?;
+        self.current = Some(Current {
+            entry: MemberEntry {
+                path: path.into(),
+                kind: kind.into(),
+                records: 0,
+                bytes: 0,
+                blake3: String::new(),
+            },
+            file: BufWriter::with_capacity(1 << 20, file),
+            hasher: blake3::Hasher::new(),
+        });
+        Ok(())
+    }
+
+    fn write_record(&mut self, json: &[u8]) -> std::io::Result<()> {
+        let current = self
+            .current
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("a record was written outside a member"))?;
+        current.file.write_all(json)?;
+        current.file.write_all(b"\n")?;
+        current.hasher.update(json);
+        current.hasher.update(b"\n");
+        current.entry.records += 1;
+        current.entry.bytes += json.len() as u64 + 1;
+        Ok(())
+    }
+
+    fn finish_member(&mut self) -> std::io::Result<()> {
+        let Some(mut current) = self.current.take() else {
+            return Ok(());
+        };
+        current.file.flush()?;
+        current.entry.blake3 = current.hasher.finalize().to_hex().to_string();
+        self.manifest.members.push(current.entry);
+        Ok(())
+    }
+}
