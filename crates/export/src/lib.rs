@@ -171,7 +171,7 @@ impl Writer<'_> {
                 source,
             })?;
         self.count += 1;
-        if self.count % 1000 == 0 {
+        if self.count.is_multiple_of(1000) {
             self.progress.advance(&self.current, 1000);
         }
         Ok(())

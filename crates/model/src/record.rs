@@ -81,6 +81,28 @@ pub fn values_at<'v>(value: &'v Value, path: &str) -> Vec<&'v Value> {
     out
 }
 
+/// Calls `f` on every value at `path` (same syntax as [`remove_path`]).
+pub fn map_values(value: &mut Value, path: &str, f: &mut dyn FnMut(&mut Value)) {
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    if let Some(array_field) = head.strip_suffix("[]") {
+        if let Some(Value::Array(items)) = value.get_mut(array_field) {
+            for item in items {
+                if rest.is_empty() {
+                    f(item);
+                } else {
+                    map_values(item, rest, f);
+                }
+            }
+        }
+    } else if let Some(inner) = value.get_mut(head) {
+        if rest.is_empty() {
+            f(inner);
+        } else {
+            map_values(inner, rest, f);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,27 +137,5 @@ mod tests {
             serde_json::to_value(&e).unwrap(),
             json!({"parent": ["rol_1"], "record": {"a": 1}})
         );
-    }
-}
-
-/// Calls `f` on every value at `path` (same syntax as [`remove_path`]).
-pub fn map_values(value: &mut Value, path: &str, f: &mut dyn FnMut(&mut Value)) {
-    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
-    if let Some(array_field) = head.strip_suffix("[]") {
-        if let Some(Value::Array(items)) = value.get_mut(array_field) {
-            for item in items {
-                if rest.is_empty() {
-                    f(item);
-                } else {
-                    map_values(item, rest, f);
-                }
-            }
-        }
-    } else if let Some(inner) = value.get_mut(head) {
-        if rest.is_empty() {
-            f(inner);
-        } else {
-            map_values(inner, rest, f);
-        }
     }
 }

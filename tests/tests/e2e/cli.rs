@@ -1,25 +1,11 @@
 //! The binary: emulate with a config file for scripts, list through it, the demo, the
 //! catalog, and clear errors for bad config.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// The idferry binary of this build (`IDFERRY_BIN` overrides).
-fn bin() -> PathBuf {
-    if let Ok(path) = std::env::var("IDFERRY_BIN") {
-        return path.into();
-    }
-    // target/<profile>/deps/e2e-<hash> -> target/<profile>/idferry
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("idferry");
-    assert!(
-        path.exists(),
-        "no binary at {}: run `cargo build -p idferry` or `cargo test --workspace`",
-        path.display()
-    );
-    path
-}
+use crate::common::bin;
+use std::time::{Duration, Instant};
 
 fn idferry(args: &[&str], cwd: &Path) -> (i32, String, String) {
     let out = Command::new(bin())

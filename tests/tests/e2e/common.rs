@@ -82,3 +82,35 @@ pub fn db_connection(t: &Tenant) -> String {
             .expect("a database connection")
     })
 }
+
+/// The idferry binary of this build (`IDFERRY_BIN` overrides).
+pub fn bin() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("IDFERRY_BIN") {
+        return path.into();
+    }
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>/idferry
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("idferry");
+    assert!(
+        path.exists(),
+        "no binary at {}: run `cargo build -p idferry` or `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// Runs the binary without blocking the runtime (the emulator answers from it).
+pub async fn run_idferry(args: &[&str], cwd: &std::path::Path) -> (i32, String, String) {
+    let out = tokio::process::Command::new(bin())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -2,6 +2,7 @@
 //! HTTP on 127.0.0.1 (ephemeral ports). One test binary, one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod backup;
 mod cli;
 mod common;
 mod faults;
