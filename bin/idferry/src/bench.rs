@@ -17,6 +17,28 @@ pub enum BenchCommand {
     /// List N objects from an emulated tenant limited to R requests/s, and compare the
     /// requests made with the minimum needed and the time taken with requests/R.
     List(ListBench),
+    /// Back up a generated tenant of N users (the emulator runs as a separate process)
+    /// and compare the archive with `gzip -6` of the same users ndjson.
+    Backup(BackupBench),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupBench {
+    /// Users in the tenant.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub users: usize,
+    /// zstd level of the archive.
+    #[arg(long, default_value_t = idferry_archive::WriteOptions::default().level)]
+    pub level: i32,
+    /// zstd worker threads.
+    #[arg(long, default_value_t = idferry_archive::WriteOptions::default().threads)]
+    pub threads: u32,
+    /// Where to work (a temporary folder by default; it needs about 3 KB per user).
+    #[arg(long)]
+    pub dir: Option<std::path::PathBuf>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +66,7 @@ pub struct ListBench {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::List(args) => list(args).await,
+        BenchCommand::Backup(args) => backup(args).await,
     }
 }
 
@@ -130,5 +153,102 @@ async fn list(args: ListBench) -> anyhow::Result<ExitCode> {
         );
     }
     emulator.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Kills the emulator child when the benchmark ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Peak resident memory of this process, from /proc (Linux).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+async fn backup(args: BackupBench) -> anyhow::Result<ExitCode> {
+    use idferry_archive::{SnapshotReader, SnapshotWriter, WriteOptions};
+    use idferry_export::{ExportOptions, export};
+
+    let scratch = tempfile::Builder::new().prefix("idferry-bench-").tempdir_in(args.dir.clone().unwrap_or_else(std::env::temp_dir))?;
+    let config_path = scratch.path().join("idferry.toml");
+    let exe = std::env::current_exe()?;
+    eprintln!("generating a tenant of {} users in an emulator process...", args.users);
+    let child = std::process::Command::new(exe)
+        .args(["emulate", "--tenant", "bench", "--organizations", "20", "--generate-users"])
+        .arg(args.users.to_string())
+        .arg("--config-out")
+        .arg(&config_path)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("cannot start the emulator")?;
+    let _child = Child(child);
+    while !config_path.exists() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let config = idferry_model::Config::load(&config_path)?;
+    let tenant = config.tenant("bench")?;
+    let client = Client::new(tenant, ClientOptions::default())?;
+    let out = scratch.path().join("snapshots");
+
+    eprintln!("backing up...");
+    let started = Instant::now();
+    let mut writer = SnapshotWriter::create(&out, "bench", "auth0", &tenant.base_url, false)?;
+    let summary = export(&client, &ExportOptions::default(), &mut writer, &idferry_model::Silent).await?;
+    let exported = started.elapsed().as_secs_f64();
+    let options = WriteOptions { level: args.level, threads: args.threads, encryption: None };
+    let written = tokio::task::spawn_blocking(move || writer.finish(&options)).await??;
+    let total = started.elapsed().as_secs_f64();
+    let archive_secs = total - exported;
+    let rss = peak_rss_bytes();
+    let users = summary.count("users");
+
+    // The same ndjson (every member, users and memberships included), through gzip -6.
+    let ndjson = scratch.path().join("snapshot.ndjson");
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&ndjson)?);
+        SnapshotReader::new(&written.path, None).for_each_member(|_, _, member| {
+            std::io::copy(member, &mut file).map_err(idferry_archive::ArchiveError::Output)?;
+            Ok(true)
+        })?;
+        std::io::Write::flush(&mut file)?;
+    }
+    let raw = std::fs::metadata(&ndjson)?.len();
+    let gz_started = Instant::now();
+    let gz = std::process::Command::new("gzip").arg("-6").arg("-c").arg(&ndjson).stdout(std::fs::File::create(scratch.path().join("users.ndjson.gz"))?).status()?;
+    if !gz.success() {
+        bail!("gzip failed");
+    }
+    let gzip_secs = gz_started.elapsed().as_secs_f64();
+    let gzip_bytes = std::fs::metadata(scratch.path().join("users.ndjson.gz"))?.len();
+
+    let figures = json!({
+        "users": users, "users_per_second": users as f64 / total, "total_seconds": total,
+        "export_seconds": exported, "archive_seconds": archive_secs,
+        "ndjson_bytes": raw, "archive_bytes": written.bytes, "gzip6_bytes": gzip_bytes, "gzip6_seconds": gzip_secs,
+        "size_vs_gzip6": written.bytes as f64 / gzip_bytes as f64,
+        "archive_speed_vs_gzip6": gzip_secs / archive_secs, "total_speed_vs_gzip6": gzip_secs / total,
+        "peak_rss_bytes": rss, "zstd_level": args.level, "zstd_threads": args.threads,
+    });
+    if args.json {
+        out!("{figures}");
+    } else {
+        out!("users backed up     {users} in {total:.1}s ({:.0} users/s)", users as f64 / total);
+        out!("  export + spool    {exported:.1}s (users-exports job, download, gunzip, write members)");
+        out!("  archive           {archive_secs:.1}s (tar + zstd level {} x{} threads, fsync, rename)", args.level, args.threads);
+        out!("snapshot ndjson     {} (every member, uncompressed)", crate::backup::human_bytes(raw));
+        out!("archive             {} ({:.3}x gzip -6)", crate::backup::human_bytes(written.bytes), written.bytes as f64 / gzip_bytes as f64);
+        out!("gzip -6             {} in {gzip_secs:.1}s", crate::backup::human_bytes(gzip_bytes));
+        out!("speed vs gzip -6    archive {:.2}x faster, whole backup {:.2}x", gzip_secs / archive_secs, gzip_secs / total);
+        out!("peak RSS            {}", rss.map_or("unknown".into(), crate::backup::human_bytes));
+    }
     Ok(ExitCode::SUCCESS)
 }

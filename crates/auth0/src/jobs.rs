@@ -179,6 +179,21 @@ impl Client {
         Err(fail(last))
     }
 
+    /// The lines (JSON texts) of a completed json export, unparsed: for copying.
+    pub async fn export_lines(&self, job_id: &str) -> Result<BoxStream<'static, Result<String>>> {
+        let reader = self.open_export(job_id).await?;
+        let tenant = self.tenant().to_owned();
+        let job = job_id.to_owned();
+        Ok(tokio_stream_lines(reader)
+            .try_filter(|l| std::future::ready(!l.trim().is_empty()))
+            .map_err(move |e| Error::Job {
+                tenant: tenant.clone(),
+                job: job.clone(),
+                message: format!("reading the export: {e}"),
+            })
+            .boxed())
+    }
+
     /// The users of a completed json export, one record at a time.
     pub async fn export_records(&self, job_id: &str) -> Result<BoxStream<'static, Result<Value>>> {
         let reader = self.open_export(job_id).await?;

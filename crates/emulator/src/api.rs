@@ -188,7 +188,7 @@ fn check_parents(store: &Store, kind: &Kind, parents: &[String]) -> ApiResult<()
             "organization_members" => store
                 .relations
                 .get("organization_members")
-                .is_some_and(|r| r.of(&parents[0], false).contains(id)),
+                .is_some_and(|r| r.contains(&parents[0], id)),
             _ => store
                 .table_ref(p.name, &scope)
                 .is_some_and(|t| t.contains_key(id)),
@@ -686,19 +686,21 @@ fn links(
 ) -> ApiResult<Answer> {
     match op {
         Op::List | Op::Get => {
-            let ids = store
+            let empty = indexmap::IndexSet::new();
+            let store_ref = &*store;
+            // Only the page asked for is copied: members of a role can be a million.
+            let ids = store_ref
                 .relations
                 .get(relation)
-                .map(|r| r.of(scope, inverse))
-                .unwrap_or_default();
-            let store_ref = &*store;
+                .and_then(|r| r.set(scope, inverse))
+                .unwrap_or(&empty);
             // Organization members may carry their roles (`fields=...,roles`).
             let with_roles = kind.name == "organization_members"
                 && q.get("fields")
                     .is_some_and(|f| f.split(',').any(|f| f == "roles"));
             let body = paginate(kind, ids.len(), q, |range| {
-                ids[range]
-                    .iter()
+                range
+                    .filter_map(|i| ids.get_index(i))
                     .filter_map(|id| {
                         let mut view = link_view(store_ref, target, id)?;
                         if with_roles {

@@ -60,6 +60,17 @@ impl Relation {
             .unwrap_or_default()
     }
 
+    /// The ids paired with `id`, without copying them.
+    pub fn set(&self, id: &str, inverse: bool) -> Option<&IndexSet<String>> {
+        let side = if inverse { &self.rev } else { &self.fwd };
+        side.get(id)
+    }
+
+    /// Whether `left -> right` is there.
+    pub fn contains(&self, left: &str, right: &str) -> bool {
+        self.fwd.get(left).is_some_and(|s| s.contains(right))
+    }
+
     /// Removes every pair in which `id` stands on the given side.
     pub fn forget(&mut self, id: &str, inverse: bool) {
         for other in self.of(id, inverse) {

@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use futures_util::TryStreamExt;
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use idferry_auth0::{Client, ExportRequest};
 use idferry_model::record::{Envelope, enveloped, remove_path};
 use idferry_model::sink::member_path;
@@ -214,32 +214,39 @@ pub async fn export(
         current: String::new(),
         count: 0,
     };
-    for kind in CATALOG
-        .iter()
-        .filter(|k| k.parent.is_none() && k.name != "users")
-    {
+    for kind in CATALOG.iter().filter(|k| k.parent.is_none() && k.name != "users") {
         let children: Vec<&'static Kind> = catalog::children(kind.name)
             .filter(|c| wanted.contains(c.name))
             .collect();
-        if !wanted.contains(kind.name) && children.is_empty() {
+        let write = wanted.contains(kind.name);
+        if !write && children.is_empty() {
             continue;
         }
-        let records = read_kind(client, kind, &[]).await?;
-        if wanted.contains(kind.name) {
+        // Records stream to the sink; only the ids that children need are kept.
+        let id_field = kind.id_field.unwrap_or("id");
+        let mut parent_ids = Vec::new();
+        if write {
             w.start(kind)?;
-            for (key, record) in &records {
-                w.record(kind, record.clone(), &[], key.as_deref())?;
+        }
+        let mut records = read_kind(client, kind, &[]);
+        while let Some((key, record)) = records.try_next().await? {
+            if !children.is_empty()
+                && let Some(id) = record.get(id_field).and_then(Value::as_str)
+            {
+                parent_ids.push(id.to_owned());
             }
+            if write {
+                w.record(kind, record, &[], key.as_deref())?;
+            }
+        }
+        if write {
             w.finish(kind)?;
         }
-        let id_field = kind.id_field.unwrap_or("id");
         for child in children {
             w.start(child)?;
-            for (_, parent) in &records {
-                let Some(id) = parent.get(id_field).and_then(Value::as_str) else {
-                    continue;
-                };
-                for (key, record) in read_kind(client, child, &[id]).await? {
+            for id in &parent_ids {
+                let mut records = read_kind(client, child, &[id]);
+                while let Some((key, record)) = records.try_next().await? {
                     w.record(child, record, &[id], key.as_deref())?;
                 }
             }
@@ -265,46 +272,46 @@ pub async fn export(
     Ok(w.summary)
 }
 
-/// Every record of `kind` under `parents`, with its key for keyed kinds. Absent
-/// singletons (a connection without SCIM) are no records.
-async fn read_kind(
+/// Every record of `kind` under `parents`, with its key for keyed kinds, as a stream.
+/// Absent singletons (a connection without SCIM) are no records.
+fn read_kind(
     client: &Client,
     kind: &'static Kind,
     parents: &[&str],
-) -> Result<Vec<(Option<String>, Value)>, ExportError> {
+) -> BoxStream<'static, Result<(Option<String>, Value), ExportError>> {
     if let Shape::Keyed { keys } = kind.shape {
-        let mut out = Vec::new();
-        for key in keys {
-            let Some(get) = kind.get else { break };
-            let mut ids: Vec<&str> = parents.to_vec();
-            ids.extend(key.split('/'));
-            match client.get(&get.fill(&ids), &[]).await {
-                Ok(v) => out.push((Some((*key).to_owned()), v)),
-                Err(e) if e.status() == Some(404) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        return Ok(out);
+        let client = client.clone();
+        let parents: Vec<String> = parents.iter().map(|p| (*p).to_owned()).collect();
+        return stream::iter(keys.iter().copied())
+            .then(move |key| {
+                let client = client.clone();
+                let mut ids: Vec<String> = parents.clone();
+                ids.extend(key.split('/').map(str::to_owned));
+                async move {
+                    let Some(get) = kind.get else { return Ok(None) };
+                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    match client.get(&get.fill(&ids), &[]).await {
+                        Ok(v) => Ok(Some((Some(key.to_owned()), v))),
+                        Err(e) if e.status() == Some(404) => Ok(None),
+                        Err(e) => Err(ExportError::from(e)),
+                    }
+                }
+            })
+            .try_filter_map(|found| async move { Ok(found) })
+            .boxed();
     }
     // Members come with their organization roles inline: one request per page of
     // members instead of one per member.
     let extra: &[(&str, &str)] = if kind.name == "organization_members" {
-        &[
-            ("fields", "user_id,email,name,picture,roles"),
-            ("include_fields", "true"),
-        ]
+        &[("fields", "user_id,email,name,picture,roles"), ("include_fields", "true")]
     } else {
         &[]
     };
-    match client
+    client
         .list_with(kind, parents, extra)
-        .try_collect::<Vec<_>>()
-        .await
-    {
-        Ok(records) => Ok(records.into_iter().map(|r| (None, r)).collect()),
-        Err(e) if e.status() == Some(404) && kind.is_singleton() => Ok(Vec::new()),
-        Err(e) => Err(e.into()),
-    }
+        .map_ok(|record| (None, record))
+        .map_err(ExportError::from)
+        .boxed()
 }
 
 #[cfg(test)]
