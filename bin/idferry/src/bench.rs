@@ -178,12 +178,24 @@ async fn backup(args: BackupBench) -> anyhow::Result<ExitCode> {
     use idferry_archive::{SnapshotReader, SnapshotWriter, WriteOptions};
     use idferry_export::{ExportOptions, export};
 
-    let scratch = tempfile::Builder::new().prefix("idferry-bench-").tempdir_in(args.dir.clone().unwrap_or_else(std::env::temp_dir))?;
+    let scratch = tempfile::Builder::new()
+        .prefix("idferry-bench-")
+        .tempdir_in(args.dir.clone().unwrap_or_else(std::env::temp_dir))?;
     let config_path = scratch.path().join("idferry.toml");
     let exe = std::env::current_exe()?;
-    eprintln!("generating a tenant of {} users in an emulator process...", args.users);
+    eprintln!(
+        "generating a tenant of {} users in an emulator process...",
+        args.users
+    );
     let child = std::process::Command::new(exe)
-        .args(["emulate", "--tenant", "bench", "--organizations", "20", "--generate-users"])
+        .args([
+            "emulate",
+            "--tenant",
+            "bench",
+            "--organizations",
+            "20",
+            "--generate-users",
+        ])
         .arg(args.users.to_string())
         .arg("--config-out")
         .arg(&config_path)
@@ -202,9 +214,19 @@ async fn backup(args: BackupBench) -> anyhow::Result<ExitCode> {
     eprintln!("backing up...");
     let started = Instant::now();
     let mut writer = SnapshotWriter::create(&out, "bench", "auth0", &tenant.base_url, false)?;
-    let summary = export(&client, &ExportOptions::default(), &mut writer, &idferry_model::Silent).await?;
+    let summary = export(
+        &client,
+        &ExportOptions::default(),
+        &mut writer,
+        &idferry_model::Silent,
+    )
+    .await?;
     let exported = started.elapsed().as_secs_f64();
-    let options = WriteOptions { level: args.level, threads: args.threads, encryption: None };
+    let options = WriteOptions {
+        level: args.level,
+        threads: args.threads,
+        encryption: None,
+    };
     let written = tokio::task::spawn_blocking(move || writer.finish(&options)).await??;
     let total = started.elapsed().as_secs_f64();
     let archive_secs = total - exported;
@@ -223,7 +245,14 @@ async fn backup(args: BackupBench) -> anyhow::Result<ExitCode> {
     }
     let raw = std::fs::metadata(&ndjson)?.len();
     let gz_started = Instant::now();
-    let gz = std::process::Command::new("gzip").arg("-6").arg("-c").arg(&ndjson).stdout(std::fs::File::create(scratch.path().join("users.ndjson.gz"))?).status()?;
+    let gz = std::process::Command::new("gzip")
+        .arg("-6")
+        .arg("-c")
+        .arg(&ndjson)
+        .stdout(std::fs::File::create(
+            scratch.path().join("users.ndjson.gz"),
+        )?)
+        .status()?;
     if !gz.success() {
         bail!("gzip failed");
     }
@@ -241,14 +270,40 @@ async fn backup(args: BackupBench) -> anyhow::Result<ExitCode> {
     if args.json {
         out!("{figures}");
     } else {
-        out!("users backed up     {users} in {total:.1}s ({:.0} users/s)", users as f64 / total);
-        out!("  export + spool    {exported:.1}s (users-exports job, download, gunzip, write members)");
-        out!("  archive           {archive_secs:.1}s (tar + zstd level {} x{} threads, fsync, rename)", args.level, args.threads);
-        out!("snapshot ndjson     {} (every member, uncompressed)", crate::backup::human_bytes(raw));
-        out!("archive             {} ({:.3}x gzip -6)", crate::backup::human_bytes(written.bytes), written.bytes as f64 / gzip_bytes as f64);
-        out!("gzip -6             {} in {gzip_secs:.1}s", crate::backup::human_bytes(gzip_bytes));
-        out!("speed vs gzip -6    archive {:.2}x faster, whole backup {:.2}x", gzip_secs / archive_secs, gzip_secs / total);
-        out!("peak RSS            {}", rss.map_or("unknown".into(), crate::backup::human_bytes));
+        out!(
+            "users backed up     {users} in {total:.1}s ({:.0} users/s)",
+            users as f64 / total
+        );
+        out!(
+            "  export + spool    {exported:.1}s (users-exports job, download, gunzip, write members)"
+        );
+        out!(
+            "  archive           {archive_secs:.1}s (tar + zstd level {} x{} threads, fsync, rename)",
+            args.level,
+            args.threads
+        );
+        out!(
+            "snapshot ndjson     {} (every member, uncompressed)",
+            crate::backup::human_bytes(raw)
+        );
+        out!(
+            "archive             {} ({:.3}x gzip -6)",
+            crate::backup::human_bytes(written.bytes),
+            written.bytes as f64 / gzip_bytes as f64
+        );
+        out!(
+            "gzip -6             {} in {gzip_secs:.1}s",
+            crate::backup::human_bytes(gzip_bytes)
+        );
+        out!(
+            "speed vs gzip -6    archive {:.2}x faster, whole backup {:.2}x",
+            gzip_secs / archive_secs,
+            gzip_secs / total
+        );
+        out!(
+            "peak RSS            {}",
+            rss.map_or("unknown".into(), crate::backup::human_bytes)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

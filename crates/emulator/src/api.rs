@@ -834,12 +834,24 @@ fn catalog_name(name: &str) -> &'static str {
 fn link_view(store: &Store, target: &str, key: &str) -> Option<Value> {
     match target {
         "users" => {
-            let user = store.users.get(key)?.value();
+            // Only the four fields shown: skipping the rest of the user is much faster
+            // than building it whole, and member lists are long.
+            #[derive(serde::Deserialize)]
+            struct Brief<'a> {
+                #[serde(borrow)]
+                email: Option<std::borrow::Cow<'a, str>>,
+                #[serde(borrow)]
+                picture: Option<std::borrow::Cow<'a, str>>,
+                #[serde(borrow)]
+                name: Option<std::borrow::Cow<'a, str>>,
+            }
+            let row = store.users.get(key)?;
+            let user: Brief<'_> = serde_json::from_str(&row.json).ok()?;
             Some(json!({
                 "user_id": key,
-                "email": user.get("email"),
-                "picture": user.get("picture"),
-                "name": user.get("name"),
+                "email": user.email,
+                "picture": user.picture,
+                "name": user.name,
             }))
         }
         "roles" => {

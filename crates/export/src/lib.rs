@@ -214,7 +214,10 @@ pub async fn export(
         current: String::new(),
         count: 0,
     };
-    for kind in CATALOG.iter().filter(|k| k.parent.is_none() && k.name != "users") {
+    for kind in CATALOG
+        .iter()
+        .filter(|k| k.parent.is_none() && k.name != "users")
+    {
         let children: Vec<&'static Kind> = catalog::children(kind.name)
             .filter(|c| wanted.contains(c.name))
             .collect();
@@ -303,7 +306,10 @@ fn read_kind(
     // Members come with their organization roles inline: one request per page of
     // members instead of one per member.
     let extra: &[(&str, &str)] = if kind.name == "organization_members" {
-        &[("fields", "user_id,email,name,picture,roles"), ("include_fields", "true")]
+        &[
+            ("fields", "user_id,email,name,picture,roles"),
+            ("include_fields", "true"),
+        ]
     } else {
         &[]
     };
