@@ -769,22 +769,19 @@ fn links(
     }
 }
 
+/// A string field a body must carry, or 400 naming it.
+fn required_str<'v>(body: &'v Value, field: &str) -> ApiResult<&'v str> {
+    body.get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid_body(format!("Missing required property: {field}")))
+}
+
 /// The stored key of one item of a links body, after checking that it exists.
 fn link_key(store: &Store, target: &str, item: &Value) -> ApiResult<String> {
     match target {
         "resource_servers" => {
-            let identifier = item
-                .get("resource_server_identifier")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    ApiError::invalid_body("Missing required property: resource_server_identifier")
-                })?;
-            let name = item
-                .get("permission_name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    ApiError::invalid_body("Missing required property: permission_name")
-                })?;
+            let identifier = required_str(item, "resource_server_identifier")?;
+            let name = required_str(item, "permission_name")?;
             let rs = store
                 .table_ref("resource_servers", "")
                 .and_then(|t| {
@@ -908,12 +905,7 @@ fn replace(
                     .ok_or_else(|| ApiError::invalid_body("the body must be an array"))?;
                 let mut checked = Vec::new();
                 for change in changes {
-                    let id = change
-                        .get("client_id")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| {
-                            ApiError::invalid_body("Missing required property: client_id")
-                        })?;
+                    let id = required_str(change, "client_id")?;
                     let on = change
                         .get("status")
                         .and_then(Value::as_bool)

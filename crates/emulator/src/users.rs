@@ -288,22 +288,10 @@ pub fn insert(
     Ok(user)
 }
 
-const READ_ONLY: &[&str] = &[
-    "user_id",
-    "created_at",
-    "updated_at",
-    "identities",
-    "last_ip",
-    "last_login",
-    "logins_count",
-    "multifactor",
-    "last_password_reset",
-];
-
 fn update(store: &mut Store, id: &str, patch: Map<String, Value>) -> ApiResult<Value> {
     let mut user = store.users.get(id).ok_or_else(user_not_found)?.value();
     for (k, v) in patch {
-        if READ_ONLY.contains(&k.as_str()) {
+        if users_kind().read_only.contains(&k.as_str()) {
             return Err(ApiError::invalid_body(format!(
                 "Additional properties not allowed: {k}"
             )));
