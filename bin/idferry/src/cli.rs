@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use idferry_model::Config;
 
-use crate::{backup, bench, demo, emulate, list, snapshots};
+use crate::{backup, bench, demo, emulate, list, snapshots, transform};
 
 /// Migrate, back up and restore identity tenants (Auth0 first, ZITADEL second).
 #[derive(Debug, Parser)]
@@ -33,6 +33,9 @@ pub enum Command {
     /// List, inspect, verify, diff, prune and read snapshot files.
     #[command(subcommand)]
     Snapshots(snapshots::SnapshotsCommand),
+    /// Rewrite records (ndjson) through a mapping spec: rename, move, set, map, rewrite
+    /// URLs, filter, scrub personal data.
+    Transform(transform::TransformArgs),
     /// Print the resource catalog: every kind idferry reads and writes, and how.
     Catalog {
         /// One JSON object per kind instead of a table.
@@ -81,6 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Emulate(args) => emulate::run(args).await,
         Command::Backup(args) => backup::run(args).await,
         Command::Snapshots(cmd) => snapshots::run(cmd),
+        Command::Transform(args) => transform::run_transform(args),
         Command::Catalog { json } => list::catalog(json),
         Command::List(args) => list::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,

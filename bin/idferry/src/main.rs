@@ -11,6 +11,7 @@ mod list;
 mod output;
 mod progress;
 mod snapshots;
+mod transform;
 
 use std::process::ExitCode;
 

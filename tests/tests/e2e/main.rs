@@ -10,3 +10,4 @@ mod fidelity;
 mod jobs;
 mod pagination;
 mod throttle;
+mod transform;

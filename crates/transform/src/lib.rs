@@ -1,0 +1,13 @@
+//! Rewriting records between export and import: mapping specs (TOML, ordered rules per
+//! kind: move, copy, drop, set, map, rewrite, filter, scrub) and a streaming engine that
+//! applies them to ndjson (plain, `.gz`, `.zst`) in parallel, in order, in constant
+//! memory, naming the line of any bad input.
+
+pub mod codec;
+pub mod engine;
+pub mod path;
+pub mod rules;
+pub mod spec;
+
+pub use engine::{EngineError, EngineOptions, OnError, Stats, run};
+pub use spec::{Mapping, SpecError};

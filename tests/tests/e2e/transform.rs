@@ -1,0 +1,141 @@
+//! `idferry transform` in shell pipes, with the sample staging mapping.
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use serde_json::Value;
+
+use crate::common::bin;
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+async fn transform(args: &[&str], stdin: &str, cwd: &std::path::Path) -> (i32, String, String) {
+    let mut child = tokio::process::Command::new(bin())
+        .arg("transform")
+        .args(args)
+        .current_dir(cwd)
+        .env("IDFERRY_SCRUB_KEY", "test-key")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let text = stdin.to_owned();
+    // Fed from its own task: the child may stop reading early (a failing run).
+    let feeder = tokio::spawn(async move {
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut input, text.as_bytes()).await;
+    });
+    let out = child.wait_with_output().await.unwrap();
+    feeder.await.unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_staging_mapping_rewrites_urls_and_scrubs_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = root().join("samples/mappings/staging.toml");
+    let map = map.to_str().unwrap();
+    let users = concat!(
+        r#"{"user_id":"auth0|1","email":"ada@example.com","name":"Ada Lovelace","blocked":false,"picture":"https://cdn.acme-prod.example.com/a.png","user_metadata":{"plan":"pro","phone":"+33 6 1","address":{"city":"Lyon"}},"app_metadata":{}}"#,
+        "\n",
+        r#"{"user_id":"auth0|2","email":"bob@example.com","blocked":true}"#,
+        "\n"
+    );
+    let (code, out, err) = transform(&["--map", map], users, dir.path()).await;
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1, "the blocked user is filtered out");
+    let u = &rows[0];
+    assert!(u["email"].as_str().unwrap().ends_with("@example.invalid"));
+    assert_eq!(u["app_metadata"]["plan"], "pro");
+    assert!(u["user_metadata"].get("plan").is_none());
+    assert_eq!(u["app_metadata"]["environment"], "staging");
+    assert!(!out.contains("Lyon") && !out.contains("Lovelace") && !out.contains("ada@"));
+    assert!(err.contains("2 read, 1 written, 1 filtered out"), "{err}");
+
+    let clients = r#"{"name":"Acme Web","client_id":"x","client_secret":"s3cr3t","callbacks":["https://app.acme-prod.example.com/cb"]}"#;
+    let (code, out, err) =
+        transform(&["--map", map, "--kind", "clients"], clients, dir.path()).await;
+    assert_eq!(code, 0, "{err}");
+    let c: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(c["callbacks"][0], "https://app.acme-staging.example.com/cb");
+    assert!(c.get("client_secret").is_none());
+}
+
+#[tokio::test]
+async fn bad_lines_and_bad_specs_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::File::create(dir.path().join("m.toml"))
+        .unwrap()
+        .write_all(b"[[users]]\nop = \"set\"\nfield = \"name.first\"\nvalue = 1\n")
+        .unwrap();
+    let input = "{\"name\":{}}\n{\"name\":\"x\"}\nnope\n{\"name\":{}}\n";
+    let (code, out, err) = transform(&["--map", "m.toml"], input, dir.path()).await;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("line 2: rule at line 1: set name.first: name is a string"),
+        "{err}"
+    );
+    assert_eq!(out.lines().count(), 1);
+
+    let (code, _, err) = transform(
+        &["--map", "m.toml", "--on-error", "skip"],
+        input,
+        dir.path(),
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("--rejects"), "{err}");
+
+    let (code, out, err) = transform(
+        &[
+            "--map",
+            "m.toml",
+            "--on-error",
+            "skip",
+            "--rejects",
+            "r.ndjson",
+            "-o",
+            "out.ndjson.gz",
+        ],
+        input,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "");
+    let rejects = std::fs::read_to_string(dir.path().join("r.ndjson")).unwrap();
+    let lines: Vec<Value> = rejects
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["line"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [2, 3]
+    );
+    let gz = std::fs::read(dir.path().join("out.ndjson.gz")).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+    assert_eq!(text.lines().count(), 2);
+
+    std::fs::write(dir.path().join("bad.toml"), "[[users]]\nop = \"mvoe\"\n").unwrap();
+    let (code, _, err) = transform(&["--map", "bad.toml"], "", dir.path()).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("bad.toml:") && err.contains("mvoe"), "{err}");
+}
