@@ -20,6 +20,41 @@ pub enum BenchCommand {
     /// Back up a generated tenant of N users (the emulator runs as a separate process)
     /// and compare the archive with `gzip -6` of the same users ndjson.
     Backup(BackupBench),
+    /// N generated users (ndjson.zst) through a mapping spec into ndjson.zst, against
+    /// `jq` running the equivalent program on the same input.
+    Transform(TransformBench),
+    /// Writes N generated users as ndjson.zst (used by `bench transform`).
+    #[command(hide = true)]
+    GenUsers {
+        /// Users.
+        #[arg(long)]
+        users: usize,
+        /// The output file.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TransformBench {
+    /// Records (users).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub records: usize,
+    /// The mapping spec.
+    #[arg(long, default_value = "samples/mappings/staging.toml")]
+    pub map: std::path::PathBuf,
+    /// The jq program equivalent to the spec (skipped when absent or jq is missing).
+    #[arg(long, default_value = "samples/mappings/staging.jq")]
+    pub jq: std::path::PathBuf,
+    /// zstd level of the output.
+    #[arg(long, default_value_t = 1)]
+    pub zstd_level: i32,
+    /// Lines per batch.
+    #[arg(long, default_value_t = idferry_transform::EngineOptions::default().batch)]
+    pub batch: usize,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +102,8 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::List(args) => list(args).await,
         BenchCommand::Backup(args) => backup(args).await,
+        BenchCommand::Transform(args) => transform(args),
+        BenchCommand::GenUsers { users, out } => gen_users(users, &out),
     }
 }
 
@@ -306,4 +343,128 @@ async fn backup(args: BackupBench) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn gen_users(users: usize, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let mut store = idferry_emulator::store::Store::new("acme-prod", 7);
+    idferry_emulator::generate::tenant(
+        &mut store,
+        &idferry_emulator::GenerateSpec {
+            users,
+            organizations: 1,
+        },
+    );
+    let mut z = zstd_writer(out)?;
+    for user in store.users.iter() {
+        z.write_all(user.json.as_bytes())?;
+        z.write_all(b"\n")?;
+    }
+    z.finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn zstd_writer(path: &std::path::Path) -> anyhow::Result<idferry_transform::codec::Output> {
+    Ok(idferry_transform::codec::Output::create(Some(path), 3)?)
+}
+
+fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
+    let scratch = tempfile::Builder::new()
+        .prefix("idferry-bench-")
+        .tempdir()?;
+    let input = scratch.path().join("users.ndjson.zst");
+    eprintln!("generating {} users...", args.records);
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "bench",
+            "gen-users",
+            "--users",
+            &args.records.to_string(),
+            "--out",
+        ])
+        .arg(&input)
+        .status()?;
+    if !status.success() {
+        bail!("generating the users failed");
+    }
+    let mapping = idferry_transform::Mapping::load(&args.map, &|var| {
+        std::env::var(var).ok().or_else(|| {
+            (var == idferry_transform::spec::DEFAULT_KEY_ENV).then(|| "bench-key".to_owned())
+        })
+    })?;
+    let output = scratch.path().join("out.ndjson.zst");
+    eprintln!("transforming...");
+    let started = Instant::now();
+    let reader = idferry_transform::codec::open_input(Some(&input))?;
+    let mut out = idferry_transform::codec::Output::create(Some(&output), args.zstd_level)?;
+    let options = idferry_transform::EngineOptions {
+        batch: args.batch,
+        ..Default::default()
+    };
+    let stats = idferry_transform::run(&mapping, &options, reader, &mut out, None)?;
+    out.finish()?;
+    let secs = started.elapsed().as_secs_f64();
+    let rss = peak_rss_bytes();
+    let rate = stats.read as f64 / secs;
+    let mb_s = stats.bytes_in as f64 / secs / 1e6;
+
+    let jq_secs = if args.jq.exists() && which("jq") {
+        eprintln!("running jq on the same input...");
+        let started = Instant::now();
+        let script = format!(
+            "zstd -dc {} | jq -c -f {} | zstd -3 -q -o {}",
+            input.display(),
+            args.jq.display(),
+            scratch.path().join("jq.ndjson.zst").display()
+        );
+        let ok = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .status()?
+            .success();
+        ok.then(|| started.elapsed().as_secs_f64())
+    } else {
+        None
+    };
+    let figures = json!({
+        "records": stats.read, "written": stats.written, "seconds": secs, "records_per_second": rate,
+        "mb_per_second_in": mb_s, "peak_rss_bytes": rss, "jq_seconds": jq_secs,
+        "jq_records_per_second": jq_secs.map(|s| stats.read as f64 / s),
+        "speedup_vs_jq": jq_secs.map(|s| s / secs),
+    });
+    if args.json {
+        out!("{figures}");
+    } else {
+        out!(
+            "records           {} read, {} written in {secs:.2}s",
+            stats.read,
+            stats.written
+        );
+        out!("throughput        {rate:.0} records/s, {mb_s:.1} MB/s of ndjson (zst in and out)");
+        out!(
+            "peak RSS          {}",
+            rss.map_or("unknown".into(), crate::backup::human_bytes)
+        );
+        match jq_secs {
+            Some(s) => out!(
+                "jq                {s:.2}s ({:.0} records/s): idferry is {:.1}x faster",
+                stats.read as f64 / s,
+                s / secs
+            ),
+            None => out!(
+                "jq                not run (jq or {} missing)",
+                args.jq.display()
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn which(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }

@@ -17,6 +17,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// Records are many small allocations (JSON values); mimalloc serves them much faster
+// than the system allocator, on the transform and backup paths alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose);

@@ -40,7 +40,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             kind: "users".into(),
-            batch: 8192,
+            batch: 1024,
             chunk: 256,
             on_error: OnError::Fail,
         }
