@@ -7,7 +7,12 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use idferry_transform::codec::{Output, open_input};
+use idferry_transform::hashes::HashFile;
+use idferry_transform::profiles;
+use idferry_transform::rules::Rule;
 use idferry_transform::{EngineOptions, Mapping, OnError, run};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ErrorMode {
@@ -23,13 +28,22 @@ pub enum ErrorMode {
 Examples:
   idferry transform --map samples/mappings/staging.toml -i users.ndjson.zst -o staging-users.ndjson.zst
   idferry snapshots cat prod.tar.zst clients | idferry transform --map staging.toml --kind clients | jq .callbacks
+  idferry snapshots cat prod.tar.zst users | idferry transform --profile auth0-export-to-import --hashes hashes.ndjson
 
 Scrub rules read their key from IDFERRY_SCRUB_KEY (or the variable the rule names)."
 )]
 pub struct TransformArgs {
     /// The mapping spec (TOML).
-    #[arg(long = "map", value_name = "FILE")]
-    pub map: PathBuf,
+    #[arg(long = "map", value_name = "FILE", required_unless_present = "profile")]
+    pub map: Option<PathBuf>,
+    /// A built-in mapping instead of a file: auth0-export-to-import (Auth0 users-exports
+    /// ndjson into the users-imports shape).
+    #[arg(long, value_name = "NAME", conflicts_with = "map")]
+    pub profile: Option<String>,
+    /// Merge password hashes from an Auth0 password-hash export (ndjson, by user id or
+    /// email) into password_hash / custom_password_hash.
+    #[arg(long, value_name = "FILE")]
+    pub hashes: Option<PathBuf>,
     /// The kind of the records (which rules of the spec apply).
     #[arg(long, default_value = "users")]
     pub kind: String,
@@ -51,7 +65,28 @@ pub struct TransformArgs {
 }
 
 pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
-    let mapping = Mapping::load(&args.map, &|var| std::env::var(var).ok())?;
+    let (mut mapping, spec_name) = match (&args.map, &args.profile) {
+        (Some(file), _) => (
+            Mapping::load(file, &|var| std::env::var(var).ok())?,
+            file.display().to_string(),
+        ),
+        (None, Some(name)) => (profiles::profile(name)?, format!("profile {name}")),
+        (None, None) => bail!("give --map FILE or --profile NAME"),
+    };
+    let hashes = match &args.hashes {
+        Some(file) => {
+            let loaded = Arc::new(HashFile::load(file).map_err(anyhow::Error::msg)?);
+            mapping.push(
+                &args.kind,
+                Rule::MergeHashes {
+                    line: 0,
+                    hashes: loaded.clone(),
+                },
+            );
+            Some(loaded)
+        }
+        None => None,
+    };
     let on_error = match args.on_error {
         ErrorMode::Fail => OnError::Fail,
         ErrorMode::Skip => OnError::Skip,
@@ -93,12 +128,19 @@ pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
     eprintln!(
         "{} {}: {} read, {} written, {} filtered out, {} rejected in {secs:.2}s ({:.0} records/s)",
         args.kind,
-        args.map.display(),
+        spec_name,
         stats.read,
         stats.written,
         stats.filtered,
         stats.rejected,
         stats.read as f64 / secs.max(1e-9)
     );
+    if let Some(h) = hashes {
+        eprintln!(
+            "hashes: {} users given their hash; {} with a hash format the import does not take (not carried)",
+            h.merged.load(Ordering::Relaxed),
+            h.unsupported.load(Ordering::Relaxed)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

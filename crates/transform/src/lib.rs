@@ -5,7 +5,9 @@
 
 pub mod codec;
 pub mod engine;
+pub mod hashes;
 pub mod path;
+pub mod profiles;
 pub mod rules;
 pub mod spec;
 

@@ -17,6 +17,13 @@ pub enum Rule {
     Copy { line: usize, from: Path, to: Path },
     /// Removes fields.
     Drop { line: usize, fields: Vec<Path> },
+    /// Keeps only these top-level fields.
+    Keep { line: usize, fields: Vec<String> },
+    /// Sets `password_hash` / `custom_password_hash` from a password-hash export.
+    MergeHashes {
+        line: usize,
+        hashes: std::sync::Arc<crate::hashes::HashFile>,
+    },
     /// Sets a field to a constant.
     SetValue {
         line: usize,
@@ -213,6 +220,8 @@ impl Rule {
             Self::Move { line, .. }
             | Self::Copy { line, .. }
             | Self::Drop { line, .. }
+            | Self::Keep { line, .. }
+            | Self::MergeHashes { line, .. }
             | Self::SetValue { line, .. }
             | Self::SetTemplate { line, .. }
             | Self::Map { line, .. }
@@ -252,6 +261,12 @@ impl Rule {
                     f.remove(record);
                 }
             }
+            Self::Keep { fields, .. } => {
+                if let Value::Object(map) = record {
+                    map.retain(|k, _| fields.iter().any(|f| f == k));
+                }
+            }
+            Self::MergeHashes { hashes, .. } => hashes.merge_into(record),
             Self::SetValue { field, value, .. } => {
                 field
                     .set(record, value.clone())

@@ -37,6 +37,8 @@ enum RuleSpec {
     Copy { from: String, to: String },
     /// Removes fields.
     Drop { fields: Vec<String> },
+    /// Keeps only these top-level fields, removing every other.
+    Keep { fields: Vec<String> },
     /// Sets a field to a value or a template (`{{user_id}}` places other fields).
     Set {
         field: String,
@@ -171,6 +173,12 @@ impl Mapping {
         Ok(mapping)
     }
 
+    /// Adds a rule after the others of `kind` (for rules built in code, like the hash
+    /// merge of a profile).
+    pub fn push(&mut self, kind: &str, rule: Rule) {
+        self.kinds.entry(kind.to_owned()).or_default().push(rule);
+    }
+
     /// The rules applying to `kind`, in order.
     pub fn rules_for<'m>(&'m self, kind: &str) -> impl Iterator<Item = &'m Rule> {
         self.all
@@ -212,6 +220,12 @@ fn compile(
             line,
             fields: fields.iter().map(|f| path(f)).collect::<Result<_, _>>()?,
         },
+        RuleSpec::Keep { fields } => {
+            if let Some(f) = fields.iter().find(|f| f.contains(['.', '['])) {
+                return Err(format!("keep takes top-level field names; {f:?} is a path"));
+            }
+            Rule::Keep { line, fields }
+        }
         RuleSpec::Set {
             field,
             value,

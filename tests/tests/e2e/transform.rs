@@ -139,3 +139,93 @@ async fn bad_lines_and_bad_specs_are_named() {
     assert_ne!(code, 0);
     assert!(err.contains("bad.toml:") && err.contains("mvoe"), "{err}");
 }
+
+#[tokio::test]
+async fn an_export_through_the_import_profile_imports_with_its_hashes() {
+    use idferry_emulator::{GenerateSpec, TenantOptions};
+    let mut src = TenantOptions::new("src");
+    src.generate = Some(GenerateSpec {
+        users: 300,
+        organizations: 1,
+    });
+    let mut dst = TenantOptions::new("dst");
+    dst.generate = Some(GenerateSpec {
+        users: 0,
+        organizations: 1,
+    });
+    dst.seed = 99;
+    let emu = crate::common::start(vec![src, dst]).await;
+    let dir = tempfile::tempdir().unwrap();
+    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
+    let (code, users, err) =
+        crate::common::run_idferry(&["list", "src", "users"], dir.path()).await;
+    assert_eq!(code, 0, "{err}");
+
+    // The password-hash export, as Auth0 support delivers it.
+    let source = &emu.tenants()[0];
+    let hashes: String = source.with(|s| {
+        s.credentials
+            .iter()
+            .filter_map(|(id, c)| {
+                let email = s.users.get(id)?.email.clone()?;
+                let oid = id.strip_prefix("auth0|")?;
+                Some(format!("{}\n", serde_json::json!({"_id": {"$oid": oid}, "email": email, "passwordHash": c["password_hash"]})))
+            })
+            .collect()
+    });
+    std::fs::write(dir.path().join("hashes.ndjson"), &hashes).unwrap();
+    let (code, out, err) = transform(
+        &[
+            "--profile",
+            "auth0-export-to-import",
+            "--hashes",
+            "hashes.ndjson",
+        ],
+        &users,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let carried = hashes.lines().count();
+    assert!(
+        err.contains(&format!("{carried} users given their hash")),
+        "{err}"
+    );
+
+    let records: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 300);
+    let target = &emu.tenants()[1];
+    let client = crate::common::token_client(target);
+    let con = crate::common::db_connection(target);
+    for chunk in records.chunks(250) {
+        let request = idferry_auth0::ImportRequest {
+            users: bytes::Bytes::from(serde_json::to_vec(chunk).unwrap()),
+            connection_id: con.clone(),
+            upsert: false,
+            external_id: None,
+            send_completion_email: false,
+        };
+        let job = client.create_import(&request).await.unwrap();
+        let done = client
+            .wait_job(job.id(), &idferry_model::Silent)
+            .await
+            .unwrap();
+        assert_eq!(
+            done.summary("failed"),
+            0,
+            "{:?}",
+            client.job_errors(job.id()).await
+        );
+    }
+    assert_eq!(target.with(|s| s.users.len()), 300);
+    // Same ids, same hashes.
+    source.with(|s| {
+        for (id, c) in s.credentials.iter().take(20) {
+            let got = target.with(|t| t.credentials.get(id).cloned());
+            assert_eq!(got.unwrap()["password_hash"], c["password_hash"], "{id}");
+        }
+    });
+}
