@@ -22,6 +22,14 @@ pub enum ErrorMode {
     Skip,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON record a line.
+    Ndjson,
+    /// csv with a header row; nested objects as dotted columns.
+    Csv,
+}
+
 #[derive(Debug, Args)]
 #[command(
     after_help = "Input and output are ndjson; .gz and .zst files are (de)compressed by their name.
@@ -59,6 +67,17 @@ pub struct TransformArgs {
     /// Where rejected lines go (needed with --on-error skip: nothing is dropped silently).
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
+    /// The input's format.
+    #[arg(long, value_enum, default_value_t = Format::Ndjson)]
+    pub from: Format,
+    /// The output's format.
+    #[arg(long, value_enum, default_value_t = Format::Ndjson)]
+    pub to: Format,
+    /// csv output columns (dotted paths), comma-separated; other fields are left out.
+    /// Without it, the columns are those of the first 1000 records, and a later record
+    /// with another field is an error.
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
     /// zstd level of a .zst output.
     #[arg(long, default_value_t = 3)]
     pub zstd_level: i32,
@@ -97,7 +116,7 @@ pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let input = open_input(Some(&args.input)).context("cannot open the input")?;
-    let mut output =
+    let output =
         Output::create(Some(&args.output), args.zstd_level).context("cannot create the output")?;
     let mut rejects = args
         .rejects
@@ -111,16 +130,55 @@ pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
         ..EngineOptions::default()
     };
     let started = Instant::now();
-    let stats = run(
-        &mapping,
-        &options,
-        input,
-        &mut output,
-        rejects
+    // csv is converted to and from ndjson beside the engine, through pipes, so that
+    // every stage streams.
+    let stats = std::thread::scope(|scope| -> anyhow::Result<_> {
+        let (input, from_csv): (Box<dyn std::io::BufRead + Send>, _) = match args.from {
+            Format::Ndjson => (input, None),
+            Format::Csv => {
+                let (reader, writer) = std::io::pipe()?;
+                let from_csv = scope.spawn(move || {
+                    idferry_transform::csv::csv_to_ndjson(input, std::io::BufWriter::new(writer))
+                });
+                (Box::new(std::io::BufReader::new(reader)), Some(from_csv))
+            }
+        };
+        let rejects = rejects
             .as_mut()
-            .map(|r| r as &mut (dyn std::io::Write + Send)),
-    )?;
-    output.finish().context("cannot finish the output")?;
+            .map(|r| r as &mut (dyn std::io::Write + Send));
+        let (stats, output) = match args.to {
+            Format::Ndjson => {
+                let mut output = output;
+                (run(&mapping, &options, input, &mut output, rejects), output)
+            }
+            Format::Csv => {
+                let (reader, mut writer) = std::io::pipe()?;
+                let columns = args.columns.clone();
+                let to_csv = scope.spawn(move || {
+                    let mut output = output;
+                    let reader = std::io::BufReader::new(reader);
+                    idferry_transform::csv::ndjson_to_csv(reader, &mut output, columns, 1000)
+                        .map(|_| output)
+                });
+                let stats = run(&mapping, &options, input, &mut writer, rejects);
+                drop(writer);
+                let output = to_csv
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the csv writer stopped"))?
+                    .context("writing csv")?;
+                (stats, output)
+            }
+        };
+        // The engine's own error first: a csv error after it is its consequence.
+        let stats = stats?;
+        if let Some(t) = from_csv {
+            t.join()
+                .map_err(|_| anyhow::anyhow!("the csv reader stopped"))?
+                .context("reading csv")?;
+        }
+        output.finish().context("cannot finish the output")?;
+        Ok(stats)
+    })?;
     if let Some(r) = rejects {
         r.finish().context("cannot finish the rejects file")?;
     }

@@ -4,6 +4,7 @@
 //! memory, naming the line of any bad input.
 
 pub mod codec;
+pub mod csv;
 pub mod engine;
 pub mod hashes;
 pub mod path;

@@ -229,3 +229,31 @@ async fn an_export_through_the_import_profile_imports_with_its_hashes() {
         }
     });
 }
+
+#[tokio::test]
+async fn csv_out_and_back_is_lossless_for_users_with_nested_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.toml"), "").unwrap();
+    let users = concat!(
+        r#"{"user_id":"auth0|1","email":"a@example.com","email_verified":true,"user_metadata":{"address":{"city":"Lyon"},"tags":["x","y"]},"app_metadata":{"plan":"pro","code":"007"}}"#,
+        "\n",
+        r#"{"user_id":"auth0|2","email":"b@example.com","email_verified":false,"user_metadata":{"address":{"city":"Oslo, Norway"}},"app_metadata":{"plan":"free"}}"#,
+        "\n",
+    );
+    let (code, csv, err) =
+        transform(&["--map", "empty.toml", "--to", "csv"], users, dir.path()).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(csv.starts_with("user_id,email,email_verified,user_metadata.address.city,user_metadata.tags,app_metadata.plan,app_metadata.code\n"), "{csv}");
+    let (code, back, err) =
+        transform(&["--map", "empty.toml", "--from", "csv"], &csv, dir.path()).await;
+    assert_eq!(code, 0, "{err}");
+    let want: Vec<Value> = users
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<Value> = back
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got, want);
+}
