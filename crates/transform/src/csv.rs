@@ -112,6 +112,9 @@ pub fn csv_to_ndjson(input: impl Read, mut output: impl Write) -> Result<u64, Cs
     Ok(n)
 }
 
+/// A record's line number and its flattened fields.
+type FlatRow = (u64, Vec<(String, Value)>);
+
 /// ndjson to csv. Columns are `columns` (other fields are left out, as asked), or
 /// inferred from the first `infer` records; a later record with a field outside the
 /// inferred columns is an error, never a silent loss.
@@ -123,8 +126,8 @@ pub fn ndjson_to_csv(
 ) -> Result<u64, CsvError> {
     let chosen = columns.is_some();
     let mut lines = input.lines().enumerate();
-    let mut buffered: Vec<(u64, Vec<(String, Value)>)> = Vec::new();
-    let read = |lines: &mut std::iter::Enumerate<std::io::Lines<_>>| -> Result<Option<(u64, Vec<(String, Value)>)>, CsvError> {
+    let mut buffered: Vec<FlatRow> = Vec::new();
+    let read = |lines: &mut std::iter::Enumerate<std::io::Lines<_>>| -> Result<Option<FlatRow>, CsvError> {
         for (i, line) in lines.by_ref() {
             let line_no = i as u64 + 1;
             let line: String = line.map_err(|e: std::io::Error| CsvError { line: line_no, message: e.to_string() })?;
