@@ -127,20 +127,27 @@ pub fn ndjson_to_csv(
     let chosen = columns.is_some();
     let mut lines = input.lines().enumerate();
     let mut buffered: Vec<FlatRow> = Vec::new();
-    let read = |lines: &mut std::iter::Enumerate<std::io::Lines<_>>| -> Result<Option<FlatRow>, CsvError> {
-        for (i, line) in lines.by_ref() {
-            let line_no = i as u64 + 1;
-            let line: String = line.map_err(|e: std::io::Error| CsvError { line: line_no, message: e.to_string() })?;
-            if line.trim().is_empty() {
-                continue;
+    let read =
+        |lines: &mut std::iter::Enumerate<std::io::Lines<_>>| -> Result<Option<FlatRow>, CsvError> {
+            for (i, line) in lines.by_ref() {
+                let line_no = i as u64 + 1;
+                let line: String = line.map_err(|e: std::io::Error| CsvError {
+                    line: line_no,
+                    message: e.to_string(),
+                })?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let v: Value = serde_json::from_str(&line).map_err(|e| CsvError {
+                    line: line_no,
+                    message: format!("not JSON: {e}"),
+                })?;
+                let mut flat = Vec::new();
+                flatten(&v, "", &mut flat);
+                return Ok(Some((line_no, flat)));
             }
-            let v: Value = serde_json::from_str(&line).map_err(|e| CsvError { line: line_no, message: format!("not JSON: {e}") })?;
-            let mut flat = Vec::new();
-            flatten(&v, "", &mut flat);
-            return Ok(Some((line_no, flat)));
-        }
-        Ok(None)
-    };
+            Ok(None)
+        };
     let columns = match columns {
         Some(c) => c,
         None => {

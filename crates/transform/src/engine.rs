@@ -83,6 +83,29 @@ pub enum EngineError {
     },
 }
 
+/// Buffers handed back once written, so that batches reuse memory instead of asking the
+/// system for (and zeroing) fresh pages every time.
+#[derive(Default)]
+struct Pool(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Pool {
+    fn take(&self, capacity: usize) -> Vec<u8> {
+        let reused = self.0.lock().ok().and_then(|mut p| p.pop());
+        let mut buf = reused.unwrap_or_default();
+        buf.clear();
+        buf.reserve(capacity);
+        buf
+    }
+
+    fn give(&self, buf: Vec<u8>) {
+        if let Ok(mut p) = self.0.lock()
+            && p.len() < 64
+        {
+            p.push(buf);
+        }
+    }
+}
+
 /// A batch of input lines: one buffer, lines as ranges, and the first line's number.
 struct Batch {
     first_line: u64,
@@ -105,13 +128,14 @@ struct Done {
 fn read_batches(
     mut input: impl BufRead,
     batch: usize,
+    pool: &Pool,
     send: std::sync::mpsc::SyncSender<std::io::Result<Batch>>,
 ) {
     let mut line_no = 1u64;
     loop {
         let mut b = Batch {
             first_line: line_no,
-            text: Vec::with_capacity(batch * 1100),
+            text: pool.take(batch * 1100),
             lines: Vec::with_capacity(batch),
         };
         while b.lines.len() < batch {
@@ -144,9 +168,10 @@ fn transform_chunk(
     options: &EngineOptions,
     batch: &Batch,
     range: std::ops::Range<usize>,
+    pool: &Pool,
 ) -> Done {
     let mut done = Done {
-        out: Vec::with_capacity(range.len() * 1100),
+        out: pool.take(range.len() * 1100),
         ..Done::default()
     };
     let rules: Vec<_> = mapping.rules_for(&options.kind).collect();
@@ -205,10 +230,12 @@ pub fn run(
     let batch_size = options.batch.max(1);
     let chunk = options.chunk.max(1);
     let mut stats = Stats::default();
+    let pool = Pool::default();
+    let pool = &pool;
     std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = sync_channel::<std::io::Result<Batch>>(2);
         let (out_tx, out_rx) = sync_channel::<Vec<Done>>(2);
-        scope.spawn(move || read_batches(input, batch_size, batch_tx));
+        scope.spawn(move || read_batches(input, batch_size, pool, batch_tx));
         let writer = scope.spawn(move || -> Result<(), EngineError> {
             for chunks in out_rx {
                 for done in chunks {
@@ -258,8 +285,9 @@ pub fn run(
                 .collect();
             let mut results: Vec<Done> = ranges
                 .into_par_iter()
-                .map(|r| transform_chunk(mapping, options, &batch, r))
+                .map(|r| transform_chunk(mapping, options, &batch, r, pool))
                 .collect();
+            pool.give(batch.text);
             // With `Fail`, nothing after the first bad line is written.
             if let Some(pos) = results.iter().position(|d| d.error.is_some()) {
                 let mut bad = results.split_off(pos);
