@@ -99,7 +99,7 @@ impl Pool {
 
     fn give(&self, buf: Vec<u8>) {
         if let Ok(mut p) = self.0.lock()
-            && p.len() < 64
+            && p.len() < 8
         {
             p.push(buf);
         }
