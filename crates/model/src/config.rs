@@ -459,8 +459,8 @@ impl RawTenant {
     }
 }
 
-/// 1-based line and column of byte offset `at`.
-fn line_col(text: &str, at: usize) -> (usize, usize) {
+/// 1-based line and column of byte offset `at` in `text` (for errors in TOML files).
+pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before

@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::Path as FsPath;
 
+use idferry_model::config::line_col;
 use serde::Deserialize;
 use serde_json::Value;
 use toml::Spanned;
@@ -110,16 +111,6 @@ pub struct SpecError {
 
 /// The environment variable holding the scrubbing key when a rule names none.
 pub const DEFAULT_KEY_ENV: &str = "IDFERRY_SCRUB_KEY";
-
-fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let before = &text[..at.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rfind('\n')
-        .map_or(before.len(), |nl| before.len() - nl - 1)
-        + 1;
-    (line, column)
-}
 
 fn json(v: toml::Value) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
