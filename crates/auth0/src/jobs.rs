@@ -196,30 +196,19 @@ impl Client {
 
     /// The users of a completed json export, one record at a time.
     pub async fn export_records(&self, job_id: &str) -> Result<BoxStream<'static, Result<Value>>> {
-        let reader = self.open_export(job_id).await?;
         let tenant = self.tenant().to_owned();
         let job = job_id.to_owned();
-        let lines = tokio_stream_lines(reader);
-        Ok(lines
+        Ok(self
+            .export_lines(job_id)
+            .await?
             .enumerate()
-            .filter_map(move |(n, line)| {
-                let tenant = tenant.clone();
-                let job = job.clone();
-                async move {
-                    let fail = |message: String| Error::Job {
-                        tenant: tenant.clone(),
-                        job: job.clone(),
-                        message,
-                    };
-                    match line {
-                        Ok(l) if l.trim().is_empty() => None,
-                        Ok(l) => Some(
-                            serde_json::from_str(&l)
-                                .map_err(|e| fail(format!("line {}: not JSON: {e}", n + 1))),
-                        ),
-                        Err(e) => Some(Err(fail(format!("reading the export: {e}")))),
-                    }
-                }
+            .map(move |(n, line)| {
+                let line = line?;
+                serde_json::from_str(&line).map_err(|e| Error::Job {
+                    tenant: tenant.clone(),
+                    job: job.clone(),
+                    message: format!("record {}: not JSON: {e}", n + 1),
+                })
             })
             .boxed())
     }
