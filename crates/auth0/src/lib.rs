@@ -18,6 +18,8 @@ pub use client::{Client, ClientOptions, Payload, RequestStats, Response, install
 pub use error::{ApiError, Error};
 pub use jobs::{ExportField, ExportRequest, ImportRequest, Job};
 pub use retry::RetryPolicy;
+/// HTTP methods, as the client takes them.
+pub use reqwest::Method as HttpMethod;
 
 /// Results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

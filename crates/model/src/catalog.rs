@@ -248,6 +248,13 @@ pub struct Kind {
     pub unique_key: bool,
     /// The status a successful create answers (the spec's, which varies by kind).
     pub create_status: u16,
+    /// A boolean field marking objects the platform owns (the Management API's resource
+    /// server, the global client): a restore neither writes nor deletes them.
+    pub system: Option<&'static str>,
+    /// How one item is written when the write differs from what a read answers: pairs
+    /// of (field of the write, source), the source a dot path of the record read or a
+    /// JSON literal after `=`. Empty: the record itself, less its read-only fields.
+    pub write_form: &'static [(&'static str, &'static str)],
 }
 
 impl Kind {
@@ -273,6 +280,8 @@ impl Kind {
         config: true,
         unique_key: true,
         create_status: 201,
+        system: None,
+        write_form: &[],
     };
 
     /// Every endpoint of the row, for checks against the spec.
@@ -540,6 +549,7 @@ pub static CATALOG: &[Kind] = &[
         required: &["identifier"],
         read_only: &["id", "is_system", "identifier_update"],
         secrets: &["signing_secret"],
+        system: Some("is_system"),
         ..Kind::DEFAULT
     },
     Kind {
@@ -563,6 +573,7 @@ pub static CATALOG: &[Kind] = &[
         ],
         secrets: &["client_secret"],
         unique_key: false,
+        system: Some("global"),
         ..Kind::DEFAULT
     },
     Kind {
@@ -597,6 +608,7 @@ pub static CATALOG: &[Kind] = &[
             r("client_id", "clients", "client_id"),
             r("audience", "resource_servers", "identifier"),
         ],
+        system: Some("is_system"),
         ..Kind::DEFAULT
     },
     // --- connections ------------------------------------------------------------------
@@ -636,6 +648,7 @@ pub static CATALOG: &[Kind] = &[
         natural_key: &["client_id"],
         read_only: &[],
         references: &[r("client_id", "clients", "client_id")],
+        write_form: &[("client_id", "client_id"), ("status", "=true")],
         ..Kind::DEFAULT
     },
     Kind {
@@ -865,6 +878,11 @@ pub static CATALOG: &[Kind] = &[
         natural_key: &["display_name"],
         read_only: &["id", "trigger_id", "created_at", "updated_at"],
         references: &[r("action.id", "actions", "id")],
+        write_form: &[
+            ("ref.type", "=\"action_id\""),
+            ("ref.value", "action.id"),
+            ("display_name", "display_name"),
+        ],
         ..Kind::DEFAULT
     },
     Kind {
@@ -1175,6 +1193,7 @@ pub static CATALOG: &[Kind] = &[
             "allow_any_organization",
         ],
         references: &[r("id", "client_grants", "id")],
+        write_form: &[("grant_id", "id")],
         ..Kind::DEFAULT
     },
     Kind {

@@ -103,10 +103,33 @@ pub fn map_values(value: &mut Value, path: &str, f: &mut dyn FnMut(&mut Value)) 
     }
 }
 
+/// Sets the field at dot path `path` (no array steps), making the objects on the way.
+/// A non-object on the way is replaced by one.
+pub fn set_path(value: &mut Value, path: &str, new: Value) {
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    if !value.is_object() {
+        *value = Value::Object(serde_json::Map::new());
+    }
+    let Value::Object(map) = value else { return };
+    if rest.is_empty() {
+        map.insert(head.to_owned(), new);
+    } else {
+        set_path(map.entry(head).or_insert(Value::Null), rest, new);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn set_path_makes_the_objects_on_the_way() {
+        let mut v = json!({"a": 1});
+        set_path(&mut v, "ref.type", json!("action_id"));
+        set_path(&mut v, "a", json!(2));
+        assert_eq!(v, json!({"a": 2, "ref": {"type": "action_id"}}));
+    }
 
     #[test]
     fn paths_reach_nested_fields_and_array_items() {

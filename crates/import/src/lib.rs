@@ -1,0 +1,21 @@
+//! Writing into a tenant. Configuration: a [`plan`](plan::plan) compares a source's
+//! records (a snapshot or a live tenant) with the target's, kind by kind in dependency
+//! order, matching by natural key and rewriting ids, and [`apply`](apply::apply) runs it
+//! through the client's throttle. Users: [`users`] turns ndjson into users-imports jobs
+//! under the size limit, keeps the tenant's job slots busy, collects per-user errors and
+//! then restores roles and organization memberships.
+
+pub mod apply;
+pub mod chunk;
+pub mod error;
+pub mod order;
+pub mod plan;
+pub mod state;
+pub mod users;
+pub mod values;
+
+pub use apply::{ApplyReport, apply};
+pub use error::ImportError;
+pub use plan::{Action, Plan, PlanOptions, plan};
+pub use state::{Item, State};
+pub use values::Values;

@@ -1,0 +1,1445 @@
+//! Restore plans: what to write into a target tenant so that its configuration matches a
+//! source's (a snapshot or a live tenant), computed before anything is written.
+//!
+//! Kinds are taken in dependency order ([`crate::order`]). Each source object is first
+//! put in the target's terms: its parents' and its references' ids are replaced by the
+//! ids of the matching target objects. It is then matched with a target object by the
+//! catalog's natural key (a client's name, a grant's client and audience) under the
+//! same parent, and becomes a create, an update with the fields that differ, or nothing.
+//! Objects only in the target are deleted with `allow_delete` and kept otherwise.
+//!
+//! An object that will be created has no id yet: its dependents carry a placeholder that
+//! [`crate::apply`] replaces by the id the create answers.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use idferry_model::record::{remove_path, set_path, values_at};
+use idferry_model::catalog::IdFormat;
+use idferry_model::{CATALOG, Endpoint, Kind, Method, Shape, catalog};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::order::restore_order;
+use crate::state::{Item, State};
+use crate::values::Values;
+
+/// What to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Only these kinds (and their sub-resources); all configuration when empty.
+    pub kinds: Vec<String>,
+    /// Only these objects (kind, name) and what hangs from them; all when empty.
+    pub only: Vec<(String, String)>,
+    /// Delete objects that are only in the target.
+    pub allow_delete: bool,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Creates an object (or adds links).
+    Create,
+    /// Changes an object.
+    Update,
+    /// Deletes an object (or removes links).
+    Delete,
+    /// Cannot be done; `reason` says why and what to do.
+    Blocked,
+}
+
+/// The request a step sends; ids may hold placeholders of objects created earlier.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// Ids filling the endpoint's placeholders.
+    pub ids: Vec<String>,
+    /// The body.
+    pub body: Option<Value>,
+    /// For a create: the answer's field holding the new id, and the placeholder it
+    /// replaces.
+    pub new_id: Option<(&'static str, String)>,
+}
+
+/// One write of a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// The kind.
+    pub kind: &'static str,
+    /// The object, with its parents (`organizations acme > domains acme.com`).
+    pub name: String,
+    /// What it does.
+    pub action: Action,
+    /// For an update, the fields that change; for links, the items.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// Objects (or links) written.
+    pub count: usize,
+    /// Why a step is blocked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The request.
+    #[serde(skip)]
+    pub request: Option<Request>,
+}
+
+/// Counts of one kind in a plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Objects to create.
+    pub create: usize,
+    /// Objects to update.
+    pub update: usize,
+    /// Objects the same on both sides.
+    pub unchanged: usize,
+    /// Objects to delete.
+    pub delete: usize,
+    /// Objects that cannot be written (see the steps' reasons).
+    pub blocked: usize,
+    /// Objects only in the target, kept (without `allow_delete`).
+    pub extra: usize,
+}
+
+/// A write-only value the source cannot hold and the values file did not supply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeededValue {
+    /// The kind.
+    pub kind: String,
+    /// The object's name (none for a singleton).
+    pub name: Option<String>,
+    /// The field (a dot path).
+    pub field: String,
+}
+
+impl NeededValue {
+    /// How to supply it in a values file.
+    pub fn hint(&self) -> String {
+        match &self.name {
+            Some(name) => format!("[{}.{name:?}] {:?} = ...", self.kind, self.field),
+            None => format!("[{}] {:?} = ...", self.kind, self.field),
+        }
+    }
+}
+
+/// A restore plan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    /// Writes, in the order they run.
+    pub steps: Vec<Step>,
+    /// Counts per kind.
+    pub tally: BTreeMap<String, Tally>,
+    /// Values to supply before the blocked steps can run.
+    pub needed_values: Vec<NeededValue>,
+    /// Things the user should know (references dropped, secrets not restored).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// True when nothing is to be written.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// True when the plan changes or deletes what the target has (it needs consent).
+    pub fn overwrites(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s.action, Action::Update | Action::Delete))
+    }
+
+    /// Requests the plan sends.
+    pub fn requests(&self) -> usize {
+        self.steps.iter().filter(|s| s.request.is_some()).count()
+    }
+}
+
+/// Marks a placeholder id; never part of a real id.
+const NEW: &str = "\u{1}new#";
+
+/// Whether `s` is a placeholder of an object not created yet.
+pub fn is_placeholder(s: &str) -> bool {
+    s.starts_with(NEW)
+}
+
+/// Links written per request.
+const LINK_BATCH: usize = 100;
+
+/// The name of an object as plans and values files show it: its natural key, its key
+/// for keyed kinds, `(settings)` for singletons.
+pub fn display_name(kind: &str, item: &Item) -> String {
+    let Some(k) = catalog::find(kind) else {
+        return String::new();
+    };
+    if let Some(key) = &item.key {
+        return key.clone();
+    }
+    if matches!(k.shape, Shape::Singleton | Shape::Map) {
+        return "(settings)".into();
+    }
+    natural_key(k, &item.record, "/").unwrap_or_else(|| own_id(k, &item.record).unwrap_or_default())
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn natural_key(kind: &Kind, record: &Value, sep: &str) -> Option<String> {
+    let parts: Vec<String> = kind
+        .natural_key
+        .iter()
+        .filter_map(|f| record.get(*f).map(text))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(sep))
+}
+
+fn own_id(kind: &Kind, record: &Value) -> Option<String> {
+    record.get(kind.id_field?).map(text)
+}
+
+/// Ids filling an object's own placeholders: its id, or its natural key's fields.
+fn own_ids(kind: &Kind, item: &Item) -> Vec<String> {
+    if let Some(key) = &item.key {
+        return key.split('/').map(str::to_owned).collect();
+    }
+    match kind.id_field {
+        Some(f) => item.record.get(f).map(text).into_iter().collect(),
+        None => kind
+            .natural_key
+            .iter()
+            .filter_map(|f| item.record.get(*f).map(text))
+            .collect(),
+    }
+}
+
+/// Fields of `kind` that other kinds refer to (its id, a resource server's identifier):
+/// the values mapped from source to target.
+fn mapped_fields(kind: &Kind) -> Vec<&'static str> {
+    let mut fields: Vec<&'static str> = kind.id_field.into_iter().collect();
+    for other in CATALOG {
+        for r in other.references {
+            if r.kind == kind.name && !fields.contains(&r.by) {
+                fields.push(r.by);
+            }
+        }
+    }
+    fields
+}
+
+fn is_system(kind: &Kind, record: &Value) -> bool {
+    kind.system
+        .is_some_and(|f| record.get(f).and_then(Value::as_bool) == Some(true))
+}
+
+/// The record as compared and written: without ids, API-set fields and write-only values.
+fn comparable(kind: &Kind, record: &Value) -> Value {
+    let mut v = record.clone();
+    if let Value::Object(map) = &mut v {
+        if let Some(id) = kind.id_field {
+            map.remove(id);
+        }
+        for f in kind.read_only {
+            map.remove(*f);
+        }
+        if let Some(f) = kind.system {
+            map.remove(f);
+        }
+    }
+    for p in kind.write_only {
+        if *p != "*" {
+            remove_path(&mut v, p);
+        }
+    }
+    v
+}
+
+/// A record in the form a write takes, per the catalog's `write_form`.
+fn write_form(kind: &Kind, record: &Value) -> Value {
+    if kind.write_form.is_empty() {
+        return comparable(kind, record);
+    }
+    let mut out = Value::Object(Map::new());
+    for (to, from) in kind.write_form {
+        let v = match from.strip_prefix('=') {
+            Some(literal) => serde_json::from_str(literal).unwrap_or(Value::Null),
+            None => values_at(record, from).first().map_or(Value::Null, |v| (*v).clone()),
+        };
+        set_path(&mut out, to, v);
+    }
+    out
+}
+
+/// Source -> target values per (kind, field), and names of source objects.
+#[derive(Debug, Default)]
+struct Ids {
+    map: HashMap<(&'static str, &'static str), HashMap<String, String>>,
+    /// (kind, source id) -> the object's path of (kind, name), outermost first.
+    ancestry: HashMap<(&'static str, String), Vec<(String, String)>>,
+}
+
+impl Ids {
+    fn insert(&mut self, kind: &'static str, field: &'static str, from: String, to: String) {
+        self.map.entry((kind, field)).or_default().insert(from, to);
+    }
+
+    /// The target's value for the source's `value` of `kind.field`.
+    fn resolve(&self, kind: &str, field: &str, value: &str) -> Option<String> {
+        let k = catalog::find(kind)?;
+        if !k.config {
+            // Users keep their ids through a migration; triggers are the platform's.
+            return Some(value.to_owned());
+        }
+        self.map
+            .get(&(k.name, k_field(k, field)?))
+            .and_then(|m| m.get(value))
+            .cloned()
+    }
+}
+
+/// The catalog's `&'static str` for a field name of `kind` (its id or a referenced field).
+fn k_field(kind: &Kind, field: &str) -> Option<&'static str> {
+    mapped_fields(kind).into_iter().find(|f| *f == field)
+}
+
+/// A source object put in the target's terms.
+struct Placed {
+    item: Item,
+    /// Target ids of the parents (may be placeholders).
+    parents: Result<Vec<String>, String>,
+    /// References that point at nothing in the target.
+    unresolved: Vec<String>,
+    ancestry: Vec<(String, String)>,
+}
+
+/// Builds a plan; nothing is sent.
+pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptions) -> Plan {
+    let selected: HashSet<&str> = CATALOG
+        .iter()
+        .filter(|k| k.config)
+        .filter(|k| {
+            options.kinds.is_empty() || {
+                let mut at = Some(*k);
+                let mut hit = false;
+                while let Some(kind) = at {
+                    hit |= options.kinds.iter().any(|n| n == kind.name);
+                    at = kind.parent.and_then(catalog::find);
+                }
+                hit
+            }
+        })
+        .map(|k| k.name)
+        .collect();
+    let mut planner = Planner {
+        values,
+        options,
+        selected,
+        ids: Ids::default(),
+        plan: Plan::default(),
+        deletes: Vec::new(),
+        deleted: HashSet::new(),
+        next_placeholder: 0,
+    };
+    for kind in restore_order() {
+        if kind.config {
+            planner.kind(kind, source.items(kind.name), target.items(kind.name));
+        }
+    }
+    let mut plan = planner.plan;
+    for (_, step) in planner.deletes.into_iter().rev() {
+        plan.steps.push(step);
+    }
+    plan.tally.retain(|_, t| *t != Tally::default());
+    plan
+}
+
+struct Planner<'a> {
+    values: &'a Values,
+    options: &'a PlanOptions,
+    selected: HashSet<&'static str>,
+    ids: Ids,
+    plan: Plan,
+    /// Deletes, with their kind's position, run last in reverse order.
+    deletes: Vec<(usize, Step)>,
+    /// Target objects being deleted, (kind, target id): their children go with them.
+    deleted: HashSet<(&'static str, String)>,
+    next_placeholder: usize,
+}
+
+impl Planner<'_> {
+    fn placeholder(&mut self) -> String {
+        self.next_placeholder += 1;
+        format!("{NEW}{}", self.next_placeholder)
+    }
+
+    fn tally(&mut self, kind: &str) -> &mut Tally {
+        self.plan.tally.entry(kind.to_owned()).or_default()
+    }
+
+    /// Whether a step on an object with this ancestry is wanted.
+    fn wanted(&self, kind: &Kind, ancestry: &[(String, String)]) -> bool {
+        self.selected.contains(kind.name)
+            && (self.options.only.is_empty()
+                || self
+                    .options
+                    .only
+                    .iter()
+                    .any(|(k, n)| ancestry.iter().any(|(ak, an)| ak == k && an == n)))
+    }
+
+    fn push(&mut self, kind: &'static Kind, step: Step) {
+        let t = self.tally(kind.name);
+        match step.action {
+            Action::Create => t.create += step.count,
+            Action::Update => t.update += step.count,
+            Action::Delete => t.delete += step.count,
+            Action::Blocked => t.blocked += step.count.max(1),
+        }
+        if step.action == Action::Delete {
+            let at = CATALOG.iter().position(|k| k.name == kind.name).unwrap_or(0);
+            self.deletes.push((at, step));
+        } else {
+            self.plan.steps.push(step);
+        }
+    }
+
+    fn blocked(&mut self, kind: &'static Kind, name: String, reason: String) {
+        self.push(
+            kind,
+            Step {
+                kind: kind.name,
+                name,
+                action: Action::Blocked,
+                fields: Vec::new(),
+                count: 1,
+                reason: Some(reason),
+                request: None,
+            },
+        );
+    }
+
+    /// Puts a source item in the target's terms.
+    fn place(&mut self, kind: &'static Kind, item: &Item) -> Placed {
+        let mut chain = Vec::new();
+        let mut at = kind.parent;
+        while let Some(p) = at.and_then(catalog::find) {
+            chain.push(p);
+            at = p.parent;
+        }
+        chain.reverse();
+        let mut parents = Ok(Vec::new());
+        let mut ancestry = Vec::new();
+        for (parent_kind, id) in chain.iter().zip(&item.parent) {
+            let field = parent_kind.id_field.unwrap_or("id");
+            if let Some(a) = self.ids.ancestry.get(&(parent_kind.name, id.clone())) {
+                ancestry = a.clone();
+            }
+            match (&mut parents, self.ids.resolve(parent_kind.name, field, id)) {
+                (Ok(list), Some(t)) => list.push(t),
+                (Ok(_), None) => {
+                    parents = Err(format!(
+                        "its parent ({} {id}) is not in the target and is not restored",
+                        parent_kind.name
+                    ))
+                }
+                (Err(_), _) => {}
+            }
+        }
+        let mut record = item.record.clone();
+        let mut unresolved = Vec::new();
+        for r in kind.references {
+            let (path, array) = match r.field.strip_suffix("[]") {
+                Some(p) => (p, true),
+                None => (r.field, false),
+            };
+            if array {
+                let Some(Value::Array(list)) = values_at(&record, path).first().cloned().cloned()
+                else {
+                    continue;
+                };
+                let mut kept = Vec::new();
+                for v in list {
+                    match v.as_str().map(|s| self.ids.resolve(r.kind, r.by, s)) {
+                        Some(Some(t)) => kept.push(Value::String(t)),
+                        _ => self.plan.notes.push(format!(
+                            "{} {}: {} {} left out of {path}: not in the target and not restored",
+                            kind.name,
+                            display_name(kind.name, item),
+                            r.kind,
+                            text(&v)
+                        )),
+                    }
+                }
+                set_path(&mut record, path, Value::Array(kept));
+            } else {
+                idferry_model::record::map_values(&mut record, r.field, &mut |v| {
+                    if let Some(s) = v.as_str() {
+                        match self.ids.resolve(r.kind, r.by, s) {
+                            Some(t) => *v = Value::String(t),
+                            None => unresolved.push(format!("{} {} ({})", r.kind, s, r.field)),
+                        }
+                    }
+                });
+            }
+        }
+        let name = display_name(kind.name, item);
+        ancestry.push((kind.name.to_owned(), name));
+        Placed {
+            item: Item {
+                parent: item.parent.clone(),
+                key: item.key.clone(),
+                record,
+            },
+            parents,
+            unresolved,
+            ancestry,
+        }
+    }
+
+    fn full_name(ancestry: &[(String, String)]) -> String {
+        ancestry
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(" > ")
+    }
+
+    fn kind(&mut self, kind: &'static Kind, source: &[Item], target: &[Item]) {
+        let placed: Vec<Placed> = source.iter().map(|i| self.place(kind, i)).collect();
+        let mut target_groups: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
+        for t in target {
+            target_groups.entry(t.parent.join("\u{1f}")).or_default().push(t);
+        }
+        match kind.shape {
+            Shape::Links { body_key, .. } => self.links(kind, body_key, placed, &target_groups),
+            Shape::Replace { body_key } => self.replace(kind, body_key, placed, &target_groups),
+            Shape::Map => self.map(kind, placed, &target_groups),
+            Shape::Collection | Shape::Singleton | Shape::Keyed { .. } => {
+                self.objects(kind, placed, target_groups)
+            }
+        }
+    }
+
+    /// Match key of an object within its parent.
+    fn match_key(kind: &Kind, item: &Item, seen: &mut HashMap<String, usize>) -> String {
+        let base = match (&item.key, kind.shape) {
+            (Some(k), _) => k.clone(),
+            (None, Shape::Singleton | Shape::Map) => String::new(),
+            _ if is_system(kind, &item.record) => format!(
+                "\u{1}system:{}",
+                item.record.get("name").map(text).unwrap_or_default()
+            ),
+            _ => natural_key(kind, &item.record, "\u{1f}")
+                .or_else(|| own_id(kind, &item.record))
+                .unwrap_or_default(),
+        };
+        if kind.unique_key {
+            return base;
+        }
+        let n = seen.entry(base.clone()).or_default();
+        *n += 1;
+        format!("{base}#{n}")
+    }
+
+    fn objects(
+        &mut self,
+        kind: &'static Kind,
+        placed: Vec<Placed>,
+        target_groups: BTreeMap<String, Vec<&Item>>,
+    ) {
+        let mut matched: HashSet<(String, usize)> = HashSet::new();
+        let mut index: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        for (group, items) in &target_groups {
+            let mut seen = HashMap::new();
+            let m = index.entry(group.clone()).or_default();
+            for (i, t) in items.iter().enumerate() {
+                m.insert(Self::match_key(kind, t, &mut seen), i);
+            }
+        }
+        let mut seen_per_group: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        for p in placed {
+            let source_ids: Vec<(&'static str, String)> = mapped_fields(kind)
+                .into_iter()
+                .filter_map(|f| p.item.record.get(f).map(|v| (f, text(v))))
+                .collect();
+            if let Some((_, id)) = source_ids.first() {
+                self.ids
+                    .ancestry
+                    .insert((kind.name, id.clone()), p.ancestry.clone());
+            }
+            let name = Self::full_name(&p.ancestry);
+            let parents = match &p.parents {
+                Ok(parents) => parents.clone(),
+                Err(reason) => {
+                    if self.wanted(kind, &p.ancestry) {
+                        self.blocked(kind, name, reason.clone());
+                    }
+                    continue;
+                }
+            };
+            let group = parents.join("\u{1f}");
+            let key = Self::match_key(
+                kind,
+                &p.item,
+                seen_per_group.entry(group.clone()).or_default(),
+            );
+            let hit = index
+                .get(&group)
+                .and_then(|m| m.get(&key))
+                .map(|i| (target_groups[&group][*i], *i));
+            if is_system(kind, &p.item.record) {
+                // The platform's own objects: matched for references, never written.
+                if let Some((t, i)) = hit {
+                    matched.insert((group, i));
+                    for (f, v) in &source_ids {
+                        if let Some(tv) = t.record.get(*f) {
+                            self.ids.insert(kind.name, f, v.clone(), text(tv));
+                        }
+                    }
+                }
+                continue;
+            }
+            let wanted = self.wanted(kind, &p.ancestry);
+            match hit {
+                Some((t, i)) => {
+                    matched.insert((group, i));
+                    for (f, v) in &source_ids {
+                        if let Some(tv) = t.record.get(*f) {
+                            self.ids.insert(kind.name, f, v.clone(), text(tv));
+                        }
+                    }
+                    if wanted {
+                        self.update(kind, &p, t, &parents, name);
+                    }
+                }
+                None => {
+                    if !wanted {
+                        continue;
+                    }
+                    if !p.unresolved.is_empty() {
+                        self.blocked(
+                            kind,
+                            name,
+                            format!(
+                                "it refers to {} which the target lacks and this restore does not create",
+                                p.unresolved.join(", ")
+                            ),
+                        );
+                        continue;
+                    }
+                    self.create(kind, &p, &parents, name, &source_ids);
+                }
+            }
+        }
+        // Objects only in the target.
+        for (group, items) in &target_groups {
+            for (i, t) in items.iter().enumerate() {
+                if matched.contains(&(group.clone(), i)) || is_system(kind, &t.record) {
+                    continue;
+                }
+                let own = own_ids(kind, t);
+                let parent_gone = kind.parent.is_some_and(|pk| {
+                    t.parent
+                        .last()
+                        .is_some_and(|pid| self.deleted.iter().any(|(k, id)| *k == pk && id == pid))
+                });
+                let name = format!("{} {}", kind.name, display_name(kind.name, t));
+                if parent_gone {
+                    continue;
+                }
+                let ancestry = vec![(kind.name.to_owned(), display_name(kind.name, t))];
+                let deletable = self.options.allow_delete
+                    && kind.delete.is_some()
+                    && !matches!(kind.shape, Shape::Singleton | Shape::Keyed { .. });
+                if !self.wanted(kind, &ancestry) {
+                    continue;
+                }
+                if !deletable {
+                    if !matches!(kind.shape, Shape::Singleton) {
+                        self.tally(kind.name).extra += 1;
+                    }
+                    continue;
+                }
+                if let Some(id) = own.first() {
+                    self.deleted.insert((kind.name, id.clone()));
+                }
+                let mut ids = t.parent.clone();
+                ids.extend(own);
+                self.push(
+                    kind,
+                    Step {
+                        kind: kind.name,
+                        name,
+                        action: Action::Delete,
+                        fields: Vec::new(),
+                        count: 1,
+                        reason: None,
+                        request: kind.delete.map(|endpoint| Request {
+                            method: endpoint.method,
+                            endpoint,
+                            ids,
+                            body: None,
+                            new_id: None,
+                        }),
+                    },
+                );
+            }
+        }
+    }
+
+    /// The values of write-only fields of `record` for a create: set from the values
+    /// file into `body`, or listed as needed. True when all were found.
+    fn write_only_values(
+        &mut self,
+        kind: &'static Kind,
+        record: &Value,
+        body: &mut Value,
+        name: Option<&str>,
+    ) -> Vec<String> {
+        let mut missing = Vec::new();
+        for path in kind.write_only {
+            let slots: Vec<(String, Option<String>)> = match path.split_once("[].") {
+                Some((array, _)) => values_at(record, array)
+                    .first()
+                    .and_then(|v| v.as_array())
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|i| i.get("name").and_then(Value::as_str))
+                            .map(|n| (format!("{array}.{n}"), Some(n.to_owned())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                None if *path == "*" => continue,
+                None => vec![((*path).to_owned(), None)],
+            };
+            for (field, item_name) in slots {
+                match self.values.get(kind.name, name, &field) {
+                    Some(v) => match (path.split_once("[]."), item_name) {
+                        (Some((array, leaf)), Some(item)) => {
+                            if let Some(Value::Array(items)) = body.get_mut(array) {
+                                for i in items {
+                                    if i.get("name").and_then(Value::as_str) == Some(&item) {
+                                        set_path(i, leaf, v.clone());
+                                    }
+                                }
+                            }
+                        }
+                        _ => set_path(body, &field, v.clone()),
+                    },
+                    None => {
+                        missing.push(field.clone());
+                        self.plan.needed_values.push(NeededValue {
+                            kind: kind.name.to_owned(),
+                            name: name.map(str::to_owned),
+                            field,
+                        });
+                    }
+                }
+            }
+        }
+        missing
+    }
+
+    /// Secret (readable) fields the values file supplies, set into `body`.
+    fn supplied_secrets(&self, kind: &Kind, name: Option<&str>, body: &mut Value) -> Vec<String> {
+        let mut set = Vec::new();
+        for path in kind.secrets {
+            if kind.write_only.contains(path) || path.contains('[') || *path == "*" {
+                continue;
+            }
+            if let Some(v) = self.values.get(kind.name, name, path) {
+                set_path(body, path, v.clone());
+                set.push((*path).to_owned());
+            }
+        }
+        set
+    }
+
+    fn values_name(kind: &Kind, p: &Placed) -> Option<String> {
+        match kind.shape {
+            Shape::Singleton if kind.parent.is_none() => None,
+            // A parent's singleton or map (hook secrets): by the parent's name.
+            Shape::Singleton | Shape::Map => p.ancestry.iter().rev().nth(1).map(|(_, n)| n.clone()),
+            _ => p.ancestry.last().map(|(_, n)| n.clone()),
+        }
+    }
+
+    fn create(
+        &mut self,
+        kind: &'static Kind,
+        p: &Placed,
+        parents: &[String],
+        name: String,
+        source_ids: &[(&'static str, String)],
+    ) {
+        let values_name = Self::values_name(kind, p);
+        let mut body = write_form(kind, &p.item.record);
+        if kind.write_form.is_empty() {
+            // Fields the API sets later but a create must name (a connection's strategy).
+            for f in kind.required {
+                if let Some(v) = p.item.record.get(*f)
+                    && let Value::Object(map) = &mut body
+                {
+                    map.entry((*f).to_owned()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        if body.as_object().is_some_and(Map::is_empty) && kind.is_singleton() {
+            self.tally(kind.name).unchanged += 1;
+            return;
+        }
+        let missing = self.write_only_values(kind, &p.item.record, &mut body, values_name.as_deref());
+        self.supplied_secrets(kind, values_name.as_deref(), &mut body);
+        if !missing.is_empty() {
+            let hint = NeededValue {
+                kind: kind.name.to_owned(),
+                name: values_name.clone(),
+                field: missing[0].clone(),
+            }
+            .hint();
+            self.blocked(
+                kind,
+                name,
+                format!(
+                    "write-only values are not in the source: {}; supply them in --values (e.g. {hint})",
+                    missing.join(", ")
+                ),
+            );
+            return;
+        }
+        // Kinds without a create (prompt texts, rules configs) are written with their
+        // update, which creates what is absent.
+        let (endpoint, ids) = if let Some(e) = kind.create {
+            (e, parents.to_vec())
+        } else if let Some(e) = kind.update {
+            let mut ids = parents.to_vec();
+            ids.extend(own_ids(kind, &p.item));
+            (e, ids)
+        } else {
+            return;
+        };
+        let new_id = match (kind.create.is_some(), kind.id_format, kind.id_field) {
+            (true, IdFormat::Named, _) | (_, _, None) | (false, _, _) => None,
+            (true, _, Some(field)) => Some((field, self.placeholder())),
+        };
+        if let Some((_, placeholder)) = &new_id {
+            for (f, v) in source_ids {
+                if Some(*f) == kind.id_field {
+                    self.ids.insert(kind.name, f, v.clone(), placeholder.clone());
+                } else {
+                    self.ids.insert(kind.name, f, v.clone(), v.clone());
+                }
+            }
+        } else {
+            for (f, v) in source_ids {
+                let tv = body.get(*f).map(text).unwrap_or_else(|| v.clone());
+                self.ids.insert(kind.name, f, v.clone(), tv);
+            }
+        }
+        self.push(
+            kind,
+            Step {
+                kind: kind.name,
+                name,
+                action: Action::Create,
+                fields: Vec::new(),
+                count: 1,
+                reason: None,
+                request: Some(Request {
+                    method: endpoint.method,
+                    endpoint,
+                    ids,
+                    body: Some(body),
+                    new_id,
+                }),
+            },
+        );
+    }
+
+    fn update(&mut self, kind: &'static Kind, p: &Placed, t: &Item, parents: &[String], name: String) {
+        let Some(endpoint) = kind.update else {
+            self.tally(kind.name).unchanged += 1;
+            return;
+        };
+        let mut source = p.item.record.clone();
+        // Secrets the source lacks (an unencrypted snapshot) stay as the target has them.
+        for path in kind.secrets {
+            if path.contains('[') || *path == "*" || kind.write_only.contains(path) {
+                continue;
+            }
+            if values_at(&source, path).is_empty()
+                && let Some(v) = values_at(&t.record, path).first()
+            {
+                set_path(&mut source, path, (*v).clone());
+            }
+        }
+        let values_name = Self::values_name(kind, p);
+        let supplied = self.supplied_secrets(kind, values_name.as_deref(), &mut source);
+        let want = comparable(kind, &source);
+        let have = comparable(kind, &t.record);
+        let fields: Vec<String> = match (&want, &have) {
+            (Value::Object(w), Value::Object(h)) => w
+                .iter()
+                .filter(|(k, v)| h.get(*k) != Some(v) || supplied.contains(k))
+                .map(|(k, _)| k.clone())
+                .collect(),
+            _ if want != have => vec!["(value)".into()],
+            _ => Vec::new(),
+        };
+        if fields.is_empty() {
+            self.tally(kind.name).unchanged += 1;
+            return;
+        }
+        let body = if endpoint.method == Method::Put || !want.is_object() {
+            want
+        } else {
+            let mut body = Map::new();
+            for f in &fields {
+                if let Some(v) = want.get(f) {
+                    body.insert(f.clone(), v.clone());
+                }
+            }
+            Value::Object(body)
+        };
+        let mut ids = parents.to_vec();
+        ids.extend(own_ids(kind, t));
+        ids.truncate(endpoint.arity());
+        self.push(
+            kind,
+            Step {
+                kind: kind.name,
+                name,
+                action: Action::Update,
+                fields,
+                count: 1,
+                reason: None,
+                request: Some(Request {
+                    method: endpoint.method,
+                    endpoint,
+                    ids,
+                    body: Some(body),
+                    new_id: None,
+                }),
+            },
+        );
+    }
+
+    /// Membership lists (a role's permissions): the links missing are added, in batches.
+    fn links(
+        &mut self,
+        kind: &'static Kind,
+        body_key: &str,
+        placed: Vec<Placed>,
+        target_groups: &BTreeMap<String, Vec<&Item>>,
+    ) {
+        let item_of = |record: &Value| match kind.id_field {
+            Some(f) => record.get(f).cloned().unwrap_or(Value::Null),
+            None => write_form(kind, record),
+        };
+        let key_of = |record: &Value| {
+            natural_key(kind, record, "\u{1f}").unwrap_or_else(|| item_of(record).to_string())
+        };
+        let mut groups: BTreeMap<String, (Vec<String>, Vec<Placed>)> = BTreeMap::new();
+        for p in placed {
+            let name = Self::full_name(&p.ancestry);
+            match &p.parents {
+                Ok(parents) => groups
+                    .entry(parents.join("\u{1f}"))
+                    .or_insert_with(|| (parents.clone(), Vec::new()))
+                    .1
+                    .push(p),
+                Err(reason) => {
+                    if self.wanted(kind, &p.ancestry) {
+                        self.blocked(kind, name, reason.clone());
+                    }
+                }
+            }
+        }
+        for (group, (parents, items)) in groups {
+            let have: HashSet<String> = target_groups
+                .get(&group)
+                .into_iter()
+                .flatten()
+                .map(|t| key_of(&t.record))
+                .collect();
+            let mut add = Vec::new();
+            let mut names = Vec::new();
+            let mut parent_ancestry = Vec::new();
+            for p in &items {
+                if !self.wanted(kind, &p.ancestry) {
+                    continue;
+                }
+                parent_ancestry = p.ancestry[..p.ancestry.len().saturating_sub(1)].to_vec();
+                if !p.unresolved.is_empty() {
+                    self.blocked(
+                        kind,
+                        Self::full_name(&p.ancestry),
+                        format!("it refers to {}, not in the target", p.unresolved.join(", ")),
+                    );
+                    continue;
+                }
+                if have.contains(&key_of(&p.item.record)) {
+                    self.tally(kind.name).unchanged += 1;
+                } else {
+                    add.push(item_of(&p.item.record));
+                    names.push(display_name(kind.name, &p.item));
+                }
+            }
+            let want: HashSet<String> = items.iter().map(|p| key_of(&p.item.record)).collect();
+            let extra: Vec<Value> = target_groups
+                .get(&group)
+                .into_iter()
+                .flatten()
+                .filter(|t| !want.contains(&key_of(&t.record)))
+                .map(|t| item_of(&t.record))
+                .collect();
+            let parent_name = Self::full_name(&parent_ancestry);
+            for (batch, names) in add.chunks(LINK_BATCH).zip(names.chunks(LINK_BATCH)) {
+                let Some(endpoint) = kind.create else { break };
+                self.push(
+                    kind,
+                    Step {
+                        kind: kind.name,
+                        name: parent_name.clone(),
+                        action: Action::Create,
+                        fields: names.to_vec(),
+                        count: batch.len(),
+                        reason: None,
+                        request: Some(Request {
+                            method: endpoint.method,
+                            endpoint,
+                            ids: parents.clone(),
+                            body: Some(serde_json::json!({ body_key: batch })),
+                            new_id: None,
+                        }),
+                    },
+                );
+            }
+            if extra.is_empty() {
+                continue;
+            }
+            match kind.delete.filter(|_| self.options.allow_delete) {
+                Some(endpoint) => {
+                    for batch in extra.chunks(LINK_BATCH) {
+                        self.push(
+                            kind,
+                            Step {
+                                kind: kind.name,
+                                name: parent_name.clone(),
+                                action: Action::Delete,
+                                fields: batch.iter().map(text).collect(),
+                                count: batch.len(),
+                                reason: None,
+                                request: Some(Request {
+                                    method: endpoint.method,
+                                    endpoint,
+                                    ids: parents.clone(),
+                                    body: Some(serde_json::json!({ body_key: batch })),
+                                    new_id: None,
+                                }),
+                            },
+                        );
+                    }
+                }
+                None => self.tally(kind.name).extra += extra.len(),
+            }
+        }
+    }
+
+    /// Lists a parent holds whole (trigger bindings, a connection's clients): written
+    /// whole when they differ.
+    fn replace(
+        &mut self,
+        kind: &'static Kind,
+        body_key: Option<&'static str>,
+        placed: Vec<Placed>,
+        target_groups: &BTreeMap<String, Vec<&Item>>,
+    ) {
+        let mut groups: BTreeMap<String, (Vec<String>, Vec<Placed>)> = BTreeMap::new();
+        for p in placed {
+            match &p.parents {
+                Ok(parents) => groups
+                    .entry(parents.join("\u{1f}"))
+                    .or_insert_with(|| (parents.clone(), Vec::new()))
+                    .1
+                    .push(p),
+                Err(reason) => {
+                    if self.wanted(kind, &p.ancestry) {
+                        self.blocked(kind, Self::full_name(&p.ancestry), reason.clone());
+                    }
+                }
+            }
+        }
+        let Some(endpoint) = kind.update else { return };
+        for (group, (parents, items)) in groups {
+            let Some(first) = items.first() else { continue };
+            if !self.wanted(kind, &first.ancestry) {
+                continue;
+            }
+            let parent_name =
+                Self::full_name(&first.ancestry[..first.ancestry.len().saturating_sub(1)]);
+            let unresolved: Vec<String> =
+                items.iter().flat_map(|p| p.unresolved.clone()).collect();
+            if !unresolved.is_empty() {
+                self.blocked(
+                    kind,
+                    parent_name,
+                    format!("it refers to {}, not in the target", unresolved.join(", ")),
+                );
+                continue;
+            }
+            let want: Vec<Value> = items.iter().map(|p| write_form(kind, &p.item.record)).collect();
+            let have: Vec<Value> = target_groups
+                .get(&group)
+                .into_iter()
+                .flatten()
+                .map(|t| write_form(kind, &t.record))
+                .collect();
+            let same = match body_key {
+                Some(_) => want == have,
+                None => {
+                    let w: HashSet<String> = want.iter().map(Value::to_string).collect();
+                    let h: HashSet<String> = have.iter().map(Value::to_string).collect();
+                    w == h
+                }
+            };
+            if same {
+                self.tally(kind.name).unchanged += items.len();
+                continue;
+            }
+            let body = match body_key {
+                Some(key) => serde_json::json!({ key: want }),
+                None => {
+                    // Changes: the wanted ones on, the others off.
+                    let mut changes = want.clone();
+                    let on: HashSet<String> = want.iter().map(Value::to_string).collect();
+                    for h in have.iter().filter(|h| !on.contains(&h.to_string())) {
+                        let mut off = h.clone();
+                        set_path(&mut off, "status", Value::Bool(false));
+                        changes.push(off);
+                    }
+                    Value::Array(changes)
+                }
+            };
+            self.push(
+                kind,
+                Step {
+                    kind: kind.name,
+                    name: parent_name,
+                    action: Action::Update,
+                    fields: items.iter().map(|p| display_name(kind.name, &p.item)).collect(),
+                    count: 1,
+                    reason: None,
+                    request: Some(Request {
+                        method: endpoint.method,
+                        endpoint,
+                        ids: parents,
+                        body: Some(body),
+                        new_id: None,
+                    }),
+                },
+            );
+        }
+    }
+
+    /// Name -> secret maps (hook secrets): names the target lacks are added with values
+    /// from the values file.
+    fn map(
+        &mut self,
+        kind: &'static Kind,
+        placed: Vec<Placed>,
+        target_groups: &BTreeMap<String, Vec<&Item>>,
+    ) {
+        for p in placed {
+            let name = Self::full_name(&p.ancestry);
+            let parents = match &p.parents {
+                Ok(parents) => parents.clone(),
+                Err(reason) => {
+                    if self.wanted(kind, &p.ancestry) {
+                        self.blocked(kind, name, reason.clone());
+                    }
+                    continue;
+                }
+            };
+            if !self.wanted(kind, &p.ancestry) {
+                continue;
+            }
+            let have: HashSet<String> = target_groups
+                .get(&parents.join("\u{1f}"))
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.record.as_object())
+                .flat_map(|m| m.keys().cloned())
+                .collect();
+            let values_name = Self::values_name(kind, &p);
+            let mut body = Map::new();
+            let mut missing = Vec::new();
+            let names: Vec<String> = p
+                .item
+                .record
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            let mut unchanged = 0;
+            for secret in names {
+                if have.contains(&secret) {
+                    unchanged += 1;
+                    continue;
+                }
+                match self.values.get(kind.name, values_name.as_deref(), &secret) {
+                    Some(v) => {
+                        body.insert(secret, v.clone());
+                    }
+                    None => {
+                        self.plan.needed_values.push(NeededValue {
+                            kind: kind.name.to_owned(),
+                            name: values_name.clone(),
+                            field: secret.clone(),
+                        });
+                        missing.push(secret);
+                    }
+                }
+            }
+            self.tally(kind.name).unchanged += unchanged;
+            if !missing.is_empty() {
+                let hint = NeededValue {
+                    kind: kind.name.to_owned(),
+                    name: values_name.clone(),
+                    field: missing[0].clone(),
+                }
+                .hint();
+                self.blocked(
+                    kind,
+                    name.clone(),
+                    format!(
+                        "secret values are write-only and not in the source: {}; supply them in --values (e.g. {hint})",
+                        missing.join(", ")
+                    ),
+                );
+            }
+            if body.is_empty() {
+                continue;
+            }
+            let Some(endpoint) = kind.create else { continue };
+            let fields: Vec<String> = body.keys().cloned().collect();
+            self.push(
+                kind,
+                Step {
+                    kind: kind.name,
+                    name,
+                    action: Action::Create,
+                    count: fields.len(),
+                    fields,
+                    reason: None,
+                    request: Some(Request {
+                        method: endpoint.method,
+                        endpoint,
+                        ids: parents,
+                        body: Some(Value::Object(body)),
+                        new_id: None,
+                    }),
+                },
+            );
+        }
+    }
+}
+
+/// Notes about secrets a snapshot without secrets could not restore.
+pub fn secret_notes(plan: &Plan, source: &State) -> Vec<String> {
+    if source.secrets_included {
+        return Vec::new();
+    }
+    let mut notes = Vec::new();
+    for (kind, tally) in &plan.tally {
+        let Some(k) = catalog::find(kind) else { continue };
+        let readable: Vec<&str> = k
+            .secrets
+            .iter()
+            .copied()
+            .filter(|s| !k.write_only.contains(s))
+            .collect();
+        if tally.create > 0 && !readable.is_empty() {
+            notes.push(format!(
+                "{kind}: the snapshot holds no secrets; created objects get no {} unless the values file supplies them (the API may generate new ones)",
+                readable.join(", ")
+            ));
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(record: Value) -> Item {
+        Item {
+            parent: Vec::new(),
+            key: None,
+            record,
+        }
+    }
+
+    fn child(parent: &str, record: Value) -> Item {
+        Item {
+            parent: vec![parent.to_owned()],
+            key: None,
+            record,
+        }
+    }
+
+    fn kind(name: &str) -> &'static Kind {
+        catalog::find(name).unwrap()
+    }
+
+    #[test]
+    fn references_follow_the_target_ids_and_new_objects_get_placeholders() {
+        let mut source = State::default();
+        source.push(kind("clients"), item(json!({"client_id": "A1", "name": "web", "callbacks": ["https://a"]})));
+        source.push(kind("clients"), item(json!({"client_id": "A2", "name": "new app"})));
+        source.push(kind("resource_servers"), item(json!({"id": "r1", "identifier": "https://api", "name": "API"})));
+        source.push(kind("client_grants"), item(json!({"id": "g1", "client_id": "A1", "audience": "https://api", "scope": ["read"]})));
+        source.push(kind("client_grants"), item(json!({"id": "g2", "client_id": "A2", "audience": "https://api", "scope": []})));
+        let mut target = State::default();
+        target.push(kind("clients"), item(json!({"client_id": "B1", "name": "web", "callbacks": ["https://b"]})));
+        target.push(kind("resource_servers"), item(json!({"id": "r9", "identifier": "https://api", "name": "API"})));
+        target.push(kind("client_grants"), item(json!({"id": "h1", "client_id": "B1", "audience": "https://api", "scope": ["read"]})));
+        let plan = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        let summary: Vec<(&str, Action, Vec<String>)> = plan
+            .steps
+            .iter()
+            .map(|s| (s.kind, s.action, s.fields.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("clients", Action::Update, vec!["callbacks".to_owned()]),
+                ("clients", Action::Create, vec![]),
+                ("client_grants", Action::Create, vec![]),
+            ]
+        );
+        let update = plan.steps[0].request.as_ref().unwrap();
+        assert_eq!(update.ids, vec!["B1"]);
+        assert_eq!(update.body, Some(json!({"callbacks": ["https://a"]})));
+        let create = plan.steps[1].request.as_ref().unwrap();
+        let (field, placeholder) = create.new_id.clone().unwrap();
+        assert_eq!(field, "client_id");
+        let grant = plan.steps[2].request.as_ref().unwrap();
+        assert_eq!(grant.body.as_ref().unwrap()["client_id"], json!(placeholder));
+        assert_eq!(plan.tally["client_grants"].unchanged, 1);
+        assert_eq!(plan.tally["resource_servers"].unchanged, 1);
+    }
+
+    #[test]
+    fn deletes_need_consent_and_children_of_deleted_parents_go_with_them() {
+        let source = State::default();
+        let mut target = State::default();
+        target.push(kind("roles"), item(json!({"id": "rol_1", "name": "admin"})));
+        target.push(
+            kind("role_permissions"),
+            child("rol_1", json!({"resource_server_identifier": "https://api", "permission_name": "read"})),
+        );
+        let kept = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        assert!(kept.steps.is_empty());
+        assert_eq!(kept.tally["roles"].extra, 1);
+        let gone = plan(
+            &source,
+            &target,
+            &Values::none(),
+            &PlanOptions {
+                allow_delete: true,
+                ..PlanOptions::default()
+            },
+        );
+        assert_eq!(gone.steps.len(), 1, "{:?}", gone.steps);
+        assert_eq!(gone.steps[0].action, Action::Delete);
+        assert_eq!(gone.steps[0].request.as_ref().unwrap().ids, vec!["rol_1"]);
+    }
+
+    #[test]
+    fn write_only_values_are_asked_for_by_name_and_taken_from_values() {
+        let mut source = State::default();
+        source.push(kind("email_provider"), item(json!({"name": "sendgrid", "enabled": true})));
+        source.push(kind("hooks"), item(json!({"id": "h1", "name": "hook", "script": "x", "triggerId": "post-user-registration"})));
+        source.push(kind("hook_secrets"), child("h1", json!({"API_KEY": null})));
+        let target = State::default();
+        let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        let needed: Vec<String> = p.needed_values.iter().map(NeededValue::hint).collect();
+        assert_eq!(
+            needed,
+            vec![
+                "[email_provider] \"credentials\" = ...".to_owned(),
+                "[hook_secrets.\"hook\"] \"API_KEY\" = ...".to_owned()
+            ]
+        );
+        assert_eq!(p.tally["email_provider"].blocked, 1);
+        let values = Values::parse(
+            "[email_provider]\ncredentials = { api_key = \"k\" }\n[hook_secrets.hook]\nAPI_KEY = \"v\"\n",
+            "v.toml",
+            &|_| None,
+        )
+        .unwrap();
+        let p = plan(&source, &target, &values, &PlanOptions::default());
+        assert!(p.needed_values.is_empty());
+        let bodies: Vec<Value> = p
+            .steps
+            .iter()
+            .filter_map(|s| s.request.as_ref()?.body.clone())
+            .collect();
+        assert!(bodies.contains(&json!({"name": "sendgrid", "enabled": true, "credentials": {"api_key": "k"}})));
+        assert!(bodies.contains(&json!({"API_KEY": "v"})));
+    }
+
+    #[test]
+    fn links_add_only_what_is_missing_and_only_selects_by_name() {
+        let mut source = State::default();
+        source.push(kind("roles"), item(json!({"id": "r1", "name": "admin"})));
+        source.push(kind("roles"), item(json!({"id": "r2", "name": "viewer"})));
+        for p in ["read", "write"] {
+            source.push(
+                kind("role_permissions"),
+                child("r1", json!({"resource_server_identifier": "https://api", "permission_name": p, "resource_server_name": "API"})),
+            );
+        }
+        source.push(kind("resource_servers"), item(json!({"id": "r1", "identifier": "https://api"})));
+        let mut target = State::default();
+        target.push(kind("resource_servers"), item(json!({"id": "r2", "identifier": "https://api"})));
+        target.push(kind("roles"), item(json!({"id": "t1", "name": "admin"})));
+        target.push(
+            kind("role_permissions"),
+            child("t1", json!({"resource_server_identifier": "https://api", "permission_name": "read"})),
+        );
+        let options = PlanOptions {
+            only: vec![("roles".into(), "admin".into())],
+            ..PlanOptions::default()
+        };
+        let p = plan(&source, &target, &Values::none(), &options);
+        assert_eq!(p.steps.len(), 1, "{:?}", p.steps);
+        let r = p.steps[0].request.as_ref().unwrap();
+        assert_eq!(r.ids, vec!["t1"]);
+        assert_eq!(
+            r.body,
+            Some(json!({"permissions": [{"resource_server_identifier": "https://api", "permission_name": "write"}]}))
+        );
+    }
+
+    #[test]
+    fn an_unchanged_target_plans_nothing() {
+        let mut source = State::default();
+        source.push(kind("connections"), item(json!({"id": "con_a", "name": "db", "strategy": "auth0", "options": {"x": 1}, "enabled_clients": ["A1"]})));
+        source.push(kind("clients"), item(json!({"client_id": "A1", "name": "web"})));
+        source.push(kind("tenant_settings"), item(json!({"friendly_name": "Acme"})));
+        let mut target = State::default();
+        target.push(kind("connections"), item(json!({"id": "con_b", "name": "db", "strategy": "auth0", "options": {"x": 1, "client_secret": "kept"}, "enabled_clients": ["B1"]})));
+        target.push(kind("clients"), item(json!({"client_id": "B1", "name": "web", "client_secret": "s"})));
+        target.push(kind("tenant_settings"), item(json!({"friendly_name": "Acme"})));
+        let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        assert!(p.steps.is_empty(), "{:?}", p.steps);
+    }
+}
