@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use idferry_model::Config;
 
-use crate::{backup, bench, demo, emulate, list, snapshots, transform};
+use crate::{backup, bench, demo, emulate, list, migrate, restore, snapshots, transform};
 
 /// Migrate, back up and restore identity tenants (Auth0 first, ZITADEL second).
 #[derive(Debug, Parser)]
@@ -33,6 +33,11 @@ pub enum Command {
     /// List, inspect, verify, diff, prune and read snapshot files.
     #[command(subcommand)]
     Snapshots(snapshots::SnapshotsCommand),
+    /// Write a snapshot's (or a tenant's) configuration into a tenant: plan, then apply.
+    Restore(restore::RestoreArgs),
+    /// Move users between tenants with hashes, metadata, roles and organizations.
+    #[command(subcommand)]
+    Migrate(migrate::MigrateCommand),
     /// Rewrite records (ndjson) through a mapping spec: rename, move, set, map, rewrite
     /// URLs, filter, scrub personal data.
     Transform(transform::TransformArgs),
@@ -84,6 +89,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Emulate(args) => emulate::run(args).await,
         Command::Backup(args) => backup::run(args).await,
         Command::Snapshots(cmd) => snapshots::run(cmd),
+        Command::Restore(args) => restore::run(args).await,
+        Command::Migrate(cmd) => migrate::run(cmd).await,
         Command::Transform(args) => transform::run_transform(args),
         Command::Catalog { json } => list::catalog(json),
         Command::List(args) => list::run(args).await,

@@ -8,8 +8,10 @@ mod cli;
 mod demo;
 mod emulate;
 mod list;
+mod migrate;
 mod output;
 mod progress;
+mod restore;
 mod snapshots;
 mod transform;
 

@@ -85,7 +85,7 @@ pub struct KeyArgs {
 }
 
 impl KeyArgs {
-    fn decryption(&self) -> anyhow::Result<Option<Decryption>> {
+    pub(crate) fn decryption(&self) -> anyhow::Result<Option<Decryption>> {
         Ok(match (&self.identity, &self.passphrase_env) {
             (Some(file), _) => Some(Decryption::IdentityFile(file.clone())),
             (None, Some(var)) => Some(Decryption::passphrase(
@@ -96,7 +96,7 @@ impl KeyArgs {
         })
     }
 
-    fn open(&self, path: &Path) -> anyhow::Result<SnapshotReader> {
+    pub(crate) fn open(&self, path: &Path) -> anyhow::Result<SnapshotReader> {
         if !path.is_file() {
             bail!("no snapshot at {}", path.display());
         }

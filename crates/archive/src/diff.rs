@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::BufRead;
 
-use idferry_model::record::{Envelope, enveloped, map_values};
+use idferry_model::record::{Envelope, enveloped, map_values, remove_path};
 use idferry_model::{Kind, Shape, catalog};
 use serde::Serialize;
 use serde_json::Value;
@@ -99,11 +99,21 @@ fn key_of(
     names: &Names,
     options: DiffOptions,
 ) -> (String, Value) {
+    // Between tenants, a key made of ids (a grant's client) is made of names instead.
+    let keyed_by = |record: &Value| {
+        if options.ignore_ids && !kind.references.is_empty() {
+            let mut followed = record.clone();
+            follow_references(kind, &mut followed, names);
+            natural_key(kind, &followed)
+        } else {
+            natural_key(kind, record)
+        }
+    };
     if !enveloped(kind) {
         let key = if kind.is_singleton() {
             "(settings)".to_owned()
         } else {
-            natural_key(kind, line)
+            keyed_by(line)
         };
         return (key, line.clone());
     }
@@ -139,15 +149,15 @@ fn key_of(
     let own = match (&envelope.key, kind.shape) {
         (Some(k), _) => k.clone(),
         (None, Shape::Singleton | Shape::Map) => "(settings)".into(),
-        (None, _) => natural_key(kind, &envelope.record),
+        (None, _) => keyed_by(&envelope.record),
     };
     let mut key = parents;
     key.push(own);
     (key.join(" > "), envelope.record)
 }
 
-/// Leaves out what differs between tenants by construction.
-fn normalize(kind: &Kind, mut record: Value, names: &Names) -> Value {
+/// References by id replaced by the natural key of what they point at.
+fn follow_references(kind: &Kind, record: &mut Value, names: &Names) {
     for reference in kind.references {
         let Some(target) = catalog::find(reference.kind) else {
             continue;
@@ -158,26 +168,79 @@ fn normalize(kind: &Kind, mut record: Value, names: &Names) -> Value {
         let Some(map) = names.get(target.name) else {
             continue;
         };
-        map_values(&mut record, reference.field, &mut |v| {
+        map_values(record, reference.field, &mut |v| {
             if let Some(name) = v.as_str().and_then(|id| map.get(id)) {
                 *v = Value::String(name.clone());
             }
         });
     }
+}
+
+/// Leaves out what differs between tenants by construction.
+fn normalize(kind: &Kind, mut record: Value, names: &Names) -> Value {
+    follow_references(kind, &mut record, names);
     if let Value::Object(map) = &mut record {
         if let Some(id) = kind.id_field {
             map.remove(id);
         }
-        for field in kind.read_only {
-            map.remove(*field);
-        }
+    }
+    for field in kind.read_only {
+        remove_path(&mut record, field);
     }
     record
 }
 
+/// Every configuration object's natural key by id, for following references between
+/// tenants. Kinds are named in dependency order, so that a key made of references (a
+/// grant's client) is itself made of names.
+fn names_of(reader: &SnapshotReader, options: DiffOptions) -> Result<Names, ArchiveError> {
+    let mut names: Names = HashMap::new();
+    if !options.ignore_ids {
+        return Ok(names);
+    }
+    let mut raw: HashMap<&'static str, Vec<Value>> = HashMap::new();
+    reader.for_each_member(|manifest, name, input| {
+        let Some(kind) = manifest
+            .members
+            .iter()
+            .find(|m| m.path == name)
+            .and_then(|m| catalog::find(&m.kind))
+            .filter(|k| k.config && k.id_field.is_some())
+        else {
+            return Ok(true);
+        };
+        let lines = raw.entry(kind.name).or_default();
+        for line in std::io::BufReader::new(input).lines() {
+            let line = line.map_err(|e| ArchiveError::Corrupt {
+                path: reader.path().to_owned(),
+                message: format!("member {name}: {e}"),
+            })?;
+            if let Ok(v) = serde_json::from_str(&line) {
+                lines.push(v);
+            }
+        }
+        Ok(true)
+    })?;
+    for kind in catalog::dependency_order() {
+        let (Some(lines), Some(id_field)) = (raw.get(kind.name), kind.id_field) else {
+            continue;
+        };
+        for line in lines {
+            let (key, record) = key_of(kind, line, &names, options);
+            if let Some(id) = record.get(id_field).and_then(Value::as_str) {
+                names
+                    .entry(kind.name)
+                    .or_default()
+                    .insert(id.to_owned(), key);
+            }
+        }
+    }
+    Ok(names)
+}
+
 fn read_side(reader: &SnapshotReader, options: DiffOptions) -> Result<Side, ArchiveError> {
     let mut side = Side::default();
-    let mut names: Names = HashMap::new();
+    let mut names = names_of(reader, options)?;
     // One pass over the archive; members come in catalog order, parents before children.
     reader.for_each_member(|manifest, name, input| {
         let Some(kind) = manifest

@@ -8,7 +8,6 @@
 pub mod apply;
 pub mod chunk;
 pub mod error;
-pub mod order;
 pub mod plan;
 pub mod state;
 pub mod users;

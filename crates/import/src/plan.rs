@@ -1,7 +1,7 @@
 //! Restore plans: what to write into a target tenant so that its configuration matches a
 //! source's (a snapshot or a live tenant), computed before anything is written.
 //!
-//! Kinds are taken in dependency order ([`crate::order`]). Each source object is first
+//! Kinds are taken in dependency order ([`catalog::dependency_order`]). Each source object is first
 //! put in the target's terms: its parents' and its references' ids are replaced by the
 //! ids of the matching target objects. It is then matched with a target object by the
 //! catalog's natural key (a client's name, a grant's client and audience) under the
@@ -19,7 +19,6 @@ use idferry_model::{CATALOG, Endpoint, Kind, Method, Shape, catalog};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::order::restore_order;
 use crate::state::{Item, State};
 use crate::values::Values;
 
@@ -243,12 +242,12 @@ fn comparable(kind: &Kind, record: &Value) -> Value {
         if let Some(id) = kind.id_field {
             map.remove(id);
         }
-        for f in kind.read_only {
-            map.remove(*f);
-        }
         if let Some(f) = kind.system {
             map.remove(f);
         }
+    }
+    for f in kind.read_only {
+        remove_path(&mut v, f);
     }
     for p in kind.write_only {
         if *p != "*" {
@@ -343,8 +342,9 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
         deletes: Vec::new(),
         deleted: HashSet::new(),
         next_placeholder: 0,
+        blocked_ids: HashSet::new(),
     };
-    for kind in restore_order() {
+    for kind in catalog::dependency_order() {
         if kind.config {
             planner.kind(kind, source.items(kind.name), target.items(kind.name));
         }
@@ -368,6 +368,9 @@ struct Planner<'a> {
     /// Target objects being deleted, (kind, target id): their children go with them.
     deleted: HashSet<(&'static str, String)>,
     next_placeholder: usize,
+    /// Source objects that cannot be written, (kind, source id): named in their
+    /// dependents' reasons.
+    blocked_ids: HashSet<(&'static str, String)>,
 }
 
 impl Planner<'_> {
@@ -480,13 +483,13 @@ impl Planner<'_> {
                     if let Some(s) = v.as_str() {
                         match self.ids.resolve(r.kind, r.by, s) {
                             Some(t) => *v = Value::String(t),
-                            None => unresolved.push(format!("{} {} ({})", r.kind, s, r.field)),
+                            None => unresolved.push(self.describe(r.kind, s, r.field)),
                         }
                     }
                 });
             }
         }
-        let name = display_name(kind.name, item);
+        let name = self.label(kind, item);
         ancestry.push((kind.name.to_owned(), name));
         Placed {
             item: Item {
@@ -497,6 +500,49 @@ impl Planner<'_> {
             parents,
             unresolved,
             ancestry,
+        }
+    }
+
+    /// An object's name for people: its display name, with ids of what it refers to
+    /// (a grant's client) replaced by their names.
+    fn label(&self, kind: &'static Kind, item: &Item) -> String {
+        if item.key.is_some() || kind.natural_key.is_empty() {
+            return display_name(kind.name, item);
+        }
+        let parts: Vec<String> = kind
+            .natural_key
+            .iter()
+            .filter_map(|f| {
+                let v = item.record.get(*f).map(text)?;
+                let named = kind
+                    .references
+                    .iter()
+                    .find(|r| r.field == *f)
+                    .and_then(|r| self.ids.ancestry.get(&(catalog::find(r.kind)?.name, v.clone())))
+                    .and_then(|a| a.last())
+                    .map(|(_, n)| n.clone());
+                Some(named.unwrap_or(v))
+            })
+            .collect();
+        if parts.is_empty() {
+            display_name(kind.name, item)
+        } else {
+            parts.join("/")
+        }
+    }
+
+    /// A reference that points at nothing in the target, for a blocked step's reason.
+    fn describe(&self, kind: &str, id: &str, field: &str) -> String {
+        let name = catalog::find(kind)
+            .and_then(|k| self.ids.ancestry.get(&(k.name, id.to_owned())))
+            .and_then(|a| a.last())
+            .map_or(id.to_owned(), |(_, n)| n.clone());
+        let blocked = catalog::find(kind)
+            .is_some_and(|k| self.blocked_ids.contains(&(k.name, id.to_owned())));
+        if blocked {
+            format!("{kind} {name} ({field}; itself blocked)")
+        } else {
+            format!("{kind} {name} ({field})")
         }
     }
 
@@ -621,6 +667,13 @@ impl Planner<'_> {
                         continue;
                     }
                     if !p.unresolved.is_empty() {
+                        // Name the values it will need too, so one values file does.
+                        let values_name = Self::values_name(kind, &p);
+                        let mut scratch = p.item.record.clone();
+                        self.write_only_values(kind, &p.item.record, &mut scratch, values_name.as_deref());
+                        if let Some((_, id)) = source_ids.first() {
+                            self.blocked_ids.insert((kind.name, id.clone()));
+                        }
                         self.blocked(
                             kind,
                             name,
@@ -796,6 +849,9 @@ impl Planner<'_> {
         let missing = self.write_only_values(kind, &p.item.record, &mut body, values_name.as_deref());
         self.supplied_secrets(kind, values_name.as_deref(), &mut body);
         if !missing.is_empty() {
+            if let Some((_, id)) = source_ids.first() {
+                self.blocked_ids.insert((kind.name, id.clone()));
+            }
             let hint = NeededValue {
                 kind: kind.name.to_owned(),
                 name: values_name.clone(),
@@ -987,7 +1043,7 @@ impl Planner<'_> {
                     self.tally(kind.name).unchanged += 1;
                 } else {
                     add.push(item_of(&p.item.record));
-                    names.push(display_name(kind.name, &p.item));
+                    names.push(p.ancestry.last().map(|(_, n)| n.clone()).unwrap_or_default());
                 }
             }
             let want: HashSet<String> = items.iter().map(|p| key_of(&p.item.record)).collect();
@@ -1132,7 +1188,10 @@ impl Planner<'_> {
                     kind: kind.name,
                     name: parent_name,
                     action: Action::Update,
-                    fields: items.iter().map(|p| display_name(kind.name, &p.item)).collect(),
+                    fields: items
+                        .iter()
+                        .filter_map(|p| p.ancestry.last().map(|(_, n)| n.clone()))
+                        .collect(),
                     count: 1,
                     reason: None,
                     request: Some(Request {

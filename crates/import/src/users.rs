@@ -92,7 +92,8 @@ impl<W: Write> Report<W> {
         Self { out, lines: 0 }
     }
 
-    fn line(&mut self, value: &Value) -> Result<(), ImportError> {
+    /// Adds one line.
+    pub fn write_line(&mut self, value: &Value) -> Result<(), ImportError> {
         serde_json::to_writer(&mut self.out, value)
             .map_err(std::io::Error::from)
             .and_then(|()| self.out.write_all(b"\n"))
@@ -270,7 +271,7 @@ impl<W: Write> Importer<'_, W> {
                 .and_then(Value::as_str)
                 .and_then(|m| by_email.get(&m.to_lowercase()))
                 .map_or(api_user.clone(), |u| mask_secrets(u));
-            self.report.line(&json!({
+            self.report.write_line(&json!({
                 "job": outcome.job.id(),
                 "user": sent,
                 "errors": e.get("errors").cloned().unwrap_or(Value::Null),
@@ -312,7 +313,7 @@ pub async fn import_users<W: Write>(
         match chunker.push(&text) {
             Err(e) => {
                 importer.summary.failed += 1;
-                importer.report.line(&json!({
+                importer.report.write_line(&json!({
                     "user": mask_secrets(&u.user),
                     "errors": [{"code": "TOO_LARGE", "message": e.to_string()}],
                 }))?;
@@ -474,7 +475,7 @@ pub async fn assign_memberships<W: Write>(
     };
     let mut writes = Vec::new();
     let absent = |what: &str, name: &str, n: usize, report: &mut Report<W>| {
-        report.line(&json!({
+        report.write_line(&json!({
             "membership": what,
             "name": name,
             "error": format!("{what} {name:?} is not in the target; restore the configuration first (idferry restore --kinds {what}s)"),
@@ -522,7 +523,7 @@ pub async fn assign_memberships<W: Write>(
             let ids: Vec<&String> = member_roles.iter().filter_map(|r| roles.get(r)).collect();
             if ids.len() < member_roles.len() {
                 summary.failed += (member_roles.len() - ids.len()) as u64;
-                report.line(&json!({"membership": "member_roles", "organization": org, "user_id": user,
+                report.write_line(&json!({"membership": "member_roles", "organization": org, "user_id": user,
                     "error": "some of the member's roles are not in the target; restore roles first"}))?;
             }
             if ids.is_empty() {
@@ -567,7 +568,7 @@ pub async fn assign_memberships<W: Write>(
                 },
                 Err(error) => {
                     summary.failed += w.count;
-                    report.line(&json!({"membership": w.what, "request": w.path, "body": w.body, "error": error}))?;
+                    report.write_line(&json!({"membership": w.what, "request": w.path, "body": w.body, "error": error}))?;
                 }
             }
         }

@@ -166,6 +166,16 @@ secrets = { TOKEN = "t" }
         );
         assert_eq!(v.get("hook_secrets", Some("h"), "A.B"), Some(&json!("x")));
         assert_eq!(v.get("hook_secrets", Some("other"), "A.B"), None);
+        let v = Values::parse(
+            "[actions.\"add-roles\"]\n\"secrets.API_KEY\" = \"s\"\n",
+            "v.toml",
+            &env,
+        )
+        .unwrap();
+        assert_eq!(
+            v.get("actions", Some("add-roles"), "secrets.API_KEY"),
+            Some(&json!("s"))
+        );
     }
 
     #[test]

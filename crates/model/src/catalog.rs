@@ -233,7 +233,7 @@ pub struct Kind {
     pub natural_key: &'static [&'static str],
     /// Fields a create must carry; the API answers 400 without them.
     pub required: &'static [&'static str],
-    /// Fields the API sets and a write must not send.
+    /// Fields the API sets and a write must not send (dot paths reach into objects).
     pub read_only: &'static [&'static str],
     /// Fields holding secrets: left out of unencrypted snapshots, never logged.
     pub secrets: &'static [&'static str],
@@ -328,6 +328,36 @@ pub fn find(name: &str) -> Option<&'static Kind> {
 /// The kinds whose parent is `name`.
 pub fn children(name: &str) -> impl Iterator<Item = &'static Kind> + '_ {
     CATALOG.iter().filter(move |k| k.parent == Some(name))
+}
+
+/// The kinds a kind's objects need to exist first: its parent, the kinds it refers to
+/// and the kind its links point at.
+fn needs(kind: &Kind) -> impl Iterator<Item = &'static str> + '_ {
+    let target = match kind.shape {
+        Shape::Links { target, .. } => Some(target),
+        _ => None,
+    };
+    kind.parent
+        .into_iter()
+        .chain(kind.references.iter().map(|r| r.kind))
+        .chain(target)
+        .filter(move |k| *k != kind.name)
+}
+
+/// Every kind, dependencies first (a stable topological order of the catalog): the
+/// order a restore writes in and names are resolved in. Deletes go the other way.
+pub fn dependency_order() -> Vec<&'static Kind> {
+    let mut placed: Vec<&'static Kind> = Vec::with_capacity(CATALOG.len());
+    let mut left: Vec<&'static Kind> = CATALOG.iter().collect();
+    while !left.is_empty() {
+        let ready = left.iter().position(|k| {
+            needs(k).all(|n| placed.iter().any(|p| p.name == n) || find(n).is_none())
+        });
+        // A cycle (the catalog test rules it out) would fall back to catalog order.
+        let next = left.remove(ready.unwrap_or(0));
+        placed.push(next);
+    }
+    placed
 }
 
 use IdFormat::{Alnum, Hex, Prefixed, Uuid};
@@ -876,7 +906,21 @@ pub static CATALOG: &[Kind] = &[
         update: ep(Patch, "/actions/triggers/{triggerId}/bindings"),
         pagination: Paged { key: "bindings" },
         natural_key: &["display_name"],
-        read_only: &["id", "trigger_id", "created_at", "updated_at"],
+        // The bound action is shown whole; only its id is the binding's (its changes
+        // belong to the action).
+        read_only: &[
+            "id",
+            "trigger_id",
+            "created_at",
+            "updated_at",
+            "action.created_at",
+            "action.updated_at",
+            "action.modules",
+            "action.deployed_version",
+            "action.all_changes_deployed",
+            "action.built_at",
+            "action.status",
+        ],
         references: &[r("action.id", "actions", "id")],
         write_form: &[
             ("ref.type", "=\"action_id\""),
@@ -1192,7 +1236,10 @@ pub static CATALOG: &[Kind] = &[
             "organization_usage",
             "allow_any_organization",
         ],
-        references: &[r("id", "client_grants", "id")],
+        references: &[
+            r("id", "client_grants", "id"),
+            r("client_id", "clients", "client_id"),
+        ],
         write_form: &[("grant_id", "id")],
         ..Kind::DEFAULT
     },
@@ -1521,6 +1568,21 @@ mod tests {
         ] {
             assert!(find(name).is_some(), "catalog lacks {name}");
         }
+    }
+
+    #[test]
+    fn every_kind_comes_after_what_it_needs() {
+        let order = dependency_order();
+        assert_eq!(order.len(), CATALOG.len());
+        let at = |name: &str| order.iter().position(|k| k.name == name).unwrap();
+        for kind in CATALOG {
+            for need in needs(kind) {
+                assert!(at(need) < at(kind.name), "{} before {need}", kind.name);
+            }
+        }
+        assert!(at("clients") < at("client_grants"));
+        assert!(at("user_attribute_profiles") < at("self_service_profiles"));
+        assert!(at("actions") < at("trigger_bindings"));
     }
 
     #[test]

@@ -9,5 +9,6 @@ mod faults;
 mod fidelity;
 mod jobs;
 mod pagination;
+mod restore;
 mod throttle;
 mod transform;

@@ -1,0 +1,282 @@
+//! `idferry migrate users`: users of a tenant or a snapshot imported into a tenant with
+//! their password hashes, metadata, roles and organization memberships.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use idferry_auth0::{Client, ClientOptions, ExportRequest};
+use idferry_import::ImportError;
+use idferry_import::state::Selection;
+use idferry_import::users::{
+    Memberships, Report, SourceUser, UsersOptions, assign_memberships, import_users,
+    target_user_ids,
+};
+use idferry_transform::hashes::HashFile;
+use idferry_transform::rules::{Rule, apply_all};
+use idferry_transform::{Mapping, profiles};
+use serde_json::{Value, json};
+
+use crate::cli::ConfigArg;
+use crate::output::out;
+use crate::progress::Reporter;
+use crate::restore::Source;
+use crate::snapshots::KeyArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Import the users of a tenant or a snapshot into a tenant, with their hashes,
+    /// metadata, roles and organizations.
+    Users(MigrateUsersArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  idferry migrate users --from acme-prod --to acme-staging --hashes prod-hashes.ndjson
+  idferry migrate users --from snapshots/...acme-prod.tar.zst --to acme-staging --map samples/mappings/staging.toml
+
+Users go through --map (if given), then the auth0-export-to-import profile (ids keep
+their value without the provider prefix), then the hashes of --hashes (the password-hash
+export Auth0 support delivers). Users the API refuses are written with its errors to
+--report. Roles and organizations must exist in the target (idferry restore first).")]
+pub struct MigrateUsersArgs {
+    /// The tenant (as named in the config) or snapshot file to read users from.
+    #[arg(long)]
+    pub from: String,
+    /// The tenant to import into.
+    #[arg(long)]
+    pub to: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The target's database connection.
+    #[arg(long, default_value = "Username-Password-Authentication")]
+    pub connection: String,
+    /// Rewrite users through this mapping spec first (kind `users`).
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
+    /// Password hashes (an Auth0 password-hash export, ndjson).
+    #[arg(long, value_name = "FILE")]
+    pub hashes: Option<PathBuf>,
+    /// Update users that already exist in the target (matched by email).
+    #[arg(long)]
+    pub upsert: bool,
+    /// Where users the API refuses are written, with its errors (ndjson).
+    #[arg(long, value_name = "FILE", default_value = "idferry-import-errors.ndjson")]
+    pub report: PathBuf,
+    /// Import jobs in flight (Auth0 runs at most 2 per tenant).
+    #[arg(long, default_value_t = 2)]
+    pub slots: usize,
+    /// Users only: no roles or organization memberships.
+    #[arg(long)]
+    pub no_memberships: bool,
+    /// A summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+pub async fn run(cmd: MigrateCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        MigrateCommand::Users(args) => users(args).await,
+    }
+}
+
+/// The rules a user goes through: the user's mapping, then the import profile with hashes.
+fn rules(args: &MigrateUsersArgs) -> anyhow::Result<(Mapping, Mapping, Option<Arc<HashFile>>)> {
+    let user_map = match &args.map {
+        Some(file) => Mapping::load(file, &|v| std::env::var(v).ok())?,
+        None => Mapping::default(),
+    };
+    let mut profile = profiles::profile("auth0-export-to-import")?;
+    let hashes = match &args.hashes {
+        Some(file) => {
+            let loaded = Arc::new(
+                HashFile::load(file).map_err(|e| anyhow::anyhow!("--hashes {}: {e}", file.display()))?,
+            );
+            profile.push(
+                "users",
+                Rule::MergeHashes {
+                    line: 0,
+                    hashes: loaded.clone(),
+                },
+            );
+            Some(loaded)
+        }
+        None => None,
+    };
+    Ok((user_map, profile, hashes))
+}
+
+async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
+    idferry_auth0::install_tls_provider();
+    let config = args.config.load()?;
+    let target = Client::new(config.tenant(&args.to)?, ClientOptions::default())?;
+    let source = Source::resolve(&args.from, &config)?;
+    let (user_map, profile, hashes) = rules(&args)?;
+    let progress = Reporter::new();
+    let memberships = if args.no_memberships {
+        Memberships::default()
+    } else {
+        Memberships::from_state(&source.state(&args.key, Selection::Memberships, &progress).await?)
+    };
+
+    // Source users as a stream of export records.
+    let records: futures_util::stream::BoxStream<'_, Result<Value, ImportError>> = match &source {
+        Source::Tenant(client) => {
+            let job = client.create_export(&ExportRequest::default()).await?;
+            client.wait_job(job.id(), &progress).await?;
+            client
+                .export_records(job.id())
+                .await?
+                .map_err(ImportError::from)
+                .boxed()
+        }
+        Source::Snapshot(path) => {
+            let reader = args.key.open(path)?;
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Value, ImportError>>(1024);
+            let name = path.display().to_string();
+            tokio::task::spawn_blocking(move || {
+                let mut n = 0u64;
+                let result = reader.records("users", |line| {
+                    n += 1;
+                    let parsed = serde_json::from_slice(line).map_err(|e| ImportError::Record {
+                        source_name: name.clone(),
+                        kind: "users".into(),
+                        line: n,
+                        message: format!("not JSON: {e}"),
+                    });
+                    // A closed channel means the import stopped; stop reading.
+                    tx.blocking_send(parsed).map_err(|_| {
+                        idferry_archive::ArchiveError::Corrupt {
+                            path: name.clone().into(),
+                            message: "reading stopped".into(),
+                        }
+                    })
+                });
+                if let Err(e) = result {
+                    let _ = tx.blocking_send(Err(ImportError::Archive(e)));
+                }
+            });
+            stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) }).boxed()
+        }
+    };
+
+    let report_file = std::fs::File::create(&args.report)
+        .with_context(|| format!("cannot write the report {}", args.report.display()))?;
+    let mut report = Report::new(std::io::BufWriter::new(report_file));
+    let filtered = AtomicU64::new(0);
+    let local_failures = std::sync::Mutex::new(Vec::new());
+    let users = records
+        .filter_map(|r| {
+            let out = match r {
+                Err(e) => Some(Err(e)),
+                Ok(mut user) => {
+                    let source_id = user.get("user_id").and_then(Value::as_str).map(str::to_owned);
+                    let result = apply_all(user_map.rules_for("users"), &mut user)
+                        .and_then(|keep| Ok(keep && apply_all(profile.rules_for("users"), &mut user)?));
+                    match result {
+                        Ok(true) => Some(Ok(SourceUser { source_id, user })),
+                        Ok(false) => {
+                            filtered.fetch_add(1, Ordering::Relaxed);
+                            None
+                        }
+                        Err(e) => {
+                            if let Ok(mut f) = local_failures.lock() {
+                                f.push(json!({"user_id": source_id, "errors": [{"code": "MAPPING", "message": e.to_string()}]}));
+                            }
+                            None
+                        }
+                    }
+                }
+            };
+            std::future::ready(out)
+        })
+        .boxed();
+    let options = UsersOptions {
+        connection: args.connection.clone(),
+        upsert: args.upsert,
+        slots: args.slots,
+        run_id: format!("idferry-{}", jiff::Timestamp::now().as_second()),
+        ..UsersOptions::default()
+    };
+    let before = target.stats();
+    let (mut summary, emails) = import_users(&target, users, &options, &mut report, &progress).await?;
+    for line in local_failures.into_inner().unwrap_or_default() {
+        summary.failed += 1;
+        summary.total += 1;
+        report_line(&mut report, &line)?;
+    }
+
+    let membership = if args.no_memberships {
+        None
+    } else {
+        let by_email = target_user_ids(&target, &progress).await?;
+        let user_ids: HashMap<String, String> = emails
+            .into_iter()
+            .filter_map(|(source, email)| Some((source, by_email.get(&email)?.clone())))
+            .collect();
+        Some(assign_memberships(&target, &memberships, &user_ids, &mut report, &progress).await?)
+    };
+    let after = target.stats();
+    let lines = report.lines;
+    report.finish()?;
+    let filtered = filtered.into_inner();
+    let requests = after.requests - before.requests;
+    let rate_limited = after.rate_limited - before.rate_limited;
+    if args.json {
+        out!(
+            "{}",
+            json!({"users": summary, "filtered": filtered, "memberships": membership,
+                   "report": args.report, "report_lines": lines,
+                   "hashes_merged": hashes.as_ref().map(|h| h.merged.load(Ordering::Relaxed)),
+                   "requests": requests, "rate_limited": rate_limited})
+        );
+    } else {
+        out!(
+            "Users into {}: {} read, {} inserted, {} updated, {} failed, {} left out by the mapping ({} import jobs).",
+            args.to,
+            summary.total + filtered,
+            summary.inserted,
+            summary.updated,
+            summary.failed,
+            filtered,
+            summary.jobs
+        );
+        if let Some(h) = &hashes {
+            out!(
+                "Hashes: {} users given their hash; {} with a format the import does not take (not carried).",
+                h.merged.load(Ordering::Relaxed),
+                h.unsupported.load(Ordering::Relaxed)
+            );
+        }
+        if let Some(m) = &membership {
+            out!(
+                "Memberships: {} role assignments, {} organization memberships, {} member roles; {} failed, {} skipped (user not imported).",
+                m.role_users,
+                m.organization_members,
+                m.member_roles,
+                m.failed,
+                m.users_missing
+            );
+        }
+        out!("Requests: {requests} ({rate_limited} answered 429).");
+        out!("Error report: {} ({lines} lines).", args.report.display());
+    }
+    let failed = summary.failed + membership.map_or(0, |m| m.failed);
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn report_line<W: std::io::Write>(report: &mut Report<W>, line: &Value) -> anyhow::Result<()> {
+    report.write_line(line)?;
+    Ok(())
+}

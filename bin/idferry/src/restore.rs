@@ -1,0 +1,326 @@
+//! `idferry restore`: a snapshot's (or a live tenant's) configuration written into a
+//! tenant, after a plan that can be looked at first (`--plan`) and that needs consent
+//! before it overwrites or deletes anything.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use idferry_auth0::{Client, ClientOptions};
+use idferry_import::plan::{Action, Plan, PlanOptions, secret_notes};
+use idferry_import::state::Selection;
+use idferry_import::{ApplyReport, State, Values, apply, plan};
+use idferry_model::{Config, Progress};
+use idferry_transform::Mapping;
+use serde_json::json;
+
+use crate::cli::ConfigArg;
+use crate::output::out;
+use crate::progress::Reporter;
+use crate::snapshots::KeyArgs;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  idferry restore snapshots/20261123T020000.000Z_acme-prod.tar.zst --to acme-staging --plan
+  idferry restore snapshots/...acme-prod.tar.zst --to acme-staging --map samples/mappings/staging.toml --values staging-values.toml --yes
+  idferry restore acme-prod --to acme-staging --kinds clients,client_grants --only clients:web --plan
+
+Objects are matched by natural key (a client's name, an API's identifier, a grant's client
+and audience); ids are rewritten to the target's. Write-only values a snapshot cannot hold
+(provider credentials, hook and action secrets, rules-config values) come from --values:
+  [email_provider]
+  credentials = { api_key = { env = \"SENDGRID_API_KEY\" } }
+  [hook_secrets.\"my-hook\"]
+  API_KEY = { file = \"/run/secrets/hook-api-key\" }
+What is still missing is listed, and those objects are not written.")]
+pub struct RestoreArgs {
+    /// A snapshot file, or a tenant of the config file to copy from.
+    pub source: String,
+    /// The tenant to write into, as named in the config file.
+    #[arg(long)]
+    pub to: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Only these kinds (with their sub-resources), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    /// Only this object and what hangs from it, as KIND:NAME (repeatable).
+    #[arg(long, value_name = "KIND:NAME")]
+    pub only: Vec<String>,
+    /// Rewrite the records through this mapping spec first (e.g. staging URLs).
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
+    /// Values for write-only secrets (TOML; see below).
+    #[arg(long, value_name = "FILE")]
+    pub values: Option<PathBuf>,
+    /// Print the plan and write nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// Delete objects of the target that the source does not have.
+    #[arg(long)]
+    pub allow_delete: bool,
+    /// Apply a plan that updates or deletes without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// The plan and the results as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+/// Where records come from: a snapshot file, or a tenant of the config.
+pub enum Source {
+    /// A snapshot file.
+    Snapshot(PathBuf),
+    /// A tenant.
+    Tenant(Client),
+}
+
+impl Source {
+    /// A file that exists is a snapshot; otherwise a tenant of the config.
+    pub fn resolve(name: &str, config: &Config) -> anyhow::Result<Self> {
+        let path = Path::new(name);
+        if path.is_file() {
+            return Ok(Self::Snapshot(path.to_owned()));
+        }
+        match config.tenant(name) {
+            Ok(t) => Ok(Self::Tenant(Client::new(t, ClientOptions::default())?)),
+            Err(_) => bail!(
+                "{name} is neither a snapshot file nor a tenant of the config (tenants: {})",
+                config.tenants.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+
+    /// The records of `selection`.
+    pub async fn state(
+        &self,
+        key: &KeyArgs,
+        selection: Selection,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<State> {
+        Ok(match self {
+            Self::Snapshot(path) => {
+                let reader = key.open(path)?;
+                let manifest = reader.manifest()?;
+                if manifest.platform != "auth0" {
+                    bail!(
+                        "{} is a snapshot of a {} tenant; restoring it into Auth0 needs a mapping profile that converts it",
+                        path.display(),
+                        manifest.platform
+                    );
+                }
+                State::from_snapshot(&reader, selection)?
+            }
+            Self::Tenant(client) => State::from_tenant(client, selection, progress).await?,
+        })
+    }
+
+    /// How the source is named in messages.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Snapshot(p) => p.display().to_string(),
+            Self::Tenant(c) => c.tenant().to_owned(),
+        }
+    }
+}
+
+fn parse_only(only: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    only.iter()
+        .map(|o| {
+            let (kind, name) = o
+                .split_once(':')
+                .with_context(|| format!("--only {o}: expected KIND:NAME, e.g. clients:web"))?;
+            if idferry_model::catalog::find(kind).is_none() {
+                bail!("--only {o}: no kind {kind} (see `idferry catalog`)");
+            }
+            Ok((kind.to_owned(), name.to_owned()))
+        })
+        .collect()
+}
+
+pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
+    idferry_auth0::install_tls_provider();
+    let config = args.config.load()?;
+    let target_config = config.tenant(&args.to)?;
+    let target = Client::new(target_config, ClientOptions::default())?;
+    let source = Source::resolve(&args.source, &config)?;
+    for k in &args.kinds {
+        if idferry_model::catalog::find(k).is_none_or(|k| !k.config) {
+            bail!("--kinds {k}: not a kind of configuration (see `idferry catalog`)");
+        }
+    }
+    let options = PlanOptions {
+        kinds: args.kinds.clone(),
+        only: parse_only(&args.only)?,
+        allow_delete: args.allow_delete,
+    };
+    let values = match &args.values {
+        Some(file) => Values::load(file)?,
+        None => Values::none(),
+    };
+    let progress = Reporter::new();
+    let mut from = source.state(&args.key, Selection::Config, &progress).await?;
+    if let Some(file) = &args.map {
+        let mapping = Mapping::load(file, &|v| std::env::var(v).ok())?;
+        from.apply_mapping(&mapping)?;
+    }
+    let into = State::from_tenant(&target, Selection::Config, &progress)
+        .await
+        .with_context(|| format!("reading {}", args.to))?;
+    let mut plan = plan(&from, &into, &values, &options);
+    let notes = secret_notes(&plan, &from);
+    plan.notes.extend(notes);
+
+    if args.plan || plan.is_empty() {
+        if args.json {
+            out!("{}", json!({"source": source.name(), "target": args.to, "plan": plan}));
+        } else {
+            print_plan(&plan, &source.name(), &args.to);
+            if plan.is_empty() {
+                out!("Nothing to do: {} already matches.", args.to);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.json {
+        print_plan(&plan, &source.name(), &args.to);
+    }
+    if plan.overwrites() && !args.yes && !confirm(&plan, &args.to)? {
+        bail!(
+            "not applied: the plan changes or deletes objects of {}; confirm, or pass --yes (--plan only shows it)",
+            args.to
+        );
+    }
+    let before = target.stats();
+    let report = apply(&target, &plan, &progress).await;
+    let after = target.stats();
+    let requests = after.requests - before.requests;
+    let rate_limited = after.rate_limited - before.rate_limited;
+    if args.json {
+        out!(
+            "{}",
+            json!({"source": source.name(), "target": args.to, "plan": plan, "result": report,
+                   "requests": requests, "rate_limited": rate_limited})
+        );
+    } else {
+        print_report(&report, &args.to, requests, rate_limited);
+    }
+    Ok(if report.failed() > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Asks on a terminal; refuses elsewhere.
+fn confirm(plan: &Plan, target: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    let (updates, deletes) = plan.steps.iter().fold((0, 0), |(u, d), s| match s.action {
+        Action::Update => (u + s.count, d),
+        Action::Delete => (u, d + s.count),
+        _ => (u, d),
+    });
+    eprint!("Apply to {target}: {updates} updates, {deletes} deletes? [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// Steps listed one by one before the list is cut short.
+const SHOWN_STEPS: usize = 60;
+
+fn print_plan(plan: &Plan, source: &str, target: &str) {
+    out!("Plan: {source} -> {target}");
+    out!(
+        "  {:<34} {:>7} {:>7} {:>9} {:>7} {:>7} {:>6}",
+        "kind",
+        "create",
+        "update",
+        "unchanged",
+        "delete",
+        "blocked",
+        "extra"
+    );
+    for (kind, t) in &plan.tally {
+        out!(
+            "  {kind:<34} {:>7} {:>7} {:>9} {:>7} {:>7} {:>6}",
+            t.create,
+            t.update,
+            t.unchanged,
+            t.delete,
+            t.blocked,
+            t.extra
+        );
+    }
+    if !plan.steps.is_empty() {
+        out!("Changes ({} requests):", plan.requests());
+    }
+    for step in plan.steps.iter().take(SHOWN_STEPS) {
+        let mark = match step.action {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::Blocked => "!",
+        };
+        let detail = match (&step.reason, step.fields.is_empty()) {
+            (Some(r), _) => format!(": {r}"),
+            (None, false) if step.fields.len() <= 6 => format!(" ({})", step.fields.join(", ")),
+            (None, false) => format!(" ({} items)", step.fields.len()),
+            (None, true) => String::new(),
+        };
+        let name = if step.name.starts_with(step.kind) {
+            step.name.clone()
+        } else {
+            format!("{} {}", step.kind, step.name)
+        };
+        out!("  {mark} {name}{detail}");
+    }
+    if plan.steps.len() > SHOWN_STEPS {
+        out!("  ... and {} more (--json lists all)", plan.steps.len() - SHOWN_STEPS);
+    }
+    if plan.tally.values().any(|t| t.extra > 0) {
+        out!("Objects only in {target} are kept; --allow-delete removes them.");
+    }
+    if !plan.needed_values.is_empty() {
+        out!("Values needed (in a --values file; {{ env = \"VAR\" }} or {{ file = \"PATH\" }} keep secrets out of it):");
+        for v in &plan.needed_values {
+            out!("  {}", v.hint());
+        }
+    }
+    for note in &plan.notes {
+        out!("Note: {note}");
+    }
+}
+
+fn print_report(report: &ApplyReport, target: &str, requests: u64, rate_limited: u64) {
+    out!("Restored into {target} ({requests} requests, {rate_limited} answered 429):");
+    out!(
+        "  {:<34} {:>7} {:>7} {:>9} {:>7} {:>6}",
+        "kind",
+        "created",
+        "updated",
+        "unchanged",
+        "deleted",
+        "failed"
+    );
+    for (kind, k) in &report.kinds {
+        out!(
+            "  {kind:<34} {:>7} {:>7} {:>9} {:>7} {:>6}",
+            k.created,
+            k.updated,
+            k.unchanged,
+            k.deleted,
+            k.failed
+        );
+    }
+    for f in &report.failures {
+        out!("  failed: {} {}: {}", f.kind, f.name, f.error);
+    }
+}
