@@ -8,6 +8,7 @@ mod common;
 mod faults;
 mod fidelity;
 mod jobs;
+mod migrate;
 mod pagination;
 mod restore;
 mod throttle;

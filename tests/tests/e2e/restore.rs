@@ -8,14 +8,14 @@ use serde_json::Value;
 
 use crate::common::{run_idferry, start};
 
-struct Pair {
-    emu: Emulator,
-    dir: tempfile::TempDir,
+pub struct Pair {
+    pub emu: Emulator,
+    pub dir: tempfile::TempDir,
 }
 
 impl Pair {
     /// `acme-prod` generated, `acme-staging` empty.
-    async fn new(users: usize) -> Self {
+    pub async fn new(users: usize) -> Self {
         let mut prod = TenantOptions::new("acme-prod");
         prod.generate = Some(GenerateSpec {
             users,
@@ -27,15 +27,15 @@ impl Pair {
         Self { emu, dir }
     }
 
-    fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    async fn idferry(&self, args: &[&str]) -> (i32, String, String) {
+    pub async fn idferry(&self, args: &[&str]) -> (i32, String, String) {
         run_idferry(args, self.path()).await
     }
 
-    async fn backup(&self, tenant: &str) -> PathBuf {
+    pub async fn backup(&self, tenant: &str) -> PathBuf {
         let out = format!("snapshots-{tenant}");
         let (code, stdout, err) = self
             .idferry(&[
@@ -60,7 +60,7 @@ impl Pair {
     }
 
     /// The plan of restoring `snapshot` into staging, as JSON.
-    async fn plan(&self, snapshot: &Path, extra: &[&str]) -> Value {
+    pub async fn plan(&self, snapshot: &Path, extra: &[&str]) -> Value {
         let mut args = vec![
             "restore",
             snapshot.to_str().unwrap(),
@@ -76,8 +76,29 @@ impl Pair {
     }
 }
 
+impl Pair {
+    /// Restores prod's configuration into staging (with every value it asks for).
+    pub async fn restore_config(&self, extra: &[&str]) {
+        let a = self.backup("acme-prod").await;
+        let plan = self.plan(&a, extra).await;
+        std::fs::write(self.path().join("values.toml"), values_for(&plan)).unwrap();
+        let mut args = vec![
+            "restore",
+            a.to_str().unwrap(),
+            "--to",
+            "acme-staging",
+            "--values",
+            "values.toml",
+            "--yes",
+        ];
+        args.extend(extra);
+        let (code, out, err) = self.idferry(&args).await;
+        assert_eq!(code, 0, "restore:\n{out}\n{err}");
+    }
+}
+
 /// A values file supplying every value the plan asks for.
-fn values_for(plan: &Value) -> String {
+pub fn values_for(plan: &Value) -> String {
     let mut text = String::new();
     let mut sections: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for v in plan["needed_values"].as_array().unwrap() {

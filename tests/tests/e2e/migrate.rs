@@ -1,0 +1,167 @@
+//! User migrations through the binary: users with hashes, metadata, roles and
+//! organization memberships from one emulated tenant into another.
+
+use std::collections::{BTreeSet, HashMap};
+
+use idferry_emulator::Tenant;
+use serde_json::{Value, json};
+
+use crate::restore::Pair;
+
+/// What a tenant holds of one user, by email: metadata, hash, role names, organization
+/// names with member role names.
+#[derive(Debug, PartialEq)]
+struct Held {
+    user_metadata: Value,
+    app_metadata: Value,
+    hash: Option<Value>,
+    roles: BTreeSet<String>,
+    organizations: BTreeSet<(String, BTreeSet<String>)>,
+}
+
+fn holdings(t: &Tenant) -> HashMap<String, Held> {
+    t.with(|s| {
+        let names = |kind: &'static str, s: &mut idferry_emulator::store::Store| -> HashMap<String, String> {
+            s.table(kind, "")
+                .values()
+                .map(|r| (r["id"].as_str().unwrap().to_owned(), r["name"].as_str().unwrap().to_owned()))
+                .collect()
+        };
+        let roles = names("roles", s);
+        let orgs = names("organizations", s);
+        let users: Vec<(String, String, Value)> = s
+            .users
+            .iter()
+            .filter_map(|u| Some((u.id.to_string(), u.email.clone()?.to_string(), u.value())))
+            .collect();
+        let mut out = HashMap::new();
+        for (id, email, value) in users {
+            let user_roles = s
+                .relation("user_roles")
+                .of(&id, false)
+                .iter()
+                .filter_map(|r| roles.get(r).cloned())
+                .collect();
+            let memberships = s.relation("organization_members").of(&id, true);
+            let organizations = memberships
+                .iter()
+                .map(|org| {
+                    let member_roles = s
+                        .relation("organization_member_roles")
+                        .of(&format!("{org}/{id}"), false)
+                        .iter()
+                        .filter_map(|r| roles.get(r).cloned())
+                        .collect();
+                    (orgs.get(org).cloned().unwrap_or_default(), member_roles)
+                })
+                .collect();
+            let hash = s
+                .credentials
+                .get(&id)
+                .and_then(|c| c.get("password_hash").cloned());
+            out.insert(
+                email.to_lowercase(),
+                Held {
+                    user_metadata: value["user_metadata"].clone(),
+                    app_metadata: value["app_metadata"].clone(),
+                    hash,
+                    roles: user_roles,
+                    organizations,
+                },
+            );
+        }
+        out
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_ones_are_reported() {
+    const USERS: usize = 50_000;
+    const INVALID: usize = 100;
+    let p = Pair::new(USERS).await;
+    let a = &p.emu.tenants()[0];
+    let b = &p.emu.tenants()[1];
+    // 100 users the import must refuse: their email is not an email.
+    let invalid: Vec<String> = a.with(|s| {
+        let ids: Vec<String> = s
+            .users
+            .iter()
+            .filter(|u| u.id.starts_with("auth0|"))
+            .take(INVALID)
+            .map(|u| u.id.to_string())
+            .collect();
+        for (n, id) in ids.iter().enumerate() {
+            let mut v = s.users.get(id).unwrap().value();
+            v["email"] = json!(format!("not-an-email-{n}"));
+            s.users.put(idferry_emulator::store::UserRow::from_value(&v).unwrap());
+        }
+        ids
+    });
+    // The password-hash export, as Auth0 support delivers it.
+    let hashes: String = a.with(|s| {
+        s.credentials
+            .iter()
+            .filter_map(|(id, c)| {
+                let email = s.users.get(id)?.email.clone()?;
+                let oid = id.strip_prefix("auth0|")?;
+                Some(format!("{}\n", json!({"_id": {"$oid": oid}, "email": email, "passwordHash": c["password_hash"]})))
+            })
+            .collect()
+    });
+    std::fs::write(p.path().join("hashes.ndjson"), hashes).unwrap();
+    p.restore_config(&[]).await;
+
+    let (code, out, err) = p
+        .idferry(&[
+            "migrate",
+            "users",
+            "--from",
+            "acme-prod",
+            "--to",
+            "acme-staging",
+            "--hashes",
+            "hashes.ndjson",
+            "--report",
+            "errors.ndjson",
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 1, "some users fail, so the exit code says so:\n{out}\n{err}");
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["users"]["total"], USERS, "{summary:#}");
+    assert_eq!(summary["users"]["failed"], INVALID, "{summary:#}");
+    assert_eq!(summary["users"]["inserted"], USERS - INVALID, "{summary:#}");
+    assert_eq!(summary["memberships"]["failed"], 0, "{summary:#}");
+    assert_eq!(summary["rate_limited"], 0, "{summary:#}");
+
+    // The report: the 100 users as sent, hashes masked, with the API's errors.
+    let report = std::fs::read_to_string(p.path().join("errors.ndjson")).unwrap();
+    let lines: Vec<Value> = report.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), INVALID, "{report}");
+    let reported: BTreeSet<String> = lines
+        .iter()
+        .map(|l| {
+            assert_eq!(l["errors"][0]["code"], "FORMAT", "{l}");
+            assert!(l["errors"][0]["message"].as_str().unwrap().contains("email"), "{l}");
+            assert_ne!(l["user"]["password_hash"].as_str().map(|h| h.starts_with("$2")), Some(true), "{l}");
+            format!("auth0|{}", l["user"]["user_id"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(reported, invalid.into_iter().collect::<BTreeSet<_>>());
+
+    // Every other user is in B as in A.
+    let (held_a, held_b) = (holdings(a), holdings(b));
+    assert_eq!(held_b.len(), USERS - INVALID);
+    let mut with_roles = 0;
+    let mut with_member_roles = 0;
+    for (email, want) in &held_a {
+        if email.starts_with("not-an-email-") {
+            continue;
+        }
+        let got = held_b.get(email).unwrap_or_else(|| panic!("{email} is not in B"));
+        assert_eq!(got, want, "{email}");
+        with_roles += usize::from(!want.roles.is_empty());
+        with_member_roles += usize::from(want.organizations.iter().any(|(_, r)| !r.is_empty()));
+    }
+    assert!(with_roles > USERS / 2 && with_member_roles > USERS / 20, "{with_roles} {with_member_roles}");
+}
