@@ -20,6 +20,10 @@ pub enum BenchCommand {
     /// Back up a generated tenant of N users (the emulator runs as a separate process)
     /// and compare the archive with `gzip -6` of the same users ndjson.
     Backup(BackupBench),
+    /// Restore a generated tenant's configuration and migrate its users into an emulated
+    /// tenant limited to R requests/s; compare the requests made with the minimum
+    /// needed and the time taken with requests/R.
+    Migrate(MigrateBench),
     /// N generated users (ndjson.zst) through a mapping spec into ndjson.zst, against
     /// `jq` running the equivalent program on the same input.
     Transform(TransformBench),
@@ -77,6 +81,26 @@ pub struct BackupBench {
 }
 
 #[derive(Debug, Args)]
+pub struct MigrateBench {
+    /// Users migrated.
+    #[arg(long, default_value_t = 100_000)]
+    pub users: usize,
+    /// Organizations in the source (each brings enabled connections, a domain and
+    /// grants: 600 make a configuration of over 2,000 objects).
+    #[arg(long, default_value_t = 600)]
+    pub organizations: usize,
+    /// The target's rate limit, requests per second (the client is set to the same).
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// The target's bucket size.
+    #[arg(long, default_value_t = 10)]
+    pub burst: u32,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ListBench {
     /// Objects in the tenant.
     #[arg(long, default_value_t = 5000)]
@@ -101,6 +125,7 @@ pub struct ListBench {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::List(args) => list(args).await,
+        BenchCommand::Migrate(args) => crate::bench_migrate::run(args).await,
         BenchCommand::Backup(args) => backup(args).await,
         BenchCommand::Transform(args) => transform(args),
         BenchCommand::GenUsers { users, out } => gen_users(users, &out),

@@ -4,6 +4,7 @@
 
 mod backup;
 mod bench;
+mod bench_migrate;
 mod cli;
 mod demo;
 mod emulate;

@@ -62,6 +62,8 @@ pub struct UsersSummary {
     pub failed: u64,
     /// Import jobs run.
     pub jobs: u64,
+    /// Job status reads (at least one per job).
+    pub status_checks: u64,
 }
 
 /// Counts of the memberships given.
@@ -177,6 +179,7 @@ pub struct SourceUser {
 /// What an import job came back with.
 struct JobOutcome {
     job: Job,
+    status_checks: u64,
     users: Vec<Value>,
     errors: Vec<Value>,
 }
@@ -187,9 +190,11 @@ async fn run_job(client: Client, job: Job, users: Vec<Value>) -> Result<JobOutco
     let id = job.id().to_owned();
     // A file of ~1000 users takes the platform seconds; the emulator less. Start short.
     let mut pause = Duration::from_millis(200);
+    let mut status_checks = 0;
     let job = loop {
         tokio::time::sleep(pause).await;
         let job = client.job(&id).await?;
+        status_checks += 1;
         match job.status() {
             "completed" => break job,
             "failed" => {
@@ -213,7 +218,12 @@ async fn run_job(client: Client, job: Job, users: Vec<Value>) -> Result<JobOutco
     } else {
         Vec::new()
     };
-    Ok(JobOutcome { job, users, errors })
+    Ok(JobOutcome {
+        job,
+        status_checks,
+        users,
+        errors,
+    })
 }
 
 /// Import jobs of one run: started while slots are free, settled as they end.
@@ -259,6 +269,7 @@ impl<W: Write> Importer<'_, W> {
         self.summary.inserted += outcome.job.summary("inserted");
         self.summary.updated += outcome.job.summary("updated");
         self.summary.failed += outcome.job.summary("failed");
+        self.summary.status_checks += outcome.status_checks;
         let by_email: HashMap<String, &Value> = outcome
             .users
             .iter()

@@ -86,6 +86,12 @@ impl Values {
         field.split('.').try_fold(table, |t, part| t.get(part))
     }
 
+    /// Values built in code: `{kind: {name: {field: value}}}` (`{kind: {field: value}}`
+    /// for singletons), as a values file reads.
+    pub fn from_json(root: serde_json::Map<String, Value>) -> Self {
+        Self { root }
+    }
+
     /// True when nothing was supplied.
     pub fn is_empty(&self) -> bool {
         self.root.is_empty()

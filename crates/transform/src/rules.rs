@@ -237,7 +237,9 @@ impl Rule {
             line: self.line(),
             message,
         };
-        if !record.is_object() {
+        // A rewrite everywhere reaches any value (a settings record may be an array).
+        let everywhere = matches!(self, Self::Rewrite { fields: None, .. });
+        if !record.is_object() && !everywhere {
             return Err(fail(format!(
                 "the record is {}, not an object",
                 kind_of(record)

@@ -101,9 +101,19 @@ pub fn bin() -> std::path::PathBuf {
 
 /// Runs the binary without blocking the runtime (the emulator answers from it).
 pub async fn run_idferry(args: &[&str], cwd: &std::path::Path) -> (i32, String, String) {
+    run_idferry_env(args, cwd, &[]).await
+}
+
+/// [`run_idferry`] with environment variables.
+pub async fn run_idferry_env(
+    args: &[&str],
+    cwd: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     let out = tokio::process::Command::new(bin())
         .args(args)
         .current_dir(cwd)
+        .envs(env.iter().copied())
         .env_remove("RUST_BACKTRACE")
         .output()
         .await

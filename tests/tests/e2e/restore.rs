@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
 use serde_json::Value;
 
-use crate::common::{run_idferry, start};
+use crate::common::{run_idferry_env, start};
 
 pub struct Pair {
     pub emu: Emulator,
@@ -31,8 +31,9 @@ impl Pair {
         self.dir.path()
     }
 
+    /// Runs idferry in the pair's directory (with a scrubbing key for staging maps).
     pub async fn idferry(&self, args: &[&str]) -> (i32, String, String) {
-        run_idferry(args, self.path()).await
+        run_idferry_env(args, self.path(), &[("IDFERRY_SCRUB_KEY", "test-key")]).await
     }
 
     pub async fn backup(&self, tenant: &str) -> PathBuf {
@@ -178,4 +179,50 @@ async fn a_restore_into_an_empty_tenant_matches_the_source_and_a_rerun_plans_not
     let again = p.plan(&a, &["--values", "values.toml"]).await;
     assert_eq!(again["steps"], serde_json::json!([]), "{again:#}");
     let _ = &p.emu;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staging_restore_rewrites_urls_and_scrubs_people() {
+    let p = Pair::new(500).await;
+    let map = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("samples/mappings/staging.toml");
+    let map = map.to_str().unwrap();
+    p.restore_config(&["--map", map]).await;
+    let (code, out, err) = p
+        .idferry(&[
+            "migrate", "users", "--from", "acme-prod", "--to", "acme-staging", "--map", map,
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    assert!(summary["filtered"].as_u64().unwrap() > 0, "blocked users stay behind");
+
+    let (prod, staging) = (&p.emu.tenants()[0], &p.emu.tenants()[1]);
+    let prod_emails: std::collections::HashSet<String> =
+        prod.with(|s| s.users.iter().filter_map(|u| u.email.clone().map(|e| e.to_string())).collect());
+    staging.with(|s| {
+        let clients: Vec<Value> = s.table("clients", "").values().cloned().collect();
+        let callbacks: Vec<&str> = clients
+            .iter()
+            .flat_map(|c| c["callbacks"].as_array().into_iter().flatten())
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(!callbacks.is_empty());
+        for url in &callbacks {
+            assert!(!url.contains("acme-prod"), "{url}");
+        }
+        assert!(callbacks.iter().any(|u| u.contains("acme-staging")), "{callbacks:?}");
+        assert!(s.users.len() > 0 && s.users.len() < prod_emails.len());
+        for u in s.users.iter() {
+            let v = u.value();
+            let email = v["email"].as_str().unwrap();
+            assert!(email.ends_with("@example.invalid"), "{email}");
+            assert!(!prod_emails.contains(email));
+            assert_eq!(v["app_metadata"]["environment"], "staging", "{v}");
+            assert_ne!(v["blocked"], true, "{v}");
+        }
+    });
 }
