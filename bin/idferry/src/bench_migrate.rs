@@ -27,7 +27,11 @@ use serde_json::{Value, json};
 use crate::bench::MigrateBench;
 use crate::output::out;
 
-fn client(t: &idferry_emulator::Tenant, rate: Option<f64>, burst: Option<u32>) -> anyhow::Result<Client> {
+fn client(
+    t: &idferry_emulator::Tenant,
+    rate: Option<f64>,
+    burst: Option<u32>,
+) -> anyhow::Result<Client> {
     Ok(Client::from_parts(
         &t.name,
         &t.base_url,
@@ -89,7 +93,8 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
         );
     }
     let config = State::from_tenant(&from, Selection::Config, &Silent).await?;
-    let memberships = Memberships::from_state(&State::from_tenant(&from, Selection::Memberships, &Silent).await?);
+    let memberships =
+        Memberships::from_state(&State::from_tenant(&from, Selection::Memberships, &Silent).await?);
     let objects: usize = config.counts().map(|(_, n)| n).sum();
 
     // Configuration.
@@ -104,7 +109,11 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
     let s2 = into.stats();
     let restore_seconds = started.elapsed().as_secs_f64();
     if report.failed() > 0 {
-        bail!("the restore failed for {} objects: {:?}", report.failed(), report.failures.first());
+        bail!(
+            "the restore failed for {} objects: {:?}",
+            report.failed(),
+            report.failures.first()
+        );
     }
 
     // Users, then memberships.
@@ -117,7 +126,10 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
         .map_err(ImportError::from)
         .map(|r| {
             r.and_then(|mut user| {
-                let source_id = user.get("user_id").and_then(Value::as_str).map(str::to_owned);
+                let source_id = user
+                    .get("user_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
                 apply_all(profile.rules_for("users"), &mut user)
                     .map_err(|e| ImportError::Usage(e.to_string()))?;
                 Ok(SourceUser { source_id, user })
@@ -127,7 +139,8 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
     let mut errors = Report::new(std::io::sink());
     let users_started = Instant::now();
     let s3 = into.stats();
-    let (summary, emails) = import_users(&into, users, &UsersOptions::default(), &mut errors, &Silent).await?;
+    let (summary, emails) =
+        import_users(&into, users, &UsersOptions::default(), &mut errors, &Silent).await?;
     let s4 = into.stats();
     let by_email = target_user_ids(&into, &Silent).await?;
     let s5 = into.stats();
@@ -147,13 +160,19 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
     let (assigns, assigns_retries) = delta(s5, s6);
     let total = s6.requests - s0.requests;
     let rate_limited = s6.rate_limited - s0.rate_limited;
-    let extra_status = (summary.status_checks - summary.jobs) + export.saturating_sub(2 + export_retries);
-    let retries = reads_retries + writes_retries + imports_retries + export_retries + assigns_retries;
+    let extra_status =
+        (summary.status_checks - summary.jobs) + export.saturating_sub(2 + export_retries);
+    let retries =
+        reads_retries + writes_retries + imports_retries + export_retries + assigns_retries;
     let minimum = total - extra_status - retries;
     let ideal = total as f64 / args.rate;
     let server = b.stats();
     if summary.failed > 0 || m.failed > 0 {
-        bail!("{} users and {} memberships failed", summary.failed, m.failed);
+        bail!(
+            "{} users and {} memberships failed",
+            summary.failed,
+            m.failed
+        );
     }
     let figures = json!({
         "users": args.users, "config_objects": objects, "rate": args.rate, "burst": args.burst,

@@ -66,7 +66,11 @@ pub struct MigrateUsersArgs {
     #[arg(long)]
     pub upsert: bool,
     /// Where users the API refuses are written, with its errors (ndjson).
-    #[arg(long, value_name = "FILE", default_value = "idferry-import-errors.ndjson")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "idferry-import-errors.ndjson"
+    )]
     pub report: PathBuf,
     /// Import jobs in flight (Auth0 runs at most 2 per tenant).
     #[arg(long, default_value_t = 2)]
@@ -97,7 +101,8 @@ fn rules(args: &MigrateUsersArgs) -> anyhow::Result<(Mapping, Mapping, Option<Ar
     let hashes = match &args.hashes {
         Some(file) => {
             let loaded = Arc::new(
-                HashFile::load(file).map_err(|e| anyhow::anyhow!("--hashes {}: {e}", file.display()))?,
+                HashFile::load(file)
+                    .map_err(|e| anyhow::anyhow!("--hashes {}: {e}", file.display()))?,
             );
             profile.push(
                 "users",
@@ -123,7 +128,11 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     let memberships = if args.no_memberships {
         Memberships::default()
     } else {
-        Memberships::from_state(&source.state(&args.key, Selection::Memberships, &progress).await?)
+        Memberships::from_state(
+            &source
+                .state(&args.key, Selection::Memberships, &progress)
+                .await?,
+        )
     };
 
     // Source users as a stream of export records.
@@ -152,12 +161,11 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
                         message: format!("not JSON: {e}"),
                     });
                     // A closed channel means the import stopped; stop reading.
-                    tx.blocking_send(parsed).map_err(|_| {
-                        idferry_archive::ArchiveError::Corrupt {
+                    tx.blocking_send(parsed)
+                        .map_err(|_| idferry_archive::ArchiveError::Corrupt {
                             path: name.clone().into(),
                             message: "reading stopped".into(),
-                        }
-                    })
+                        })
                 });
                 if let Err(e) = result {
                     let _ = tx.blocking_send(Err(ImportError::Archive(e)));
@@ -206,7 +214,8 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
         ..UsersOptions::default()
     };
     let before = target.stats();
-    let (mut summary, emails) = import_users(&target, users, &options, &mut report, &progress).await?;
+    let (mut summary, emails) =
+        import_users(&target, users, &options, &mut report, &progress).await?;
     for line in local_failures.into_inner().unwrap_or_default() {
         summary.failed += 1;
         summary.total += 1;

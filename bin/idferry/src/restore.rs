@@ -90,7 +90,12 @@ impl Source {
             Ok(t) => Ok(Self::Tenant(Client::new(t, ClientOptions::default())?)),
             Err(_) => bail!(
                 "{name} is neither a snapshot file nor a tenant of the config (tenants: {})",
-                config.tenants.keys().cloned().collect::<Vec<_>>().join(", ")
+                config
+                    .tenants
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -163,7 +168,9 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
         None => Values::none(),
     };
     let progress = Reporter::new();
-    let mut from = source.state(&args.key, Selection::Config, &progress).await?;
+    let mut from = source
+        .state(&args.key, Selection::Config, &progress)
+        .await?;
     if let Some(file) = &args.map {
         let mapping = Mapping::load(file, &|v| std::env::var(v).ok())?;
         from.apply_mapping(&mapping)?;
@@ -177,7 +184,10 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
 
     if args.plan || plan.is_empty() {
         if args.json {
-            out!("{}", json!({"source": source.name(), "target": args.to, "plan": plan}));
+            out!(
+                "{}",
+                json!({"source": source.name(), "target": args.to, "plan": plan})
+            );
         } else {
             print_plan(&plan, &source.name(), &args.to);
             if plan.is_empty() {
@@ -283,13 +293,18 @@ fn print_plan(plan: &Plan, source: &str, target: &str) {
         out!("  {mark} {name}{detail}");
     }
     if plan.steps.len() > SHOWN_STEPS {
-        out!("  ... and {} more (--json lists all)", plan.steps.len() - SHOWN_STEPS);
+        out!(
+            "  ... and {} more (--json lists all)",
+            plan.steps.len() - SHOWN_STEPS
+        );
     }
     if plan.tally.values().any(|t| t.extra > 0) {
         out!("Objects only in {target} are kept; --allow-delete removes them.");
     }
     if !plan.needed_values.is_empty() {
-        out!("Values needed (in a --values file; {{ env = \"VAR\" }} or {{ file = \"PATH\" }} keep secrets out of it):");
+        out!(
+            "Values needed (in a --values file; {{ env = \"VAR\" }} or {{ file = \"PATH\" }} keep secrets out of it):"
+        );
         for v in &plan.needed_values {
             out!("  {}", v.hint());
         }

@@ -179,10 +179,8 @@ fn follow_references(kind: &Kind, record: &mut Value, names: &Names) {
 /// Leaves out what differs between tenants by construction.
 fn normalize(kind: &Kind, mut record: Value, names: &Names) -> Value {
     follow_references(kind, &mut record, names);
-    if let Value::Object(map) = &mut record {
-        if let Some(id) = kind.id_field {
-            map.remove(id);
-        }
+    if let (Value::Object(map), Some(id)) = (&mut record, kind.id_field) {
+        map.remove(id);
     }
     for field in kind.read_only {
         remove_path(&mut record, field);

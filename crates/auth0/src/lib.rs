@@ -17,9 +17,9 @@ pub mod throttle;
 pub use client::{Client, ClientOptions, Payload, RequestStats, Response, install_tls_provider};
 pub use error::{ApiError, Error};
 pub use jobs::{ExportField, ExportRequest, ImportRequest, Job};
-pub use retry::RetryPolicy;
 /// HTTP methods, as the client takes them.
 pub use reqwest::Method as HttpMethod;
+pub use retry::RetryPolicy;
 
 /// Results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -13,8 +13,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use idferry_model::record::{remove_path, set_path, values_at};
 use idferry_model::catalog::IdFormat;
+use idferry_model::record::{remove_path, set_path, values_at};
 use idferry_model::{CATALOG, Endpoint, Kind, Method, Shape, catalog};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -266,7 +266,9 @@ fn write_form(kind: &Kind, record: &Value) -> Value {
     for (to, from) in kind.write_form {
         let v = match from.strip_prefix('=') {
             Some(literal) => serde_json::from_str(literal).unwrap_or(Value::Null),
-            None => values_at(record, from).first().map_or(Value::Null, |v| (*v).clone()),
+            None => values_at(record, from)
+                .first()
+                .map_or(Value::Null, |v| (*v).clone()),
         };
         set_path(&mut out, to, v);
     }
@@ -403,7 +405,10 @@ impl Planner<'_> {
             Action::Blocked => t.blocked += step.count.max(1),
         }
         if step.action == Action::Delete {
-            let at = CATALOG.iter().position(|k| k.name == kind.name).unwrap_or(0);
+            let at = CATALOG
+                .iter()
+                .position(|k| k.name == kind.name)
+                .unwrap_or(0);
             self.deletes.push((at, step));
         } else {
             self.plan.steps.push(step);
@@ -518,7 +523,11 @@ impl Planner<'_> {
                     .references
                     .iter()
                     .find(|r| r.field == *f)
-                    .and_then(|r| self.ids.ancestry.get(&(catalog::find(r.kind)?.name, v.clone())))
+                    .and_then(|r| {
+                        self.ids
+                            .ancestry
+                            .get(&(catalog::find(r.kind)?.name, v.clone()))
+                    })
                     .and_then(|a| a.last())
                     .map(|(_, n)| n.clone());
                 Some(named.unwrap_or(v))
@@ -558,7 +567,10 @@ impl Planner<'_> {
         let placed: Vec<Placed> = source.iter().map(|i| self.place(kind, i)).collect();
         let mut target_groups: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
         for t in target {
-            target_groups.entry(t.parent.join("\u{1f}")).or_default().push(t);
+            target_groups
+                .entry(t.parent.join("\u{1f}"))
+                .or_default()
+                .push(t);
         }
         match kind.shape {
             Shape::Links { body_key, .. } => self.links(kind, body_key, placed, &target_groups),
@@ -670,7 +682,12 @@ impl Planner<'_> {
                         // Name the values it will need too, so one values file does.
                         let values_name = Self::values_name(kind, &p);
                         let mut scratch = p.item.record.clone();
-                        self.write_only_values(kind, &p.item.record, &mut scratch, values_name.as_deref());
+                        self.write_only_values(
+                            kind,
+                            &p.item.record,
+                            &mut scratch,
+                            values_name.as_deref(),
+                        );
                         if let Some((_, id)) = source_ids.first() {
                             self.blocked_ids.insert((kind.name, id.clone()));
                         }
@@ -846,7 +863,8 @@ impl Planner<'_> {
             self.tally(kind.name).unchanged += 1;
             return;
         }
-        let missing = self.write_only_values(kind, &p.item.record, &mut body, values_name.as_deref());
+        let missing =
+            self.write_only_values(kind, &p.item.record, &mut body, values_name.as_deref());
         self.supplied_secrets(kind, values_name.as_deref(), &mut body);
         if !missing.is_empty() {
             if let Some((_, id)) = source_ids.first() {
@@ -886,7 +904,8 @@ impl Planner<'_> {
         if let Some((_, placeholder)) = &new_id {
             for (f, v) in source_ids {
                 if Some(*f) == kind.id_field {
-                    self.ids.insert(kind.name, f, v.clone(), placeholder.clone());
+                    self.ids
+                        .insert(kind.name, f, v.clone(), placeholder.clone());
                 } else {
                     self.ids.insert(kind.name, f, v.clone(), v.clone());
                 }
@@ -917,7 +936,14 @@ impl Planner<'_> {
         );
     }
 
-    fn update(&mut self, kind: &'static Kind, p: &Placed, t: &Item, parents: &[String], name: String) {
+    fn update(
+        &mut self,
+        kind: &'static Kind,
+        p: &Placed,
+        t: &Item,
+        parents: &[String],
+        name: String,
+    ) {
         let Some(endpoint) = kind.update else {
             self.tally(kind.name).unchanged += 1;
             return;
@@ -1035,7 +1061,10 @@ impl Planner<'_> {
                     self.blocked(
                         kind,
                         Self::full_name(&p.ancestry),
-                        format!("it refers to {}, not in the target", p.unresolved.join(", ")),
+                        format!(
+                            "it refers to {}, not in the target",
+                            p.unresolved.join(", ")
+                        ),
                     );
                     continue;
                 }
@@ -1043,7 +1072,12 @@ impl Planner<'_> {
                     self.tally(kind.name).unchanged += 1;
                 } else {
                     add.push(item_of(&p.item.record));
-                    names.push(p.ancestry.last().map(|(_, n)| n.clone()).unwrap_or_default());
+                    names.push(
+                        p.ancestry
+                            .last()
+                            .map(|(_, n)| n.clone())
+                            .unwrap_or_default(),
+                    );
                 }
             }
             let want: HashSet<String> = items.iter().map(|p| key_of(&p.item.record)).collect();
@@ -1139,8 +1173,7 @@ impl Planner<'_> {
             }
             let parent_name =
                 Self::full_name(&first.ancestry[..first.ancestry.len().saturating_sub(1)]);
-            let unresolved: Vec<String> =
-                items.iter().flat_map(|p| p.unresolved.clone()).collect();
+            let unresolved: Vec<String> = items.iter().flat_map(|p| p.unresolved.clone()).collect();
             if !unresolved.is_empty() {
                 self.blocked(
                     kind,
@@ -1149,7 +1182,10 @@ impl Planner<'_> {
                 );
                 continue;
             }
-            let want: Vec<Value> = items.iter().map(|p| write_form(kind, &p.item.record)).collect();
+            let want: Vec<Value> = items
+                .iter()
+                .map(|p| write_form(kind, &p.item.record))
+                .collect();
             let have: Vec<Value> = target_groups
                 .get(&group)
                 .into_iter()
@@ -1284,7 +1320,9 @@ impl Planner<'_> {
             if body.is_empty() {
                 continue;
             }
-            let Some(endpoint) = kind.create else { continue };
+            let Some(endpoint) = kind.create else {
+                continue;
+            };
             let fields: Vec<String> = body.keys().cloned().collect();
             self.push(
                 kind,
@@ -1315,7 +1353,9 @@ pub fn secret_notes(plan: &Plan, source: &State) -> Vec<String> {
     }
     let mut notes = Vec::new();
     for (kind, tally) in &plan.tally {
-        let Some(k) = catalog::find(kind) else { continue };
+        let Some(k) = catalog::find(kind) else {
+            continue;
+        };
         let readable: Vec<&str> = k
             .secrets
             .iter()
@@ -1360,14 +1400,32 @@ mod tests {
     #[test]
     fn references_follow_the_target_ids_and_new_objects_get_placeholders() {
         let mut source = State::default();
-        source.push(kind("clients"), item(json!({"client_id": "A1", "name": "web", "callbacks": ["https://a"]})));
-        source.push(kind("clients"), item(json!({"client_id": "A2", "name": "new app"})));
-        source.push(kind("resource_servers"), item(json!({"id": "r1", "identifier": "https://api", "name": "API"})));
+        source.push(
+            kind("clients"),
+            item(json!({"client_id": "A1", "name": "web", "callbacks": ["https://a"]})),
+        );
+        source.push(
+            kind("clients"),
+            item(json!({"client_id": "A2", "name": "new app"})),
+        );
+        source.push(
+            kind("resource_servers"),
+            item(json!({"id": "r1", "identifier": "https://api", "name": "API"})),
+        );
         source.push(kind("client_grants"), item(json!({"id": "g1", "client_id": "A1", "audience": "https://api", "scope": ["read"]})));
-        source.push(kind("client_grants"), item(json!({"id": "g2", "client_id": "A2", "audience": "https://api", "scope": []})));
+        source.push(
+            kind("client_grants"),
+            item(json!({"id": "g2", "client_id": "A2", "audience": "https://api", "scope": []})),
+        );
         let mut target = State::default();
-        target.push(kind("clients"), item(json!({"client_id": "B1", "name": "web", "callbacks": ["https://b"]})));
-        target.push(kind("resource_servers"), item(json!({"id": "r9", "identifier": "https://api", "name": "API"})));
+        target.push(
+            kind("clients"),
+            item(json!({"client_id": "B1", "name": "web", "callbacks": ["https://b"]})),
+        );
+        target.push(
+            kind("resource_servers"),
+            item(json!({"id": "r9", "identifier": "https://api", "name": "API"})),
+        );
         target.push(kind("client_grants"), item(json!({"id": "h1", "client_id": "B1", "audience": "https://api", "scope": ["read"]})));
         let plan = plan(&source, &target, &Values::none(), &PlanOptions::default());
         let summary: Vec<(&str, Action, Vec<String>)> = plan
@@ -1390,7 +1448,10 @@ mod tests {
         let (field, placeholder) = create.new_id.clone().unwrap();
         assert_eq!(field, "client_id");
         let grant = plan.steps[2].request.as_ref().unwrap();
-        assert_eq!(grant.body.as_ref().unwrap()["client_id"], json!(placeholder));
+        assert_eq!(
+            grant.body.as_ref().unwrap()["client_id"],
+            json!(placeholder)
+        );
         assert_eq!(plan.tally["client_grants"].unchanged, 1);
         assert_eq!(plan.tally["resource_servers"].unchanged, 1);
     }
@@ -1402,7 +1463,10 @@ mod tests {
         target.push(kind("roles"), item(json!({"id": "rol_1", "name": "admin"})));
         target.push(
             kind("role_permissions"),
-            child("rol_1", json!({"resource_server_identifier": "https://api", "permission_name": "read"})),
+            child(
+                "rol_1",
+                json!({"resource_server_identifier": "https://api", "permission_name": "read"}),
+            ),
         );
         let kept = plan(&source, &target, &Values::none(), &PlanOptions::default());
         assert!(kept.steps.is_empty());
@@ -1424,7 +1488,10 @@ mod tests {
     #[test]
     fn write_only_values_are_asked_for_by_name_and_taken_from_values() {
         let mut source = State::default();
-        source.push(kind("email_provider"), item(json!({"name": "sendgrid", "enabled": true})));
+        source.push(
+            kind("email_provider"),
+            item(json!({"name": "sendgrid", "enabled": true})),
+        );
         source.push(kind("hooks"), item(json!({"id": "h1", "name": "hook", "script": "x", "triggerId": "post-user-registration"})));
         source.push(kind("hook_secrets"), child("h1", json!({"API_KEY": null})));
         let target = State::default();
@@ -1451,7 +1518,9 @@ mod tests {
             .iter()
             .filter_map(|s| s.request.as_ref()?.body.clone())
             .collect();
-        assert!(bodies.contains(&json!({"name": "sendgrid", "enabled": true, "credentials": {"api_key": "k"}})));
+        assert!(bodies.contains(
+            &json!({"name": "sendgrid", "enabled": true, "credentials": {"api_key": "k"}})
+        ));
         assert!(bodies.contains(&json!({"API_KEY": "v"})));
     }
 
@@ -1466,13 +1535,22 @@ mod tests {
                 child("r1", json!({"resource_server_identifier": "https://api", "permission_name": p, "resource_server_name": "API"})),
             );
         }
-        source.push(kind("resource_servers"), item(json!({"id": "r1", "identifier": "https://api"})));
+        source.push(
+            kind("resource_servers"),
+            item(json!({"id": "r1", "identifier": "https://api"})),
+        );
         let mut target = State::default();
-        target.push(kind("resource_servers"), item(json!({"id": "r2", "identifier": "https://api"})));
+        target.push(
+            kind("resource_servers"),
+            item(json!({"id": "r2", "identifier": "https://api"})),
+        );
         target.push(kind("roles"), item(json!({"id": "t1", "name": "admin"})));
         target.push(
             kind("role_permissions"),
-            child("t1", json!({"resource_server_identifier": "https://api", "permission_name": "read"})),
+            child(
+                "t1",
+                json!({"resource_server_identifier": "https://api", "permission_name": "read"}),
+            ),
         );
         let options = PlanOptions {
             only: vec![("roles".into(), "admin".into())],
@@ -1484,7 +1562,9 @@ mod tests {
         assert_eq!(r.ids, vec!["t1"]);
         assert_eq!(
             r.body,
-            Some(json!({"permissions": [{"resource_server_identifier": "https://api", "permission_name": "write"}]}))
+            Some(
+                json!({"permissions": [{"resource_server_identifier": "https://api", "permission_name": "write"}]})
+            )
         );
     }
 
@@ -1492,12 +1572,24 @@ mod tests {
     fn an_unchanged_target_plans_nothing() {
         let mut source = State::default();
         source.push(kind("connections"), item(json!({"id": "con_a", "name": "db", "strategy": "auth0", "options": {"x": 1}, "enabled_clients": ["A1"]})));
-        source.push(kind("clients"), item(json!({"client_id": "A1", "name": "web"})));
-        source.push(kind("tenant_settings"), item(json!({"friendly_name": "Acme"})));
+        source.push(
+            kind("clients"),
+            item(json!({"client_id": "A1", "name": "web"})),
+        );
+        source.push(
+            kind("tenant_settings"),
+            item(json!({"friendly_name": "Acme"})),
+        );
         let mut target = State::default();
         target.push(kind("connections"), item(json!({"id": "con_b", "name": "db", "strategy": "auth0", "options": {"x": 1, "client_secret": "kept"}, "enabled_clients": ["B1"]})));
-        target.push(kind("clients"), item(json!({"client_id": "B1", "name": "web", "client_secret": "s"})));
-        target.push(kind("tenant_settings"), item(json!({"friendly_name": "Acme"})));
+        target.push(
+            kind("clients"),
+            item(json!({"client_id": "B1", "name": "web", "client_secret": "s"})),
+        );
+        target.push(
+            kind("tenant_settings"),
+            item(json!({"friendly_name": "Acme"})),
+        );
         let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
         assert!(p.steps.is_empty(), "{:?}", p.steps);
     }

@@ -45,7 +45,12 @@ pub enum Selection {
 }
 
 /// Kinds read for [`Selection::Memberships`].
-const MEMBERSHIP_KINDS: &[&str] = &["roles", "organizations", "role_users", "organization_members"];
+const MEMBERSHIP_KINDS: &[&str] = &[
+    "roles",
+    "organizations",
+    "role_users",
+    "organization_members",
+];
 
 impl Selection {
     fn holds(self, kind: &Kind) -> bool {
@@ -122,7 +127,10 @@ impl State {
     }
 
     /// The records of `selection` in a snapshot.
-    pub fn from_snapshot(reader: &SnapshotReader, selection: Selection) -> Result<Self, ImportError> {
+    pub fn from_snapshot(
+        reader: &SnapshotReader,
+        selection: Selection,
+    ) -> Result<Self, ImportError> {
         let mut state = State::default();
         let source_name = reader.path().display().to_string();
         let manifest = reader.for_each_member(|manifest, name, input| {
@@ -144,12 +152,12 @@ impl State {
                 if line.is_empty() {
                     continue;
                 }
-                state
-                    .push_line(kind, &line)
-                    .map_err(|message| idferry_archive::ArchiveError::Corrupt {
+                state.push_line(kind, &line).map_err(|message| {
+                    idferry_archive::ArchiveError::Corrupt {
                         path: reader.path().to_owned(),
                         message: format!("member {name}, record {}: {message}", n + 1),
-                    })?;
+                    }
+                })?;
             }
             Ok(true)
         });

@@ -265,7 +265,8 @@ impl<W: Write> Importer<'_, W> {
         let Some(joined) = self.in_flight.join_next().await else {
             return Ok(());
         };
-        let outcome = joined.map_err(|e| ImportError::Usage(format!("an import task failed: {e}")))??;
+        let outcome =
+            joined.map_err(|e| ImportError::Usage(format!("an import task failed: {e}")))??;
         self.summary.inserted += outcome.job.summary("inserted");
         self.summary.updated += outcome.job.summary("updated");
         self.summary.failed += outcome.job.summary("failed");
@@ -387,7 +388,10 @@ impl Memberships {
             ) else {
                 continue;
             };
-            m.roles.entry(role.clone()).or_default().push(user.to_owned());
+            m.roles
+                .entry(role.clone())
+                .or_default()
+                .push(user.to_owned());
         }
         for i in state.items("organization_members") {
             let (Some(org), Some(user)) = (
@@ -422,7 +426,10 @@ const MEMBERS_PER_REQUEST: usize = 500;
 const CONCURRENCY: usize = 4;
 
 /// email -> user id of every user of the target (one export job).
-pub async fn target_user_ids(client: &Client, progress: &dyn Progress) -> Result<HashMap<String, String>, ImportError> {
+pub async fn target_user_ids(
+    client: &Client,
+    progress: &dyn Progress,
+) -> Result<HashMap<String, String>, ImportError> {
     let job = client
         .create_export(&ExportRequest {
             fields: ["user_id", "email"]
@@ -451,12 +458,18 @@ pub async fn target_user_ids(client: &Client, progress: &dyn Progress) -> Result
 
 /// Ids by name of a kind of the target (roles, organizations).
 async fn ids_by_name(client: &Client, kind: &str) -> Result<HashMap<String, String>, ImportError> {
-    let k = catalog::find(kind).ok_or_else(|| ImportError::Usage(format!("the catalog lacks {kind}")))?;
+    let k = catalog::find(kind)
+        .ok_or_else(|| ImportError::Usage(format!("the catalog lacks {kind}")))?;
     Ok(client
         .list_all(k, &[])
         .await?
         .iter()
-        .filter_map(|r| Some((r.get("name")?.as_str()?.to_owned(), r.get("id")?.as_str()?.to_owned())))
+        .filter_map(|r| {
+            Some((
+                r.get("name")?.as_str()?.to_owned(),
+                r.get("id")?.as_str()?.to_owned(),
+            ))
+        })
         .collect())
 }
 
@@ -541,7 +554,11 @@ pub async fn assign_memberships<W: Write>(
                 continue;
             }
             writes.push(Write1 {
-                path: format!("/organizations/{}/members/{}/roles", segment(org_id), segment(user)),
+                path: format!(
+                    "/organizations/{}/members/{}/roles",
+                    segment(org_id),
+                    segment(user)
+                ),
                 body: json!({ "roles": ids }),
                 what: "member_roles",
                 count: ids.len() as u64,
@@ -624,12 +641,35 @@ mod tests {
                 },
             );
         };
-        push(&mut state, "roles", &[], json!({"id": "rol_1", "name": "admin"}));
-        push(&mut state, "organizations", &[], json!({"id": "org_1", "name": "acme"}));
-        push(&mut state, "role_users", &["rol_1"], json!({"user_id": "auth0|u1", "email": "a@x"}));
-        push(&mut state, "organization_members", &["org_1"], json!({"user_id": "auth0|u1", "roles": [{"id": "rol_1", "name": "admin"}]}));
+        push(
+            &mut state,
+            "roles",
+            &[],
+            json!({"id": "rol_1", "name": "admin"}),
+        );
+        push(
+            &mut state,
+            "organizations",
+            &[],
+            json!({"id": "org_1", "name": "acme"}),
+        );
+        push(
+            &mut state,
+            "role_users",
+            &["rol_1"],
+            json!({"user_id": "auth0|u1", "email": "a@x"}),
+        );
+        push(
+            &mut state,
+            "organization_members",
+            &["org_1"],
+            json!({"user_id": "auth0|u1", "roles": [{"id": "rol_1", "name": "admin"}]}),
+        );
         let m = Memberships::from_state(&state);
         assert_eq!(m.roles["admin"], vec!["auth0|u1"]);
-        assert_eq!(m.organizations["acme"], vec![("auth0|u1".to_owned(), vec!["admin".to_owned()])]);
+        assert_eq!(
+            m.organizations["acme"],
+            vec![("auth0|u1".to_owned(), vec!["admin".to_owned()])]
+        );
     }
 }

@@ -54,7 +54,8 @@ impl Values {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ImportError> {
         let table: toml::Table = toml::from_str(text).map_err(|e| {
-            let (line, col) = idferry_model::config::line_col(text, e.span().map_or(0, |s| s.start));
+            let (line, col) =
+                idferry_model::config::line_col(text, e.span().map_or(0, |s| s.start));
             ImportError::Values {
                 file: file.to_owned(),
                 message: format!("{line}:{col}: {}", e.message()),
@@ -114,9 +115,8 @@ fn resolve(
     };
     if map.len() == 1 {
         if let Some(Value::String(var)) = map.get("env") {
-            let v = env(var).ok_or_else(|| {
-                fail(format!("{at}: the environment variable {var} is not set"))
-            })?;
+            let v = env(var)
+                .ok_or_else(|| fail(format!("{at}: the environment variable {var} is not set")))?;
             *value = Value::String(v);
             return Ok(());
         }

@@ -21,10 +21,17 @@ struct Held {
 
 fn holdings(t: &Tenant) -> HashMap<String, Held> {
     t.with(|s| {
-        let names = |kind: &'static str, s: &mut idferry_emulator::store::Store| -> HashMap<String, String> {
+        let names = |kind: &'static str,
+                     s: &mut idferry_emulator::store::Store|
+         -> HashMap<String, String> {
             s.table(kind, "")
                 .values()
-                .map(|r| (r["id"].as_str().unwrap().to_owned(), r["name"].as_str().unwrap().to_owned()))
+                .map(|r| {
+                    (
+                        r["id"].as_str().unwrap().to_owned(),
+                        r["name"].as_str().unwrap().to_owned(),
+                    )
+                })
                 .collect()
         };
         let roles = names("roles", s);
@@ -93,7 +100,8 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
         for (n, id) in ids.iter().enumerate() {
             let mut v = s.users.get(id).unwrap().value();
             v["email"] = json!(format!("not-an-email-{n}"));
-            s.users.put(idferry_emulator::store::UserRow::from_value(&v).unwrap());
+            s.users
+                .put(idferry_emulator::store::UserRow::from_value(&v).unwrap());
         }
         ids
     });
@@ -126,7 +134,10 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
             "--json",
         ])
         .await;
-    assert_eq!(code, 1, "some users fail, so the exit code says so:\n{out}\n{err}");
+    assert_eq!(
+        code, 1,
+        "some users fail, so the exit code says so:\n{out}\n{err}"
+    );
     let summary: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["users"]["total"], USERS, "{summary:#}");
     assert_eq!(summary["users"]["failed"], INVALID, "{summary:#}");
@@ -136,14 +147,29 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
 
     // The report: the 100 users as sent, hashes masked, with the API's errors.
     let report = std::fs::read_to_string(p.path().join("errors.ndjson")).unwrap();
-    let lines: Vec<Value> = report.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = report
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), INVALID, "{report}");
     let reported: BTreeSet<String> = lines
         .iter()
         .map(|l| {
             assert_eq!(l["errors"][0]["code"], "FORMAT", "{l}");
-            assert!(l["errors"][0]["message"].as_str().unwrap().contains("email"), "{l}");
-            assert_ne!(l["user"]["password_hash"].as_str().map(|h| h.starts_with("$2")), Some(true), "{l}");
+            assert!(
+                l["errors"][0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("email"),
+                "{l}"
+            );
+            assert_ne!(
+                l["user"]["password_hash"]
+                    .as_str()
+                    .map(|h| h.starts_with("$2")),
+                Some(true),
+                "{l}"
+            );
             format!("auth0|{}", l["user"]["user_id"].as_str().unwrap())
         })
         .collect();
@@ -158,10 +184,15 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
         if email.starts_with("not-an-email-") {
             continue;
         }
-        let got = held_b.get(email).unwrap_or_else(|| panic!("{email} is not in B"));
+        let got = held_b
+            .get(email)
+            .unwrap_or_else(|| panic!("{email} is not in B"));
         assert_eq!(got, want, "{email}");
         with_roles += usize::from(!want.roles.is_empty());
         with_member_roles += usize::from(want.organizations.iter().any(|(_, r)| !r.is_empty()));
     }
-    assert!(with_roles > USERS / 2 && with_member_roles > USERS / 20, "{with_roles} {with_member_roles}");
+    assert!(
+        with_roles > USERS / 2 && with_member_roles > USERS / 20,
+        "{with_roles} {with_member_roles}"
+    );
 }

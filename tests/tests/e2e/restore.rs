@@ -36,19 +36,20 @@ impl Pair {
         run_idferry_env(args, self.path(), &[("IDFERRY_SCRUB_KEY", "test-key")]).await
     }
 
+    /// A configuration-only snapshot (users come over with `migrate users`).
     pub async fn backup(&self, tenant: &str) -> PathBuf {
+        self.backup_excluding(tenant, "users,role_users,organization_members")
+            .await
+    }
+
+    /// A snapshot of `tenant` without the kinds `exclude` names (comma-separated).
+    pub async fn backup_excluding(&self, tenant: &str, exclude: &str) -> PathBuf {
         let out = format!("snapshots-{tenant}");
-        let (code, stdout, err) = self
-            .idferry(&[
-                "backup",
-                tenant,
-                "--out",
-                &out,
-                // Configuration only: users come over with `migrate users`.
-                "--exclude-kinds",
-                "users,role_users,organization_members",
-            ])
-            .await;
+        let mut args = vec!["backup", tenant, "--out", &out];
+        if !exclude.is_empty() {
+            args.extend(["--exclude-kinds", exclude]);
+        }
+        let (code, stdout, err) = self.idferry(&args).await;
         assert_eq!(code, 0, "backup {tenant}:\n{stdout}\n{err}");
         let dir = self.path().join(out);
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -141,11 +142,20 @@ async fn a_restore_into_an_empty_tenant_matches_the_source_and_a_rerun_plans_not
     );
     // Without values, the objects that need them are not written and are named.
     let (code, out, _) = p
-        .idferry(&["restore", a.to_str().unwrap(), "--to", "acme-staging", "--plan"])
+        .idferry(&[
+            "restore",
+            a.to_str().unwrap(),
+            "--to",
+            "acme-staging",
+            "--plan",
+        ])
         .await;
     assert_eq!(code, 0);
     assert!(out.contains("Values needed"), "{out}");
-    assert!(out.contains("[email_provider] \"credentials\" = ..."), "{out}");
+    assert!(
+        out.contains("[email_provider] \"credentials\" = ..."),
+        "{out}"
+    );
 
     let values = values_for(&plan);
     std::fs::write(p.path().join("values.toml"), &values).unwrap();
@@ -192,17 +202,31 @@ async fn a_staging_restore_rewrites_urls_and_scrubs_people() {
     p.restore_config(&["--map", map]).await;
     let (code, out, err) = p
         .idferry(&[
-            "migrate", "users", "--from", "acme-prod", "--to", "acme-staging", "--map", map,
+            "migrate",
+            "users",
+            "--from",
+            "acme-prod",
+            "--to",
+            "acme-staging",
+            "--map",
+            map,
             "--json",
         ])
         .await;
     assert_eq!(code, 0, "{out}\n{err}");
     let summary: Value = serde_json::from_str(&out).unwrap();
-    assert!(summary["filtered"].as_u64().unwrap() > 0, "blocked users stay behind");
+    assert!(
+        summary["filtered"].as_u64().unwrap() > 0,
+        "blocked users stay behind"
+    );
 
     let (prod, staging) = (&p.emu.tenants()[0], &p.emu.tenants()[1]);
-    let prod_emails: std::collections::HashSet<String> =
-        prod.with(|s| s.users.iter().filter_map(|u| u.email.clone().map(|e| e.to_string())).collect());
+    let prod_emails: std::collections::HashSet<String> = prod.with(|s| {
+        s.users
+            .iter()
+            .filter_map(|u| u.email.clone().map(|e| e.to_string()))
+            .collect()
+    });
     staging.with(|s| {
         let clients: Vec<Value> = s.table("clients", "").values().cloned().collect();
         let callbacks: Vec<&str> = clients
@@ -214,8 +238,11 @@ async fn a_staging_restore_rewrites_urls_and_scrubs_people() {
         for url in &callbacks {
             assert!(!url.contains("acme-prod"), "{url}");
         }
-        assert!(callbacks.iter().any(|u| u.contains("acme-staging")), "{callbacks:?}");
-        assert!(s.users.len() > 0 && s.users.len() < prod_emails.len());
+        assert!(
+            callbacks.iter().any(|u| u.contains("acme-staging")),
+            "{callbacks:?}"
+        );
+        assert!(!s.users.is_empty() && s.users.len() < prod_emails.len());
         for u in s.users.iter() {
             let v = u.value();
             let email = v["email"].as_str().unwrap();
@@ -225,4 +252,75 @@ async fn a_staging_restore_rewrites_urls_and_scrubs_people() {
             assert_ne!(v["blocked"], true, "{v}");
         }
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_asks_before_it_overwrites_and_users_come_from_a_snapshot() {
+    let p = Pair::new(300).await;
+    let full = p.backup_excluding("acme-prod", "").await;
+    p.restore_config(&[]).await;
+    let staging = &p.emu.tenants()[1];
+    let client_id = staging.with(|s| {
+        s.table("clients", "")
+            .values()
+            .find(|c| c["name"] == "Acme SPA")
+            .unwrap()["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    });
+    crate::common::token_client(staging)
+        .patch(
+            &format!("/clients/{client_id}"),
+            serde_json::json!({"description": "changed in staging"}),
+        )
+        .await
+        .unwrap();
+    let description =
+        || staging.with(|s| s.table("clients", "")[&client_id]["description"].clone());
+    let source = full.to_str().unwrap();
+    let restore = [
+        "restore",
+        source,
+        "--to",
+        "acme-staging",
+        "--values",
+        "values.toml",
+        "--kinds",
+        "clients",
+    ];
+
+    // Not a terminal and no --yes: refused, nothing written.
+    let (code, out, err) = p.idferry(&restore).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("--yes"), "{err}");
+    assert!(out.contains("~ clients Acme SPA (description)"), "{out}");
+    assert_eq!(description(), "changed in staging");
+
+    let mut yes = restore.to_vec();
+    yes.push("--yes");
+    let (code, out, err) = p.idferry(&yes).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_ne!(description(), "changed in staging");
+
+    // Users from the snapshot's users member.
+    let (code, out, err) = p
+        .idferry(&[
+            "migrate",
+            "users",
+            "--from",
+            source,
+            "--to",
+            "acme-staging",
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["users"]["inserted"], 300, "{summary:#}");
+    assert_eq!(staging.with(|s| s.users.len()), 300);
+    assert!(
+        summary["memberships"]["role_users"].as_u64().unwrap() > 0,
+        "{summary:#}"
+    );
 }
