@@ -15,7 +15,7 @@ use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
 use idferry_import::plan::{PlanOptions, plan};
 use idferry_import::state::Selection;
 use idferry_import::users::{
-    Memberships, Report, SourceUser, UsersOptions, assign_memberships, import_users,
+    Memberships, NoJournal, Report, SourceUser, UsersOptions, assign_memberships, import_users,
     target_user_ids,
 };
 use idferry_import::{ImportError, State, Values, apply};
@@ -139,8 +139,15 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
     let mut errors = Report::new(std::io::sink());
     let users_started = Instant::now();
     let s3 = into.stats();
-    let (summary, emails) =
-        import_users(&into, users, &UsersOptions::default(), &mut errors, &Silent).await?;
+    let (summary, emails) = import_users(
+        &into,
+        users,
+        &UsersOptions::default(),
+        &mut errors,
+        &mut NoJournal,
+        &Silent,
+    )
+    .await?;
     let s4 = into.stats();
     let by_email = target_user_ids(&into, &Silent).await?;
     let s5 = into.stats();

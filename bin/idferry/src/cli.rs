@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use idferry_model::Config;
 
-use crate::{backup, bench, demo, emulate, list, migrate, restore, snapshots, transform};
+use crate::{backup, bench, demo, emulate, list, migrate, restore, run, snapshots, transform};
 
 /// Migrate, back up and restore identity tenants (Auth0 first, ZITADEL second).
 #[derive(Debug, Parser)]
@@ -38,6 +38,12 @@ pub enum Command {
     /// Move users between tenants with hashes, metadata, roles and organizations.
     #[command(subcommand)]
     Migrate(migrate::MigrateCommand),
+    /// Run a pipeline spec (backups, restores, migrations) over one tenant or many.
+    Run(run::RunArgs),
+    /// Continue a run that stopped (killed, crashed, failed) where it stopped.
+    Resume(run::ResumeArgs),
+    /// List past runs with their status, stages and times.
+    Runs(run::RunsArgs),
     /// Rewrite records (ndjson) through a mapping spec: rename, move, set, map, rewrite
     /// URLs, filter, scrub personal data.
     Transform(transform::TransformArgs),
@@ -91,6 +97,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Snapshots(cmd) => snapshots::run(cmd),
         Command::Restore(args) => restore::run(args).await,
         Command::Migrate(cmd) => migrate::run(cmd).await,
+        Command::Run(args) => {
+            run::check_spec(&args.spec)?;
+            run::run(args).await
+        }
+        Command::Resume(args) => run::resume(args).await,
+        Command::Runs(args) => run::runs(args),
         Command::Transform(args) => transform::run_transform(args),
         Command::Catalog { json } => list::catalog(json),
         Command::List(args) => list::run(args).await,

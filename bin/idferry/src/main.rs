@@ -13,6 +13,7 @@ mod migrate;
 mod output;
 mod progress;
 mod restore;
+mod run;
 mod snapshots;
 mod transform;
 

@@ -14,7 +14,7 @@ use idferry_auth0::{Client, ClientOptions, ExportRequest};
 use idferry_import::ImportError;
 use idferry_import::state::Selection;
 use idferry_import::users::{
-    Memberships, Report, SourceUser, UsersOptions, assign_memberships, import_users,
+    Memberships, NoJournal, Report, SourceUser, UsersOptions, assign_memberships, import_users,
     target_user_ids,
 };
 use idferry_transform::hashes::HashFile;
@@ -214,8 +214,15 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
         ..UsersOptions::default()
     };
     let before = target.stats();
-    let (mut summary, emails) =
-        import_users(&target, users, &options, &mut report, &progress).await?;
+    let (mut summary, emails) = import_users(
+        &target,
+        users,
+        &options,
+        &mut report,
+        &mut NoJournal,
+        &progress,
+    )
+    .await?;
     for line in local_failures.into_inner().unwrap_or_default() {
         summary.failed += 1;
         summary.total += 1;

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use idferry_archive::diff::{DiffOptions, diff};
 use idferry_archive::naming;
-use idferry_archive::prune::{Policy, keep};
+use idferry_archive::prune::Policy;
 use idferry_archive::{Decryption, SnapshotReader};
 use serde_json::json;
 
@@ -165,18 +165,8 @@ pub fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
 
 /// Snapshot files of `dir`, oldest first.
 fn snapshot_files(dir: &Path) -> anyhow::Result<Vec<(PathBuf, naming::SnapshotName)>> {
-    let mut out = Vec::new();
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(parsed) = naming::parse(&name) {
-            out.push((entry.path(), parsed));
-        }
-    }
-    out.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
-    Ok(out)
+    idferry_archive::prune::snapshot_files(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))
 }
 
 fn list(dir: &Path, key: &KeyArgs, as_json: bool) -> anyhow::Result<ExitCode> {
@@ -343,22 +333,12 @@ fn prune(args: &PruneArgs) -> anyhow::Result<ExitCode> {
             "give at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly (nothing would be kept)"
         );
     }
-    let files = snapshot_files(&args.dir)?;
-    let mut tenants: Vec<&str> = files.iter().map(|(_, n)| n.tenant.as_str()).collect();
-    tenants.sort_unstable();
-    tenants.dedup();
-    let mut plan = Vec::new();
-    for tenant in tenants {
-        if args.tenant.as_deref().is_some_and(|t| t != tenant) {
-            continue;
-        }
-        let mine: Vec<&(PathBuf, naming::SnapshotName)> =
-            files.iter().filter(|(_, n)| n.tenant == tenant).collect();
-        let times: Vec<_> = mine.iter().map(|(_, n)| n.time).collect();
-        for ((path, name), kept) in mine.into_iter().zip(keep(&times, &policy)) {
-            plan.push((path.clone(), name.tenant.clone(), kept));
-        }
-    }
+    let plan: Vec<(PathBuf, String, bool)> =
+        idferry_archive::prune::plan_dir(&args.dir, args.tenant.as_deref(), &policy)
+            .with_context(|| format!("cannot read {}", args.dir.display()))?
+            .into_iter()
+            .map(|v| (v.path, v.tenant, v.keep))
+            .collect();
     let deleting = plan.iter().filter(|(_, _, k)| !k).count();
     if args.json {
         let rows: Vec<_> = plan

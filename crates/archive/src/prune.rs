@@ -3,8 +3,13 @@
 //! days, `weekly` ISO weeks and `monthly` months that have one. A snapshot kept by any
 //! rule is kept. Days, weeks and months are UTC.
 
+use std::path::{Path, PathBuf};
+
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+
+use crate::error::ArchiveError;
+use crate::naming::{self, SnapshotName};
 
 /// How many of each to keep.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,6 +75,65 @@ pub fn keep(times: &[Timestamp], policy: &Policy) -> Vec<bool> {
         }
     }
     keep
+}
+
+/// Snapshot files of `dir`, oldest first.
+pub fn snapshot_files(dir: &Path) -> Result<Vec<(PathBuf, SnapshotName)>, ArchiveError> {
+    let io = |source: std::io::Error| ArchiveError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(parsed) = naming::parse(&name) {
+            out.push((entry.path(), parsed));
+        }
+    }
+    out.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
+    Ok(out)
+}
+
+/// One snapshot of a prune plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The file.
+    pub path: PathBuf,
+    /// Its tenant.
+    pub tenant: String,
+    /// Kept by the policy.
+    pub keep: bool,
+}
+
+/// Which snapshots of `dir` (of `tenant`, or of every tenant) `policy` keeps, tenant by
+/// tenant, oldest first.
+pub fn plan_dir(
+    dir: &Path,
+    tenant: Option<&str>,
+    policy: &Policy,
+) -> Result<Vec<Verdict>, ArchiveError> {
+    let files = snapshot_files(dir)?;
+    let mut tenants: Vec<&str> = files.iter().map(|(_, n)| n.tenant.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let mut plan = Vec::new();
+    for t in tenants {
+        if tenant.is_some_and(|want| want != t) {
+            continue;
+        }
+        let mine: Vec<&(PathBuf, SnapshotName)> =
+            files.iter().filter(|(_, n)| n.tenant == t).collect();
+        let times: Vec<Timestamp> = mine.iter().map(|(_, n)| n.time).collect();
+        for ((path, name), kept) in mine.into_iter().zip(keep(&times, policy)) {
+            plan.push(Verdict {
+                path: path.clone(),
+                tenant: name.tenant.clone(),
+                keep: kept,
+            });
+        }
+    }
+    Ok(plan)
 }
 
 #[cfg(test)]

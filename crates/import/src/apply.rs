@@ -44,6 +44,17 @@ pub struct Failure {
     pub error: String,
 }
 
+/// An object a restore created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Created {
+    /// The kind.
+    pub kind: String,
+    /// The object.
+    pub name: String,
+    /// Its id in the target.
+    pub id: String,
+}
+
 /// What a restore did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ApplyReport {
@@ -51,6 +62,8 @@ pub struct ApplyReport {
     pub kinds: BTreeMap<String, KindResult>,
     /// What failed, and why.
     pub failures: Vec<Failure>,
+    /// Objects created, with their new ids.
+    pub created: Vec<Created>,
 }
 
 impl ApplyReport {
@@ -213,6 +226,11 @@ fn record(
                 new_id,
                 step.request.as_ref().and_then(|r| r.new_id.as_ref()),
             ) {
+                report.created.push(Created {
+                    kind: step.kind.to_owned(),
+                    name: step.name.clone(),
+                    id: id.clone(),
+                });
                 resolved.insert(placeholder.clone(), id);
             }
         }

@@ -64,7 +64,71 @@ pub struct UsersSummary {
     pub jobs: u64,
     /// Job status reads (at least one per job).
     pub status_checks: u64,
+    /// Users an interrupted earlier attempt had imported already (found by the
+    /// conflicts of a file sent again).
+    pub already_present: u64,
 }
+
+/// Counts of one users-imports file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ChunkCounts {
+    /// Users created.
+    pub inserted: u64,
+    /// Users updated.
+    pub updated: u64,
+    /// Users refused.
+    pub failed: u64,
+    /// Users already there from an interrupted attempt.
+    pub already_present: u64,
+}
+
+/// What an earlier attempt did with a file of users (files are numbered in input order,
+/// so the same input gives the same files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkState {
+    /// Never sent.
+    New,
+    /// About to be sent when the attempt stopped: its job may or may not exist.
+    Sending,
+    /// Sent: this job imports it.
+    Submitted(String),
+    /// Imported, with these counts.
+    Done(ChunkCounts),
+}
+
+/// Where a resumable import records each file before and after every side effect.
+pub trait ChunkJournal: Send {
+    /// What is known of file `chunk`.
+    fn state(&mut self, chunk: u64) -> Result<ChunkState, ImportError>;
+    /// File `chunk` is about to be sent with `external_id`.
+    fn sending(&mut self, chunk: u64, external_id: &str) -> Result<(), ImportError>;
+    /// File `chunk` was accepted as job `job_id`.
+    fn submitted(&mut self, chunk: u64, job_id: &str) -> Result<(), ImportError>;
+    /// File `chunk`'s job ended.
+    fn done(&mut self, chunk: u64, counts: ChunkCounts) -> Result<(), ImportError>;
+}
+
+/// No journal: every file is new.
+#[derive(Debug, Default)]
+pub struct NoJournal;
+
+impl ChunkJournal for NoJournal {
+    fn state(&mut self, _: u64) -> Result<ChunkState, ImportError> {
+        Ok(ChunkState::New)
+    }
+    fn sending(&mut self, _: u64, _: &str) -> Result<(), ImportError> {
+        Ok(())
+    }
+    fn submitted(&mut self, _: u64, _: &str) -> Result<(), ImportError> {
+        Ok(())
+    }
+    fn done(&mut self, _: u64, _: ChunkCounts) -> Result<(), ImportError> {
+        Ok(())
+    }
+}
+
+/// Error codes meaning "this user is there already".
+const CONFLICTS: &[&str] = &["CONFLICT", "CONFLICT_EMAIL"];
 
 /// Counts of the memberships given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -178,6 +242,9 @@ pub struct SourceUser {
 
 /// What an import job came back with.
 struct JobOutcome {
+    chunk: u64,
+    /// Sent again after an interrupted attempt: conflicts are users it had imported.
+    in_doubt: bool,
     job: Job,
     status_checks: u64,
     users: Vec<Value>,
@@ -186,8 +253,13 @@ struct JobOutcome {
 
 /// Polls a job until it ends, at the pace its own estimate suggests, then reads its
 /// per-user errors if it has any.
-async fn run_job(client: Client, job: Job, users: Vec<Value>) -> Result<JobOutcome, ImportError> {
-    let id = job.id().to_owned();
+async fn run_job(
+    client: Client,
+    chunk: u64,
+    in_doubt: bool,
+    id: String,
+    users: Vec<Value>,
+) -> Result<JobOutcome, ImportError> {
     // A file of ~1000 users takes the platform seconds; the emulator less. Start short.
     let mut pause = Duration::from_millis(200);
     let mut status_checks = 0;
@@ -219,6 +291,8 @@ async fn run_job(client: Client, job: Job, users: Vec<Value>) -> Result<JobOutco
         Vec::new()
     };
     Ok(JobOutcome {
+        chunk,
+        in_doubt,
         job,
         status_checks,
         users,
@@ -234,30 +308,56 @@ struct Importer<'a, W: Write> {
     summary: UsersSummary,
     in_flight: JoinSet<Result<JobOutcome, ImportError>>,
     report: &'a mut Report<W>,
+    journal: &'a mut dyn ChunkJournal,
+    next_chunk: u64,
     progress: &'a dyn Progress,
 }
 
 impl<W: Write> Importer<'_, W> {
-    /// Starts a job for `chunk` once a slot is free.
+    /// Imports `chunk` (the next file), unless an earlier attempt did.
     async fn submit(&mut self, chunk: Chunk, users: Vec<Value>) -> Result<(), ImportError> {
+        let n = self.next_chunk;
+        self.next_chunk += 1;
+        let state = self.journal.state(n)?;
+        if let ChunkState::Done(c) = state {
+            self.book(c);
+            self.progress.advance("import users", chunk.users as u64);
+            return Ok(());
+        }
         while self.in_flight.len() >= self.options.slots.max(1) {
             self.settle_one().await?;
         }
-        let external_id = format!("{}-{:05}", self.options.run_id, self.summary.jobs);
-        let job = self
-            .client
-            .create_import(&ImportRequest {
-                users: Bytes::from(chunk.bytes),
-                connection_id: self.connection_id.clone(),
-                upsert: self.options.upsert,
-                external_id: Some(external_id),
-                send_completion_email: false,
-            })
-            .await?;
+        let (job_id, in_doubt) = match state {
+            ChunkState::Submitted(job_id) => (job_id, false),
+            ChunkState::New | ChunkState::Sending | ChunkState::Done(_) => {
+                let in_doubt = state == ChunkState::Sending;
+                let external_id = format!("{}-{n:05}", self.options.run_id);
+                self.journal.sending(n, &external_id)?;
+                let job = self
+                    .client
+                    .create_import(&ImportRequest {
+                        users: Bytes::from(chunk.bytes),
+                        connection_id: self.connection_id.clone(),
+                        upsert: self.options.upsert,
+                        external_id: Some(external_id),
+                        send_completion_email: false,
+                    })
+                    .await?;
+                self.journal.submitted(n, job.id())?;
+                (job.id().to_owned(), in_doubt)
+            }
+        };
         self.summary.jobs += 1;
         self.in_flight
-            .spawn(run_job(self.client.clone(), job, users));
+            .spawn(run_job(self.client.clone(), n, in_doubt, job_id, users));
         Ok(())
+    }
+
+    fn book(&mut self, c: ChunkCounts) {
+        self.summary.inserted += c.inserted;
+        self.summary.updated += c.updated;
+        self.summary.failed += c.failed;
+        self.summary.already_present += c.already_present;
     }
 
     /// Waits for one job to end and books its counts and errors.
@@ -267,9 +367,12 @@ impl<W: Write> Importer<'_, W> {
         };
         let outcome =
             joined.map_err(|e| ImportError::Usage(format!("an import task failed: {e}")))??;
-        self.summary.inserted += outcome.job.summary("inserted");
-        self.summary.updated += outcome.job.summary("updated");
-        self.summary.failed += outcome.job.summary("failed");
+        let mut counts = ChunkCounts {
+            inserted: outcome.job.summary("inserted"),
+            updated: outcome.job.summary("updated"),
+            failed: outcome.job.summary("failed"),
+            already_present: 0,
+        };
         self.summary.status_checks += outcome.status_checks;
         let by_email: HashMap<String, &Value> = outcome
             .users
@@ -277,6 +380,21 @@ impl<W: Write> Importer<'_, W> {
             .filter_map(|u| Some((u.get("email")?.as_str()?.to_lowercase(), u)))
             .collect();
         for e in &outcome.errors {
+            let errors = e.get("errors").cloned().unwrap_or(Value::Null);
+            let conflict = errors.as_array().is_some_and(|list| {
+                !list.is_empty()
+                    && list.iter().all(|x| {
+                        x.get("code")
+                            .and_then(Value::as_str)
+                            .is_some_and(|c| CONFLICTS.contains(&c))
+                    })
+            });
+            if outcome.in_doubt && conflict {
+                // Sent again after an interruption: the first job had imported it.
+                counts.failed = counts.failed.saturating_sub(1);
+                counts.already_present += 1;
+                continue;
+            }
             let api_user = e.get("user").cloned().unwrap_or(Value::Null);
             let sent = api_user
                 .get("email")
@@ -286,9 +404,11 @@ impl<W: Write> Importer<'_, W> {
             self.report.write_line(&json!({
                 "job": outcome.job.id(),
                 "user": sent,
-                "errors": e.get("errors").cloned().unwrap_or(Value::Null),
+                "errors": errors,
             }))?;
         }
+        self.journal.done(outcome.chunk, counts)?;
+        self.book(counts);
         self.progress
             .advance("import users", outcome.users.len() as u64);
         Ok(())
@@ -297,11 +417,16 @@ impl<W: Write> Importer<'_, W> {
 
 /// Imports `users` into `client`'s tenant. Returns the counts, and for every user sent
 /// its source id -> email, to find it in the target afterwards.
+///
+/// With a journal, files an earlier attempt imported are skipped, a job it started is
+/// waited for, and a file it was sending when it stopped is sent again, its conflicts
+/// counted as users already there: no user is created twice.
 pub async fn import_users<W: Write>(
     client: &Client,
     mut users: BoxStream<'_, Result<SourceUser, ImportError>>,
     options: &UsersOptions,
     report: &mut Report<W>,
+    journal: &mut dyn ChunkJournal,
     progress: &dyn Progress,
 ) -> Result<(UsersSummary, HashMap<String, String>), ImportError> {
     let connection_id = connection_id(client, &options.connection).await?;
@@ -313,6 +438,8 @@ pub async fn import_users<W: Write>(
         summary: UsersSummary::default(),
         in_flight: JoinSet::new(),
         report,
+        journal,
+        next_chunk: 0,
         progress,
     };
     let mut chunker = Chunker::new(options.file_bytes.min(crate::chunk::IMPORT_LIMIT));

@@ -10,6 +10,7 @@ mod fidelity;
 mod jobs;
 mod migrate;
 mod pagination;
+mod pipelines;
 mod restore;
 mod throttle;
 mod transform;

@@ -1,0 +1,506 @@
+//! A run's journal: one SQLite file in the run directory that says what the run is (the
+//! spec and the hash of everything it depends on, the config, the tenants), which stages
+//! are done with what counts, which users-imports files were sent as which jobs, and the
+//! ids objects and users got in the target. Every record is committed (WAL, synchronous
+//! FULL) before the side effect it announces and after the one it confirms, so that a
+//! run killed at any instant, power loss included, resumes from what is written here.
+
+use std::path::{Path, PathBuf};
+
+use idferry_import::ImportError;
+use idferry_import::users::{ChunkCounts, ChunkJournal, ChunkState};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use crate::error::PipelineError;
+
+/// The journal's file name in a run directory.
+pub const FILE: &str = "journal.sqlite";
+
+/// The schema this build writes and reads.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE run (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    name TEXT NOT NULL,
+    spec_path TEXT NOT NULL,
+    spec_hash TEXT NOT NULL,
+    config_path TEXT NOT NULL,
+    tenants TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL
+);
+CREATE TABLE stages (
+    unit TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    counts TEXT,
+    error TEXT,
+    PRIMARY KEY (unit, stage)
+);
+CREATE TABLE chunks (
+    unit TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    chunk INTEGER NOT NULL,
+    external_id TEXT NOT NULL,
+    job_id TEXT,
+    status TEXT NOT NULL,
+    counts TEXT,
+    PRIMARY KEY (unit, stage, chunk)
+);
+CREATE TABLE ids (
+    unit TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (unit, kind, source)
+);
+";
+
+/// What a journal says about its run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunInfo {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The pipeline's name.
+    pub name: String,
+    /// The spec file.
+    pub spec_path: PathBuf,
+    /// The hash of the spec and its files when the run started.
+    pub spec_hash: String,
+    /// The tenant config file.
+    pub config_path: PathBuf,
+    /// The source tenants (units).
+    pub tenants: Vec<String>,
+    /// Start time (UTC, RFC 3339).
+    pub started_at: String,
+    /// End time, once ended.
+    pub finished_at: Option<String>,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+}
+
+/// One stage of one unit.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageRow {
+    /// The unit (source tenant).
+    pub unit: String,
+    /// The stage.
+    pub stage: String,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    /// What it did.
+    pub counts: Option<Value>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+impl Journal {
+    fn damaged(path: &Path, detail: impl std::fmt::Display) -> PipelineError {
+        PipelineError::Journal(format!(
+            "the journal {} is damaged ({detail}); not resuming from it. Start a new run with `idferry run SPEC` (objects already written are matched by name, users by email)",
+            path.display()
+        ))
+    }
+
+    fn db(path: &Path, e: rusqlite::Error) -> PipelineError {
+        PipelineError::Journal(format!("the journal {}: {e}", path.display()))
+    }
+
+    fn pragmas(conn: &Connection) -> rusqlite::Result<()> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
+    }
+
+    /// Creates the journal of a new run in `dir`.
+    pub fn create(
+        dir: &Path,
+        name: &str,
+        spec_path: &Path,
+        spec_hash: &str,
+        config_path: &Path,
+        tenants: &[String],
+    ) -> Result<Self, PipelineError> {
+        std::fs::create_dir_all(dir).map_err(|source| PipelineError::Io {
+            what: format!("creating the run directory {}", dir.display()),
+            source,
+        })?;
+        let path = dir.join(FILE);
+        if path.exists() {
+            return Err(PipelineError::Journal(format!(
+                "{} already holds a run; resume it with `idferry resume {}`",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        let conn = Connection::open(&path).map_err(|e| Self::db(&path, e))?;
+        let setup = || -> rusqlite::Result<()> {
+            Self::pragmas(&conn)?;
+            conn.execute_batch(SCHEMA)?;
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            conn.execute(
+                "INSERT INTO run (id, name, spec_path, spec_hash, config_path, tenants, started_at, status)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, 'running')",
+                params![
+                    name,
+                    spec_path.to_string_lossy(),
+                    spec_hash,
+                    config_path.to_string_lossy(),
+                    serde_json::to_string(tenants).unwrap_or_default(),
+                    now()
+                ],
+            )?;
+            Ok(())
+        };
+        setup().map_err(|e| Self::db(&path, e))?;
+        Ok(Self { conn, path })
+    }
+
+    /// Opens the journal of an existing run, refusing one that is damaged.
+    pub fn open(dir: &Path) -> Result<Self, PipelineError> {
+        let path = dir.join(FILE);
+        if !path.is_file() {
+            return Err(PipelineError::Journal(format!(
+                "{} holds no run journal ({FILE}): is it a run directory? (`idferry runs` lists them)",
+                dir.display()
+            )));
+        }
+        let conn = Connection::open(&path).map_err(|e| Self::damaged(&path, e))?;
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| Self::damaged(&path, e))?;
+        if check != "ok" {
+            return Err(Self::damaged(&path, check));
+        }
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| Self::damaged(&path, e))?;
+        if version != SCHEMA_VERSION {
+            return Err(Self::damaged(
+                &path,
+                format!("schema version {version}, this idferry reads {SCHEMA_VERSION}"),
+            ));
+        }
+        Self::pragmas(&conn).map_err(|e| Self::damaged(&path, e))?;
+        let journal = Self { conn, path };
+        journal
+            .info()
+            .map_err(|e| Self::damaged(&journal.path, e))?;
+        Ok(journal)
+    }
+
+    /// What the run is.
+    pub fn info(&self) -> Result<RunInfo, PipelineError> {
+        let dir = self.path.parent().unwrap_or(Path::new(".")).to_owned();
+        self.conn
+            .query_row(
+                "SELECT name, spec_path, spec_hash, config_path, tenants, started_at, finished_at, status FROM run WHERE id = 1",
+                [],
+                |r| {
+                    let tenants: String = r.get(4)?;
+                    Ok(RunInfo {
+                        dir: dir.clone(),
+                        name: r.get(0)?,
+                        spec_path: PathBuf::from(r.get::<_, String>(1)?),
+                        spec_hash: r.get(2)?,
+                        config_path: PathBuf::from(r.get::<_, String>(3)?),
+                        tenants: serde_json::from_str(&tenants).unwrap_or_default(),
+                        started_at: r.get(5)?,
+                        finished_at: r.get(6)?,
+                        status: r.get(7)?,
+                    })
+                },
+            )
+            .map_err(|e| Self::damaged(&self.path, e))
+    }
+
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> Result<(), PipelineError> {
+        self.conn
+            .execute(sql, p)
+            .map(|_| ())
+            .map_err(|e| Self::db(&self.path, e))
+    }
+
+    /// Marks the run running (again), or ended with `status`.
+    pub fn set_status(&self, status: &str) -> Result<(), PipelineError> {
+        let finished = (status != "running").then(now);
+        self.exec(
+            "UPDATE run SET status = ?1, finished_at = ?2 WHERE id = 1",
+            params![status, finished],
+        )
+    }
+
+    /// A stage of a unit, if it was started.
+    pub fn stage(&self, unit: &str, stage: &str) -> Result<Option<StageRow>, PipelineError> {
+        self.conn
+            .query_row(
+                "SELECT status, counts, error FROM stages WHERE unit = ?1 AND stage = ?2",
+                params![unit, stage],
+                |r| {
+                    let counts: Option<String> = r.get(1)?;
+                    Ok(StageRow {
+                        unit: unit.to_owned(),
+                        stage: stage.to_owned(),
+                        status: r.get(0)?,
+                        counts: counts.and_then(|c| serde_json::from_str(&c).ok()),
+                        error: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| Self::db(&self.path, e))
+    }
+
+    /// Every stage, in the order they started.
+    pub fn stages(&self) -> Result<Vec<StageRow>, PipelineError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT unit, stage, status, counts, error FROM stages ORDER BY rowid")
+            .map_err(|e| Self::db(&self.path, e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let counts: Option<String> = r.get(3)?;
+                Ok(StageRow {
+                    unit: r.get(0)?,
+                    stage: r.get(1)?,
+                    status: r.get(2)?,
+                    counts: counts.and_then(|c| serde_json::from_str(&c).ok()),
+                    error: r.get(4)?,
+                })
+            })
+            .map_err(|e| Self::db(&self.path, e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| Self::db(&self.path, e))
+    }
+
+    /// A stage starts (or starts again).
+    pub fn stage_started(&self, unit: &str, stage: &str) -> Result<(), PipelineError> {
+        self.exec(
+            "INSERT INTO stages (unit, stage, status, started_at) VALUES (?1, ?2, 'running', ?3)
+             ON CONFLICT (unit, stage) DO UPDATE SET status = 'running', error = NULL",
+            params![unit, stage, now()],
+        )
+    }
+
+    /// A stage is done, with what it did.
+    pub fn stage_done(&self, unit: &str, stage: &str, counts: &Value) -> Result<(), PipelineError> {
+        self.exec(
+            "UPDATE stages SET status = 'done', finished_at = ?3, counts = ?4 WHERE unit = ?1 AND stage = ?2",
+            params![unit, stage, now(), counts.to_string()],
+        )
+    }
+
+    /// A stage failed.
+    pub fn stage_failed(&self, unit: &str, stage: &str, error: &str) -> Result<(), PipelineError> {
+        self.exec(
+            "UPDATE stages SET status = 'failed', finished_at = ?3, error = ?4 WHERE unit = ?1 AND stage = ?2",
+            params![unit, stage, now(), error],
+        )
+    }
+
+    /// Records source -> target ids of `kind`, in one transaction.
+    pub fn put_ids(
+        &mut self,
+        unit: &str,
+        kind: &str,
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), PipelineError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| Self::db(&path, e))?;
+        {
+            let mut stmt = tx
+                .prepare("INSERT OR REPLACE INTO ids (unit, kind, source, target) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(|e| Self::db(&path, e))?;
+            for (s, t) in pairs {
+                stmt.execute(params![unit, kind, s, t])
+                    .map_err(|e| Self::db(&path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| Self::db(&path, e))
+    }
+
+    /// Ids recorded for `kind`.
+    pub fn ids(&self, unit: &str, kind: &str) -> Result<usize, PipelineError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM ids WHERE unit = ?1 AND kind = ?2",
+                params![unit, kind],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as usize)
+            .map_err(|e| Self::db(&self.path, e))
+    }
+
+    fn chunk_state(
+        &self,
+        unit: &str,
+        stage: &str,
+        chunk: u64,
+    ) -> Result<ChunkState, PipelineError> {
+        let row: Option<(String, Option<String>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT status, job_id, counts FROM chunks WHERE unit = ?1 AND stage = ?2 AND chunk = ?3",
+                params![unit, stage, chunk as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| Self::db(&self.path, e))?;
+        Ok(match row {
+            None => ChunkState::New,
+            Some((status, job, counts)) => match (status.as_str(), job) {
+                ("done", _) => ChunkState::Done(
+                    counts
+                        .and_then(|c| serde_json::from_str(&c).ok())
+                        .unwrap_or_default(),
+                ),
+                ("submitted", Some(job)) => ChunkState::Submitted(job),
+                _ => ChunkState::Sending,
+            },
+        })
+    }
+}
+
+/// The users-imports files of one stage of one unit, journaled.
+pub struct UnitChunks {
+    /// The journal (shared by the units of a run).
+    pub journal: std::sync::Arc<std::sync::Mutex<Journal>>,
+    /// The unit.
+    pub unit: String,
+    /// The stage.
+    pub stage: String,
+}
+
+impl UnitChunks {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Journal) -> Result<T, PipelineError>,
+    ) -> Result<T, ImportError> {
+        let journal = self
+            .journal
+            .lock()
+            .map_err(|_| ImportError::Usage("the journal lock is poisoned".into()))?;
+        f(&journal).map_err(|e| ImportError::Usage(e.to_string()))
+    }
+}
+
+impl ChunkJournal for UnitChunks {
+    fn state(&mut self, chunk: u64) -> Result<ChunkState, ImportError> {
+        self.with(|j| j.chunk_state(&self.unit, &self.stage, chunk))
+    }
+
+    fn sending(&mut self, chunk: u64, external_id: &str) -> Result<(), ImportError> {
+        self.with(|j| {
+            j.exec(
+                "INSERT INTO chunks (unit, stage, chunk, external_id, status) VALUES (?1, ?2, ?3, ?4, 'sending')
+                 ON CONFLICT (unit, stage, chunk) DO UPDATE SET status = 'sending', job_id = NULL",
+                params![self.unit, self.stage, chunk as i64, external_id],
+            )
+        })
+    }
+
+    fn submitted(&mut self, chunk: u64, job_id: &str) -> Result<(), ImportError> {
+        self.with(|j| {
+            j.exec(
+                "UPDATE chunks SET status = 'submitted', job_id = ?4 WHERE unit = ?1 AND stage = ?2 AND chunk = ?3",
+                params![self.unit, self.stage, chunk as i64, job_id],
+            )
+        })
+    }
+
+    fn done(&mut self, chunk: u64, counts: ChunkCounts) -> Result<(), ImportError> {
+        self.with(|j| {
+            j.exec(
+                "UPDATE chunks SET status = 'done', counts = ?4 WHERE unit = ?1 AND stage = ?2 AND chunk = ?3",
+                params![
+                    self.unit,
+                    self.stage,
+                    chunk as i64,
+                    serde_json::to_string(&counts).unwrap_or_default()
+                ],
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal(dir: &Path) -> Journal {
+        Journal::create(
+            dir,
+            "p",
+            Path::new("p.toml"),
+            "h1",
+            Path::new("idferry.toml"),
+            &["a".into()],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn chunks_go_from_new_to_done_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = std::sync::Arc::new(std::sync::Mutex::new(journal(dir.path())));
+        let mut c = UnitChunks {
+            journal: j.clone(),
+            unit: "a".into(),
+            stage: "0:users".into(),
+        };
+        assert_eq!(c.state(0).unwrap(), ChunkState::New);
+        c.sending(0, "run-00000").unwrap();
+        assert_eq!(c.state(0).unwrap(), ChunkState::Sending);
+        c.submitted(0, "job_1").unwrap();
+        assert_eq!(c.state(0).unwrap(), ChunkState::Submitted("job_1".into()));
+        let counts = ChunkCounts {
+            inserted: 3,
+            ..ChunkCounts::default()
+        };
+        c.done(0, counts).unwrap();
+        drop(c);
+        drop(j);
+        let reopened = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            reopened.chunk_state("a", "0:users", 0).unwrap(),
+            ChunkState::Done(counts)
+        );
+        assert_eq!(reopened.info().unwrap().spec_hash, "h1");
+    }
+
+    #[test]
+    fn a_damaged_journal_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(journal(dir.path()));
+        let path = dir.path().join(FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        for b in bytes.iter_mut().take(100) {
+            *b = 0x5a;
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let _ = std::fs::remove_file(dir.path().join(format!("{FILE}-wal")));
+        let e = Journal::open(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("damaged") && e.contains("idferry run"), "{e}");
+        let e = Journal::open(&dir.path().join("nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no run journal"), "{e}");
+    }
+}

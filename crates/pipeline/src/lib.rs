@@ -1,0 +1,20 @@
+//! Pipelines: a spec (TOML) names a source (a tenant, several, or a snapshot), mapping
+//! specs, and sinks (snapshot archives, a configuration restore, a users import); a run
+//! takes each source tenant through the sinks in order, several tenants at once, each on
+//! its own rate limit, one's failure not stopping the others. Every run has a directory
+//! with a journal (SQLite) written around every side effect, so that a run killed at any
+//! instant resumes without repeating finished work or writing anything twice.
+
+pub mod error;
+pub mod journal;
+pub mod progress;
+pub mod run;
+pub mod source;
+pub mod spec;
+pub mod stages;
+
+pub use error::PipelineError;
+pub use journal::{Journal, RunInfo, StageRow};
+pub use run::{RunReport, UnitReport, resume, start};
+pub use source::Source;
+pub use spec::{LoadedSpec, SinkSpec, Spec};

@@ -1,0 +1,413 @@
+//! Running a spec: each source tenant (a unit) goes through the sinks in order, a few
+//! tenants at once. A stage the journal has as done is not run again; a stage in
+//! progress when a run was killed runs again from what the journal says (for users:
+//! the files already imported are skipped, a job in flight is waited for).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+use idferry_archive::WriteOptions;
+use idferry_auth0::{Client, ClientOptions};
+use idferry_export::ExportOptions;
+use idferry_import::users::UsersOptions;
+use idferry_model::{Config, Platform, Progress};
+use idferry_transform::Mapping;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::error::PipelineError;
+use crate::journal::{Journal, StageRow};
+use crate::progress::Prefixed;
+use crate::source::Source;
+use crate::spec::{LoadedSpec, SinkSpec};
+use crate::stages::{self, RestoreSink, UsersSink};
+
+/// What happened to one source tenant.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitReport {
+    /// The source tenant (or `snapshot`).
+    pub unit: String,
+    /// Whether every stage succeeded.
+    pub ok: bool,
+    /// Why not.
+    pub error: Option<String>,
+    /// Its stages, with their counts.
+    pub stages: Vec<StageRow>,
+    /// Time taken by this attempt.
+    pub seconds: f64,
+}
+
+/// What a run (or a resume) did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// The pipeline.
+    pub name: String,
+    /// One per source tenant.
+    pub units: Vec<UnitReport>,
+}
+
+impl RunReport {
+    /// Units that failed.
+    pub fn failed(&self) -> usize {
+        self.units.iter().filter(|u| !u.ok).count()
+    }
+}
+
+/// Starts a new run of `spec` in `run_dir`, over `tenants` (or the spec's).
+pub async fn start(
+    spec: &LoadedSpec,
+    config: &Config,
+    run_dir: &Path,
+    tenants: Option<&[String]>,
+    progress: Arc<dyn Progress>,
+) -> Result<RunReport, PipelineError> {
+    let names: Vec<String> = config.tenants.keys().cloned().collect();
+    let units = if spec.spec.source.snapshot.is_some() {
+        vec!["snapshot".to_owned()]
+    } else {
+        let units = spec.spec.tenants(&names, tenants);
+        for u in &units {
+            config.tenant(u)?;
+        }
+        units
+    };
+    if units.is_empty() {
+        return Err(PipelineError::Spec(format!(
+            "{}: no source tenant (name them in [source] or with --tenants)",
+            spec.path.display()
+        )));
+    }
+    let mappings = load_mappings(spec)?;
+    let journal = Journal::create(
+        run_dir,
+        &spec.spec.name,
+        &spec.path,
+        &spec.hash,
+        &config.path,
+        &units,
+    )?;
+    execute(
+        Arc::new(Mutex::new(journal)),
+        spec,
+        config,
+        &mappings,
+        units,
+        progress,
+    )
+    .await
+}
+
+/// Continues the run in `run_dir` where it stopped. Refused when the spec (or a file it
+/// names) changed, or the journal is damaged.
+pub async fn resume(
+    run_dir: &Path,
+    progress: Arc<dyn Progress>,
+) -> Result<RunReport, PipelineError> {
+    let journal = Journal::open(run_dir)?;
+    let info = journal.info()?;
+    let spec = LoadedSpec::load(&info.spec_path).map_err(|e| {
+        PipelineError::Journal(format!(
+            "cannot read the run's spec {}: {e}; not resuming",
+            info.spec_path.display()
+        ))
+    })?;
+    if spec.hash != info.spec_hash {
+        return Err(PipelineError::Journal(format!(
+            "the spec {} (or a file it names) changed since this run started; resuming would mix two different runs. Start a new run with `idferry run {}`",
+            info.spec_path.display(),
+            info.spec_path.display()
+        )));
+    }
+    let config = Config::load(&info.config_path)?;
+    let mappings = load_mappings(&spec)?;
+    journal.set_status("running")?;
+    execute(
+        Arc::new(Mutex::new(journal)),
+        &spec,
+        &config,
+        &mappings,
+        info.tenants,
+        progress,
+    )
+    .await
+}
+
+fn load_mappings(spec: &LoadedSpec) -> Result<Vec<Mapping>, PipelineError> {
+    spec.spec
+        .transforms
+        .iter()
+        .map(|p| Ok(Mapping::load(p, &|v| std::env::var(v).ok())?))
+        .collect()
+}
+
+struct Ctx<'a> {
+    journal: Arc<Mutex<Journal>>,
+    spec: &'a LoadedSpec,
+    config: &'a Config,
+    mappings: &'a [Mapping],
+    run_dir: PathBuf,
+    progress: Arc<dyn Progress>,
+}
+
+fn lock(journal: &Mutex<Journal>) -> Result<std::sync::MutexGuard<'_, Journal>, PipelineError> {
+    journal
+        .lock()
+        .map_err(|_| PipelineError::Journal("the journal lock is poisoned".into()))
+}
+
+async fn execute(
+    journal: Arc<Mutex<Journal>>,
+    spec: &LoadedSpec,
+    config: &Config,
+    mappings: &[Mapping],
+    units: Vec<String>,
+    progress: Arc<dyn Progress>,
+) -> Result<RunReport, PipelineError> {
+    let run_dir = lock(&journal)?.info()?.dir;
+    let ctx = Ctx {
+        journal: journal.clone(),
+        spec,
+        config,
+        mappings,
+        run_dir: run_dir.clone(),
+        progress,
+    };
+    let mut reports: Vec<UnitReport> = stream::iter(units.iter().cloned())
+        .map(|unit| ctx.unit(unit))
+        .buffer_unordered(spec.spec.concurrency.max(1))
+        .collect()
+        .await;
+    reports.sort_by_key(|r| units.iter().position(|u| *u == r.unit));
+    let ok = reports.iter().all(|r| r.ok);
+    lock(&journal)?.set_status(if ok { "done" } else { "failed" })?;
+    Ok(RunReport {
+        run_dir,
+        name: spec.spec.name.clone(),
+        units: reports,
+    })
+}
+
+/// `{tenant}` in a sink's target, replaced by the source tenant.
+fn target_name(to: &str, unit: &str) -> String {
+    to.replace("{tenant}", unit)
+}
+
+impl Ctx<'_> {
+    async fn unit(&self, unit: String) -> UnitReport {
+        let started = Instant::now();
+        let result = self.stages(&unit).await;
+        let stages = lock(&self.journal)
+            .and_then(|j| j.stages())
+            .map(|all| all.into_iter().filter(|s| s.unit == unit).collect())
+            .unwrap_or_default();
+        if let Err(e) = &result {
+            self.progress.message(&format!("{unit}: FAILED: {e}"));
+        }
+        UnitReport {
+            ok: result.is_ok(),
+            error: result.err().map(|e| e.to_string()),
+            unit,
+            stages,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+
+    fn client(&self, tenant: &str) -> Result<Client, PipelineError> {
+        let t = self.config.tenant(tenant)?;
+        if t.platform != Platform::Auth0 {
+            return Err(PipelineError::Spec(format!(
+                "{tenant}: {} tenants are not supported by pipelines yet",
+                t.platform
+            )));
+        }
+        Ok(Client::new(t, ClientOptions::default())?)
+    }
+
+    /// Runs `f` as stage `stage` of `unit` unless the journal has it done.
+    async fn stage<F, Fut>(&self, unit: &str, stage: &str, f: F) -> Result<Value, PipelineError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, PipelineError>>,
+    {
+        if let Some(row) = lock(&self.journal)?.stage(unit, stage)?
+            && row.status == "done"
+        {
+            return Ok(row.counts.unwrap_or(Value::Null));
+        }
+        lock(&self.journal)?.stage_started(unit, stage)?;
+        self.progress.message(&format!("{unit}: {stage}"));
+        match f().await {
+            Ok(counts) => {
+                lock(&self.journal)?.stage_done(unit, stage, &counts)?;
+                Ok(counts)
+            }
+            Err(e) => {
+                lock(&self.journal)?.stage_failed(unit, stage, &e.to_string())?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn stages(&self, unit: &str) -> Result<(), PipelineError> {
+        let spec = &self.spec.spec;
+        // Later sinks read the snapshot an earlier sink wrote, so that they all see the
+        // same moment of the tenant.
+        let mut snapshot: Option<PathBuf> = spec.source.snapshot.clone();
+        let unit_dir = self.run_dir.join(unit);
+        let mut refused_users = 0u64;
+        for (i, sink) in spec.sinks.iter().enumerate() {
+            let stage = sink.stage(i);
+            let progress = Prefixed {
+                inner: self.progress.as_ref(),
+                prefix: format!("{unit} {stage}"),
+            };
+            let source = || -> Result<Source, PipelineError> {
+                Ok(match &snapshot {
+                    Some(path) => Source::Snapshot(path.clone(), None),
+                    None => Source::Tenant(self.client(unit)?),
+                })
+            };
+            match sink {
+                SinkSpec::Snapshot {
+                    dir,
+                    kinds,
+                    exclude_kinds,
+                    retention,
+                } => {
+                    let done = self
+                        .stage(unit, &stage, || async {
+                            let tenant = self.config.tenant(unit)?;
+                            let client = self.client(unit)?;
+                            let options = ExportOptions {
+                                kinds: kinds.clone(),
+                                exclude: exclude_kinds.clone(),
+                                include_secrets: false,
+                            };
+                            let (written, summary) = stages::snapshot_tenant(
+                                tenant,
+                                &client,
+                                dir,
+                                &options,
+                                &WriteOptions::default(),
+                                &progress,
+                            )
+                            .await?;
+                            let pruned = match retention {
+                                Some(r) => stages::apply_retention(dir, unit, *r)?,
+                                None => 0,
+                            };
+                            Ok(json!({
+                                "path": written.path, "bytes": written.bytes,
+                                "records": summary.counts.iter().map(|(_, n)| n).sum::<u64>(),
+                                "users": summary.count("users"), "pruned": pruned,
+                                "requests": client.stats().requests,
+                            }))
+                        })
+                        .await?;
+                    snapshot = done.get("path").and_then(Value::as_str).map(PathBuf::from);
+                }
+                SinkSpec::Restore {
+                    to,
+                    kinds,
+                    values,
+                    allow_delete,
+                } => {
+                    let to = target_name(to, unit);
+                    self.stage(unit, &stage, || async {
+                        let target = self.client(&to)?;
+                        let sink = RestoreSink {
+                            target: &target,
+                            kinds,
+                            values: values.as_deref(),
+                            allow_delete: *allow_delete,
+                        };
+                        stages::restore(
+                            &source()?,
+                            self.mappings,
+                            &sink,
+                            &self.journal,
+                            unit,
+                            &progress,
+                        )
+                        .await
+                    })
+                    .await?;
+                }
+                SinkSpec::Users {
+                    to,
+                    connection,
+                    hashes,
+                    upsert,
+                    memberships,
+                } => {
+                    let to = target_name(to, unit);
+                    let target = self.client(&to)?;
+                    let sink = UsersSink {
+                        target: &target,
+                        options: UsersOptions {
+                            connection: connection.clone(),
+                            upsert: *upsert,
+                            // Stable across resumes: the jobs of this run and sink.
+                            run_id: format!(
+                                "idferry-{}-{}-{i}",
+                                self.run_dir
+                                    .file_name()
+                                    .map(|n| n.to_string_lossy().into_owned())
+                                    .unwrap_or_default(),
+                                unit
+                            ),
+                            ..UsersOptions::default()
+                        },
+                        spool: unit_dir.join(format!("users-{i}.ndjson.zst")),
+                        report: unit_dir.join(format!("users-{i}-errors.ndjson")),
+                    };
+                    self.stage(unit, &format!("{stage}:extract"), || async {
+                        let profile = stages::import_profile(hashes.as_deref())?;
+                        stages::extract_users(
+                            &source()?,
+                            self.mappings,
+                            &profile,
+                            &sink.spool,
+                            &sink.report,
+                            &progress,
+                        )
+                        .await
+                    })
+                    .await?;
+                    let import_stage = format!("{stage}:import");
+                    let imported = self
+                        .stage(unit, &import_stage, || async {
+                            stages::import_spool(
+                                &sink,
+                                self.journal.clone(),
+                                unit,
+                                &import_stage,
+                                &progress,
+                            )
+                            .await
+                        })
+                        .await?;
+                    refused_users += imported.get("failed").and_then(Value::as_u64).unwrap_or(0);
+                    if *memberships {
+                        self.stage(unit, &format!("{stage}:memberships"), || async {
+                            stages::memberships(&source()?, &sink, &self.journal, unit, &progress)
+                                .await
+                        })
+                        .await?;
+                    }
+                    if refused_users > 0 {
+                        return Err(PipelineError::Stage(format!(
+                            "{refused_users} users were refused by {to}; see {}",
+                            sink.report.display()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

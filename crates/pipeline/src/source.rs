@@ -1,0 +1,114 @@
+//! Where records come from: a snapshot file, or a live tenant.
+
+use std::path::PathBuf;
+
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use idferry_archive::{Decryption, SnapshotReader};
+use idferry_auth0::{Client, ExportRequest};
+use idferry_import::ImportError;
+use idferry_import::state::{Selection, State};
+use idferry_model::Progress;
+use serde_json::Value;
+
+use crate::error::PipelineError;
+
+/// A source of records.
+pub enum Source {
+    /// A snapshot file (and how to open it if it is encrypted).
+    Snapshot(PathBuf, Option<Decryption>),
+    /// A live tenant.
+    Tenant(Client),
+}
+
+impl Source {
+    /// How the source is named in messages.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Snapshot(p, _) => p.display().to_string(),
+            Self::Tenant(c) => c.tenant().to_owned(),
+        }
+    }
+
+    fn reader(
+        path: &std::path::Path,
+        key: &Option<Decryption>,
+    ) -> Result<SnapshotReader, PipelineError> {
+        if !path.is_file() {
+            return Err(PipelineError::Spec(format!(
+                "no snapshot at {}",
+                path.display()
+            )));
+        }
+        Ok(SnapshotReader::new(path, key.clone()))
+    }
+
+    /// The records of `selection`. A snapshot of another platform is refused.
+    pub async fn state(
+        &self,
+        selection: Selection,
+        progress: &dyn Progress,
+    ) -> Result<State, PipelineError> {
+        Ok(match self {
+            Self::Snapshot(path, key) => {
+                let reader = Self::reader(path, key)?;
+                let manifest = reader.manifest()?;
+                if manifest.platform != "auth0" {
+                    return Err(PipelineError::Spec(format!(
+                        "{} is a snapshot of a {} tenant; restoring it into Auth0 needs a mapping profile that converts it",
+                        path.display(),
+                        manifest.platform
+                    )));
+                }
+                State::from_snapshot(&reader, selection)?
+            }
+            Self::Tenant(client) => State::from_tenant(client, selection, progress).await?,
+        })
+    }
+
+    /// The users, as export records (a users-exports job, or the snapshot's users).
+    pub async fn users(
+        &self,
+        progress: &dyn Progress,
+    ) -> Result<BoxStream<'static, Result<Value, ImportError>>, PipelineError> {
+        Ok(match self {
+            Self::Tenant(client) => {
+                let job = client.create_export(&ExportRequest::default()).await?;
+                client.wait_job(job.id(), progress).await?;
+                client
+                    .export_records(job.id())
+                    .await?
+                    .map_err(ImportError::from)
+                    .boxed()
+            }
+            Self::Snapshot(path, key) => {
+                let reader = Self::reader(path, key)?;
+                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Value, ImportError>>(1024);
+                let name = path.display().to_string();
+                tokio::task::spawn_blocking(move || {
+                    let mut n = 0u64;
+                    let result = reader.records("users", |line| {
+                        n += 1;
+                        let parsed =
+                            serde_json::from_slice(line).map_err(|e| ImportError::Record {
+                                source_name: name.clone(),
+                                kind: "users".into(),
+                                line: n,
+                                message: format!("not JSON: {e}"),
+                            });
+                        // A closed channel means the reader stopped: stop reading.
+                        tx.blocking_send(parsed).map_err(|_| {
+                            idferry_archive::ArchiveError::Corrupt {
+                                path: name.clone().into(),
+                                message: "reading stopped".into(),
+                            }
+                        })
+                    });
+                    if let Err(e) = result {
+                        let _ = tx.blocking_send(Err(ImportError::Archive(e)));
+                    }
+                });
+                stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) }).boxed()
+            }
+        })
+    }
+}

@@ -1,0 +1,321 @@
+//! Pipeline specs: what a run reads (a tenant, several, or a snapshot), the mapping specs
+//! it rewrites records with, and where it writes them (snapshot archives, a restore into
+//! a tenant, a users import into a tenant). Paths are relative to the spec's own file.
+//!
+//! ```toml
+//! name = "staging-refresh"
+//! transforms = ["../mappings/staging.toml"]   # for restore and users sinks
+//!
+//! [source]
+//! tenant = "acme-prod"                          # or tenants = [..], all = true, snapshot = ".."
+//!
+//! [[sink]]
+//! type = "snapshot"
+//! dir = "../../snapshots"
+//! retention = { keep_last = 7 }
+//!
+//! [[sink]]
+//! type = "restore"
+//! to = "acme-staging"
+//!
+//! [[sink]]
+//! type = "users"
+//! to = "acme-staging"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::PipelineError;
+
+/// A pipeline spec, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// The pipeline's name (run directories and reports use it).
+    pub name: String,
+    /// What it is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// What it reads.
+    pub source: SourceSpec,
+    /// Mapping specs applied in order to what restore and users sinks write (snapshots
+    /// keep the source as it is).
+    #[serde(default)]
+    pub transforms: Vec<PathBuf>,
+    /// Where it writes, in order.
+    #[serde(default, rename = "sink")]
+    pub sinks: Vec<SinkSpec>,
+    /// Tenants run at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+
+/// What a pipeline reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// One tenant of the config.
+    pub tenant: Option<String>,
+    /// Several tenants of the config.
+    pub tenants: Option<Vec<String>>,
+    /// Every tenant of the config.
+    #[serde(default)]
+    pub all: bool,
+    /// A snapshot file.
+    pub snapshot: Option<PathBuf>,
+}
+
+/// Retention of a snapshot sink.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// The newest N.
+    #[serde(default)]
+    pub keep_last: usize,
+    /// One a day for N days.
+    #[serde(default)]
+    pub keep_daily: usize,
+    /// One an ISO week for N weeks.
+    #[serde(default)]
+    pub keep_weekly: usize,
+    /// One a month for N months.
+    #[serde(default)]
+    pub keep_monthly: usize,
+}
+
+/// Where a pipeline writes. `to` may name the source tenant as `{tenant}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SinkSpec {
+    /// A snapshot archive per source tenant.
+    Snapshot {
+        /// The snapshot directory.
+        dir: PathBuf,
+        /// Only these kinds.
+        #[serde(default)]
+        kinds: Vec<String>,
+        /// Not these kinds.
+        #[serde(default)]
+        exclude_kinds: Vec<String>,
+        /// Snapshots kept afterwards (per tenant); none pruned when absent.
+        retention: Option<Retention>,
+    },
+    /// The configuration restored into a tenant.
+    Restore {
+        /// The target tenant.
+        to: String,
+        /// Only these kinds.
+        #[serde(default)]
+        kinds: Vec<String>,
+        /// Values for write-only secrets.
+        values: Option<PathBuf>,
+        /// Delete what only the target has.
+        #[serde(default)]
+        allow_delete: bool,
+    },
+    /// The users imported into a tenant, then their roles and organizations.
+    Users {
+        /// The target tenant.
+        to: String,
+        /// The target's database connection.
+        #[serde(default = "default_connection")]
+        connection: String,
+        /// Password hashes (an Auth0 password-hash export).
+        hashes: Option<PathBuf>,
+        /// Update users that exist.
+        #[serde(default)]
+        upsert: bool,
+        /// Give them their roles and organization memberships.
+        #[serde(default = "yes")]
+        memberships: bool,
+    },
+}
+
+fn default_connection() -> String {
+    "Username-Password-Authentication".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SinkSpec {
+    /// The stage name of this sink in a run's journal.
+    pub fn stage(&self, index: usize) -> String {
+        match self {
+            Self::Snapshot { .. } => format!("{index}:snapshot"),
+            Self::Restore { .. } => format!("{index}:restore"),
+            Self::Users { .. } => format!("{index}:users"),
+        }
+    }
+}
+
+/// A spec read from a file, with its paths made absolute and a hash of everything it
+/// depends on.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    /// The spec.
+    pub spec: Spec,
+    /// Its file.
+    pub path: PathBuf,
+    /// blake3 of the spec and of every file it names (mappings, values, hashes): a run
+    /// resumes only with the same.
+    pub hash: String,
+}
+
+impl LoadedSpec {
+    /// Reads and checks a spec file.
+    pub fn load(path: &Path) -> Result<Self, PipelineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Io {
+            what: format!("reading the spec {}", path.display()),
+            source,
+        })?;
+        let mut spec: Spec = toml::from_str(&text).map_err(|e| {
+            let (line, col) =
+                idferry_model::config::line_col(&text, e.span().map_or(0, |s| s.start));
+            PipelineError::Spec(format!("{}:{line}:{col}: {}", path.display(), e.message()))
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let abs = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        spec.transforms.iter_mut().for_each(abs);
+        if let Some(s) = &mut spec.source.snapshot {
+            abs(s);
+        }
+        for sink in &mut spec.sinks {
+            match sink {
+                SinkSpec::Snapshot { dir, .. } => abs(dir),
+                SinkSpec::Restore { values, .. } => values.iter_mut().for_each(abs),
+                SinkSpec::Users { hashes, .. } => hashes.iter_mut().for_each(abs),
+            }
+        }
+        let sources = [
+            spec.source.tenant.is_some(),
+            spec.source.tenants.is_some(),
+            spec.source.all,
+            spec.source.snapshot.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() != 1 {
+            return Err(PipelineError::Spec(format!(
+                "{}: [source] needs exactly one of tenant, tenants, all, snapshot",
+                path.display()
+            )));
+        }
+        if spec.sinks.is_empty() {
+            return Err(PipelineError::Spec(format!(
+                "{}: no [[sink]]: a pipeline writes somewhere (snapshot, restore or users)",
+                path.display()
+            )));
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(text.as_bytes());
+        for file in spec.files() {
+            let bytes = std::fs::read(&file).map_err(|source| PipelineError::Io {
+                what: format!("reading {} (named by {})", file.display(), path.display()),
+                source,
+            })?;
+            hasher.update(file.to_string_lossy().as_bytes());
+            hasher.update(&bytes);
+        }
+        Ok(Self {
+            spec,
+            path: path.to_owned(),
+            hash: hasher.finalize().to_hex().to_string(),
+        })
+    }
+}
+
+impl Spec {
+    /// Every file the spec names, whose content changes what a run does.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files = self.transforms.clone();
+        for sink in &self.sinks {
+            match sink {
+                SinkSpec::Restore {
+                    values: Some(v), ..
+                } => files.push(v.clone()),
+                SinkSpec::Users {
+                    hashes: Some(h), ..
+                } => files.push(h.clone()),
+                _ => {}
+            }
+        }
+        files
+    }
+
+    /// The source tenants, given the config's tenants and the command line's choice.
+    pub fn tenants(&self, config: &[String], chosen: Option<&[String]>) -> Vec<String> {
+        if let Some(chosen) = chosen {
+            return chosen.to_vec();
+        }
+        match (&self.source.tenant, &self.source.tenants, self.source.all) {
+            (Some(t), _, _) => vec![t.clone()],
+            (_, Some(ts), _) => ts.clone(),
+            (_, _, true) => config.to_vec(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn specs_resolve_paths_and_hash_what_they_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let map = write(
+            dir.path(),
+            "m.toml",
+            "[[users]]\nop = \"drop\"\nfields = [\"x\"]\n",
+        );
+        let spec = write(
+            dir.path(),
+            "p.toml",
+            "name = \"p\"\ntransforms = [\"m.toml\"]\n[source]\ntenant = \"a\"\n[[sink]]\ntype = \"users\"\nto = \"b\"\n",
+        );
+        let loaded = LoadedSpec::load(&spec).unwrap();
+        assert_eq!(loaded.spec.transforms, vec![map.clone()]);
+        let before = loaded.hash.clone();
+        std::fs::write(&map, "[[users]]\nop = \"drop\"\nfields = [\"y\"]\n").unwrap();
+        assert_ne!(
+            LoadedSpec::load(&spec).unwrap().hash,
+            before,
+            "a changed mapping changes the hash"
+        );
+    }
+
+    #[test]
+    fn bad_specs_say_where_and_what() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = write(
+            dir.path(),
+            "p.toml",
+            "name = \"p\"\n[source]\ntenant = \"a\"\n[[sink]]\ntype = \"tape\"\n",
+        );
+        let e = LoadedSpec::load(&spec).unwrap_err().to_string();
+        assert!(e.contains("p.toml:5:") && e.contains("tape"), "{e}");
+        let spec = write(
+            dir.path(),
+            "q.toml",
+            "name = \"q\"\n[source]\ntenant = \"a\"\nall = true\n[[sink]]\ntype = \"restore\"\nto = \"b\"\n",
+        );
+        let e = LoadedSpec::load(&spec).unwrap_err().to_string();
+        assert!(e.contains("exactly one of"), "{e}");
+    }
+}

@@ -1,0 +1,368 @@
+//! What each sink does for one source tenant: a snapshot (with retention), a restore of
+//! the configuration, and a users migration in three journaled steps (extract to a spool
+//! file, import, memberships). Each returns the counts its journal row keeps.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use futures_util::stream::{self, StreamExt};
+use idferry_archive::prune::{Policy, plan_dir};
+use idferry_archive::{SnapshotWriter, WriteOptions, WrittenSnapshot};
+use idferry_auth0::Client;
+use idferry_export::{ExportOptions, ExportSummary, export};
+use idferry_import::plan::{PlanOptions, plan};
+use idferry_import::state::Selection;
+use idferry_import::users::{
+    Memberships, Report, SourceUser, UsersOptions, assign_memberships, import_users,
+    target_user_ids,
+};
+use idferry_import::{ImportError, Values, apply};
+use idferry_model::{Progress, TenantConfig};
+use idferry_transform::Mapping;
+use idferry_transform::hashes::HashFile;
+use idferry_transform::rules::{Rule, apply_all};
+use serde_json::{Value, json};
+
+use crate::error::PipelineError;
+use crate::journal::{Journal, UnitChunks};
+use crate::source::Source;
+use crate::spec::Retention;
+
+/// Backs up one tenant into `dir`: export into an archive, written aside and renamed.
+pub async fn snapshot_tenant(
+    tenant: &TenantConfig,
+    client: &Client,
+    dir: &Path,
+    export_options: &ExportOptions,
+    write_options: &WriteOptions,
+    progress: &dyn Progress,
+) -> Result<(WrittenSnapshot, ExportSummary), PipelineError> {
+    let mut writer = SnapshotWriter::create(
+        dir,
+        &tenant.name,
+        &tenant.platform.to_string(),
+        &tenant.base_url,
+        export_options.include_secrets,
+    )?;
+    let summary = export(client, export_options, &mut writer, progress).await?;
+    progress.message(&format!("{}: compressing the snapshot", tenant.name));
+    let options = write_options.clone();
+    let written = tokio::task::spawn_blocking(move || writer.finish(&options))
+        .await
+        .map_err(|e| PipelineError::Stage(format!("the archive task stopped: {e}")))??;
+    Ok((written, summary))
+}
+
+/// Deletes the snapshots of `tenant` in `dir` that `retention` does not keep.
+pub fn apply_retention(
+    dir: &Path,
+    tenant: &str,
+    retention: Retention,
+) -> Result<usize, PipelineError> {
+    let policy = Policy {
+        last: retention.keep_last,
+        daily: retention.keep_daily,
+        weekly: retention.keep_weekly,
+        monthly: retention.keep_monthly,
+    };
+    if policy.is_empty() {
+        return Err(PipelineError::Spec(
+            "retention keeps nothing: set keep_last, keep_daily, keep_weekly or keep_monthly"
+                .into(),
+        ));
+    }
+    let mut deleted = 0;
+    for v in plan_dir(dir, Some(tenant), &policy)? {
+        if !v.keep {
+            std::fs::remove_file(&v.path).map_err(|source| PipelineError::Io {
+                what: format!("deleting {}", v.path.display()),
+                source,
+            })?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// What a restore sink takes.
+pub struct RestoreSink<'a> {
+    /// The target.
+    pub target: &'a Client,
+    /// Only these kinds.
+    pub kinds: &'a [String],
+    /// Values for write-only secrets.
+    pub values: Option<&'a Path>,
+    /// Delete what only the target has.
+    pub allow_delete: bool,
+}
+
+/// Restores `source`'s configuration (through `mappings`) into the target.
+pub async fn restore(
+    source: &Source,
+    mappings: &[Mapping],
+    sink: &RestoreSink<'_>,
+    journal: &Mutex<Journal>,
+    unit: &str,
+    progress: &dyn Progress,
+) -> Result<Value, PipelineError> {
+    let mut from = source.state(Selection::Config, progress).await?;
+    for m in mappings {
+        from.apply_mapping(m)?;
+    }
+    let values = match sink.values {
+        Some(file) => Values::load(file)?,
+        None => Values::none(),
+    };
+    let into = idferry_import::State::from_tenant(sink.target, Selection::Config, progress).await?;
+    let options = PlanOptions {
+        kinds: sink.kinds.to_vec(),
+        only: Vec::new(),
+        allow_delete: sink.allow_delete,
+    };
+    let plan = plan(&from, &into, &values, &options);
+    let report = apply(sink.target, &plan, progress).await;
+    if let Ok(mut j) = journal.lock() {
+        j.put_ids(
+            unit,
+            "configuration",
+            report
+                .created
+                .iter()
+                .map(|c| (format!("{} {}", c.kind, c.name), c.id.clone())),
+        )?;
+    }
+    let sum = |f: fn(&idferry_import::apply::KindResult) -> usize| -> usize {
+        report.kinds.values().map(f).sum()
+    };
+    let counts = json!({
+        "to": sink.target.tenant(),
+        "created": sum(|k| k.created), "updated": sum(|k| k.updated),
+        "unchanged": sum(|k| k.unchanged), "deleted": sum(|k| k.deleted), "failed": sum(|k| k.failed),
+    });
+    if report.failed() > 0 {
+        let mut message = format!(
+            "{} objects could not be restored into {}:",
+            report.failed(),
+            sink.target.tenant()
+        );
+        for f in report.failures.iter().take(5) {
+            message.push_str(&format!("\n  {} {}: {}", f.kind, f.name, f.error));
+        }
+        if report.failures.len() > 5 {
+            message.push_str(&format!("\n  ... and {} more", report.failures.len() - 5));
+        }
+        return Err(PipelineError::Stage(message));
+    }
+    Ok(counts)
+}
+
+/// The `auth0-export-to-import` profile, with the password hashes of `hashes` merged
+/// in: what a user goes through after the pipeline's mappings.
+pub fn import_profile(hashes: Option<&Path>) -> Result<Mapping, PipelineError> {
+    let mut profile = idferry_transform::profiles::profile("auth0-export-to-import")?;
+    if let Some(file) = hashes {
+        let loaded = HashFile::load(file)
+            .map_err(|e| PipelineError::Spec(format!("hashes {}: {e}", file.display())))?;
+        profile.push(
+            "users",
+            Rule::MergeHashes {
+                line: 0,
+                hashes: Arc::new(loaded),
+            },
+        );
+    }
+    Ok(profile)
+}
+
+/// Runs a user through `mappings`, then `profile`; None when a filter leaves it out.
+pub fn shape_user(
+    mappings: &[Mapping],
+    profile: &Mapping,
+    mut user: Value,
+) -> Result<Option<SourceUser>, String> {
+    let source_id = user
+        .get("user_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    for m in mappings.iter().chain([profile]) {
+        if !apply_all(m.rules_for("users"), &mut user).map_err(|e| e.to_string())? {
+            return Ok(None);
+        }
+    }
+    Ok(Some(SourceUser { source_id, user }))
+}
+
+/// Extracts the users of `source`, shaped for import, into `spool` (ndjson.zst of
+/// `{source_id, user}`, written aside and renamed): the fixed input the import's files
+/// are cut from, so that a resumed import cuts the same files.
+pub async fn extract_users(
+    source: &Source,
+    mappings: &[Mapping],
+    profile: &Mapping,
+    spool: &Path,
+    report: &Path,
+    progress: &dyn Progress,
+) -> Result<Value, PipelineError> {
+    let io = |what: &str, source: std::io::Error| PipelineError::Io {
+        what: format!("{what} {}", spool.display()),
+        source,
+    };
+    if let Some(dir) = spool.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io("creating the folder of", e))?;
+    }
+    let partial = spool.with_extension("partial");
+    let file = std::fs::File::create(&partial).map_err(|e| io("writing", e))?;
+    let mut out = zstd::stream::write::Encoder::new(file, 3).map_err(|e| io("writing", e))?;
+    let mut errors = Report::new(append(report)?);
+    let (mut read, mut kept, mut filtered, mut failed) = (0u64, 0u64, 0u64, 0u64);
+    let mut users = source.users(progress).await?;
+    progress.start("extract users", None);
+    while let Some(user) = users.next().await {
+        let user = user?;
+        read += 1;
+        let id = user.get("user_id").cloned();
+        match shape_user(mappings, profile, user) {
+            Ok(Some(u)) => {
+                kept += 1;
+                serde_json::to_writer(&mut out, &json!({"source_id": u.source_id, "user": u.user}))
+                    .map_err(|e| io("writing", e.into()))?;
+                out.write_all(b"\n").map_err(|e| io("writing", e))?;
+            }
+            Ok(None) => filtered += 1,
+            Err(message) => {
+                failed += 1;
+                errors.write_line(
+                    &json!({"user_id": id, "errors": [{"code": "MAPPING", "message": message}]}),
+                )?;
+            }
+        }
+        if read % 1000 == 0 {
+            progress.advance("extract users", 1000);
+        }
+    }
+    progress.finish("extract users");
+    let file = out.finish().map_err(|e| io("writing", e))?;
+    file.sync_all().map_err(|e| io("syncing", e))?;
+    errors.finish()?;
+    std::fs::rename(&partial, spool).map_err(|e| io("renaming into", e))?;
+    Ok(json!({"read": read, "kept": kept, "filtered": filtered, "failed": failed, "spool": spool}))
+}
+
+/// A report file opened for appending (a resumed run adds to it).
+fn append(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, PipelineError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(std::io::BufWriter::new)
+        .map_err(|source| PipelineError::Io {
+            what: format!("opening the report {}", path.display()),
+            source,
+        })
+}
+
+/// The spooled users, in order.
+fn read_spool(spool: &Path) -> Result<Vec<SourceUser>, PipelineError> {
+    let io = |source: std::io::Error| PipelineError::Io {
+        what: format!("reading {}", spool.display()),
+        source,
+    };
+    let file = std::fs::File::open(spool).map_err(io)?;
+    let reader = std::io::BufReader::new(zstd::stream::read::Decoder::new(file).map_err(io)?);
+    let mut users = Vec::new();
+    for line in reader.lines() {
+        let line = line.map_err(io)?;
+        let v: Value = serde_json::from_str(&line).map_err(|e| io(e.into()))?;
+        users.push(SourceUser {
+            source_id: v
+                .get("source_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            user: v.get("user").cloned().unwrap_or(Value::Null),
+        });
+    }
+    Ok(users)
+}
+
+/// What a users sink takes.
+pub struct UsersSink<'a> {
+    /// The target.
+    pub target: &'a Client,
+    /// Import options (the run id names the jobs).
+    pub options: UsersOptions,
+    /// The spool file of the extract step.
+    pub spool: PathBuf,
+    /// The error report.
+    pub report: PathBuf,
+}
+
+/// Imports the spooled users, file by file, journaled.
+pub async fn import_spool(
+    sink: &UsersSink<'_>,
+    journal: Arc<Mutex<Journal>>,
+    unit: &str,
+    stage: &str,
+    progress: &dyn Progress,
+) -> Result<Value, PipelineError> {
+    let users = read_spool(&sink.spool)?;
+    let mut report = Report::new(append(&sink.report)?);
+    let mut chunks = UnitChunks {
+        journal,
+        unit: unit.to_owned(),
+        stage: stage.to_owned(),
+    };
+    let stream = stream::iter(users.into_iter().map(Ok::<_, ImportError>)).boxed();
+    let (summary, _) = import_users(
+        sink.target,
+        stream,
+        &sink.options,
+        &mut report,
+        &mut chunks,
+        progress,
+    )
+    .await?;
+    report.finish()?;
+    Ok(serde_json::to_value(&summary).unwrap_or(Value::Null))
+}
+
+/// Gives the imported users their roles and organizations in the target.
+pub async fn memberships(
+    source: &Source,
+    sink: &UsersSink<'_>,
+    journal: &Mutex<Journal>,
+    unit: &str,
+    progress: &dyn Progress,
+) -> Result<Value, PipelineError> {
+    let emails: HashMap<String, String> = read_spool(&sink.spool)?
+        .into_iter()
+        .filter_map(|u| Some((u.source_id?, u.user.get("email")?.as_str()?.to_lowercase())))
+        .collect();
+    let memberships =
+        Memberships::from_state(&source.state(Selection::Memberships, progress).await?);
+    let by_email = target_user_ids(sink.target, progress).await?;
+    let ids: HashMap<String, String> = emails
+        .into_iter()
+        .filter_map(|(s, e)| Some((s, by_email.get(&e)?.clone())))
+        .collect();
+    if let Ok(mut j) = journal.lock() {
+        j.put_ids(
+            unit,
+            "users",
+            ids.iter().map(|(s, t)| (s.clone(), t.clone())),
+        )?;
+    }
+    let mut report = Report::new(append(&sink.report)?);
+    let m = assign_memberships(sink.target, &memberships, &ids, &mut report, progress).await?;
+    report.finish()?;
+    if m.failed > 0 {
+        return Err(PipelineError::Stage(format!(
+            "{} memberships could not be given in {}; see {}",
+            m.failed,
+            sink.target.tenant(),
+            sink.report.display()
+        )));
+    }
+    Ok(serde_json::to_value(&m).unwrap_or(Value::Null))
+}
