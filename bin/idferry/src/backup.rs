@@ -10,9 +10,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 use futures_util::StreamExt;
-use idferry_archive::{Encryption, SnapshotWriter, WriteOptions};
+use idferry_archive::{Encryption, WriteOptions};
 use idferry_auth0::{Client, ClientOptions};
-use idferry_export::{ExportOptions, export, selected_kinds};
+use idferry_export::{ExportOptions, selected_kinds};
 use idferry_model::{Platform, Progress, TenantConfig};
 use serde_json::json;
 
@@ -169,19 +169,15 @@ async fn backup_one(
         );
     }
     let client = Client::new(tenant, ClientOptions::default())?;
-    let mut writer = SnapshotWriter::create(
+    let (written, summary) = idferry_pipeline::stages::snapshot_tenant(
+        tenant,
+        &client,
         out,
-        &tenant.name,
-        &tenant.platform.to_string(),
-        &tenant.base_url,
-        export_options.include_secrets,
-    )?;
-    let summary = export(&client, export_options, &mut writer, progress).await?;
-    progress.message(&format!("{}: compressing the snapshot", tenant.name));
-    let options = write_options.clone();
-    let written = tokio::task::spawn_blocking(move || writer.finish(&options))
-        .await
-        .context("the archive task stopped")??;
+        export_options,
+        write_options,
+        progress,
+    )
+    .await?;
     let stats = client.stats();
     Ok(Done {
         path: written.path,

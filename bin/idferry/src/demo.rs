@@ -1,44 +1,96 @@
-//! `idferry demo`: emulated tenants started in this process, then read back through the
-//! config file and the client as a user's own tenants would be.
+//! `idferry demo`: the three jobs idferry is for, end to end, on emulated tenants started
+//! in this process and reached over HTTP through a config file, as real tenants are:
+//! the nightly backup of four tenants, a staging refresh (production's configuration
+//! restored into staging with staging URLs, a scrubbed subset of its users imported) and
+//! a users migration into a new tenant, each through its sample pipeline.
 
-use crate::output::out;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use futures_util::TryStreamExt;
-use idferry_auth0::{Client, ClientOptions, ExportRequest};
 use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
-use idferry_model::{CATALOG, Config, Kind, Shape, catalog};
-use serde_json::Value;
+use idferry_model::{Config, Progress};
+use idferry_pipeline::LoadedSpec;
 
+use crate::backup::human_bytes;
+use crate::output::out;
 use crate::progress::Reporter;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Where the demo writes its files (the config of the emulated tenants).
+    /// Where the demo writes its files: config, pipelines, snapshots, runs.
     #[arg(long, default_value = "idferry-demo")]
     pub out: PathBuf,
-    /// Users in the generated tenant.
+    /// Users in the generated production tenant.
     #[arg(long, default_value_t = 5000)]
     pub users: usize,
 }
 
-/// Kinds read per parent object only for these parents: the others have too many
-/// parents (every user, every member) for a demo.
-const WALKED_PARENTS: &[&str] = &[
-    "roles",
-    "organizations",
-    "connections",
-    "clients",
-    "hooks",
-    "action_triggers",
+/// The sample pipelines and what they name, written into the demo folder with the same
+/// layout as the repository's `samples/` (their paths are relative to themselves).
+const SAMPLES: &[(&str, &str)] = &[
+    (
+        "samples/pipelines/nightly-backup.toml",
+        include_str!("../../../samples/pipelines/nightly-backup.toml"),
+    ),
+    (
+        "samples/pipelines/staging-refresh.toml",
+        include_str!("../../../samples/pipelines/staging-refresh.toml"),
+    ),
+    (
+        "samples/pipelines/migrate-users.toml",
+        include_str!("../../../samples/pipelines/migrate-users.toml"),
+    ),
+    (
+        "samples/pipelines/values.toml",
+        include_str!("../../../samples/pipelines/values.toml"),
+    ),
+    (
+        "samples/mappings/staging.toml",
+        include_str!("../../../samples/mappings/staging.toml"),
+    ),
+    (
+        "samples/mappings/staging-subset.toml",
+        include_str!("../../../samples/mappings/staging-subset.toml"),
+    ),
 ];
 
+/// The pipelines the demo runs, in order, with what each shows.
+const STEPS: &[(&str, &str)] = &[
+    (
+        "nightly-backup",
+        "the nightly backup: a snapshot of each of the four tenants, with retention",
+    ),
+    (
+        "staging-refresh",
+        "the staging refresh: prod's configuration into acme-staging with staging URLs, and a scrubbed subset of its users",
+    ),
+    (
+        "migrate-users",
+        "a users migration: prod's users, with hashes, metadata, roles and organizations, into acme-eu",
+    ),
+];
+
+/// The scrubbing key of the demo's staging users (a real run takes IDFERRY_SCRUB_KEY).
+const DEMO_SCRUB_KEY: &str = "idferry-demo-scrub-key";
+
+fn write_samples(out: &Path) -> anyhow::Result<()> {
+    for (path, text) in SAMPLES {
+        let to = out.join(path);
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&to, text).with_context(|| format!("cannot write {}", to.display()))?;
+    }
+    Ok(())
+}
+
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    idferry_auth0::install_tls_provider();
     let started = Instant::now();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -48,117 +100,94 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         organizations: 20,
     });
     prod.seed = 2026;
-    let staging = TenantOptions::new("acme-staging");
+    let mut dev = TenantOptions::new("acme-dev");
+    dev.generate = Some(GenerateSpec {
+        users: 200,
+        organizations: 2,
+    });
+    dev.seed = 7;
     out!(
-        "Starting emulated tenants: acme-prod ({} users, full configuration) and acme-staging (empty)...",
+        "Starting emulated tenants: acme-prod ({} users, full configuration), acme-dev (200 users), acme-staging and acme-eu (empty)...",
         args.users
     );
-    let emulator = Emulator::start(vec![prod, staging]).await?;
+    let emulator = Emulator::start(vec![
+        prod,
+        TenantOptions::new("acme-staging"),
+        TenantOptions::new("acme-eu"),
+        dev,
+    ])
+    .await?;
     let config_path = args.out.join("idferry.toml");
     emulator.write_config(&config_path)?;
+    write_samples(&args.out)?;
     for t in emulator.tenants() {
         out!("  {:<14} {}", t.name, t.base_url);
     }
     out!(
-        "Wrote {} (client secrets in {}/secrets, mode 0600).\n",
+        "Wrote {} (client secrets in {}/secrets, mode 0600) and the sample pipelines in {}/samples.\n",
         config_path.display(),
+        args.out.display(),
         args.out.display()
     );
 
     let config = Config::load(&config_path)?;
-    let mut table: BTreeMap<&'static str, Vec<u64>> = BTreeMap::new();
-    let mut clients = Vec::new();
-    for (i, tenant) in config.tenants.values().enumerate() {
-        let client = Client::new(tenant, ClientOptions::default())?;
-        for (kind, n) in count_kinds(&client).await? {
-            let row = table
-                .entry(kind)
-                .or_insert_with(|| vec![0; config.tenants.len()]);
-            row[i] = n;
-        }
-        let job = client.create_export(&ExportRequest::default()).await?;
-        client.wait_job(job.id(), &Reporter::new()).await?;
-        let users = client
-            .export_records(job.id())
-            .await?
-            .try_fold(0u64, |n, _| async move { Ok(n + 1) })
-            .await?;
-        table
-            .entry("users (export job)")
-            .or_insert_with(|| vec![0; config.tenants.len()])[i] = users;
-        clients.push(client);
+    let progress: Arc<dyn Progress> = Arc::new(Reporter::new());
+    let vars = vec![(
+        "IDFERRY_SCRUB_KEY".to_owned(),
+        std::env::var("IDFERRY_SCRUB_KEY").unwrap_or_else(|_| DEMO_SCRUB_KEY.to_owned()),
+    )];
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let mut failed = 0;
+    let mut run_dirs = Vec::new();
+    for (n, (name, what)) in STEPS.iter().enumerate() {
+        out!("{}/{}: {what}", n + 1, STEPS.len());
+        let spec = LoadedSpec::load(&args.out.join(format!("samples/pipelines/{name}.toml")))?;
+        let run_dir = args.out.join("runs").join(format!("{stamp}-{name}"));
+        let step_started = Instant::now();
+        let report =
+            idferry_pipeline::start(&spec, &config, &run_dir, None, &vars, progress.clone())
+                .await?;
+        crate::run::print_report(&report);
+        out!("  ({:.1} s)\n", step_started.elapsed().as_secs_f64());
+        failed += report.failed();
+        run_dirs.push(run_dir);
     }
 
-    let names: Vec<&String> = config.tenants.keys().collect();
-    out!(
-        "{:<36} {:>12} {:>14}",
-        "kind",
-        names[0],
-        names.get(1).map_or("", |s| s.as_str())
-    );
-    for (kind, counts) in &table {
-        out!(
-            "{kind:<36} {:>12} {:>14}",
-            counts[0],
-            counts.get(1).copied().unwrap_or(0)
-        );
+    let tenants = emulator.tenants();
+    let users = |name: &str| {
+        tenants
+            .iter()
+            .find(|t| t.name == name)
+            .map_or(0, |t| t.with(|s| s.users.len()))
+    };
+    out!("What the tenants hold now:");
+    for t in tenants {
+        out!("  {:<14} {:>7} users", t.name, users(&t.name));
     }
-    let requests: u64 = clients.iter().map(|c| c.stats().requests).sum();
-    let throttled: u64 = clients.iter().map(|c| c.stats().rate_limited).sum();
+    let snapshots = args.out.join("snapshots");
+    out!("Files:");
+    out!("  {}  the tenants' config", config_path.display());
+    if let Ok(files) = idferry_archive::prune::snapshot_files(&snapshots) {
+        for (path, _) in files {
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            out!("  {}  ({})", path.display(), human_bytes(size));
+        }
+    }
+    for dir in &run_dirs {
+        out!("  {}/  run journal and reports", dir.display());
+    }
     out!(
-        "\nRead {} kinds from 2 tenants in {requests} requests ({throttled} answered 429), {:.1} s in all.",
-        table.len(),
-        started.elapsed().as_secs_f64()
-    );
-    out!(
-        "Next: `idferry emulate --config-out {}` keeps tenants running for your own commands.",
-        config_path.display()
+        "\nDone in {:.1} s. Next: `idferry runs --runs-dir {}`, `idferry snapshots list {}`, or `idferry emulate` to keep tenants running for your own commands.",
+        started.elapsed().as_secs_f64(),
+        args.out.join("runs").display(),
+        snapshots.display()
     );
     emulator.shutdown().await;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Counts every kind of a tenant: top-level kinds directly, sub-resources under each
-/// parent of the kinds in [`WALKED_PARENTS`].
-async fn count_kinds(client: &Client) -> anyhow::Result<Vec<(&'static str, u64)>> {
-    let mut out = Vec::new();
-    for kind in CATALOG
-        .iter()
-        .filter(|k| k.parent.is_none() && k.name != "users")
-    {
-        let records = client.list_all(kind, &[]).await?;
-        out.push((kind.name, count(kind, &records)));
-        if !WALKED_PARENTS.contains(&kind.name) {
-            continue;
-        }
-        let id_field = kind.id_field.unwrap_or("id");
-        for child in catalog::children(kind.name) {
-            let mut n = 0;
-            for parent in &records {
-                let Some(id) = parent.get(id_field).and_then(Value::as_str) else {
-                    continue;
-                };
-                match client.list_all(child, &[id]).await {
-                    Ok(items) => n += count(child, &items),
-                    // Singletons per parent (a connection's SCIM configuration) may be absent.
-                    Err(e) if e.status() == Some(404) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            out.push((child.name, n));
-        }
-    }
-    Ok(out)
-}
-
-fn count(kind: &Kind, records: &[Value]) -> u64 {
-    match kind.shape {
-        // A map (hook secrets) is one record holding its names.
-        Shape::Map => records
-            .iter()
-            .filter_map(Value::as_object)
-            .map(|m| m.len() as u64)
-            .sum(),
-        _ => records.len() as u64,
-    }
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -4,28 +4,24 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use futures_util::stream::{self, StreamExt, TryStreamExt};
-use idferry_auth0::{Client, ClientOptions, ExportRequest};
-use idferry_import::ImportError;
+use futures_util::stream::StreamExt;
+use idferry_auth0::{Client, ClientOptions};
 use idferry_import::state::Selection;
 use idferry_import::users::{
-    Memberships, NoJournal, Report, SourceUser, UsersOptions, assign_memberships, import_users,
-    target_user_ids,
+    Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_user_ids,
 };
-use idferry_transform::hashes::HashFile;
-use idferry_transform::rules::{Rule, apply_all};
-use idferry_transform::{Mapping, profiles};
+use idferry_pipeline::stages::{import_profile, shape_user};
+use idferry_transform::Mapping;
 use serde_json::{Value, json};
 
 use crate::cli::ConfigArg;
 use crate::output::out;
 use crate::progress::Reporter;
-use crate::restore::Source;
+use crate::restore::resolve_source;
 use crate::snapshots::KeyArgs;
 
 #[derive(Debug, Subcommand)]
@@ -91,89 +87,23 @@ pub async fn run(cmd: MigrateCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The rules a user goes through: the user's mapping, then the import profile with hashes.
-fn rules(args: &MigrateUsersArgs) -> anyhow::Result<(Mapping, Mapping, Option<Arc<HashFile>>)> {
-    let user_map = match &args.map {
-        Some(file) => Mapping::load(file, &|v| std::env::var(v).ok())?,
-        None => Mapping::default(),
-    };
-    let mut profile = profiles::profile("auth0-export-to-import")?;
-    let hashes = match &args.hashes {
-        Some(file) => {
-            let loaded = Arc::new(
-                HashFile::load(file)
-                    .map_err(|e| anyhow::anyhow!("--hashes {}: {e}", file.display()))?,
-            );
-            profile.push(
-                "users",
-                Rule::MergeHashes {
-                    line: 0,
-                    hashes: loaded.clone(),
-                },
-            );
-            Some(loaded)
-        }
-        None => None,
-    };
-    Ok((user_map, profile, hashes))
-}
-
 async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     idferry_auth0::install_tls_provider();
     let config = args.config.load()?;
     let target = Client::new(config.tenant(&args.to)?, ClientOptions::default())?;
-    let source = Source::resolve(&args.from, &config)?;
-    let (user_map, profile, hashes) = rules(&args)?;
+    let source = resolve_source(&args.from, &config, &args.key)?;
+    let mappings = match &args.map {
+        Some(file) => vec![Mapping::load(file, &|v| std::env::var(v).ok())?],
+        None => Vec::new(),
+    };
+    let (profile, hashes) = import_profile(args.hashes.as_deref())?;
     let progress = Reporter::new();
     let memberships = if args.no_memberships {
         Memberships::default()
     } else {
-        Memberships::from_state(
-            &source
-                .state(&args.key, Selection::Memberships, &progress)
-                .await?,
-        )
+        Memberships::from_state(&source.state(Selection::Memberships, &progress).await?)
     };
-
-    // Source users as a stream of export records.
-    let records: futures_util::stream::BoxStream<'_, Result<Value, ImportError>> = match &source {
-        Source::Tenant(client) => {
-            let job = client.create_export(&ExportRequest::default()).await?;
-            client.wait_job(job.id(), &progress).await?;
-            client
-                .export_records(job.id())
-                .await?
-                .map_err(ImportError::from)
-                .boxed()
-        }
-        Source::Snapshot(path) => {
-            let reader = args.key.open(path)?;
-            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Value, ImportError>>(1024);
-            let name = path.display().to_string();
-            tokio::task::spawn_blocking(move || {
-                let mut n = 0u64;
-                let result = reader.records("users", |line| {
-                    n += 1;
-                    let parsed = serde_json::from_slice(line).map_err(|e| ImportError::Record {
-                        source_name: name.clone(),
-                        kind: "users".into(),
-                        line: n,
-                        message: format!("not JSON: {e}"),
-                    });
-                    // A closed channel means the import stopped; stop reading.
-                    tx.blocking_send(parsed)
-                        .map_err(|_| idferry_archive::ArchiveError::Corrupt {
-                            path: name.clone().into(),
-                            message: "reading stopped".into(),
-                        })
-                });
-                if let Err(e) = result {
-                    let _ = tx.blocking_send(Err(ImportError::Archive(e)));
-                }
-            });
-            stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) }).boxed()
-        }
-    };
+    let records = source.users(&progress).await?;
 
     let report_file = std::fs::File::create(&args.report)
         .with_context(|| format!("cannot write the report {}", args.report.display()))?;
@@ -184,19 +114,17 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
         .filter_map(|r| {
             let out = match r {
                 Err(e) => Some(Err(e)),
-                Ok(mut user) => {
-                    let source_id = user.get("user_id").and_then(Value::as_str).map(str::to_owned);
-                    let result = apply_all(user_map.rules_for("users"), &mut user)
-                        .and_then(|keep| Ok(keep && apply_all(profile.rules_for("users"), &mut user)?));
-                    match result {
-                        Ok(true) => Some(Ok(SourceUser { source_id, user })),
-                        Ok(false) => {
+                Ok(user) => {
+                    let id = user.get("user_id").cloned();
+                    match shape_user(&mappings, &profile, user) {
+                        Ok(Some(u)) => Some(Ok(u)),
+                        Ok(None) => {
                             filtered.fetch_add(1, Ordering::Relaxed);
                             None
                         }
-                        Err(e) => {
+                        Err(message) => {
                             if let Ok(mut f) = local_failures.lock() {
-                                f.push(json!({"user_id": source_id, "errors": [{"code": "MAPPING", "message": e.to_string()}]}));
+                                f.push(json!({"user_id": id, "errors": [{"code": "MAPPING", "message": message}]}));
                             }
                             None
                         }
@@ -278,7 +206,7 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
                 m.organization_members,
                 m.member_roles,
                 m.failed,
-                m.users_missing
+                m.not_imported
             );
         }
         out!("Requests: {requests} ({rate_limited} answered 429).");

@@ -4,6 +4,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+
+use idferry_pipeline::Source;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -12,7 +14,7 @@ use idferry_auth0::{Client, ClientOptions};
 use idferry_import::plan::{Action, Plan, PlanOptions, secret_notes};
 use idferry_import::state::Selection;
 use idferry_import::{ApplyReport, State, Values, apply, plan};
-use idferry_model::{Config, Progress};
+use idferry_model::Config;
 use idferry_transform::Mapping;
 use serde_json::json;
 
@@ -71,65 +73,23 @@ pub struct RestoreArgs {
     pub key: KeyArgs,
 }
 
-/// Where records come from: a snapshot file, or a tenant of the config.
-pub enum Source {
-    /// A snapshot file.
-    Snapshot(PathBuf),
-    /// A tenant.
-    Tenant(Client),
-}
-
-impl Source {
-    /// A file that exists is a snapshot; otherwise a tenant of the config.
-    pub fn resolve(name: &str, config: &Config) -> anyhow::Result<Self> {
-        let path = Path::new(name);
-        if path.is_file() {
-            return Ok(Self::Snapshot(path.to_owned()));
-        }
-        match config.tenant(name) {
-            Ok(t) => Ok(Self::Tenant(Client::new(t, ClientOptions::default())?)),
-            Err(_) => bail!(
-                "{name} is neither a snapshot file nor a tenant of the config (tenants: {})",
-                config
-                    .tenants
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
+/// A file that exists is a snapshot; otherwise a tenant of the config.
+pub fn resolve_source(name: &str, config: &Config, key: &KeyArgs) -> anyhow::Result<Source> {
+    let path = Path::new(name);
+    if path.is_file() {
+        return Ok(Source::Snapshot(path.to_owned(), key.decryption()?));
     }
-
-    /// The records of `selection`.
-    pub async fn state(
-        &self,
-        key: &KeyArgs,
-        selection: Selection,
-        progress: &dyn Progress,
-    ) -> anyhow::Result<State> {
-        Ok(match self {
-            Self::Snapshot(path) => {
-                let reader = key.open(path)?;
-                let manifest = reader.manifest()?;
-                if manifest.platform != "auth0" {
-                    bail!(
-                        "{} is a snapshot of a {} tenant; restoring it into Auth0 needs a mapping profile that converts it",
-                        path.display(),
-                        manifest.platform
-                    );
-                }
-                State::from_snapshot(&reader, selection)?
-            }
-            Self::Tenant(client) => State::from_tenant(client, selection, progress).await?,
-        })
-    }
-
-    /// How the source is named in messages.
-    pub fn name(&self) -> String {
-        match self {
-            Self::Snapshot(p) => p.display().to_string(),
-            Self::Tenant(c) => c.tenant().to_owned(),
-        }
+    match config.tenant(name) {
+        Ok(t) => Ok(Source::Tenant(Client::new(t, ClientOptions::default())?)),
+        Err(_) => bail!(
+            "{name} is neither a snapshot file nor a tenant of the config (tenants: {})",
+            config
+                .tenants
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -152,7 +112,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     let target_config = config.tenant(&args.to)?;
     let target = Client::new(target_config, ClientOptions::default())?;
-    let source = Source::resolve(&args.source, &config)?;
+    let source = resolve_source(&args.source, &config, &args.key)?;
     for k in &args.kinds {
         if idferry_model::catalog::find(k).is_none_or(|k| !k.config) {
             bail!("--kinds {k}: not a kind of configuration (see `idferry catalog`)");
@@ -168,9 +128,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
         None => Values::none(),
     };
     let progress = Reporter::new();
-    let mut from = source
-        .state(&args.key, Selection::Config, &progress)
-        .await?;
+    let mut from = source.state(Selection::Config, &progress).await?;
     if let Some(file) = &args.map {
         let mapping = Mapping::load(file, &|v| std::env::var(v).ok())?;
         from.apply_mapping(&mapping)?;

@@ -89,7 +89,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let progress: Arc<dyn Progress> = Arc::new(Reporter::new());
     progress.message(&format!("run directory: {}", run_dir.display()));
     let report =
-        idferry_pipeline::start(&spec, &config, &run_dir, tenants.as_deref(), progress).await?;
+        idferry_pipeline::start(&spec, &config, &run_dir, tenants.as_deref(), &[], progress)
+            .await?;
     Ok(finish(&report, args.json))
 }
 
@@ -129,7 +130,7 @@ fn brief(counts: &Option<Value>) -> String {
         .join(", ")
 }
 
-fn print_report(report: &RunReport) {
+pub fn print_report(report: &RunReport) {
     out!("Run {} ({}):", report.run_dir.display(), report.name);
     for u in &report.units {
         out!(

@@ -139,8 +139,9 @@ pub struct MembershipSummary {
     pub organization_members: u64,
     /// (organization, member, role) assignments.
     pub member_roles: u64,
-    /// Assignments whose user is not in the target (its import failed): not attempted.
-    pub users_missing: u64,
+    /// Assignments whose user was not imported (refused, or left out by a mapping): not
+    /// attempted.
+    pub not_imported: u64,
     /// Assignments that failed (see the report).
     pub failed: u64,
 }
@@ -640,7 +641,7 @@ pub async fn assign_memberships<W: Write>(
             continue;
         };
         let targets: Vec<&String> = users.iter().filter_map(|u| user_ids.get(u)).collect();
-        summary.users_missing += (users.len() - targets.len()) as u64;
+        summary.not_imported += (users.len() - targets.len()) as u64;
         for batch in targets.chunks(MEMBERS_PER_REQUEST) {
             writes.push(Write1 {
                 path: format!("/roles/{}/users", segment(role_id)),
@@ -660,7 +661,7 @@ pub async fn assign_memberships<W: Write>(
             .iter()
             .filter_map(|(u, r)| Some((user_ids.get(u)?, r)))
             .collect();
-        summary.users_missing += (members.len() - targets.len()) as u64;
+        summary.not_imported += (members.len() - targets.len()) as u64;
         for batch in targets.chunks(MEMBERS_PER_REQUEST) {
             let ids: Vec<&String> = batch.iter().map(|(u, _)| *u).collect();
             writes.push(Write1 {

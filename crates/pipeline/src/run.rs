@@ -57,12 +57,14 @@ impl RunReport {
     }
 }
 
-/// Starts a new run of `spec` in `run_dir`, over `tenants` (or the spec's).
+/// Starts a new run of `spec` in `run_dir`, over `tenants` (or the spec's). `vars` are
+/// environment variables the mappings see before the process's own (a scrubbing key).
 pub async fn start(
     spec: &LoadedSpec,
     config: &Config,
     run_dir: &Path,
     tenants: Option<&[String]>,
+    vars: &[(String, String)],
     progress: Arc<dyn Progress>,
 ) -> Result<RunReport, PipelineError> {
     let names: Vec<String> = config.tenants.keys().cloned().collect();
@@ -81,7 +83,7 @@ pub async fn start(
             spec.path.display()
         )));
     }
-    let mappings = load_mappings(spec)?;
+    let mappings = load_mappings(spec, vars)?;
     let journal = Journal::create(
         run_dir,
         &spec.spec.name,
@@ -123,7 +125,7 @@ pub async fn resume(
         )));
     }
     let config = Config::load(&info.config_path)?;
-    let mappings = load_mappings(&spec)?;
+    let mappings = load_mappings(&spec, &[])?;
     journal.set_status("running")?;
     execute(
         Arc::new(Mutex::new(journal)),
@@ -136,11 +138,20 @@ pub async fn resume(
     .await
 }
 
-fn load_mappings(spec: &LoadedSpec) -> Result<Vec<Mapping>, PipelineError> {
+fn load_mappings(
+    spec: &LoadedSpec,
+    vars: &[(String, String)],
+) -> Result<Vec<Mapping>, PipelineError> {
+    let env = |v: &str| {
+        vars.iter()
+            .find(|(k, _)| k == v)
+            .map(|(_, x)| x.clone())
+            .or_else(|| std::env::var(v).ok())
+    };
     spec.spec
         .transforms
         .iter()
-        .map(|p| Ok(Mapping::load(p, &|v| std::env::var(v).ok())?))
+        .map(|p| Ok(Mapping::load(p, &env)?))
         .collect()
 }
 
@@ -366,7 +377,7 @@ impl Ctx<'_> {
                         report: unit_dir.join(format!("users-{i}-errors.ndjson")),
                     };
                     self.stage(unit, &format!("{stage}:extract"), || async {
-                        let profile = stages::import_profile(hashes.as_deref())?;
+                        let (profile, _) = stages::import_profile(hashes.as_deref())?;
                         stages::extract_users(
                             &source()?,
                             self.mappings,

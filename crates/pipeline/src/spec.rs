@@ -184,7 +184,7 @@ impl LoadedSpec {
         let base = path.parent().unwrap_or(Path::new("."));
         let abs = |p: &mut PathBuf| {
             if p.is_relative() {
-                *p = base.join(&*p);
+                *p = tidy(&base.join(&*p));
             }
         };
         spec.transforms.iter_mut().for_each(abs);
@@ -232,6 +232,24 @@ impl LoadedSpec {
             hash: hasher.finalize().to_hex().to_string(),
         })
     }
+}
+
+/// `a/b/../c` as `a/c` (lexically: the spec's paths are shown to people).
+fn tidy(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 impl Spec {
@@ -291,6 +309,8 @@ mod tests {
         );
         let loaded = LoadedSpec::load(&spec).unwrap();
         assert_eq!(loaded.spec.transforms, vec![map.clone()]);
+        assert_eq!(tidy(Path::new("a/b/../../c/./d")), PathBuf::from("c/d"));
+        assert_eq!(tidy(Path::new("../x")), PathBuf::from("../x"));
         let before = loaded.hash.clone();
         std::fs::write(&map, "[[users]]\nop = \"drop\"\nfields = [\"y\"]\n").unwrap();
         assert_ne!(

@@ -159,21 +159,28 @@ pub async fn restore(
 }
 
 /// The `auth0-export-to-import` profile, with the password hashes of `hashes` merged
-/// in: what a user goes through after the pipeline's mappings.
-pub fn import_profile(hashes: Option<&Path>) -> Result<Mapping, PipelineError> {
+/// in: what a user goes through after the pipeline's mappings. The hash file comes back
+/// too, for its counts.
+pub fn import_profile(
+    hashes: Option<&Path>,
+) -> Result<(Mapping, Option<Arc<HashFile>>), PipelineError> {
     let mut profile = idferry_transform::profiles::profile("auth0-export-to-import")?;
+    let mut loaded = None;
     if let Some(file) = hashes {
-        let loaded = HashFile::load(file)
-            .map_err(|e| PipelineError::Spec(format!("hashes {}: {e}", file.display())))?;
+        let file = Arc::new(
+            HashFile::load(file)
+                .map_err(|e| PipelineError::Spec(format!("hashes {}: {e}", file.display())))?,
+        );
         profile.push(
             "users",
             Rule::MergeHashes {
                 line: 0,
-                hashes: Arc::new(loaded),
+                hashes: file.clone(),
             },
         );
+        loaded = Some(file);
     }
-    Ok(profile)
+    Ok((profile, loaded))
 }
 
 /// Runs a user through `mappings`, then `profile`; None when a filter leaves it out.

@@ -120,20 +120,56 @@ fn bad_config_names_file_line_and_key() {
 }
 
 #[test]
-fn the_demo_shows_both_tenants() {
+fn the_demo_runs_the_three_pipelines_and_says_where_the_files_are() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, out, err) = idferry(&["demo", "--users", "300", "--out", "demo"], dir.path());
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("acme-prod") && out.contains("acme-staging"),
-        "{out}"
-    );
-    let users = out
+    // The README's first command, on fewer users.
+    let (code, out, err) = idferry(&["demo", "--users", "1000", "--out", "demo"], dir.path());
+    assert_eq!(code, 0, "{out}\n{err}");
+    for step in ["nightly backup", "staging refresh", "users migration"] {
+        assert!(out.contains(step), "{step}: {out}");
+    }
+    assert!(!out.contains("FAILED"), "{out}");
+    let held: std::collections::HashMap<&str, u64> = out
         .lines()
-        .find(|l| l.starts_with("users (export job)"))
-        .unwrap();
-    assert!(users.split_whitespace().any(|w| w == "300"), "{users}");
-    assert!(dir.path().join("demo/idferry.toml").exists());
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (name, n, unit) = (w.next()?, w.next()?, w.next()?);
+            if unit != "users" || !name.starts_with("acme-") {
+                return None;
+            }
+            Some((name, n.parse().ok()?))
+        })
+        .collect();
+    assert_eq!(held["acme-prod"], 1000, "{out}");
+    assert_eq!(held["acme-eu"], 1000, "every prod user migrated: {out}");
+    assert!(
+        held["acme-staging"] > 0 && held["acme-staging"] < 1000,
+        "a subset: {out}"
+    );
+    let demo = dir.path().join("demo");
+    assert!(demo.join("idferry.toml").is_file());
+    assert!(
+        demo.join("samples/pipelines/staging-refresh.toml")
+            .is_file()
+    );
+    let snapshots = std::fs::read_dir(demo.join("snapshots")).unwrap().count();
+    assert_eq!(snapshots, 5, "four nightly and the refresh's own");
+    let runs: Vec<_> = std::fs::read_dir(demo.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 3);
+    for run in runs {
+        assert!(run.join("journal.sqlite").is_file(), "{}", run.display());
+        assert!(
+            out.contains(
+                &run.display()
+                    .to_string()
+                    .replace(&format!("{}/", dir.path().display()), "")
+            ),
+            "{out}"
+        );
+    }
 }
 
 #[test]
