@@ -188,6 +188,15 @@ fn normalize(kind: &Kind, mut record: Value, names: &Names) -> Value {
     record
 }
 
+/// The kind of the member called `name`.
+fn member_kind(manifest: &crate::Manifest, name: &str) -> Option<&'static Kind> {
+    manifest
+        .members
+        .iter()
+        .find(|m| m.path == name)
+        .and_then(|m| catalog::find(&m.kind))
+}
+
 /// Every configuration object's natural key by id, for following references between
 /// tenants. Kinds are named in dependency order, so that a key made of references (a
 /// grant's client) is itself made of names.
@@ -198,12 +207,7 @@ fn names_of(reader: &SnapshotReader, options: DiffOptions) -> Result<Names, Arch
     }
     let mut raw: HashMap<&'static str, Vec<Value>> = HashMap::new();
     reader.for_each_member(|manifest, name, input| {
-        let Some(kind) = manifest
-            .members
-            .iter()
-            .find(|m| m.path == name)
-            .and_then(|m| catalog::find(&m.kind))
-            .filter(|k| k.config && k.id_field.is_some())
+        let Some(kind) = member_kind(manifest, name).filter(|k| k.config && k.id_field.is_some())
         else {
             return Ok(true);
         };
@@ -241,12 +245,7 @@ fn read_side(reader: &SnapshotReader, options: DiffOptions) -> Result<Side, Arch
     let mut names = names_of(reader, options)?;
     // One pass over the archive; members come in catalog order, parents before children.
     reader.for_each_member(|manifest, name, input| {
-        let Some(kind) = manifest
-            .members
-            .iter()
-            .find(|m| m.path == name)
-            .and_then(|m| catalog::find(&m.kind))
-        else {
+        let Some(kind) = member_kind(manifest, name) else {
             return Ok(true);
         };
         let corrupt = |message: String| ArchiveError::Corrupt {

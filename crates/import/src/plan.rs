@@ -555,6 +555,40 @@ impl Planner<'_> {
         }
     }
 
+    /// The target ids of `p`'s parents; when its parents are not in the target, the
+    /// step is blocked (if wanted) and None comes back.
+    fn parents_or_block(&mut self, kind: &'static Kind, p: &Placed) -> Option<Vec<String>> {
+        match &p.parents {
+            Ok(parents) => Some(parents.clone()),
+            Err(reason) => {
+                if self.wanted(kind, &p.ancestry) {
+                    self.blocked(kind, Self::full_name(&p.ancestry), reason.clone());
+                }
+                None
+            }
+        }
+    }
+
+    /// Source items grouped by their parents in the target (those whose parents are not
+    /// there are blocked).
+    fn group_by_parent(
+        &mut self,
+        kind: &'static Kind,
+        placed: Vec<Placed>,
+    ) -> BTreeMap<String, (Vec<String>, Vec<Placed>)> {
+        let mut groups: BTreeMap<String, (Vec<String>, Vec<Placed>)> = BTreeMap::new();
+        for p in placed {
+            if let Some(parents) = self.parents_or_block(kind, &p) {
+                groups
+                    .entry(parents.join("\u{1f}"))
+                    .or_insert_with(|| (parents, Vec::new()))
+                    .1
+                    .push(p);
+            }
+        }
+        groups
+    }
+
     fn full_name(ancestry: &[(String, String)]) -> String {
         ancestry
             .iter()
@@ -630,14 +664,8 @@ impl Planner<'_> {
                     .insert((kind.name, id.clone()), p.ancestry.clone());
             }
             let name = Self::full_name(&p.ancestry);
-            let parents = match &p.parents {
-                Ok(parents) => parents.clone(),
-                Err(reason) => {
-                    if self.wanted(kind, &p.ancestry) {
-                        self.blocked(kind, name, reason.clone());
-                    }
-                    continue;
-                }
+            let Some(parents) = self.parents_or_block(kind, &p) else {
+                continue;
             };
             let group = parents.join("\u{1f}");
             let key = Self::match_key(
@@ -1026,22 +1054,7 @@ impl Planner<'_> {
         let key_of = |record: &Value| {
             natural_key(kind, record, "\u{1f}").unwrap_or_else(|| item_of(record).to_string())
         };
-        let mut groups: BTreeMap<String, (Vec<String>, Vec<Placed>)> = BTreeMap::new();
-        for p in placed {
-            let name = Self::full_name(&p.ancestry);
-            match &p.parents {
-                Ok(parents) => groups
-                    .entry(parents.join("\u{1f}"))
-                    .or_insert_with(|| (parents.clone(), Vec::new()))
-                    .1
-                    .push(p),
-                Err(reason) => {
-                    if self.wanted(kind, &p.ancestry) {
-                        self.blocked(kind, name, reason.clone());
-                    }
-                }
-            }
-        }
+        let groups = self.group_by_parent(kind, placed);
         for (group, (parents, items)) in groups {
             let have: HashSet<String> = target_groups
                 .get(&group)
@@ -1150,21 +1163,7 @@ impl Planner<'_> {
         placed: Vec<Placed>,
         target_groups: &BTreeMap<String, Vec<&Item>>,
     ) {
-        let mut groups: BTreeMap<String, (Vec<String>, Vec<Placed>)> = BTreeMap::new();
-        for p in placed {
-            match &p.parents {
-                Ok(parents) => groups
-                    .entry(parents.join("\u{1f}"))
-                    .or_insert_with(|| (parents.clone(), Vec::new()))
-                    .1
-                    .push(p),
-                Err(reason) => {
-                    if self.wanted(kind, &p.ancestry) {
-                        self.blocked(kind, Self::full_name(&p.ancestry), reason.clone());
-                    }
-                }
-            }
-        }
+        let groups = self.group_by_parent(kind, placed);
         let Some(endpoint) = kind.update else { return };
         for (group, (parents, items)) in groups {
             let Some(first) = items.first() else { continue };
@@ -1252,14 +1251,8 @@ impl Planner<'_> {
     ) {
         for p in placed {
             let name = Self::full_name(&p.ancestry);
-            let parents = match &p.parents {
-                Ok(parents) => parents.clone(),
-                Err(reason) => {
-                    if self.wanted(kind, &p.ancestry) {
-                        self.blocked(kind, name, reason.clone());
-                    }
-                    continue;
-                }
+            let Some(parents) = self.parents_or_block(kind, &p) else {
+                continue;
             };
             if !self.wanted(kind, &p.ancestry) {
                 continue;
