@@ -412,6 +412,12 @@ to = "user_metadata.nick"
                 .message
                 .contains("not an object")
         );
+        // A rewrite everywhere reaches a record that is not an object (a settings list).
+        let everywhere = "[[users]]\nop = \"rewrite\"\npattern = \"prod\"\nreplace = \"staging\"\n";
+        assert_eq!(
+            run(everywhere, json!(["prod-a", 1])).unwrap(),
+            Some(json!(["staging-a", 1]))
+        );
     }
 
     #[test]
