@@ -86,8 +86,8 @@ pub struct MigrateBench {
     #[arg(long, default_value_t = 100_000)]
     pub users: usize,
     /// Organizations in the source (each brings enabled connections, a domain and
-    /// grants: 600 make a configuration of over 2,000 objects).
-    #[arg(long, default_value_t = 600)]
+    /// grants: 900 make a configuration of over 2,000 objects).
+    #[arg(long, default_value_t = 900)]
     pub organizations: usize,
     /// The target's rate limit, requests per second (the client is set to the same).
     #[arg(long, default_value_t = 10.0)]
