@@ -23,7 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start emulated Auth0 tenants and show what they hold, then stop them.
+    /// The three jobs end to end on emulated tenants: a nightly backup, a staging
+    /// refresh and a users migration, through the sample pipelines.
     Demo(demo::DemoArgs),
     /// Run emulated Auth0 tenants on 127.0.0.1 until Ctrl-C (for tests, demos and
     /// rehearsing a migration).

@@ -180,33 +180,43 @@ fn rewrite_strings(v: &mut Value, pattern: &regex::Regex, replace: &str) {
     }
 }
 
-/// The first `chars` hex digits of `bytes`.
-fn hex_prefix(bytes: &[u8], chars: usize) -> String {
+/// Appends the first `chars` hex digits of `bytes` to `out`.
+fn push_hex(out: &mut String, bytes: &[u8], chars: usize) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(chars);
-    for b in bytes.iter().take(chars.div_ceil(2)) {
+    for (i, b) in bytes.iter().take(chars.div_ceil(2)).enumerate() {
         out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
+        if 2 * i + 1 < chars {
+            out.push(DIGITS[usize::from(b & 15)] as char);
+        }
     }
-    out.truncate(chars);
-    out
 }
 
 fn scrub_value(v: &mut Value, how: ScrubAs, key: &[u8; 32]) {
     match v {
         Value::String(s) => {
             let hash = blake3::keyed_hash(key, s.as_bytes());
-            // Only the first bytes are shown: hex-encoding all 32 would be wasted work.
-            let hex = hex_prefix(hash.as_bytes(), 20);
-            *s = match how {
-                ScrubAs::Email => format!("u-{hex}@example.invalid"),
-                ScrubAs::Phone => {
-                    let n = u64::from_le_bytes(hash.as_bytes()[..8].try_into().unwrap_or([0; 8]));
-                    format!("+1555{:07}", n % 10_000_000)
+            let hash = hash.as_bytes();
+            // Written in place of the old text: only the digits shown are encoded.
+            s.clear();
+            match how {
+                ScrubAs::Email => {
+                    s.push_str("u-");
+                    push_hex(s, hash, 20);
+                    s.push_str("@example.invalid");
                 }
-                ScrubAs::Name => format!("User {}", &hex[..8]),
-                ScrubAs::Text | ScrubAs::Drop => hex[..16].to_owned(),
-            };
+                ScrubAs::Phone => {
+                    let n = u64::from_le_bytes(hash[..8].try_into().unwrap_or([0; 8]));
+                    let digits = (n % 10_000_000).to_string();
+                    s.push_str("+1555");
+                    s.extend(std::iter::repeat_n('0', 7 - digits.len()));
+                    s.push_str(&digits);
+                }
+                ScrubAs::Name => {
+                    s.push_str("User ");
+                    push_hex(s, hash, 8);
+                }
+                ScrubAs::Text | ScrubAs::Drop => push_hex(s, hash, 16),
+            }
         }
         Value::Array(items) => items.iter_mut().for_each(|i| scrub_value(i, how, key)),
         Value::Object(map) => map.values_mut().for_each(|i| scrub_value(i, how, key)),
