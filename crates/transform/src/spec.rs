@@ -294,7 +294,7 @@ fn compile(
                 line,
                 fields: fields.iter().map(|f| path(f)).collect::<Result<_, _>>()?,
                 how,
-                key: blake3::derive_key("idferry scrub v1", secret.as_bytes()),
+                key: blake3::derive_key("idferry scrub v2", secret.as_bytes()),
             }
         }
     })
