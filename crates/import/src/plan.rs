@@ -843,6 +843,30 @@ impl Planner<'_> {
         missing
     }
 
+    /// Blocks an object whose write-only values are missing, saying how to supply them.
+    fn block_for_values(
+        &mut self,
+        kind: &'static Kind,
+        name: String,
+        values_name: Option<String>,
+        missing: &[String],
+    ) {
+        let hint = NeededValue {
+            kind: kind.name.to_owned(),
+            name: values_name,
+            field: missing.first().cloned().unwrap_or_default(),
+        }
+        .hint();
+        self.blocked(
+            kind,
+            name,
+            format!(
+                "write-only values are not in the source: {}; supply them in --values (e.g. {hint})",
+                missing.join(", ")
+            ),
+        );
+    }
+
     /// Secret (readable) fields the values file supplies, set into `body`.
     fn supplied_secrets(&self, kind: &Kind, name: Option<&str>, body: &mut Value) -> Vec<String> {
         let mut set = Vec::new();
@@ -898,20 +922,7 @@ impl Planner<'_> {
             if let Some((_, id)) = source_ids.first() {
                 self.blocked_ids.insert((kind.name, id.clone()));
             }
-            let hint = NeededValue {
-                kind: kind.name.to_owned(),
-                name: values_name.clone(),
-                field: missing[0].clone(),
-            }
-            .hint();
-            self.blocked(
-                kind,
-                name,
-                format!(
-                    "write-only values are not in the source: {}; supply them in --values (e.g. {hint})",
-                    missing.join(", ")
-                ),
-            );
+            self.block_for_values(kind, name, values_name, &missing);
             return;
         }
         // Kinds without a create (prompt texts, rules configs) are written with their
@@ -1295,20 +1306,7 @@ impl Planner<'_> {
             }
             self.tally(kind.name).unchanged += unchanged;
             if !missing.is_empty() {
-                let hint = NeededValue {
-                    kind: kind.name.to_owned(),
-                    name: values_name.clone(),
-                    field: missing[0].clone(),
-                }
-                .hint();
-                self.blocked(
-                    kind,
-                    name.clone(),
-                    format!(
-                        "secret values are write-only and not in the source: {}; supply them in --values (e.g. {hint})",
-                        missing.join(", ")
-                    ),
-                );
+                self.block_for_values(kind, name.clone(), values_name.clone(), &missing);
             }
             if body.is_empty() {
                 continue;
