@@ -241,6 +241,13 @@ pub struct SourceUser {
     pub user: Value,
 }
 
+/// How a job ended: with its outcome, or unknown to the tenant (a journaled job the
+/// tenant has forgotten: jobs live 24 hours), its users to be sent again.
+enum JobEnd {
+    Ended(JobOutcome),
+    Lost { chunk: u64, users: Vec<Value> },
+}
+
 /// What an import job came back with.
 struct JobOutcome {
     chunk: u64,
@@ -260,13 +267,17 @@ async fn run_job(
     in_doubt: bool,
     id: String,
     users: Vec<Value>,
-) -> Result<JobOutcome, ImportError> {
+) -> Result<JobEnd, ImportError> {
     // A file of ~1000 users takes the platform seconds; the emulator less. Start short.
     let mut pause = Duration::from_millis(200);
     let mut status_checks = 0;
     let job = loop {
         tokio::time::sleep(pause).await;
-        let job = client.job(&id).await?;
+        let job = match client.job(&id).await {
+            Ok(job) => job,
+            Err(e) if e.status() == Some(404) => return Ok(JobEnd::Lost { chunk, users }),
+            Err(e) => return Err(e.into()),
+        };
         status_checks += 1;
         match job.status() {
             "completed" => break job,
@@ -291,14 +302,14 @@ async fn run_job(
     } else {
         Vec::new()
     };
-    Ok(JobOutcome {
+    Ok(JobEnd::Ended(JobOutcome {
         chunk,
         in_doubt,
         job,
         status_checks,
         users,
         errors,
-    })
+    }))
 }
 
 /// Import jobs of one run: started while slots are free, settled as they end.
@@ -307,7 +318,7 @@ struct Importer<'a, W: Write> {
     connection_id: String,
     options: &'a UsersOptions,
     summary: UsersSummary,
-    in_flight: JoinSet<Result<JobOutcome, ImportError>>,
+    in_flight: JoinSet<Result<JobEnd, ImportError>>,
     report: &'a mut Report<W>,
     journal: &'a mut dyn ChunkJournal,
     next_chunk: u64,
@@ -328,29 +339,49 @@ impl<W: Write> Importer<'_, W> {
         while self.in_flight.len() >= self.options.slots.max(1) {
             self.settle_one().await?;
         }
-        let (job_id, in_doubt) = match state {
-            ChunkState::Submitted(job_id) => (job_id, false),
+        match state {
+            ChunkState::Submitted(job_id) => {
+                self.summary.jobs += 1;
+                self.in_flight
+                    .spawn(run_job(self.client.clone(), n, false, job_id, users));
+            }
             ChunkState::New | ChunkState::Sending | ChunkState::Done(_) => {
                 let in_doubt = state == ChunkState::Sending;
-                let external_id = format!("{}-{n:05}", self.options.run_id);
-                self.journal.sending(n, &external_id)?;
-                let job = self
-                    .client
-                    .create_import(&ImportRequest {
-                        users: Bytes::from(chunk.bytes),
-                        connection_id: self.connection_id.clone(),
-                        upsert: self.options.upsert,
-                        external_id: Some(external_id),
-                        send_completion_email: false,
-                    })
-                    .await?;
-                self.journal.submitted(n, job.id())?;
-                (job.id().to_owned(), in_doubt)
+                self.start_job(n, chunk.bytes, users, in_doubt).await?;
             }
-        };
+        }
+        Ok(())
+    }
+
+    /// Sends file `n` as a new job, journaled before and after.
+    async fn start_job(
+        &mut self,
+        n: u64,
+        bytes: Vec<u8>,
+        users: Vec<Value>,
+        in_doubt: bool,
+    ) -> Result<(), ImportError> {
+        let external_id = format!("{}-{n:05}", self.options.run_id);
+        self.journal.sending(n, &external_id)?;
+        let job = self
+            .client
+            .create_import(&ImportRequest {
+                users: Bytes::from(bytes),
+                connection_id: self.connection_id.clone(),
+                upsert: self.options.upsert,
+                external_id: Some(external_id),
+                send_completion_email: false,
+            })
+            .await?;
+        self.journal.submitted(n, job.id())?;
         self.summary.jobs += 1;
-        self.in_flight
-            .spawn(run_job(self.client.clone(), n, in_doubt, job_id, users));
+        self.in_flight.spawn(run_job(
+            self.client.clone(),
+            n,
+            in_doubt,
+            job.id().to_owned(),
+            users,
+        ));
         Ok(())
     }
 
@@ -366,8 +397,18 @@ impl<W: Write> Importer<'_, W> {
         let Some(joined) = self.in_flight.join_next().await else {
             return Ok(());
         };
-        let outcome =
-            joined.map_err(|e| ImportError::Usage(format!("an import task failed: {e}")))??;
+        let outcome = match joined
+            .map_err(|e| ImportError::Usage(format!("an import task failed: {e}")))??
+        {
+            JobEnd::Ended(outcome) => outcome,
+            JobEnd::Lost { chunk, users } => {
+                // The same users make the same file; what the lost job had imported
+                // comes back as conflicts, counted as already there.
+                let bytes =
+                    serde_json::to_vec(&users).map_err(|e| ImportError::Usage(e.to_string()))?;
+                return self.start_job(chunk, bytes, users, true).await;
+            }
+        };
         let mut counts = ChunkCounts {
             inserted: outcome.job.summary("inserted"),
             updated: outcome.job.summary("updated"),

@@ -299,3 +299,66 @@ async fn csv_exports_take_chosen_fields_under_their_names() {
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
 }
+
+/// A journal that remembers file 0 as sent long ago, as a job the tenant no longer knows.
+struct Forgotten;
+
+impl idferry_import::users::ChunkJournal for Forgotten {
+    fn state(
+        &mut self,
+        chunk: u64,
+    ) -> Result<idferry_import::users::ChunkState, idferry_import::ImportError> {
+        Ok(match chunk {
+            0 => idferry_import::users::ChunkState::Submitted("job_forgottenlongago".into()),
+            _ => idferry_import::users::ChunkState::New,
+        })
+    }
+    fn sending(&mut self, _: u64, _: &str) -> Result<(), idferry_import::ImportError> {
+        Ok(())
+    }
+    fn submitted(&mut self, _: u64, _: &str) -> Result<(), idferry_import::ImportError> {
+        Ok(())
+    }
+    fn done(
+        &mut self,
+        _: u64,
+        _: idferry_import::users::ChunkCounts,
+    ) -> Result<(), idferry_import::ImportError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_journaled_job_the_tenant_forgot_is_sent_again() {
+    use futures_util::StreamExt;
+    use idferry_import::users::{Report, SourceUser, UsersOptions, import_users};
+    let mut o = idferry_emulator::TenantOptions::new("dst");
+    o.generate = Some(idferry_emulator::GenerateSpec {
+        users: 0,
+        organizations: 1,
+    });
+    let emu = crate::common::start(vec![o]).await;
+    let t = &emu.tenants()[0];
+    let users: Vec<Result<SourceUser, idferry_import::ImportError>> = (0..300)
+        .map(|i| {
+            Ok(SourceUser {
+                source_id: Some(format!("auth0|u{i}")),
+                user: serde_json::json!({"email": format!("u{i}@example.com"), "user_id": format!("u{i}"), "email_verified": true}),
+            })
+        })
+        .collect();
+    let mut report = Report::new(Vec::new());
+    let (summary, _) = import_users(
+        &crate::common::token_client(t),
+        futures_util::stream::iter(users).boxed(),
+        &UsersOptions::default(),
+        &mut report,
+        &mut Forgotten,
+        &idferry_model::Silent,
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.inserted, 300, "{summary:?}");
+    assert_eq!(summary.failed, 0, "{summary:?}");
+    assert_eq!(t.with(|s| s.users.len()), 300);
+}
