@@ -85,12 +85,7 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
     } else if args.tenants.is_empty() {
         bail!(
             "name the tenants to back up, or --all (the config has: {})",
-            config
-                .tenants
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            config.names()
         );
     } else {
         args.tenants.clone()

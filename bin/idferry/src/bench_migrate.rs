@@ -9,20 +9,19 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::bail;
-use futures_util::{StreamExt, TryStreamExt};
-use idferry_auth0::{Client, ClientOptions, ExportRequest, RequestStats};
+use futures_util::StreamExt;
+use idferry_auth0::{Client, ClientOptions, RequestStats};
 use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
 use idferry_import::plan::{PlanOptions, plan};
 use idferry_import::state::Selection;
 use idferry_import::users::{
-    Memberships, NoJournal, Report, SourceUser, UsersOptions, assign_memberships, import_users,
-    target_user_ids,
+    Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
 };
 use idferry_import::{ImportError, State, Values, apply};
 use idferry_model::{Credentials, Secret, Silent};
-use idferry_transform::profiles;
-use idferry_transform::rules::apply_all;
-use serde_json::{Value, json};
+use idferry_pipeline::Source;
+use idferry_pipeline::stages::{import_profile, shape_user};
+use serde_json::json;
 
 use crate::bench::MigrateBench;
 use crate::output::out;
@@ -117,22 +116,16 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
     }
 
     // Users, then memberships.
-    let job = from.create_export(&ExportRequest::default()).await?;
-    from.wait_job(job.id(), &Silent).await?;
-    let profile = profiles::profile("auth0-export-to-import")?;
-    let users = from
-        .export_records(job.id())
+    let (profile, _) = import_profile(None)?;
+    let users = Source::Tenant(from.clone())
+        .users(&Silent)
         .await?
-        .map_err(ImportError::from)
-        .map(|r| {
-            r.and_then(|mut user| {
-                let source_id = user
-                    .get("user_id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                apply_all(profile.rules_for("users"), &mut user)
-                    .map_err(|e| ImportError::Usage(e.to_string()))?;
-                Ok(SourceUser { source_id, user })
+        .filter_map(|r| {
+            std::future::ready(match r {
+                Ok(user) => shape_user(&[], &profile, user)
+                    .map_err(ImportError::Usage)
+                    .transpose(),
+                Err(e) => Some(Err(e)),
             })
         })
         .boxed();
@@ -149,12 +142,8 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let s4 = into.stats();
-    let by_email = target_user_ids(&into, &Silent).await?;
+    let ids = target_ids(&into, emails, &Silent).await?;
     let s5 = into.stats();
-    let ids = emails
-        .into_iter()
-        .filter_map(|(s, e)| Some((s, by_email.get(&e)?.clone())))
-        .collect();
     let m = assign_memberships(&into, &memberships, &ids, &mut errors, &Silent).await?;
     let s6 = into.stats();
     let users_seconds = users_started.elapsed().as_secs_f64();

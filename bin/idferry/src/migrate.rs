@@ -1,7 +1,6 @@
 //! `idferry migrate users`: users of a tenant or a snapshot imported into a tenant with
 //! their password hashes, metadata, roles and organization memberships.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +11,7 @@ use futures_util::stream::StreamExt;
 use idferry_auth0::{Client, ClientOptions};
 use idferry_import::state::Selection;
 use idferry_import::users::{
-    Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_user_ids,
+    Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
 };
 use idferry_pipeline::stages::{import_profile, shape_user};
 use idferry_transform::Mapping;
@@ -160,11 +159,7 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     let membership = if args.no_memberships {
         None
     } else {
-        let by_email = target_user_ids(&target, &progress).await?;
-        let user_ids: HashMap<String, String> = emails
-            .into_iter()
-            .filter_map(|(source, email)| Some((source, by_email.get(&email)?.clone())))
-            .collect();
+        let user_ids = target_ids(&target, emails, &progress).await?;
         Some(assign_memberships(&target, &memberships, &user_ids, &mut report, &progress).await?)
     };
     let after = target.stats();

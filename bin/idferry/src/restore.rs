@@ -83,12 +83,7 @@ pub fn resolve_source(name: &str, config: &Config, key: &KeyArgs) -> anyhow::Res
         Ok(t) => Ok(Source::Tenant(Client::new(t, ClientOptions::default())?)),
         Err(_) => bail!(
             "{name} is neither a snapshot file nor a tenant of the config (tenants: {})",
-            config
-                .tenants
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            config.names()
         ),
     }
 }

@@ -11,16 +11,21 @@ use jiff::tz::TimeZone;
 use crate::error::ArchiveError;
 use crate::naming::{self, SnapshotName};
 
-/// How many of each to keep.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How many of each to keep (in a pipeline spec: `retention = { keep_last = 3, ... }`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Policy {
     /// The newest N.
+    #[serde(default, rename = "keep_last")]
     pub last: usize,
     /// One per day, for the newest N days.
+    #[serde(default, rename = "keep_daily")]
     pub daily: usize,
     /// One per ISO week, for the newest N weeks.
+    #[serde(default, rename = "keep_weekly")]
     pub weekly: usize,
     /// One per month, for the newest N months.
+    #[serde(default, rename = "keep_monthly")]
     pub monthly: usize,
 }
 

@@ -85,6 +85,35 @@ pub struct Step {
     pub request: Option<Request>,
 }
 
+impl Step {
+    /// A step sending `body` to `endpoint` (filled with `ids`) for one object; callers
+    /// set the fields, the count or the new id where they differ.
+    fn write(
+        kind: &'static Kind,
+        name: String,
+        action: Action,
+        endpoint: Endpoint,
+        ids: Vec<String>,
+        body: Option<Value>,
+    ) -> Self {
+        Self {
+            kind: kind.name,
+            name,
+            action,
+            fields: Vec::new(),
+            count: 1,
+            reason: None,
+            request: Some(Request {
+                method: endpoint.method,
+                endpoint,
+                ids,
+                body,
+                new_id: None,
+            }),
+        }
+    }
+}
+
 /// Counts of one kind in a plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Tally {
@@ -762,6 +791,9 @@ impl Planner<'_> {
                     }
                     continue;
                 }
+                let Some(endpoint) = kind.delete else {
+                    continue;
+                };
                 if let Some(id) = own.first() {
                     self.deleted.insert((kind.name, id.clone()));
                 }
@@ -769,21 +801,7 @@ impl Planner<'_> {
                 ids.extend(own);
                 self.push(
                     kind,
-                    Step {
-                        kind: kind.name,
-                        name,
-                        action: Action::Delete,
-                        fields: Vec::new(),
-                        count: 1,
-                        reason: None,
-                        request: kind.delete.map(|endpoint| Request {
-                            method: endpoint.method,
-                            endpoint,
-                            ids,
-                            body: None,
-                            new_id: None,
-                        }),
-                    },
+                    Step::write(kind, name, Action::Delete, endpoint, ids, None),
                 );
             }
         }
@@ -955,24 +973,11 @@ impl Planner<'_> {
                 self.ids.insert(kind.name, f, v.clone(), tv);
             }
         }
-        self.push(
-            kind,
-            Step {
-                kind: kind.name,
-                name,
-                action: Action::Create,
-                fields: Vec::new(),
-                count: 1,
-                reason: None,
-                request: Some(Request {
-                    method: endpoint.method,
-                    endpoint,
-                    ids,
-                    body: Some(body),
-                    new_id,
-                }),
-            },
-        );
+        let mut step = Step::write(kind, name, Action::Create, endpoint, ids, Some(body));
+        if let Some(request) = &mut step.request {
+            request.new_id = new_id;
+        }
+        self.push(kind, step);
     }
 
     fn update(
@@ -1033,19 +1038,8 @@ impl Planner<'_> {
         self.push(
             kind,
             Step {
-                kind: kind.name,
-                name,
-                action: Action::Update,
                 fields,
-                count: 1,
-                reason: None,
-                request: Some(Request {
-                    method: endpoint.method,
-                    endpoint,
-                    ids,
-                    body: Some(body),
-                    new_id: None,
-                }),
+                ..Step::write(kind, name, Action::Update, endpoint, ids, Some(body))
             },
         );
     }
@@ -1115,22 +1109,20 @@ impl Planner<'_> {
             let parent_name = Self::full_name(&parent_ancestry);
             for (batch, names) in add.chunks(LINK_BATCH).zip(names.chunks(LINK_BATCH)) {
                 let Some(endpoint) = kind.create else { break };
+                let body = serde_json::json!({ body_key: batch });
                 self.push(
                     kind,
                     Step {
-                        kind: kind.name,
-                        name: parent_name.clone(),
-                        action: Action::Create,
                         fields: names.to_vec(),
                         count: batch.len(),
-                        reason: None,
-                        request: Some(Request {
-                            method: endpoint.method,
+                        ..Step::write(
+                            kind,
+                            parent_name.clone(),
+                            Action::Create,
                             endpoint,
-                            ids: parents.clone(),
-                            body: Some(serde_json::json!({ body_key: batch })),
-                            new_id: None,
-                        }),
+                            parents.clone(),
+                            Some(body),
+                        )
                     },
                 );
             }
@@ -1140,22 +1132,20 @@ impl Planner<'_> {
             match kind.delete.filter(|_| self.options.allow_delete) {
                 Some(endpoint) => {
                     for batch in extra.chunks(LINK_BATCH) {
+                        let body = serde_json::json!({ body_key: batch });
                         self.push(
                             kind,
                             Step {
-                                kind: kind.name,
-                                name: parent_name.clone(),
-                                action: Action::Delete,
                                 fields: batch.iter().map(text).collect(),
                                 count: batch.len(),
-                                reason: None,
-                                request: Some(Request {
-                                    method: endpoint.method,
+                                ..Step::write(
+                                    kind,
+                                    parent_name.clone(),
+                                    Action::Delete,
                                     endpoint,
-                                    ids: parents.clone(),
-                                    body: Some(serde_json::json!({ body_key: batch })),
-                                    new_id: None,
-                                }),
+                                    parents.clone(),
+                                    Some(body),
+                                )
                             },
                         );
                     }
@@ -1231,22 +1221,18 @@ impl Planner<'_> {
             self.push(
                 kind,
                 Step {
-                    kind: kind.name,
-                    name: parent_name,
-                    action: Action::Update,
                     fields: items
                         .iter()
                         .filter_map(|p| p.ancestry.last().map(|(_, n)| n.clone()))
                         .collect(),
-                    count: 1,
-                    reason: None,
-                    request: Some(Request {
-                        method: endpoint.method,
+                    ..Step::write(
+                        kind,
+                        parent_name,
+                        Action::Update,
                         endpoint,
-                        ids: parents,
-                        body: Some(body),
-                        new_id: None,
-                    }),
+                        parents,
+                        Some(body),
+                    )
                 },
             );
         }
@@ -1318,19 +1304,16 @@ impl Planner<'_> {
             self.push(
                 kind,
                 Step {
-                    kind: kind.name,
-                    name,
-                    action: Action::Create,
                     count: fields.len(),
                     fields,
-                    reason: None,
-                    request: Some(Request {
-                        method: endpoint.method,
+                    ..Step::write(
+                        kind,
+                        name,
+                        Action::Create,
                         endpoint,
-                        ids: parents,
-                        body: Some(Value::Object(body)),
-                        new_id: None,
-                    }),
+                        parents,
+                        Some(Value::Object(body)),
+                    )
                 },
             );
         }

@@ -132,7 +132,7 @@ impl State {
         selection: Selection,
     ) -> Result<Self, ImportError> {
         let mut state = State::default();
-        let source_name = reader.path().display().to_string();
+        // A bad record is a corrupt snapshot: the archive's error names file, member, record.
         let manifest = reader.for_each_member(|manifest, name, input| {
             let Some(kind) = manifest
                 .members
@@ -160,15 +160,6 @@ impl State {
                 })?;
             }
             Ok(true)
-        });
-        let manifest = manifest.map_err(|e| match e {
-            idferry_archive::ArchiveError::Corrupt { message, .. } => ImportError::Record {
-                source_name: source_name.clone(),
-                kind: "(snapshot)".into(),
-                line: 0,
-                message,
-            },
-            other => ImportError::Archive(other),
         })?;
         state.secrets_included = manifest.secrets_included;
         Ok(state)

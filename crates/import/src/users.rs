@@ -594,9 +594,12 @@ const MEMBERS_PER_REQUEST: usize = 500;
 /// Membership writes sent at once.
 const CONCURRENCY: usize = 4;
 
-/// email -> user id of every user of the target (one export job).
-pub async fn target_user_ids(
+/// The target's ids of the users sent: `emails` maps a source user id to the email it
+/// was imported with; the target's users are read by one export job and matched by email
+/// (which also finds users an upsert matched).
+pub async fn target_ids(
     client: &Client,
+    emails: HashMap<String, String>,
     progress: &dyn Progress,
 ) -> Result<HashMap<String, String>, ImportError> {
     let job = client
@@ -622,7 +625,10 @@ pub async fn target_user_ids(
             ids.insert(email.to_lowercase(), id.to_owned());
         }
     }
-    Ok(ids)
+    Ok(emails
+        .into_iter()
+        .filter_map(|(source, email)| Some((source, ids.get(&email)?.clone())))
+        .collect())
 }
 
 /// Ids by name of a kind of the target (roles, organizations).

@@ -226,8 +226,13 @@ impl Config {
             .ok_or_else(|| ConfigError::UnknownTenant {
                 path: self.path.clone(),
                 name: name.to_owned(),
-                known: self.tenants.keys().cloned().collect::<Vec<_>>().join(", "),
+                known: self.names(),
             })
+    }
+
+    /// The tenants' names, comma-separated (for messages).
+    pub fn names(&self) -> String {
+        self.tenants.keys().cloned().collect::<Vec<_>>().join(", ")
     }
 }
 

@@ -25,6 +25,7 @@
 
 use std::path::{Path, PathBuf};
 
+use idferry_archive::prune::Policy;
 use serde::Deserialize;
 
 use crate::error::PipelineError;
@@ -71,24 +72,6 @@ pub struct SourceSpec {
     pub snapshot: Option<PathBuf>,
 }
 
-/// Retention of a snapshot sink.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Retention {
-    /// The newest N.
-    #[serde(default)]
-    pub keep_last: usize,
-    /// One a day for N days.
-    #[serde(default)]
-    pub keep_daily: usize,
-    /// One an ISO week for N weeks.
-    #[serde(default)]
-    pub keep_weekly: usize,
-    /// One a month for N months.
-    #[serde(default)]
-    pub keep_monthly: usize,
-}
-
 /// Where a pipeline writes. `to` may name the source tenant as `{tenant}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -104,7 +87,7 @@ pub enum SinkSpec {
         #[serde(default)]
         exclude_kinds: Vec<String>,
         /// Snapshots kept afterwards (per tenant); none pruned when absent.
-        retention: Option<Retention>,
+        retention: Option<Policy>,
     },
     /// The configuration restored into a tenant.
     Restore {

@@ -15,8 +15,7 @@ use idferry_export::{ExportOptions, ExportSummary, export};
 use idferry_import::plan::{PlanOptions, plan};
 use idferry_import::state::Selection;
 use idferry_import::users::{
-    Memberships, Report, SourceUser, UsersOptions, assign_memberships, import_users,
-    target_user_ids,
+    Memberships, Report, SourceUser, UsersOptions, assign_memberships, import_users, target_ids,
 };
 use idferry_import::{ImportError, Values, apply};
 use idferry_model::{Progress, TenantConfig};
@@ -28,7 +27,6 @@ use serde_json::{Value, json};
 use crate::error::PipelineError;
 use crate::journal::{Journal, UnitChunks};
 use crate::source::Source;
-use crate::spec::Retention;
 
 /// Backs up one tenant into `dir`: export into an archive, written aside and renamed.
 pub async fn snapshot_tenant(
@@ -56,17 +54,7 @@ pub async fn snapshot_tenant(
 }
 
 /// Deletes the snapshots of `tenant` in `dir` that `retention` does not keep.
-pub fn apply_retention(
-    dir: &Path,
-    tenant: &str,
-    retention: Retention,
-) -> Result<usize, PipelineError> {
-    let policy = Policy {
-        last: retention.keep_last,
-        daily: retention.keep_daily,
-        weekly: retention.keep_weekly,
-        monthly: retention.keep_monthly,
-    };
+pub fn apply_retention(dir: &Path, tenant: &str, policy: Policy) -> Result<usize, PipelineError> {
     if policy.is_empty() {
         return Err(PipelineError::Spec(
             "retention keeps nothing: set keep_last, keep_daily, keep_weekly or keep_monthly"
@@ -348,11 +336,7 @@ pub async fn memberships(
         .collect();
     let memberships =
         Memberships::from_state(&source.state(Selection::Memberships, progress).await?);
-    let by_email = target_user_ids(sink.target, progress).await?;
-    let ids: HashMap<String, String> = emails
-        .into_iter()
-        .filter_map(|(s, e)| Some((s, by_email.get(&e)?.clone())))
-        .collect();
+    let ids = target_ids(sink.target, emails, progress).await?;
     if let Ok(mut j) = journal.lock() {
         j.put_ids(
             unit,

@@ -124,3 +124,20 @@ pub async fn run_idferry_env(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The tenant's password hashes as the ndjson Auth0 support delivers (by `_id.$oid`).
+pub fn password_hash_export(t: &Tenant) -> String {
+    t.with(|s| {
+        s.credentials
+            .iter()
+            .filter_map(|(id, c)| {
+                let email = s.users.get(id)?.email.clone()?;
+                let oid = id.strip_prefix("auth0|")?;
+                Some(format!(
+                    "{}\n",
+                    serde_json::json!({"_id": {"$oid": oid}, "email": email, "passwordHash": c["password_hash"]})
+                ))
+            })
+            .collect()
+    })
+}

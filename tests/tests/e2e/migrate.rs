@@ -106,16 +106,7 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
         ids
     });
     // The password-hash export, as Auth0 support delivers it.
-    let hashes: String = a.with(|s| {
-        s.credentials
-            .iter()
-            .filter_map(|(id, c)| {
-                let email = s.users.get(id)?.email.clone()?;
-                let oid = id.strip_prefix("auth0|")?;
-                Some(format!("{}\n", json!({"_id": {"$oid": oid}, "email": email, "passwordHash": c["password_hash"]})))
-            })
-            .collect()
-    });
+    let hashes = crate::common::password_hash_export(a);
     std::fs::write(p.path().join("hashes.ndjson"), hashes).unwrap();
     p.restore_config(&[]).await;
 

@@ -163,16 +163,7 @@ async fn an_export_through_the_import_profile_imports_with_its_hashes() {
 
     // The password-hash export, as Auth0 support delivers it.
     let source = &emu.tenants()[0];
-    let hashes: String = source.with(|s| {
-        s.credentials
-            .iter()
-            .filter_map(|(id, c)| {
-                let email = s.users.get(id)?.email.clone()?;
-                let oid = id.strip_prefix("auth0|")?;
-                Some(format!("{}\n", serde_json::json!({"_id": {"$oid": oid}, "email": email, "passwordHash": c["password_hash"]})))
-            })
-            .collect()
-    });
+    let hashes = crate::common::password_hash_export(source);
     std::fs::write(dir.path().join("hashes.ndjson"), &hashes).unwrap();
     let (code, out, err) = transform(
         &[
