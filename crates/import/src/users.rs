@@ -90,8 +90,15 @@ pub enum ChunkState {
     New,
     /// About to be sent when the attempt stopped: its job may or may not exist.
     Sending,
-    /// Sent: this job imports it.
-    Submitted(String),
+    /// Sent as job `job`. `in_doubt` when the file had been sent before (an attempt
+    /// stopped while sending it): users that job reports as conflicts were imported by
+    /// the earlier send.
+    Submitted {
+        /// The import job.
+        job: String,
+        /// Whether an earlier send may have imported some of its users.
+        in_doubt: bool,
+    },
     /// Imported, with these counts.
     Done(ChunkCounts),
 }
@@ -340,10 +347,10 @@ impl<W: Write> Importer<'_, W> {
             self.settle_one().await?;
         }
         match state {
-            ChunkState::Submitted(job_id) => {
+            ChunkState::Submitted { job, in_doubt } => {
                 self.summary.jobs += 1;
                 self.in_flight
-                    .spawn(run_job(self.client.clone(), n, false, job_id, users));
+                    .spawn(run_job(self.client.clone(), n, in_doubt, job, users));
             }
             ChunkState::New | ChunkState::Sending | ChunkState::Done(_) => {
                 let in_doubt = state == ChunkState::Sending;

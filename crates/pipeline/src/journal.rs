@@ -18,7 +18,7 @@ use crate::error::PipelineError;
 pub const FILE: &str = "journal.sqlite";
 
 /// The schema this build writes and reads.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE run (
@@ -47,6 +47,9 @@ CREATE TABLE chunks (
     stage TEXT NOT NULL,
     chunk INTEGER NOT NULL,
     external_id TEXT NOT NULL,
+    -- How many times the file was sent: after the first, its job's conflicts are
+    -- users an earlier send imported.
+    sends INTEGER NOT NULL DEFAULT 1,
     job_id TEXT,
     status TEXT NOT NULL,
     counts TEXT,
@@ -354,24 +357,27 @@ impl Journal {
         stage: &str,
         chunk: u64,
     ) -> Result<ChunkState, PipelineError> {
-        let row: Option<(String, Option<String>, Option<String>)> = self
+        let row: Option<(String, Option<String>, Option<String>, i64)> = self
             .conn
             .query_row(
-                "SELECT status, job_id, counts FROM chunks WHERE unit = ?1 AND stage = ?2 AND chunk = ?3",
+                "SELECT status, job_id, counts, sends FROM chunks WHERE unit = ?1 AND stage = ?2 AND chunk = ?3",
                 params![unit, stage, chunk as i64],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(|e| Self::db(&self.path, e))?;
         Ok(match row {
             None => ChunkState::New,
-            Some((status, job, counts)) => match (status.as_str(), job) {
+            Some((status, job, counts, sends)) => match (status.as_str(), job) {
                 ("done", _) => ChunkState::Done(
                     counts
                         .and_then(|c| serde_json::from_str(&c).ok())
                         .unwrap_or_default(),
                 ),
-                ("submitted", Some(job)) => ChunkState::Submitted(job),
+                ("submitted", Some(job)) => ChunkState::Submitted {
+                    job,
+                    in_doubt: sends > 1,
+                },
                 _ => ChunkState::Sending,
             },
         })
@@ -410,7 +416,7 @@ impl ChunkJournal for UnitChunks {
         self.with(|j| {
             j.exec(
                 "INSERT INTO chunks (unit, stage, chunk, external_id, status) VALUES (?1, ?2, ?3, ?4, 'sending')
-                 ON CONFLICT (unit, stage, chunk) DO UPDATE SET status = 'sending', job_id = NULL",
+                 ON CONFLICT (unit, stage, chunk) DO UPDATE SET status = 'sending', job_id = NULL, sends = sends + 1",
                 params![self.unit, self.stage, chunk as i64, external_id],
             )
         })
@@ -469,7 +475,24 @@ mod tests {
         c.sending(0, "run-00000").unwrap();
         assert_eq!(c.state(0).unwrap(), ChunkState::Sending);
         c.submitted(0, "job_1").unwrap();
-        assert_eq!(c.state(0).unwrap(), ChunkState::Submitted("job_1".into()));
+        assert_eq!(
+            c.state(0).unwrap(),
+            ChunkState::Submitted {
+                job: "job_1".into(),
+                in_doubt: false
+            }
+        );
+        // Stopped before the job ended, and its status lost: sent again, it stays in
+        // doubt through later stops.
+        c.sending(0, "run-00000").unwrap();
+        c.submitted(0, "job_2").unwrap();
+        assert_eq!(
+            c.state(0).unwrap(),
+            ChunkState::Submitted {
+                job: "job_2".into(),
+                in_doubt: true
+            }
+        );
         let counts = ChunkCounts {
             inserted: 3,
             ..ChunkCounts::default()

@@ -300,16 +300,16 @@ async fn csv_exports_take_chosen_fields_under_their_names() {
     assert_eq!(err.status(), Some(400));
 }
 
-/// A journal that remembers file 0 as sent long ago, as a job the tenant no longer knows.
-struct Forgotten;
+/// A journal that remembers file 0 in a given state, as an earlier attempt left it.
+struct Remembered(idferry_import::users::ChunkState);
 
-impl idferry_import::users::ChunkJournal for Forgotten {
+impl idferry_import::users::ChunkJournal for Remembered {
     fn state(
         &mut self,
         chunk: u64,
     ) -> Result<idferry_import::users::ChunkState, idferry_import::ImportError> {
         Ok(match chunk {
-            0 => idferry_import::users::ChunkState::Submitted("job_forgottenlongago".into()),
+            0 => self.0.clone(),
             _ => idferry_import::users::ChunkState::New,
         })
     }
@@ -328,37 +328,112 @@ impl idferry_import::users::ChunkJournal for Forgotten {
     }
 }
 
-#[tokio::test]
-async fn a_journaled_job_the_tenant_forgot_is_sent_again() {
-    use futures_util::StreamExt;
-    use idferry_import::users::{Report, SourceUser, UsersOptions, import_users};
+/// `n` users in users-imports shape.
+fn source_users(
+    n: usize,
+) -> Vec<Result<idferry_import::users::SourceUser, idferry_import::ImportError>> {
+    (0..n)
+        .map(|i| {
+            Ok(idferry_import::users::SourceUser {
+                source_id: Some(format!("auth0|u{i}")),
+                user: serde_json::json!({"email": format!("u{i}@example.com"), "user_id": format!("u{i}"), "email_verified": true}),
+            })
+        })
+        .collect()
+}
+
+/// An emulated tenant with its database connection and no users.
+async fn empty_tenant() -> idferry_emulator::Emulator {
     let mut o = idferry_emulator::TenantOptions::new("dst");
     o.generate = Some(idferry_emulator::GenerateSpec {
         users: 0,
         organizations: 1,
     });
-    let emu = crate::common::start(vec![o]).await;
-    let t = &emu.tenants()[0];
-    let users: Vec<Result<SourceUser, idferry_import::ImportError>> = (0..300)
-        .map(|i| {
-            Ok(SourceUser {
-                source_id: Some(format!("auth0|u{i}")),
-                user: serde_json::json!({"email": format!("u{i}@example.com"), "user_id": format!("u{i}"), "email_verified": true}),
-            })
-        })
-        .collect();
+    crate::common::start(vec![o]).await
+}
+
+/// Imports 300 users as file 0, which `journal` remembers.
+async fn import_300(
+    client: &idferry_auth0::Client,
+    journal: &mut Remembered,
+) -> idferry_import::users::UsersSummary {
+    use futures_util::StreamExt;
+    use idferry_import::users::{Report, UsersOptions, import_users};
     let mut report = Report::new(Vec::new());
     let (summary, _) = import_users(
-        &crate::common::token_client(t),
-        futures_util::stream::iter(users).boxed(),
+        client,
+        futures_util::stream::iter(source_users(300)).boxed(),
         &UsersOptions::default(),
         &mut report,
-        &mut Forgotten,
+        journal,
         &idferry_model::Silent,
     )
     .await
     .unwrap();
+    summary
+}
+
+#[tokio::test]
+async fn a_journaled_job_the_tenant_forgot_is_sent_again() {
+    let emu = empty_tenant().await;
+    let t = &emu.tenants()[0];
+    let mut journal = Remembered(idferry_import::users::ChunkState::Submitted {
+        job: "job_forgottenlongago".into(),
+        in_doubt: false,
+    });
+    let summary = import_300(&crate::common::token_client(t), &mut journal).await;
     assert_eq!(summary.inserted, 300, "{summary:?}");
+    assert_eq!(summary.failed, 0, "{summary:?}");
+    assert_eq!(t.with(|s| s.users.len()), 300);
+}
+
+/// An attempt stopped while sending file 0 after its first send had imported half of
+/// it; the next attempt sent it again and stopped too. The attempt after that waits for
+/// the second job and counts its conflicts as users already there, not as failures.
+#[tokio::test]
+async fn a_resent_file_stays_in_doubt_across_stops() {
+    let emu = empty_tenant().await;
+    let t = &emu.tenants()[0];
+    let client = crate::common::token_client(t);
+    let connection =
+        idferry_import::users::connection_id(&client, "Username-Password-Authentication")
+            .await
+            .unwrap();
+    let users = |range: std::ops::Range<usize>| {
+        let list: Vec<serde_json::Value> = source_users(300)[range]
+            .iter()
+            .map(|u| u.as_ref().unwrap().user.clone())
+            .collect();
+        bytes::Bytes::from(serde_json::to_vec(&list).unwrap())
+    };
+    let first = idferry_auth0::jobs::ImportRequest {
+        users: users(0..150),
+        connection_id: connection.clone(),
+        upsert: false,
+        external_id: Some("run-00000".into()),
+        send_completion_email: false,
+    };
+    let first = client.create_import(&first).await.unwrap();
+    client
+        .wait_job(first.id(), &idferry_model::Silent)
+        .await
+        .unwrap();
+    let second = idferry_auth0::jobs::ImportRequest {
+        users: users(0..300),
+        connection_id: connection,
+        upsert: false,
+        external_id: Some("run-00000".into()),
+        send_completion_email: false,
+    };
+    let second = client.create_import(&second).await.unwrap();
+
+    let mut journal = Remembered(idferry_import::users::ChunkState::Submitted {
+        job: second.id().to_owned(),
+        in_doubt: true,
+    });
+    let summary = import_300(&client, &mut journal).await;
+    assert_eq!(summary.inserted, 150, "{summary:?}");
+    assert_eq!(summary.already_present, 150, "{summary:?}");
     assert_eq!(summary.failed, 0, "{summary:?}");
     assert_eq!(t.with(|s| s.users.len()), 300);
 }
