@@ -1,16 +1,19 @@
 //! The streaming engine: ndjson in, rules applied, ndjson out, in the input's order, in
 //! constant memory. Three stages overlap: a reader thread cuts the input into batches of
-//! lines, rayon transforms each batch's lines in parallel (chunks of a batch come back in
-//! order), and a writer thread writes the previous batch meanwhile. Memory is bounded by
-//! the few batches in flight, however long the input.
+//! lines, rayon transforms small chunks of lines as they come, and a writer thread puts
+//! the chunks back in input order and writes them. There is no barrier between batches:
+//! a slow chunk holds back only the writer, never the workers, so both cores stay busy.
+//! Memory is bounded by the few batches read ahead and a fixed number of chunks in
+//! flight, however long the input.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
-use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
-use rayon::prelude::*;
 use serde_json::{Value, json};
 
-use crate::rules::apply_all;
+use crate::rules::{Rule, apply_all};
 use crate::spec::Mapping;
 
 /// What to do with a line that cannot be read or transformed.
@@ -30,7 +33,7 @@ pub struct EngineOptions {
     pub kind: String,
     /// Lines per batch.
     pub batch: usize,
-    /// Lines per parallel task within a batch.
+    /// Lines per parallel task.
     pub chunk: usize,
     /// Bad lines: fail or skip.
     pub on_error: OnError,
@@ -41,7 +44,7 @@ impl Default for EngineOptions {
         Self {
             kind: "users".into(),
             batch: 1024,
-            chunk: 256,
+            chunk: 64,
             on_error: OnError::Fail,
         }
     }
@@ -164,8 +167,8 @@ fn read_batches(
 }
 
 fn transform_chunk(
-    mapping: &Mapping,
-    options: &EngineOptions,
+    rules: &[&Rule],
+    on_error: OnError,
     batch: &Batch,
     range: std::ops::Range<usize>,
     pool: &Pool,
@@ -174,7 +177,6 @@ fn transform_chunk(
         out: pool.take(range.len() * 1100),
         ..Done::default()
     };
-    let rules: Vec<_> = mapping.rules_for(&options.kind).collect();
     for i in range {
         let (start, end) = batch.lines[i];
         let line = &batch.text[start..end];
@@ -203,7 +205,7 @@ fn transform_chunk(
                 done.written += 1;
             }
             Ok(None) => done.filtered += 1,
-            Err(message) => match options.on_error {
+            Err(message) => match on_error {
                 OnError::Fail => {
                     done.error = Some((line_no, message));
                     return done;
@@ -224,97 +226,138 @@ fn transform_chunk(
     done
 }
 
+/// Chunks transformed or being transformed, not yet written: each holds at most
+/// `chunk` lines of output, so this bounds the memory of the middle stage.
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+/// Takes a slot for one more chunk in flight; false once the writer has stopped. A
+/// rayon worker (the caller may run inside `ThreadPool::install`) runs queued chunks
+/// while it waits, so that a one-thread pool cannot deadlock on itself.
+fn take_slot(slots: &SyncSender<()>) -> bool {
+    loop {
+        match slots.try_send(()) {
+            Ok(()) => return true,
+            Err(TrySendError::Disconnected(())) => return false,
+            Err(TrySendError::Full(())) => match rayon::yield_now() {
+                Some(rayon::Yield::Executed) => {}
+                Some(rayon::Yield::Idle) => {
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                }
+                None => return slots.send(()).is_ok(),
+            },
+        }
+    }
+}
+
+/// Writes chunks in input order as they arrive (in any order), freeing a slot for
+/// each; stops at the first failed line. Returns the counts of what it wrote.
+fn write_in_order(
+    done: Receiver<(u64, Done)>,
+    slots: Receiver<()>,
+    output: &mut (dyn Write + Send),
+    mut rejects: Option<&mut (dyn Write + Send)>,
+) -> Result<Stats, EngineError> {
+    let io = |what: &'static str| move |source| EngineError::Io { what, source };
+    let mut stats = Stats::default();
+    let mut waiting: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut next = 0u64;
+    for (seq, chunk) in done {
+        waiting.insert(seq, chunk);
+        while let Some(mut chunk) = waiting.remove(&next) {
+            next += 1;
+            let _ = slots.recv();
+            output
+                .write_all(&chunk.out)
+                .map_err(io("writing the output"))?;
+            if let Some(r) = rejects.as_deref_mut() {
+                r.write_all(&chunk.rejects)
+                    .map_err(io("writing the rejects"))?;
+            }
+            stats.read += chunk.read;
+            stats.written += chunk.written;
+            stats.filtered += chunk.filtered;
+            stats.rejected += chunk.rejected;
+            // With `Fail`, nothing after the first bad line is written.
+            if let Some((line, message)) = chunk.error.take() {
+                output.flush().map_err(io("writing the output"))?;
+                return Err(EngineError::Line { line, message });
+            }
+        }
+    }
+    output.flush().map_err(io("writing the output"))?;
+    if let Some(r) = rejects {
+        r.flush().map_err(io("writing the rejects"))?;
+    }
+    Ok(stats)
+}
+
 /// Transforms `input` into `output`; rejected lines go to `rejects` (with `Skip`).
 pub fn run(
     mapping: &Mapping,
     options: &EngineOptions,
     input: impl BufRead + Send,
     output: &mut (dyn Write + Send),
-    mut rejects: Option<&mut (dyn Write + Send)>,
+    rejects: Option<&mut (dyn Write + Send)>,
 ) -> Result<Stats, EngineError> {
     let batch_size = options.batch.max(1);
     let chunk = options.chunk.max(1);
-    let mut stats = Stats::default();
+    let on_error = options.on_error;
+    let rules: Vec<&Rule> = mapping.rules_for(&options.kind).collect();
+    let rules = &rules[..];
     let pool = Pool::default();
     let pool = &pool;
     std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = sync_channel::<std::io::Result<Batch>>(2);
-        let (out_tx, out_rx) = sync_channel::<Vec<Done>>(2);
+        let (done_tx, done_rx) = sync_channel::<(u64, Done)>(CHUNKS_IN_FLIGHT);
+        let (slot_tx, slot_rx) = sync_channel::<()>(CHUNKS_IN_FLIGHT);
         scope.spawn(move || read_batches(input, batch_size, pool, batch_tx));
-        let writer = scope.spawn(move || -> Result<(), EngineError> {
-            for chunks in out_rx {
-                for done in chunks {
-                    output
-                        .write_all(&done.out)
-                        .map_err(|source| EngineError::Io {
-                            what: "writing the output",
-                            source,
-                        })?;
-                    if let Some(r) = rejects.as_deref_mut() {
-                        r.write_all(&done.rejects)
-                            .map_err(|source| EngineError::Io {
-                                what: "writing the rejects",
-                                source,
-                            })?;
-                    }
-                }
-            }
-            output.flush().map_err(|source| EngineError::Io {
-                what: "writing the output",
-                source,
-            })?;
-            if let Some(r) = rejects {
-                r.flush().map_err(|source| EngineError::Io {
-                    what: "writing the rejects",
-                    source,
-                })?;
-            }
-            Ok(())
-        });
+        let writer = scope.spawn(move || write_in_order(done_rx, slot_rx, output, rejects));
+        let mut bytes_in = 0u64;
         let mut failure = None;
-        for batch in batch_rx {
-            let batch = match batch {
-                Ok(b) => b,
-                Err(source) => {
-                    failure = Some(EngineError::Io {
-                        what: "reading the input",
-                        source,
+        rayon::in_place_scope_fifo(|tasks| {
+            let mut seq = 0u64;
+            'batches: for batch in batch_rx {
+                let batch = match batch {
+                    Ok(b) => Arc::new(b),
+                    Err(source) => {
+                        failure = Some(EngineError::Io {
+                            what: "reading the input",
+                            source,
+                        });
+                        break;
+                    }
+                };
+                bytes_in += batch.text.len() as u64;
+                for start in (0..batch.lines.len()).step_by(chunk) {
+                    if !take_slot(&slot_tx) {
+                        break 'batches;
+                    }
+                    let (batch, done_tx) = (batch.clone(), done_tx.clone());
+                    let range = start..(start + chunk).min(batch.lines.len());
+                    let n = seq;
+                    seq += 1;
+                    tasks.spawn_fifo(move |_| {
+                        let done = transform_chunk(rules, on_error, &batch, range, pool);
+                        // The last chunk of a batch hands its text back for reuse.
+                        if let Some(batch) = Arc::into_inner(batch) {
+                            pool.give(batch.text);
+                        }
+                        // The writer stops at a failed line; what follows is not needed.
+                        let _ = done_tx.send((n, done));
                     });
-                    break;
                 }
-            };
-            stats.bytes_in += batch.text.len() as u64;
-            let ranges: Vec<_> = (0..batch.lines.len())
-                .step_by(chunk)
-                .map(|s| s..(s + chunk).min(batch.lines.len()))
-                .collect();
-            let mut results: Vec<Done> = ranges
-                .into_par_iter()
-                .map(|r| transform_chunk(mapping, options, &batch, r, pool))
-                .collect();
-            pool.give(batch.text);
-            // With `Fail`, nothing after the first bad line is written.
-            if let Some(pos) = results.iter().position(|d| d.error.is_some()) {
-                let mut bad = results.split_off(pos);
-                let (line, message) = bad[0].error.take().unwrap_or_default();
-                results.push(std::mem::take(&mut bad[0]));
-                failure = Some(EngineError::Line { line, message });
             }
-            for d in &results {
-                stats.read += d.read;
-                stats.written += d.written;
-                stats.filtered += d.filtered;
-                stats.rejected += d.rejected;
-            }
-            if out_tx.send(results).is_err() || failure.is_some() {
-                break;
-            }
-        }
-        drop(out_tx);
-        let written = writer.join().unwrap_or(Ok(()));
+        });
+        drop(done_tx);
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(EngineError::Io {
+                what: "writing the output",
+                source: std::io::Error::other("the writer thread panicked"),
+            })
+        });
         match (failure, written) {
-            (Some(e), _) | (None, Err(e)) => Err(e),
-            (None, Ok(())) => Ok(stats),
+            (_, Err(e)) | (Some(e), Ok(_)) => Err(e),
+            (None, Ok(stats)) => Ok(Stats { bytes_in, ..stats }),
         }
     })
 }
@@ -375,6 +418,24 @@ mod tests {
         let reject: Value = serde_json::from_str(rejects.trim()).unwrap();
         assert_eq!(reject["line"], 2);
         assert_eq!(reject["input"], "not json");
+    }
+
+    #[test]
+    fn chunks_after_a_bad_line_are_not_written_though_transformed() {
+        let mut input = lines(2000);
+        input.insert_str(
+            input.match_indices('\n').nth(1233).unwrap().0 + 1,
+            "{oops\n",
+        );
+        let small = EngineOptions {
+            batch: 100,
+            chunk: 3,
+            ..EngineOptions::default()
+        };
+        let (r, out, _) = transform("", &input, &small);
+        let err = r.unwrap_err().to_string();
+        assert!(err.starts_with("line 1235: not JSON"), "{err}");
+        assert_eq!(out, lines(1234));
     }
 
     #[test]
