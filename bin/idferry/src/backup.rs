@@ -1,8 +1,9 @@
 //! `idferry backup`: snapshots of one or many tenants, concurrently, each on its own
-//! rate limit; one tenant's failure does not stop the others.
+//! rate limit; one tenant's failure does not stop the others. Into a directory or object
+//! storage; with `--shard I/N`, this worker's share of the tenants. Each tenant is backed
+//! up under a lease in the store, and leaves a run report there.
 
 use crate::output::out;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,6 +15,9 @@ use idferry_archive::{Encryption, WriteOptions};
 use idferry_auth0::{Client, ClientOptions};
 use idferry_export::{ExportOptions, selected_kinds};
 use idferry_model::{Platform, Progress, TenantConfig};
+use idferry_pipeline::shard::Shard;
+use idferry_store::lease::LeaseBody;
+use idferry_store::{Lease, LeaseOutcome, Outcome as ReportOutcome, RunReport, Store};
 use serde_json::json;
 
 use crate::cli::ConfigArg;
@@ -24,6 +28,18 @@ use crate::progress::Reporter;
   idferry backup acme-prod --out /var/backups/idferry
   idferry backup --all --exclude-kinds users --json
   idferry backup acme-prod --encrypt-to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+  idferry backup --all --shard 0/4 --out s3://acme-backups/idferry
+
+The store (--out) is a directory, file://, s3://BUCKET/PREFIX (gs:// and az:// in builds
+with those features). Cloud credentials come from the cloud's own environment variables
+and files (AWS_ACCESS_KEY_ID, AWS_PROFILE, ~/.aws/credentials, AWS_ENDPOINT_URL...), never
+from the command line. A snapshot appears in the store only once completely written.
+
+With --shard I/N, worker I of N backs up the tenants rendezvous hashing gives it: every
+worker runs the same command with its own I, and changing N moves few tenants. A tenant
+is backed up under a lease in the store, so two workers never back it up at once; a
+lease left by a worker that died lapses after --lease-minutes. Every tenant's run leaves
+a report in the store: `idferry snapshots status STORE` shows them.
 
 Secret fields (client secrets, connection secrets, provider credentials...) are kept
 only in encrypted snapshots (--encrypt-to or --passphrase-env).")]
@@ -35,9 +51,18 @@ pub struct BackupArgs {
     pub all: bool,
     #[command(flatten)]
     pub config: ConfigArg,
-    /// Where snapshots are written.
-    #[arg(long, default_value = "snapshots")]
-    pub out: PathBuf,
+    /// The snapshot store: a directory or a URL (s3://BUCKET/PREFIX...).
+    #[arg(long, value_name = "STORE", default_value = "snapshots")]
+    pub out: String,
+    /// Back up only worker I's share of the tenants, of N workers (I from 0).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// This worker's name in leases and reports [default: host name, and the shard].
+    #[arg(long)]
+    pub worker: Option<String>,
+    /// How long a tenant's lease holds if its worker dies before giving it back.
+    #[arg(long, default_value_t = 120)]
+    pub lease_minutes: u64,
     /// Only these kinds (with their sub-resources), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub kinds: Vec<String>,
@@ -65,11 +90,13 @@ pub struct BackupArgs {
 struct Outcome {
     tenant: String,
     result: anyhow::Result<Done>,
+    /// Left to the worker holding its lease.
+    held_by: Option<LeaseBody>,
     seconds: f64,
 }
 
 struct Done {
-    path: PathBuf,
+    path: String,
     bytes: u64,
     kinds: usize,
     records: u64,
@@ -90,6 +117,16 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.tenants.clone()
     };
+    let names: Vec<String> = match args.shard {
+        Some(shard) => names.into_iter().filter(|n| shard.owns(n)).collect(),
+        None => names,
+    };
+    let store = Store::open(&args.out)?;
+    let worker = args
+        .worker
+        .clone()
+        .unwrap_or_else(|| worker_name(args.shard));
+    let lease_ttl = std::time::Duration::from_secs(args.lease_minutes.saturating_mul(60));
     let tenants: Vec<TenantConfig> = names
         .iter()
         .map(|n| config.tenant(n).cloned())
@@ -121,38 +158,117 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
             let progress = progress.clone();
             let export_options = export_options.clone();
             let write_options = write_options.clone();
-            let out = args.out.clone();
+            let (store, worker) = (&store, &worker);
             async move {
                 let started = Instant::now();
+                let started_at = jiff::Timestamp::now();
+                let lease = match Lease::acquire(store, &tenant.name, worker, lease_ttl).await {
+                    Ok(LeaseOutcome::Acquired(lease)) => Some(lease),
+                    Ok(LeaseOutcome::Held(body)) => {
+                        let outcome = Outcome {
+                            tenant: tenant.name.clone(),
+                            result: Err(anyhow::anyhow!(
+                                "skipped: {} holds its lease until {}",
+                                body.worker,
+                                body.expires_at
+                            )),
+                            held_by: Some(body),
+                            seconds: started.elapsed().as_secs_f64(),
+                        };
+                        file_report(store, worker, started_at, &outcome).await;
+                        return outcome;
+                    }
+                    Err(e) => {
+                        return Outcome {
+                            tenant: tenant.name.clone(),
+                            result: Err(anyhow::Error::new(e).context("taking the tenant's lease")),
+                            held_by: None,
+                            seconds: started.elapsed().as_secs_f64(),
+                        };
+                    }
+                };
                 let result = backup_one(
                     &tenant,
-                    &out,
+                    store,
                     &export_options,
                     &write_options,
                     progress.as_ref(),
                 )
                 .await;
-                Outcome {
+                let outcome = Outcome {
                     tenant: tenant.name.clone(),
                     result,
+                    held_by: None,
                     seconds: started.elapsed().as_secs_f64(),
+                };
+                file_report(store, worker, started_at, &outcome).await;
+                if let Some(lease) = lease
+                    && let Err(e) = lease.release().await
+                {
+                    tracing::warn!("{}: giving back the lease: {e}", tenant.name);
                 }
+                outcome
             }
         })
         .buffer_unordered(args.concurrency.max(1))
         .collect()
         .await;
     report(&outcomes, args.json);
-    Ok(if outcomes.iter().all(|o| o.result.is_ok()) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if outcomes
+            .iter()
+            .all(|o| o.result.is_ok() || o.held_by.is_some())
+        {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
+}
+
+/// The default worker name: the host, and the shard when there is one.
+fn worker_name(shard: Option<Shard>) -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "idferry".into());
+    match shard {
+        Some(s) => format!("{host}-shard-{}-of-{}", s.index, s.count),
+        None => host,
+    }
+}
+
+/// Files the run report of one tenant in the store; a report that cannot be written
+/// is a warning, not a failed backup.
+async fn file_report(store: &Store, worker: &str, started: jiff::Timestamp, o: &Outcome) {
+    let (outcome, error) = match (&o.result, &o.held_by) {
+        (Ok(_), _) => (ReportOutcome::Ok, None),
+        (Err(e), Some(_)) => (ReportOutcome::Skipped, Some(format!("{e:#}"))),
+        (Err(e), None) => (ReportOutcome::Failed, Some(format!("{e:#}"))),
+    };
+    let done = o.result.as_ref().ok();
+    let report = RunReport {
+        tenant: o.tenant.clone(),
+        worker: worker.to_owned(),
+        started_at: started.to_string(),
+        finished_at: jiff::Timestamp::now().to_string(),
+        outcome,
+        snapshot: done.map(|d| d.path.clone()),
+        bytes: done.map(|d| d.bytes),
+        records: done.map(|d| d.records),
+        users: done.map(|d| d.users),
+        error,
+    };
+    if let Err(e) = report.write(store).await {
+        tracing::warn!("{}: writing the run report: {e}", o.tenant);
+    }
 }
 
 async fn backup_one(
     tenant: &TenantConfig,
-    out: &Path,
+    store: &Store,
     export_options: &ExportOptions,
     write_options: &WriteOptions,
     progress: &dyn Progress,
@@ -167,7 +283,7 @@ async fn backup_one(
     let (written, summary) = idferry_pipeline::stages::snapshot_tenant(
         tenant,
         &client,
-        out,
+        store,
         export_options,
         write_options,
         progress,
@@ -175,7 +291,7 @@ async fn backup_one(
     .await?;
     let stats = client.stats();
     Ok(Done {
-        path: written.path,
+        path: written.path.display().to_string(),
         bytes: written.bytes,
         kinds: summary.counts.len(),
         records: summary.counts.iter().map(|(_, n)| n).sum(),
@@ -193,7 +309,8 @@ fn report(outcomes: &[Outcome], as_json: bool) {
                 Ok(d) => json!({"tenant": o.tenant, "ok": true, "file": d.path, "bytes": d.bytes, "kinds": d.kinds,
                                 "records": d.records, "users": d.users, "requests": d.requests,
                                 "rate_limited": d.rate_limited, "seconds": o.seconds}),
-                Err(e) => json!({"tenant": o.tenant, "ok": false, "error": format!("{e:#}"), "seconds": o.seconds}),
+                Err(e) => json!({"tenant": o.tenant, "ok": false, "skipped": o.held_by.is_some(),
+                                 "error": format!("{e:#}"), "seconds": o.seconds}),
             })
             .collect();
         out!("{}", serde_json::Value::Array(rows));
@@ -218,12 +335,16 @@ fn report(outcomes: &[Outcome], as_json: bool) {
                 d.users,
                 human_bytes(d.bytes),
                 o.seconds,
-                d.path.display()
+                d.path
             ),
             Err(e) => out!(
                 "{:<20} {:<7} {:>6} {:>9} {:>10} {:>7.1}s  {e:#}",
                 o.tenant,
-                "FAILED",
+                if o.held_by.is_some() {
+                    "skipped"
+                } else {
+                    "FAILED"
+                },
                 "-",
                 "-",
                 "-",
@@ -231,7 +352,10 @@ fn report(outcomes: &[Outcome], as_json: bool) {
             ),
         }
     }
-    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.result.is_err() && o.held_by.is_none())
+        .count();
     if failed > 0 {
         out!("{failed} of {} tenants failed", outcomes.len());
     }

@@ -95,7 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args).await,
         Command::Emulate(args) => emulate::run(args).await,
         Command::Backup(args) => backup::run(args).await,
-        Command::Snapshots(cmd) => snapshots::run(cmd),
+        Command::Snapshots(cmd) => snapshots::run(cmd).await,
         Command::Restore(args) => restore::run(args).await,
         Command::Migrate(cmd) => migrate::run(cmd).await,
         Command::Run(args) => {

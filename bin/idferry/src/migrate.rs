@@ -90,7 +90,7 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     idferry_auth0::install_tls_provider();
     let config = args.config.load()?;
     let target = Client::new(config.tenant(&args.to)?, ClientOptions::default())?;
-    let source = resolve_source(&args.from, &config, &args.key)?;
+    let (source, _copy) = resolve_source(&args.from, &config, &args.key).await?;
     let mappings = match &args.map {
         Some(file) => vec![Mapping::load(file, &|v| std::env::var(v).ok())?],
         None => Vec::new(),

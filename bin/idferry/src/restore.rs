@@ -22,6 +22,7 @@ use crate::cli::ConfigArg;
 use crate::output::out;
 use crate::progress::Reporter;
 use crate::snapshots::KeyArgs;
+use idferry_store::Fetched;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -73,14 +74,25 @@ pub struct RestoreArgs {
     pub key: KeyArgs,
 }
 
-/// A file that exists is a snapshot; otherwise a tenant of the config.
-pub fn resolve_source(name: &str, config: &Config, key: &KeyArgs) -> anyhow::Result<Source> {
+/// A file that exists, or a snapshot URL (`s3://bucket/prefix/NAME`), is a snapshot
+/// (downloaded: keep the returned copy while the source is read); otherwise a tenant of
+/// the config.
+pub async fn resolve_source(
+    name: &str,
+    config: &Config,
+    key: &KeyArgs,
+) -> anyhow::Result<(Source, Option<Fetched>)> {
     let path = Path::new(name);
-    if path.is_file() {
-        return Ok(Source::Snapshot(path.to_owned(), key.decryption()?));
+    if path.is_file() || idferry_pipeline::stored::is_url(path) {
+        let fetched = idferry_pipeline::stored::fetch_snapshot(path).await?;
+        let source = Source::Snapshot(fetched.path().to_owned(), key.decryption()?);
+        return Ok((source, Some(fetched)));
     }
     match config.tenant(name) {
-        Ok(t) => Ok(Source::Tenant(Client::new(t, ClientOptions::default())?)),
+        Ok(t) => Ok((
+            Source::Tenant(Client::new(t, ClientOptions::default())?),
+            None,
+        )),
         Err(_) => bail!(
             "{name} is neither a snapshot file nor a tenant of the config (tenants: {})",
             config.names()
@@ -107,7 +119,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     let target_config = config.tenant(&args.to)?;
     let target = Client::new(target_config, ClientOptions::default())?;
-    let source = resolve_source(&args.source, &config, &args.key)?;
+    let (source, _copy) = resolve_source(&args.source, &config, &args.key).await?;
     for k in &args.kinds {
         if idferry_model::catalog::find(k).is_none_or(|k| !k.config) {
             bail!("--kinds {k}: not a kind of configuration (see `idferry catalog`)");

@@ -39,6 +39,10 @@ pub struct RunArgs {
     /// Every tenant of the config file as a source.
     #[arg(long)]
     pub all: bool,
+    /// Only worker I's share of the source tenants, of N workers (rendezvous hashing,
+    /// the same split as `backup --shard`).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<idferry_pipeline::shard::Shard>,
     /// Where run directories are made.
     #[arg(long, default_value = RUNS_DIR)]
     pub runs_dir: PathBuf,
@@ -79,6 +83,24 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None
     } else {
         Some(args.tenants.clone())
+    };
+    let tenants = match args.shard {
+        Some(shard) if spec.spec.source.snapshot.is_none() => {
+            let names: Vec<String> = config.tenants.keys().cloned().collect();
+            let mine: Vec<String> = spec
+                .spec
+                .tenants(&names, tenants.as_deref())
+                .into_iter()
+                .filter(|t| shard.owns(t))
+                .collect();
+            if mine.is_empty() {
+                eprintln!("shard {shard}: no source tenant falls to this worker; nothing to do");
+                return Ok(ExitCode::SUCCESS);
+            }
+            Some(mine)
+        }
+        Some(_) => anyhow::bail!("--shard splits source tenants; this pipeline reads a snapshot"),
+        None => tenants,
     };
     let run_dir = args.run_dir.clone().unwrap_or_else(|| {
         let stamp = jiff::Timestamp::now()

@@ -1,4 +1,6 @@
-//! `idferry snapshots`: list, inspect, verify, diff, prune and cat snapshot files.
+//! `idferry snapshots`: list, inspect, verify, diff, prune and cat snapshots, in a
+//! directory or object storage alike; `status` reads the run reports workers leave in a
+//! store.
 
 use crate::output::out;
 use std::io::Write;
@@ -8,20 +10,21 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use idferry_archive::diff::{DiffOptions, diff};
-use idferry_archive::naming;
 use idferry_archive::prune::Policy;
 use idferry_archive::{Decryption, SnapshotReader};
+use idferry_store::{Fetched, Outcome as ReportOutcome, Store};
 use serde_json::json;
 
 use crate::backup::human_bytes;
+use crate::cli::ConfigArg;
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotsCommand {
-    /// The snapshots in a folder: tenant, time, kinds, users, size.
+    /// The snapshots in a store: tenant, time, kinds, users, size.
     List {
-        /// The folder.
+        /// The store: a directory or a URL (s3://BUCKET/PREFIX...).
         #[arg(default_value = "snapshots")]
-        dir: PathBuf,
+        store: String,
         #[command(flatten)]
         key: KeyArgs,
         /// As JSON.
@@ -30,7 +33,7 @@ pub enum SnapshotsCommand {
     },
     /// A snapshot's manifest: what it holds, kind by kind.
     Inspect {
-        /// The snapshot file.
+        /// The snapshot: a file, or a URL (s3://BUCKET/PREFIX/NAME).
         file: PathBuf,
         #[command(flatten)]
         key: KeyArgs,
@@ -40,7 +43,7 @@ pub enum SnapshotsCommand {
     },
     /// Recompute every checksum and record count; exit 1 naming what is wrong.
     Verify {
-        /// The snapshot file.
+        /// The snapshot: a file, or a URL (s3://BUCKET/PREFIX/NAME).
         file: PathBuf,
         #[command(flatten)]
         key: KeyArgs,
@@ -62,9 +65,13 @@ pub enum SnapshotsCommand {
     },
     /// Delete snapshots the retention policy does not keep (each tenant on its own).
     Prune(PruneArgs),
+    /// Last night across every worker: which tenants were backed up, failed, or were
+    /// not backed up at all (from the run reports in the store). Exit 1 if any failed
+    /// or is missing.
+    Status(StatusArgs),
     /// One kind's records as ndjson on stdout (for jq).
     Cat {
-        /// The snapshot file.
+        /// The snapshot: a file, or a URL (s3://BUCKET/PREFIX/NAME).
         file: PathBuf,
         /// The kind (`clients`, `users`, `role_permissions`...).
         kind: String,
@@ -96,12 +103,38 @@ impl KeyArgs {
         })
     }
 
-    pub(crate) fn open(&self, path: &Path) -> anyhow::Result<SnapshotReader> {
-        if !path.is_file() {
-            bail!("no snapshot at {}", path.display());
-        }
-        Ok(SnapshotReader::new(path, self.decryption()?))
+    /// The snapshot at `location` (a file or a URL), downloaded if remote.
+    pub(crate) async fn open(&self, location: &Path) -> anyhow::Result<Opened> {
+        let fetched = idferry_pipeline::stored::fetch_snapshot(location).await?;
+        let reader = SnapshotReader::new(fetched.path(), self.decryption()?);
+        Ok(Opened {
+            reader,
+            _copy: fetched,
+        })
     }
+}
+
+/// A snapshot open for reading, with the local copy it reads (deleted when dropped).
+pub(crate) struct Opened {
+    pub(crate) reader: SnapshotReader,
+    _copy: Fetched,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example: idferry snapshots status s3://acme-backups/idferry --since-hours 24"
+)]
+pub struct StatusArgs {
+    /// The store: a directory or a URL.
+    pub store: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The window: reports of runs started in the last N hours.
+    #[arg(long, default_value_t = 24)]
+    pub since_hours: u64,
+    /// As JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -110,8 +143,8 @@ impl KeyArgs {
 Example: idferry snapshots prune /var/backups/idferry --keep-last 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run"
 )]
 pub struct PruneArgs {
-    /// The folder.
-    pub dir: PathBuf,
+    /// The store: a directory or a URL (s3://BUCKET/PREFIX...).
+    pub store: String,
     /// Keep the newest N snapshots.
     #[arg(long, default_value_t = 0)]
     pub keep_last: usize,
@@ -135,11 +168,13 @@ pub struct PruneArgs {
     pub json: bool,
 }
 
-pub fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        SnapshotsCommand::List { dir, key, json } => list(&dir, &key, json),
-        SnapshotsCommand::Inspect { file, key, json } => inspect(&key.open(&file)?, json),
-        SnapshotsCommand::Verify { file, key } => verify(&key.open(&file)?),
+        SnapshotsCommand::List { store, key, json } => list(&open_store(&store)?, &key, json).await,
+        SnapshotsCommand::Inspect { file, key, json } => {
+            inspect(&key.open(&file).await?.reader, json)
+        }
+        SnapshotsCommand::Verify { file, key } => verify(&key.open(&file).await?.reader, &file),
         SnapshotsCommand::Diff {
             a,
             b,
@@ -147,44 +182,72 @@ pub fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
             key,
             json,
         } => {
-            let (a, b) = (key.open(&a)?, key.open(&b)?);
-            let diffs = diff(&a, &b, DiffOptions { ignore_ids })?;
+            let (a, b) = (key.open(&a).await?, key.open(&b).await?);
+            let diffs = diff(&a.reader, &b.reader, DiffOptions { ignore_ids })?;
             print_diff(&diffs, json)
         }
-        SnapshotsCommand::Prune(args) => prune(&args),
+        SnapshotsCommand::Prune(args) => prune(&args).await,
+        SnapshotsCommand::Status(args) => status(&args).await,
         SnapshotsCommand::Cat { file, kind, key } => {
-            let reader = key.open(&file)?;
+            let opened = key.open(&file).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            reader.cat(&kind, &mut out)?;
+            opened.reader.cat(&kind, &mut out)?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-/// Snapshot files of `dir`, oldest first.
-fn snapshot_files(dir: &Path) -> anyhow::Result<Vec<(PathBuf, naming::SnapshotName)>> {
-    idferry_archive::prune::snapshot_files(dir)
-        .with_context(|| format!("cannot read {}", dir.display()))
+fn open_store(url: &str) -> anyhow::Result<Store> {
+    Store::open(url).with_context(|| format!("cannot open the store {url}"))
 }
 
-fn list(dir: &Path, key: &KeyArgs, as_json: bool) -> anyhow::Result<ExitCode> {
+/// The manifest of a stored snapshot, read from its first bytes (the manifest is the
+/// first member), the whole object only when that is not enough.
+async fn stored_manifest(
+    store: &Store,
+    name: &str,
+    decryption: Option<Decryption>,
+) -> Option<idferry_archive::Manifest> {
+    if let Some(dir) = store.local_dir() {
+        return SnapshotReader::new(&dir.join(name), decryption)
+            .manifest()
+            .ok();
+    }
+    let head = store.head(name, 1 << 20).await.ok()?;
+    let mut tmp = tempfile::NamedTempFile::new().ok()?;
+    tmp.write_all(&head).ok()?;
+    let from_head = SnapshotReader::new(tmp.path(), decryption.clone()).manifest();
+    match from_head {
+        Ok(m) => Some(m),
+        Err(_) => {
+            let whole = store.fetch(name).await.ok()?;
+            SnapshotReader::new(whole.path(), decryption)
+                .manifest()
+                .ok()
+        }
+    }
+}
+
+async fn list(store: &Store, key: &KeyArgs, as_json: bool) -> anyhow::Result<ExitCode> {
     let decryption = key.decryption()?;
     let mut rows = Vec::new();
-    for (path, name) in snapshot_files(dir)? {
-        let size = std::fs::metadata(&path)?.len();
-        let reader = SnapshotReader::new(&path, decryption.clone());
+    let snapshots = idferry_pipeline::stored::snapshots_in(store)
+        .await
+        .with_context(|| format!("cannot list {store}"))?;
+    for s in snapshots {
+        let name = &s.parsed;
         let manifest = match (name.encrypted, &decryption) {
             (true, None) => None,
-            _ => reader.manifest().ok(),
+            _ => stored_manifest(store, &s.name, decryption.clone()).await,
         };
         rows.push(json!({
-            "file": path,
+            "file": store.display(&s.name),
             "tenant": name.tenant,
             "time": format!("{}", name.time),
             "encrypted": name.encrypted,
-            "size": size,
+            "size": s.bytes,
             "kinds": manifest.as_ref().map(|m| m.members.len()),
             "users": manifest.as_ref().map(|m| m.records("users")),
             "readable": manifest.is_some() || (name.encrypted && decryption.is_none()),
@@ -264,22 +327,22 @@ fn inspect(reader: &SnapshotReader, as_json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(reader: &SnapshotReader) -> anyhow::Result<ExitCode> {
+fn verify(reader: &SnapshotReader, named: &Path) -> anyhow::Result<ExitCode> {
     let report = reader.verify()?;
     if report.passed() {
         out!(
             "{}: ok ({} members verified)",
-            reader.path().display(),
+            named.display(),
             report.ok.len()
         );
         Ok(ExitCode::SUCCESS)
     } else {
         for problem in &report.problems {
-            eprintln!("{}: {problem}", reader.path().display());
+            eprintln!("{}: {problem}", named.display());
         }
         eprintln!(
             "{}: FAILED ({} members ok, {} problems)",
-            reader.path().display(),
+            named.display(),
             report.ok.len(),
             report.problems.len()
         );
@@ -321,7 +384,7 @@ fn print_diff(
     Ok(ExitCode::SUCCESS)
 }
 
-fn prune(args: &PruneArgs) -> anyhow::Result<ExitCode> {
+async fn prune(args: &PruneArgs) -> anyhow::Result<ExitCode> {
     let policy = Policy {
         last: args.keep_last,
         daily: args.keep_daily,
@@ -333,25 +396,27 @@ fn prune(args: &PruneArgs) -> anyhow::Result<ExitCode> {
             "give at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly (nothing would be kept)"
         );
     }
-    let plan: Vec<(PathBuf, String, bool)> =
-        idferry_archive::prune::plan_dir(&args.dir, args.tenant.as_deref(), &policy)
-            .with_context(|| format!("cannot read {}", args.dir.display()))?
+    let store = open_store(&args.store)?;
+    let plan: Vec<(String, String, bool)> =
+        idferry_pipeline::stored::plan_store(&store, args.tenant.as_deref(), &policy)
+            .await
+            .with_context(|| format!("cannot list {store}"))?
             .into_iter()
-            .map(|v| (v.path, v.tenant, v.keep))
+            .map(|v| (v.path.to_string_lossy().into_owned(), v.tenant, v.keep))
             .collect();
     let deleting = plan.iter().filter(|(_, _, k)| !k).count();
     if args.json {
         let rows: Vec<_> = plan
             .iter()
-            .map(|(p, t, k)| json!({"file": p, "tenant": t, "keep": k}))
+            .map(|(p, t, k)| json!({"file": store.display(p), "tenant": t, "keep": k}))
             .collect();
         out!("{}", serde_json::Value::Array(rows));
     } else {
-        for (path, _, kept) in &plan {
+        for (name, _, kept) in &plan {
             out!(
                 "{} {}",
                 if *kept { "keep  " } else { "delete" },
-                path.display()
+                store.display(name)
             );
         }
     }
@@ -364,14 +429,78 @@ fn prune(args: &PruneArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    for (path, _, kept) in &plan {
+    for (name, _, kept) in &plan {
         if !kept {
-            std::fs::remove_file(path)
-                .with_context(|| format!("cannot delete {}", path.display()))?;
+            store
+                .delete(name)
+                .await
+                .with_context(|| format!("cannot delete {}", store.display(name)))?;
         }
     }
     if !args.json {
         out!("deleted {deleting} of {} snapshots", plan.len());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(&args.store)?;
+    // The config's tenants are the ones expected; without a config, those reported.
+    let tenants: Vec<String> = if args.config.config.exists() {
+        args.config.load()?.tenants.keys().cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let since = jiff::Timestamp::now()
+        - jiff::SignedDuration::from_hours(
+            i64::try_from(args.since_hours).unwrap_or(i64::MAX / 3600),
+        );
+    let rows = idferry_store::report::status(&store, &tenants, since)
+        .await
+        .with_context(|| format!("cannot read the run reports of {store}"))?;
+    let bad = rows
+        .iter()
+        .filter(|r| r.outcome != Some(ReportOutcome::Ok))
+        .count();
+    if args.json {
+        out!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        out!(
+            "{:<20} {:<14} {:<28} {:<26} snapshot / error",
+            "tenant",
+            "status",
+            "worker",
+            "finished"
+        );
+        for r in &rows {
+            let status = match r.outcome {
+                Some(ReportOutcome::Ok) => "ok",
+                Some(ReportOutcome::Failed) => "FAILED",
+                Some(ReportOutcome::Skipped) => "skipped only",
+                None => "NOT BACKED UP",
+            };
+            let report = r.report.as_ref();
+            out!(
+                "{:<20} {:<14} {:<28} {:<26} {}",
+                r.tenant,
+                status,
+                report.map_or("-", |x| x.worker.as_str()),
+                report.map_or("-", |x| x.finished_at.as_str()),
+                report
+                    .and_then(|x| x.snapshot.clone().or_else(|| x.error.clone()))
+                    .unwrap_or_else(|| format!("no report in the last {} hours", args.since_hours))
+            );
+        }
+        out!(
+            "{} of {} tenants backed up in the last {} hours",
+            rows.len() - bad,
+            rows.len(),
+            args.since_hours
+        );
+    }
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

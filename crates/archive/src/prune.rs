@@ -118,7 +118,16 @@ pub fn plan_dir(
     tenant: Option<&str>,
     policy: &Policy,
 ) -> Result<Vec<Verdict>, ArchiveError> {
-    let files = snapshot_files(dir)?;
+    Ok(plan(snapshot_files(dir)?, tenant, policy))
+}
+
+/// Which of `files` (of `tenant`, or of every tenant) `policy` keeps, tenant by tenant,
+/// oldest first. The paths are carried through: file paths, or object names.
+pub fn plan(
+    files: Vec<(PathBuf, SnapshotName)>,
+    tenant: Option<&str>,
+    policy: &Policy,
+) -> Vec<Verdict> {
     let mut tenants: Vec<&str> = files.iter().map(|(_, n)| n.tenant.as_str()).collect();
     tenants.sort_unstable();
     tenants.dedup();
@@ -138,7 +147,7 @@ pub fn plan_dir(
             });
         }
     }
-    Ok(plan)
+    plan
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! must come first); `finish` then assembles the tar stream through zstd (and age) into a
 //! hidden temporary file, fsyncs it, and renames it to its final name. A crash at any
 //! point leaves only hidden `.idferry-*` leftovers, never a file named like a snapshot.
+//! `finish_into` assembles into any writer instead (an object storage upload, which
+//! becomes visible only when completed); the spool folder is then a local temporary one.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -64,7 +66,8 @@ pub struct SnapshotWriter {
 }
 
 impl SnapshotWriter {
-    /// Starts a snapshot of `tenant` (on `platform`, answering at `source`) in `out_dir`.
+    /// Starts a snapshot of `tenant` (on `platform`, answering at `source`) in `out_dir`
+    /// (members are spooled there too; for [`Self::finish_into`], a local scratch folder).
     pub fn create(
         out_dir: &Path,
         tenant: &str,
@@ -102,19 +105,48 @@ impl SnapshotWriter {
         self.spool.path().join(format!("{index:04}.ndjson"))
     }
 
-    /// Assembles the archive and renames it into place.
-    pub fn finish(mut self, options: &WriteOptions) -> Result<WrittenSnapshot, ArchiveError> {
+    /// The file name the finished snapshot gets.
+    pub fn file_name(&self, options: &WriteOptions) -> String {
+        naming::file_name(
+            self.started,
+            &self.manifest.tenant,
+            options.encryption.is_some(),
+        )
+    }
+
+    fn close_members(&mut self) -> Result<(), ArchiveError> {
         if self.current.is_some() {
             self.finish_member()
                 .map_err(ArchiveError::io(self.spool.path()))?;
         }
         self.manifest.finished_at = format!("{:.3}", Timestamp::now());
-        let encrypted = options.encryption.is_some();
-        let final_path = self.out_dir.join(naming::file_name(
-            self.started,
-            &self.manifest.tenant,
-            encrypted,
-        ));
+        Ok(())
+    }
+
+    /// Assembles the archive into `out` (zstd, and age when asked) and returns it with
+    /// the manifest. Whether `out` becomes visible only when complete is its business.
+    pub fn finish_into<W: Write>(
+        mut self,
+        out: W,
+        options: &WriteOptions,
+    ) -> Result<(W, Manifest), ArchiveError> {
+        self.close_members()?;
+        let spool = self.spool.path().to_owned();
+        let out = match &options.encryption {
+            None => Output::Plain(out),
+            Some(e) => Output::Age(e.wrap(out)?),
+        };
+        let out = self
+            .write_tar(out, options)
+            .and_then(Output::finish)
+            .map_err(ArchiveError::io(&spool))?;
+        Ok((out, self.manifest))
+    }
+
+    /// Assembles the archive and renames it into place.
+    pub fn finish(mut self, options: &WriteOptions) -> Result<WrittenSnapshot, ArchiveError> {
+        self.close_members()?;
+        let final_path = self.out_dir.join(self.file_name(options));
         let tmp = tempfile::Builder::new()
             .prefix(".idferry-")
             .suffix(".partial")
@@ -152,7 +184,11 @@ impl SnapshotWriter {
         })
     }
 
-    fn write_tar(&self, out: Output, options: &WriteOptions) -> std::io::Result<Output> {
+    fn write_tar<W: Write>(
+        &self,
+        out: Output<W>,
+        options: &WriteOptions,
+    ) -> std::io::Result<Output<W>> {
         let mut zstd = zstd::stream::write::Encoder::new(out, options.level)?;
         zstd.include_checksum(true)?;
         if options.threads > 0 {
@@ -191,14 +227,14 @@ fn append<W: Write>(
     tar.append_data(&mut header, path, data)
 }
 
-/// The file, plain or through age.
-enum Output {
-    Plain(BufWriter<File>),
-    Age(age::stream::StreamWriter<BufWriter<File>>),
+/// The destination, plain or through age.
+enum Output<W: Write> {
+    Plain(W),
+    Age(age::stream::StreamWriter<W>),
 }
 
-impl Output {
-    fn finish(self) -> std::io::Result<BufWriter<File>> {
+impl<W: Write> Output<W> {
+    fn finish(self) -> std::io::Result<W> {
         match self {
             Self::Plain(w) => Ok(w),
             Self::Age(w) => w.finish(),
@@ -206,7 +242,7 @@ impl Output {
     }
 }
 
-impl Write for Output {
+impl<W: Write> Write for Output<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Self::Plain(w) => w.write(buf),

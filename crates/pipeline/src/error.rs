@@ -35,6 +35,9 @@ pub enum PipelineError {
     /// The tenant config is wrong.
     #[error(transparent)]
     Config(#[from] idferry_model::ConfigError),
+    /// A snapshot store failed.
+    #[error(transparent)]
+    Store(#[from] idferry_store::StoreError),
     /// A mapping spec is wrong.
     #[error(transparent)]
     Mapping(#[from] idferry_transform::SpecError),

@@ -9,9 +9,11 @@ pub mod error;
 pub mod journal;
 pub mod progress;
 pub mod run;
+pub mod shard;
 pub mod source;
 pub mod spec;
 pub mod stages;
+pub mod stored;
 
 pub use error::PipelineError;
 pub use journal::{Journal, RunInfo, StageRow};

@@ -13,6 +13,7 @@ use idferry_auth0::{Client, ClientOptions};
 use idferry_export::ExportOptions;
 use idferry_import::users::UsersOptions;
 use idferry_model::{Config, Platform, Progress};
+use idferry_store::{Fetched, Store};
 use idferry_transform::Mapping;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -23,6 +24,7 @@ use crate::progress::Prefixed;
 use crate::source::Source;
 use crate::spec::{LoadedSpec, SinkSpec};
 use crate::stages::{self, RestoreSink, UsersSink};
+use crate::stored;
 
 /// What happened to one source tenant.
 #[derive(Debug, Clone, Serialize)]
@@ -267,7 +269,11 @@ impl Ctx<'_> {
         let spec = &self.spec.spec;
         // Later sinks read the snapshot an earlier sink wrote, so that they all see the
         // same moment of the tenant.
-        let mut snapshot: Option<PathBuf> = spec.source.snapshot.clone();
+        // A snapshot in object storage is downloaded once, and deleted after.
+        let mut snapshot: Option<Fetched> = match &spec.source.snapshot {
+            Some(location) => Some(stored::fetch_snapshot(location).await?),
+            None => None,
+        };
         let unit_dir = self.run_dir.join(unit);
         let mut refused_users = 0u64;
         for (i, sink) in spec.sinks.iter().enumerate() {
@@ -278,7 +284,7 @@ impl Ctx<'_> {
             };
             let source = || -> Result<Source, PipelineError> {
                 Ok(match &snapshot {
-                    Some(path) => Source::Snapshot(path.clone(), None),
+                    Some(fetched) => Source::Snapshot(fetched.path().to_owned(), None),
                     None => Source::Tenant(self.client(unit)?),
                 })
             };
@@ -298,17 +304,18 @@ impl Ctx<'_> {
                                 exclude: exclude_kinds.clone(),
                                 include_secrets: false,
                             };
+                            let store = Store::open(&dir.to_string_lossy())?;
                             let (written, summary) = stages::snapshot_tenant(
                                 tenant,
                                 &client,
-                                dir,
+                                &store,
                                 &options,
                                 &WriteOptions::default(),
                                 &progress,
                             )
                             .await?;
                             let pruned = match retention {
-                                Some(r) => stages::apply_retention(dir, unit, *r)?,
+                                Some(r) => stored::apply_retention(&store, unit, *r).await?,
                                 None => 0,
                             };
                             Ok(json!({
@@ -319,7 +326,10 @@ impl Ctx<'_> {
                             }))
                         })
                         .await?;
-                    snapshot = done.get("path").and_then(Value::as_str).map(PathBuf::from);
+                    snapshot = match done.get("path").and_then(Value::as_str) {
+                        Some(written) => Some(stored::fetch_snapshot(Path::new(written)).await?),
+                        None => None,
+                    };
                 }
                 SinkSpec::Restore {
                     to,

@@ -166,7 +166,7 @@ impl LoadedSpec {
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let abs = |p: &mut PathBuf| {
-            if p.is_relative() {
+            if p.is_relative() && !p.to_string_lossy().contains("://") {
                 *p = tidy(&base.join(&*p));
             }
         };

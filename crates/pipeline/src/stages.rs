@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{self, StreamExt};
-use idferry_archive::prune::{Policy, plan_dir};
 use idferry_archive::{SnapshotWriter, WriteOptions, WrittenSnapshot};
 use idferry_auth0::Client;
 use idferry_export::{ExportOptions, ExportSummary, export};
@@ -19,6 +18,7 @@ use idferry_import::users::{
 };
 use idferry_import::{ImportError, Values, apply};
 use idferry_model::{Progress, TenantConfig};
+use idferry_store::Store;
 use idferry_transform::Mapping;
 use idferry_transform::hashes::HashFile;
 use idferry_transform::rules::{Rule, apply_all};
@@ -28,17 +28,23 @@ use crate::error::PipelineError;
 use crate::journal::{Journal, UnitChunks};
 use crate::source::Source;
 
-/// Backs up one tenant into `dir`: export into an archive, written aside and renamed.
+/// Backs up one tenant into `store`: export into an archive; in a directory it is
+/// written aside and renamed, into object storage it is streamed up as a multipart
+/// upload that appears under its name only when complete.
 pub async fn snapshot_tenant(
     tenant: &TenantConfig,
     client: &Client,
-    dir: &Path,
+    store: &Store,
     export_options: &ExportOptions,
     write_options: &WriteOptions,
     progress: &dyn Progress,
 ) -> Result<(WrittenSnapshot, ExportSummary), PipelineError> {
+    // Members are spooled beside a local store's snapshots, else in the temp folder.
+    let spool = store
+        .local_dir()
+        .map_or_else(std::env::temp_dir, Path::to_owned);
     let mut writer = SnapshotWriter::create(
-        dir,
+        &spool,
         &tenant.name,
         &tenant.platform.to_string(),
         &tenant.base_url,
@@ -47,31 +53,27 @@ pub async fn snapshot_tenant(
     let summary = export(client, export_options, &mut writer, progress).await?;
     progress.message(&format!("{}: compressing the snapshot", tenant.name));
     let options = write_options.clone();
-    let written = tokio::task::spawn_blocking(move || writer.finish(&options))
-        .await
-        .map_err(|e| PipelineError::Stage(format!("the archive task stopped: {e}")))??;
-    Ok((written, summary))
-}
-
-/// Deletes the snapshots of `tenant` in `dir` that `retention` does not keep.
-pub fn apply_retention(dir: &Path, tenant: &str, policy: Policy) -> Result<usize, PipelineError> {
-    if policy.is_empty() {
-        return Err(PipelineError::Spec(
-            "retention keeps nothing: set keep_last, keep_daily, keep_weekly or keep_monthly"
-                .into(),
-        ));
-    }
-    let mut deleted = 0;
-    for v in plan_dir(dir, Some(tenant), &policy)? {
-        if !v.keep {
-            std::fs::remove_file(&v.path).map_err(|source| PipelineError::Io {
-                what: format!("deleting {}", v.path.display()),
-                source,
-            })?;
-            deleted += 1;
+    let store = store.clone();
+    let written = tokio::task::spawn_blocking(move || -> Result<_, PipelineError> {
+        if store.local_dir().is_some() {
+            return Ok(writer.finish(&options)?);
         }
-    }
-    Ok(deleted)
+        let name = writer.file_name(&options);
+        let upload = std::io::BufWriter::with_capacity(1 << 20, store.upload(&name)?);
+        let (upload, manifest) = writer.finish_into(upload, &options)?;
+        let upload = upload.into_inner().map_err(|e| PipelineError::Io {
+            what: format!("uploading {name}"),
+            source: e.into_error(),
+        })?;
+        Ok(WrittenSnapshot {
+            bytes: upload.finish()?,
+            path: PathBuf::from(store.display(&name)),
+            manifest,
+        })
+    })
+    .await
+    .map_err(|e| PipelineError::Stage(format!("the archive task stopped: {e}")))??;
+    Ok((written, summary))
 }
 
 /// What a restore sink takes.

@@ -1,0 +1,107 @@
+//! Snapshots in a store (a directory or object storage): which there are, one of them
+//! as a local file, and retention applied to them.
+
+use std::path::{Path, PathBuf};
+
+use idferry_archive::naming::{self, SnapshotName};
+use idferry_archive::prune::{Policy, Verdict, plan};
+use idferry_store::{Fetched, Store};
+
+use crate::error::PipelineError;
+
+/// A snapshot in a store.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Its object (file) name.
+    pub name: String,
+    /// What the name says: tenant, time, encrypted.
+    pub parsed: SnapshotName,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// Whether `text` names object storage rather than a local path.
+pub fn is_url(text: &Path) -> bool {
+    text.to_str()
+        .is_some_and(|t| t.contains("://") && !t.starts_with("file://"))
+}
+
+/// The snapshots of `store`, oldest first. Anything else there (uploads in progress are
+/// invisible; hidden `.idferry-*` leftovers, leases, reports) is not a snapshot.
+pub async fn snapshots_in(store: &Store) -> Result<Vec<Stored>, PipelineError> {
+    let mut out: Vec<Stored> = store
+        .list()
+        .await?
+        .into_iter()
+        .filter_map(|o| {
+            Some(Stored {
+                parsed: naming::parse(&o.name)?,
+                name: o.name,
+                bytes: o.bytes,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.parsed.time.cmp(&b.parsed.time).then(a.name.cmp(&b.name)));
+    Ok(out)
+}
+
+/// Which snapshots of `store` (of `tenant`, or of all) `policy` keeps; each verdict's
+/// `path` is the object name.
+pub async fn plan_store(
+    store: &Store,
+    tenant: Option<&str>,
+    policy: &Policy,
+) -> Result<Vec<Verdict>, PipelineError> {
+    let files: Vec<(PathBuf, SnapshotName)> = snapshots_in(store)
+        .await?
+        .into_iter()
+        .map(|s| (PathBuf::from(s.name), s.parsed))
+        .collect();
+    Ok(plan(files, tenant, policy))
+}
+
+/// Deletes the snapshots of `tenant` in `store` that `policy` does not keep; returns
+/// how many.
+pub async fn apply_retention(
+    store: &Store,
+    tenant: &str,
+    policy: Policy,
+) -> Result<usize, PipelineError> {
+    if policy.is_empty() {
+        return Err(PipelineError::Spec(
+            "retention keeps nothing: set keep_last, keep_daily, keep_weekly or keep_monthly"
+                .into(),
+        ));
+    }
+    let mut deleted = 0;
+    for v in plan_store(store, Some(tenant), &policy).await? {
+        if !v.keep {
+            store.delete(&v.path.to_string_lossy()).await?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// The snapshot at `location` (a path, or a URL like `s3://bucket/prefix/NAME`) as a
+/// local file: the file itself, or a temporary download.
+pub async fn fetch_snapshot(location: &Path) -> Result<Fetched, PipelineError> {
+    if !is_url(location) {
+        let path = match location.to_str().and_then(|t| t.strip_prefix("file://")) {
+            Some(p) => PathBuf::from(p),
+            None => location.to_owned(),
+        };
+        if !path.is_file() {
+            return Err(PipelineError::Io {
+                what: format!("no snapshot at {}", path.display()),
+                source: std::io::ErrorKind::NotFound.into(),
+            });
+        }
+        return Ok(Fetched::Local(path));
+    }
+    let text = location.to_string_lossy();
+    let Some((store, name)) = text.trim_end_matches('/').rsplit_once('/') else {
+        return Err(PipelineError::Spec(format!("{text}: not a snapshot URL")));
+    };
+    Ok(Store::open(store)?.fetch(name).await?)
+}
