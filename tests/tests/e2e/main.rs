@@ -12,5 +12,6 @@ mod migrate;
 mod pagination;
 mod pipelines;
 mod restore;
+mod store;
 mod throttle;
 mod transform;
