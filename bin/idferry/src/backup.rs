@@ -16,8 +16,9 @@ use idferry_auth0::{Client, ClientOptions};
 use idferry_export::{ExportOptions, selected_kinds};
 use idferry_model::{Platform, Progress, TenantConfig};
 use idferry_pipeline::shard::Shard;
+use idferry_pipeline::stored::Ended;
 use idferry_store::lease::LeaseBody;
-use idferry_store::{Lease, LeaseOutcome, Outcome as ReportOutcome, RunReport, Store};
+use idferry_store::{Lease, LeaseOutcome, Outcome as ReportOutcome, Store};
 use serde_json::json;
 
 use crate::cli::ConfigArg;
@@ -240,30 +241,23 @@ fn worker_name(shard: Option<Shard>) -> String {
     }
 }
 
-/// Files the run report of one tenant in the store; a report that cannot be written
-/// is a warning, not a failed backup.
+/// Files the run report of one tenant in the store.
 async fn file_report(store: &Store, worker: &str, started: jiff::Timestamp, o: &Outcome) {
+    let counts =
+        o.result.as_ref().ok().map(
+            |d| json!({"path": d.path, "bytes": d.bytes, "records": d.records, "users": d.users}),
+        );
     let (outcome, error) = match (&o.result, &o.held_by) {
         (Ok(_), _) => (ReportOutcome::Ok, None),
         (Err(e), Some(_)) => (ReportOutcome::Skipped, Some(format!("{e:#}"))),
         (Err(e), None) => (ReportOutcome::Failed, Some(format!("{e:#}"))),
     };
-    let done = o.result.as_ref().ok();
-    let report = RunReport {
-        tenant: o.tenant.clone(),
-        worker: worker.to_owned(),
-        started_at: started.to_string(),
-        finished_at: jiff::Timestamp::now().to_string(),
+    let ended = Ended {
         outcome,
-        snapshot: done.map(|d| d.path.clone()),
-        bytes: done.map(|d| d.bytes),
-        records: done.map(|d| d.records),
-        users: done.map(|d| d.users),
+        counts: counts.as_ref(),
         error,
     };
-    if let Err(e) = report.write(store).await {
-        tracing::warn!("{}: writing the run report: {e}", o.tenant);
-    }
+    idferry_pipeline::stored::file_report(store, &o.tenant, worker, started, ended).await;
 }
 
 async fn backup_one(

@@ -27,6 +27,9 @@ pub enum BenchCommand {
     /// N generated users (ndjson.zst) through a mapping spec into ndjson.zst, against
     /// `jq` running the equivalent program on the same input.
     Transform(TransformBench),
+    /// The same snapshot file written to a local folder (and fsynced) and uploaded to a
+    /// store as a streamed multipart upload: the throughput of each.
+    Upload(UploadBench),
     /// Writes N generated users as ndjson.zst (used by `bench transform`).
     #[command(hide = true)]
     GenUsers {
@@ -81,6 +84,25 @@ pub struct BackupBench {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Example, against a local S3-compatible server:
+  AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x \\
+    idferry bench upload --store s3://bench/idferry --file snapshots/SNAPSHOT.tar.zst")]
+pub struct UploadBench {
+    /// The store to upload to (a URL, s3://BUCKET/PREFIX).
+    #[arg(long)]
+    pub store: String,
+    /// The snapshot file sent.
+    #[arg(long)]
+    pub file: std::path::PathBuf,
+    /// Times each way (the best is kept).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct MigrateBench {
     /// Users migrated.
     #[arg(long, default_value_t = 100_000)]
@@ -128,8 +150,75 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Migrate(args) => crate::bench_migrate::run(args).await,
         BenchCommand::Backup(args) => backup(args).await,
         BenchCommand::Transform(args) => transform(args),
+        BenchCommand::Upload(args) => upload(args).await,
         BenchCommand::GenUsers { users, out } => gen_users(users, &out),
     }
+}
+
+async fn upload(args: UploadBench) -> anyhow::Result<ExitCode> {
+    let store = idferry_store::Store::open(&args.store)?;
+    let bytes = std::fs::metadata(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?
+        .len();
+    let scratch = tempfile::Builder::new()
+        .prefix("idferry-bench-")
+        .tempdir()?;
+    let (mut disk, mut s3) = (f64::MAX, f64::MAX);
+    for round in 0..args.rounds.max(1) {
+        let (file, local) = (args.file.clone(), scratch.path().join("copy.tar.zst"));
+        let started = Instant::now();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut out =
+                std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&local)?);
+            std::io::copy(&mut std::fs::File::open(file)?, &mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        })
+        .await??;
+        disk = disk.min(started.elapsed().as_secs_f64());
+
+        let (file, target) = (args.file.clone(), store.clone());
+        let name = format!("bench-upload-{round}.tar.zst");
+        let started = Instant::now();
+        let sent = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, target.upload(&name)?);
+            std::io::copy(&mut std::fs::File::open(file)?, &mut out)?;
+            Ok(out.into_inner().map_err(|e| e.into_error())?.finish()?)
+        })
+        .await??;
+        s3 = s3.min(started.elapsed().as_secs_f64());
+        if sent != bytes {
+            bail!("uploaded {sent} bytes of {bytes}");
+        }
+        store
+            .delete(&format!("bench-upload-{round}.tar.zst"))
+            .await?;
+    }
+    let mb = bytes as f64 / 1e6;
+    let figures = json!({
+        "bytes": bytes, "disk_seconds": disk, "disk_mb_per_second": mb / disk,
+        "upload_seconds": s3, "upload_mb_per_second": mb / s3,
+        "part_bytes": idferry_store::upload::PART_BYTES, "store": store.url(),
+    });
+    if args.json {
+        out!("{figures}");
+    } else {
+        out!("snapshot          {mb:.1} MB ({})", args.file.display());
+        out!(
+            "local disk        {:.1} MB/s ({disk:.2}s, write + fsync)",
+            mb / disk
+        );
+        out!(
+            "upload            {:.1} MB/s ({s3:.2}s, multipart, {} MiB parts) to {}",
+            mb / s3,
+            idferry_store::upload::PART_BYTES >> 20,
+            store.url()
+        );
+        out!(
+            "ratio             upload takes {:.1}x the disk write",
+            s3 / disk
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn list(args: ListBench) -> anyhow::Result<ExitCode> {

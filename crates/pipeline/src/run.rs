@@ -305,25 +305,39 @@ impl Ctx<'_> {
                                 include_secrets: false,
                             };
                             let store = Store::open(&dir.to_string_lossy())?;
-                            let (written, summary) = stages::snapshot_tenant(
-                                tenant,
-                                &client,
+                            let started = jiff::Timestamp::now();
+                            let result = async {
+                                let (written, summary) = stages::snapshot_tenant(
+                                    tenant,
+                                    &client,
+                                    &store,
+                                    &options,
+                                    &WriteOptions::default(),
+                                    &progress,
+                                )
+                                .await?;
+                                let pruned = match retention {
+                                    Some(r) => stored::apply_retention(&store, unit, *r).await?,
+                                    None => 0,
+                                };
+                                Ok(json!({
+                                    "path": written.path, "bytes": written.bytes,
+                                    "records": summary.counts.iter().map(|(_, n)| n).sum::<u64>(),
+                                    "users": summary.count("users"), "pruned": pruned,
+                                    "requests": client.stats().requests,
+                                }))
+                            }
+                            .await;
+                            let worker = format!("run {}", self.run_dir.display());
+                            stored::file_report(
                                 &store,
-                                &options,
-                                &WriteOptions::default(),
-                                &progress,
+                                unit,
+                                &worker,
+                                started,
+                                stored::Ended::from_result(&result),
                             )
-                            .await?;
-                            let pruned = match retention {
-                                Some(r) => stored::apply_retention(&store, unit, *r).await?,
-                                None => 0,
-                            };
-                            Ok(json!({
-                                "path": written.path, "bytes": written.bytes,
-                                "records": summary.counts.iter().map(|(_, n)| n).sum::<u64>(),
-                                "users": summary.count("users"), "pruned": pruned,
-                                "requests": client.stats().requests,
-                            }))
+                            .await;
+                            result
                         })
                         .await?;
                     snapshot = match done.get("path").and_then(Value::as_str) {

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use idferry_archive::naming::{self, SnapshotName};
 use idferry_archive::prune::{Policy, Verdict, plan};
-use idferry_store::{Fetched, Store};
+use idferry_store::{Fetched, Outcome, RunReport, Store};
+use serde_json::Value;
 
 use crate::error::PipelineError;
 
@@ -104,4 +105,69 @@ pub async fn fetch_snapshot(location: &Path) -> Result<Fetched, PipelineError> {
         return Err(PipelineError::Spec(format!("{text}: not a snapshot URL")));
     };
     Ok(Store::open(store)?.fetch(name).await?)
+}
+
+/// How a tenant's snapshot run ended, for its report.
+#[derive(Debug)]
+pub struct Ended<'a> {
+    /// Ok, failed, or skipped (another worker held the lease).
+    pub outcome: Outcome,
+    /// The snapshot stage's counts (`path`, `bytes`, `records`, `users`), when it ran.
+    pub counts: Option<&'a Value>,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+}
+
+impl<'a> Ended<'a> {
+    /// From a snapshot stage's result.
+    pub fn from_result(result: &'a Result<Value, PipelineError>) -> Self {
+        match result {
+            Ok(counts) => Self {
+                outcome: Outcome::Ok,
+                counts: Some(counts),
+                error: None,
+            },
+            Err(e) => Self {
+                outcome: Outcome::Failed,
+                counts: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// Files the run report of `tenant` into `store`. A report that cannot be written is a
+/// warning: the snapshot is what matters.
+pub async fn file_report(
+    store: &Store,
+    tenant: &str,
+    worker: &str,
+    started: jiff::Timestamp,
+    ended: Ended<'_>,
+) {
+    let field = |name: &str| {
+        ended
+            .counts
+            .and_then(|c| c.get(name))
+            .and_then(Value::as_u64)
+    };
+    let report = RunReport {
+        tenant: tenant.to_owned(),
+        worker: worker.to_owned(),
+        started_at: started.to_string(),
+        finished_at: jiff::Timestamp::now().to_string(),
+        outcome: ended.outcome,
+        snapshot: ended
+            .counts
+            .and_then(|c| c.get("path"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        bytes: field("bytes"),
+        records: field("records"),
+        users: field("users"),
+        error: ended.error,
+    };
+    if let Err(e) = report.write(store).await {
+        tracing::warn!("{tenant}: writing the run report: {e}");
+    }
 }

@@ -77,16 +77,21 @@ fn s3(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
     {
         builder = builder.with_region("us-east-1");
     }
-    // Some deployments name the endpoint with the SDKs' variable.
+    // The SDKs' variable for a custom endpoint (MinIO, moto, R2...).
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL")
         && builder
             .get_config_value(&AmazonS3ConfigKey::Endpoint)
             .is_none()
     {
         builder = builder.with_endpoint(endpoint);
-        if std::env::var("AWS_ALLOW_HTTP").is_err() {
-            builder = builder.with_allow_http(true);
-        }
+    }
+    // An endpoint named with http:// is plain HTTP on purpose (a server on the LAN).
+    if builder
+        .get_config_value(&AmazonS3ConfigKey::Endpoint)
+        .is_some_and(|e| e.starts_with("http://"))
+        && std::env::var_os("AWS_ALLOW_HTTP").is_none()
+    {
+        builder = builder.with_allow_http(true);
     }
     Ok(Arc::new(builder.build().map_err(backend(url))?))
 }

@@ -380,3 +380,63 @@ async fn sharded_workers_back_up_each_tenant_once_and_respect_held_leases() {
     assert_eq!(rows.len(), 6);
     assert!(rows.iter().all(|r| r["outcome"] == "ok"), "{out}");
 }
+
+#[tokio::test]
+async fn sharded_pipeline_runs_snapshot_into_s3_and_report_there() {
+    let s3 = S3::start("backups").await;
+    let (_emu, dir) = setup(&[("t-a", 20), ("t-b", 20), ("t-c", 20), ("t-d", 20)]).await;
+    std::fs::write(
+        dir.path().join("nightly.toml"),
+        r#"name = "nightly"
+[source]
+all = true
+[[sink]]
+type = "snapshot"
+dir = "s3://backups/pipelines"
+retention = { keep_last = 2 }
+"#,
+    )
+    .unwrap();
+    for shard in ["0/2", "1/2"] {
+        let run_dir = format!("runs/{}", shard.replace('/', "-"));
+        let (code, out, err) = idferry(
+            dir.path(),
+            &s3,
+            &[
+                "run",
+                "nightly.toml",
+                "--shard",
+                shard,
+                "--run-dir",
+                &run_dir,
+                "--json",
+            ],
+        )
+        .await;
+        assert_eq!(code, 0, "{out}\n{err}");
+    }
+    let (_, out, _) = idferry(
+        dir.path(),
+        &s3,
+        &["snapshots", "list", "s3://backups/pipelines", "--json"],
+    )
+    .await;
+    let mut tenants: Vec<String> = listed(&out)
+        .iter()
+        .map(|r| r["tenant"].as_str().unwrap().to_owned())
+        .collect();
+    tenants.sort();
+    assert_eq!(
+        tenants,
+        ["t-a", "t-b", "t-c", "t-d"],
+        "each tenant by one of the two shards"
+    );
+    let (code, out, err) = idferry(
+        dir.path(),
+        &s3,
+        &["snapshots", "status", "s3://backups/pipelines"],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("4 of 4 tenants backed up"), "{out}");
+}
