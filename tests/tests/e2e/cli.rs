@@ -152,7 +152,9 @@ fn the_demo_runs_the_three_pipelines_and_says_where_the_files_are() {
         demo.join("samples/pipelines/staging-refresh.toml")
             .is_file()
     );
-    let snapshots = std::fs::read_dir(demo.join("snapshots")).unwrap().count();
+    let snapshots = idferry_archive::prune::snapshot_files(&demo.join("snapshots"))
+        .unwrap()
+        .len();
     assert_eq!(snapshots, 5, "four nightly and the refresh's own");
     let runs: Vec<_> = std::fs::read_dir(demo.join("runs"))
         .unwrap()
