@@ -84,28 +84,31 @@ impl Lease {
             name: name.clone(),
             body: body.clone(),
         };
-        match objects
-            .put_opts(&path, payload(), PutOptions::from(PutMode::Create))
-            .await
-        {
-            Ok(_) => return Ok(LeaseOutcome::Acquired(lease())),
-            Err(object_store::Error::AlreadyExists { .. }) => {}
-            Err(e) => return Err(store.backend_error(format!("taking {name}"), e)),
+        // Creates the lease if there is none: true when it is ours.
+        let create = || async {
+            match objects
+                .put_opts(&path, payload(), PutOptions::from(PutMode::Create))
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                Err(e) => Err(store.backend_error(format!("taking {name}"), e)),
+            }
+        };
+        // Lost a race for the lease: who won it.
+        let lost = || async { Ok(LeaseOutcome::Held(current(store, &name).await?)) };
+        if create().await? {
+            return Ok(LeaseOutcome::Acquired(lease()));
         }
         // One exists: held, or stale.
         let got = match objects.get(&path).await {
             Ok(got) => got,
             // Released meanwhile: try once more from the start.
             Err(object_store::Error::NotFound { .. }) => {
-                return match objects
-                    .put_opts(&path, payload(), PutOptions::from(PutMode::Create))
-                    .await
-                {
-                    Ok(_) => Ok(LeaseOutcome::Acquired(lease())),
-                    Err(object_store::Error::AlreadyExists { .. }) => {
-                        Ok(LeaseOutcome::Held(current(store, &name).await?))
-                    }
-                    Err(e) => Err(store.backend_error(format!("taking {name}"), e)),
+                return if create().await? {
+                    Ok(LeaseOutcome::Acquired(lease()))
+                } else {
+                    lost().await
                 };
             }
             Err(e) => return Err(store.backend_error(format!("reading {name}"), e)),
@@ -134,21 +137,14 @@ impl Lease {
             .await
         {
             Ok(_) => Ok(LeaseOutcome::Acquired(lease())),
-            Err(object_store::Error::Precondition { .. }) => {
-                Ok(LeaseOutcome::Held(current(store, &name).await?))
-            }
+            Err(object_store::Error::Precondition { .. }) => lost().await,
             Err(object_store::Error::NotImplemented { .. }) => {
                 // A local directory: delete the stale lease and create ours.
                 let _ = objects.delete(&path).await;
-                match objects
-                    .put_opts(&path, payload(), PutOptions::from(PutMode::Create))
-                    .await
-                {
-                    Ok(_) => Ok(LeaseOutcome::Acquired(lease())),
-                    Err(object_store::Error::AlreadyExists { .. }) => {
-                        Ok(LeaseOutcome::Held(current(store, &name).await?))
-                    }
-                    Err(e) => Err(store.backend_error(format!("taking {name}"), e)),
+                if create().await? {
+                    Ok(LeaseOutcome::Acquired(lease()))
+                } else {
+                    lost().await
                 }
             }
             Err(e) => Err(store.backend_error(format!("taking over {name}"), e)),

@@ -96,12 +96,20 @@ fn s3(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
     Ok(Arc::new(builder.build().map_err(backend(url))?))
 }
 
-#[cfg(not(feature = "s3"))]
-fn s3(url: &str, _: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
+/// A backend this build was made without.
+#[cfg(not(all(feature = "s3", feature = "gcs", feature = "azure")))]
+fn not_built(url: &str, what: &str, feature: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
     Err(url_error(
         url,
-        "this idferry was built without S3 support (cargo feature `s3`)",
+        format!(
+            "this idferry was built without {what} support: rebuild with `--features {feature}`"
+        ),
     ))
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3(url: &str, _: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    not_built(url, "S3", "s3")
 }
 
 #[cfg(feature = "gcs")]
@@ -112,10 +120,7 @@ fn gcs(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
 
 #[cfg(not(feature = "gcs"))]
 fn gcs(url: &str, _: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
-    Err(url_error(
-        url,
-        "this idferry was built without Google Cloud Storage support: rebuild with `--features gcs`",
-    ))
+    not_built(url, "Google Cloud Storage", "gcs")
 }
 
 #[cfg(feature = "azure")]
@@ -127,10 +132,7 @@ fn azure(url: &str, container: &str) -> Result<Arc<dyn ObjectStore>, StoreError>
 
 #[cfg(not(feature = "azure"))]
 fn azure(url: &str, _: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
-    Err(url_error(
-        url,
-        "this idferry was built without Azure Blob Storage support: rebuild with `--features azure`",
-    ))
+    not_built(url, "Azure Blob Storage", "azure")
 }
 
 /// A local directory as an object store (for leases and reports), created if missing.
@@ -241,5 +243,12 @@ mod tests {
         assert!(err.contains("use a path, file://, s3://"), "{err}");
         let err = locate("s3:///x").err().unwrap().to_string();
         assert!(err.contains("no bucket"), "{err}");
+    }
+
+    #[cfg(not(feature = "gcs"))]
+    #[test]
+    fn a_backend_left_out_of_the_build_names_its_feature() {
+        let err = locate("gs://bucket/p").err().unwrap().to_string();
+        assert!(err.contains("rebuild with `--features gcs`"), "{err}");
     }
 }
