@@ -188,14 +188,15 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
                         };
                     }
                 };
-                let result = backup_one(
+                let work = backup_one(
                     &tenant,
                     store,
                     &export_options,
                     &write_options,
                     progress.as_ref(),
-                )
-                .await;
+                );
+                let mut lease = lease;
+                let result = keep_lease(work, lease.as_mut(), lease_ttl).await;
                 let outcome = Outcome {
                     tenant: tenant.name.clone(),
                     result,
@@ -225,6 +226,28 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         },
     )
+}
+
+/// Runs `work`, renewing `lease` every third of its time to live, so that a backup
+/// longer than the lease is not taken over. A lease lost anyway stops the work.
+async fn keep_lease<T>(
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+    mut lease: Option<&mut Lease>,
+    ttl: std::time::Duration,
+) -> anyhow::Result<T> {
+    tokio::pin!(work);
+    let period = (ttl / 3).max(std::time::Duration::from_secs(1));
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = renew.tick() => {
+                if let Some(lease) = lease.as_deref_mut() {
+                    lease.renew(ttl).await.context("keeping the tenant's lease")?;
+                }
+            }
+        }
+    }
 }
 
 /// The default worker name: the host, and the shard when there is one.

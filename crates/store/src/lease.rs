@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, PutResult, UpdateVersion};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -40,6 +40,8 @@ pub struct Lease {
     store: Store,
     name: String,
     body: LeaseBody,
+    /// The version we wrote, to renew it only if it is still ours.
+    version: UpdateVersion,
 }
 
 /// The result of asking for a lease.
@@ -64,51 +66,51 @@ impl Lease {
         ttl: Duration,
     ) -> Result<LeaseOutcome, StoreError> {
         let now = Timestamp::now();
-        let expires = now
-            .checked_add(
-                jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::from_hours(2)),
-            )
-            .unwrap_or(now);
         let body = LeaseBody {
             tenant: tenant.to_owned(),
             worker: worker.to_owned(),
             acquired_at: now.to_string(),
-            expires_at: expires.to_string(),
+            expires_at: expiry(now, ttl).to_string(),
         };
         let name = name(tenant);
         let path = store.path(&name);
         let payload = || PutPayload::from(serde_json::to_vec(&body).unwrap_or_default());
         let objects = store.objects();
-        let lease = || Lease {
-            store: store.clone(),
-            name: name.clone(),
-            body: body.clone(),
+        let lease = |put: PutResult| {
+            LeaseOutcome::Acquired(Lease {
+                store: store.clone(),
+                name: name.clone(),
+                body: body.clone(),
+                version: UpdateVersion {
+                    e_tag: put.e_tag,
+                    version: put.version,
+                },
+            })
         };
-        // Creates the lease if there is none: true when it is ours.
+        // Creates the lease if there is none: Some when it is ours.
         let create = || async {
             match objects
                 .put_opts(&path, payload(), PutOptions::from(PutMode::Create))
                 .await
             {
-                Ok(_) => Ok(true),
-                Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                Ok(put) => Ok(Some(put)),
+                Err(object_store::Error::AlreadyExists { .. }) => Ok(None),
                 Err(e) => Err(store.backend_error(format!("taking {name}"), e)),
             }
         };
         // Lost a race for the lease: who won it.
         let lost = || async { Ok(LeaseOutcome::Held(current(store, &name).await?)) };
-        if create().await? {
-            return Ok(LeaseOutcome::Acquired(lease()));
+        if let Some(put) = create().await? {
+            return Ok(lease(put));
         }
         // One exists: held, or stale.
         let got = match objects.get(&path).await {
             Ok(got) => got,
             // Released meanwhile: try once more from the start.
             Err(object_store::Error::NotFound { .. }) => {
-                return if create().await? {
-                    Ok(LeaseOutcome::Acquired(lease()))
-                } else {
-                    lost().await
+                return match create().await? {
+                    Some(put) => Ok(lease(put)),
+                    None => lost().await,
                 };
             }
             Err(e) => return Err(store.backend_error(format!("reading {name}"), e)),
@@ -136,15 +138,14 @@ impl Lease {
             .put_opts(&path, payload(), PutOptions::from(PutMode::Update(version)))
             .await
         {
-            Ok(_) => Ok(LeaseOutcome::Acquired(lease())),
+            Ok(put) => Ok(lease(put)),
             Err(object_store::Error::Precondition { .. }) => lost().await,
             Err(object_store::Error::NotImplemented { .. }) => {
                 // A local directory: delete the stale lease and create ours.
                 let _ = objects.delete(&path).await;
-                if create().await? {
-                    Ok(LeaseOutcome::Acquired(lease()))
-                } else {
-                    lost().await
+                match create().await? {
+                    Some(put) => Ok(lease(put)),
+                    None => lost().await,
                 }
             }
             Err(e) => Err(store.backend_error(format!("taking over {name}"), e)),
@@ -154,6 +155,56 @@ impl Lease {
     /// What the lease says.
     pub fn body(&self) -> &LeaseBody {
         &self.body
+    }
+
+    /// Extends the lease to `ttl` from now, for work that outlasts it. Fails if another
+    /// worker has taken it over meanwhile (it had expired): the caller should stop.
+    pub async fn renew(&mut self, ttl: Duration) -> Result<(), StoreError> {
+        let mut body = self.body.clone();
+        body.expires_at = expiry(Timestamp::now(), ttl).to_string();
+        let path = self.store.path(&self.name);
+        let payload = PutPayload::from(serde_json::to_vec(&body).unwrap_or_default());
+        let objects = self.store.objects();
+        let mode = PutMode::Update(self.version.clone());
+        let put = match objects
+            .put_opts(&path, payload.clone(), PutOptions::from(mode))
+            .await
+        {
+            Ok(put) => put,
+            Err(object_store::Error::NotImplemented { .. }) => {
+                // A local directory: overwrite it if it still says ours.
+                match self.store.get_small(&self.name).await? {
+                    Some(bytes) if parse(&self.store, &self.name, &bytes)? == self.body => objects
+                        .put_opts(&path, payload, PutOptions::from(PutMode::Overwrite))
+                        .await
+                        .map_err(|e| {
+                            self.store
+                                .backend_error(format!("renewing {}", self.name), e)
+                        })?,
+                    _ => return Err(self.taken()),
+                }
+            }
+            Err(object_store::Error::Precondition { .. }) => return Err(self.taken()),
+            Err(e) => {
+                return Err(self
+                    .store
+                    .backend_error(format!("renewing {}", self.name), e));
+            }
+        };
+        self.body = body;
+        self.version = UpdateVersion {
+            e_tag: put.e_tag,
+            version: put.version,
+        };
+        Ok(())
+    }
+
+    fn taken(&self) -> StoreError {
+        StoreError::Corrupt {
+            store: self.store.url().to_owned(),
+            name: self.name.clone(),
+            message: "the lease expired and another worker took it over".into(),
+        }
     }
 
     /// Gives the lease back, unless another worker took it over meanwhile (ours had
@@ -166,6 +217,12 @@ impl Lease {
             _ => Ok(()),
         }
     }
+}
+
+/// `ttl` after `now` (two hours if `ttl` is out of range).
+fn expiry(now: Timestamp, ttl: Duration) -> Timestamp {
+    let ttl = jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::from_hours(2));
+    now.checked_add(ttl).unwrap_or(now)
 }
 
 fn parse(store: &Store, name: &str, bytes: &[u8]) -> Result<LeaseBody, StoreError> {
@@ -228,5 +285,30 @@ mod tests {
             LeaseOutcome::Acquired(_) => panic!("w2's lease was lost"),
         }
         c.release().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_renewed_lease_holds_and_a_taken_one_cannot_be_renewed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+        let hour = Duration::from_secs(3600);
+        let LeaseOutcome::Acquired(mut a) = Lease::acquire(&store, "t", "w0", Duration::ZERO)
+            .await
+            .unwrap()
+        else {
+            panic!("free lease not taken");
+        };
+        a.renew(hour).await.unwrap();
+        assert!(matches!(
+            Lease::acquire(&store, "t", "w1", hour).await.unwrap(),
+            LeaseOutcome::Held(_)
+        ));
+        a.renew(Duration::ZERO).await.unwrap();
+        let LeaseOutcome::Acquired(_b) = Lease::acquire(&store, "t", "w1", hour).await.unwrap()
+        else {
+            panic!("an expired lease not taken over");
+        };
+        let err = a.renew(hour).await.unwrap_err().to_string();
+        assert!(err.contains("another worker took it over"), "{err}");
     }
 }

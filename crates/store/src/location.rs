@@ -27,7 +27,7 @@ fn url_error(url: &str, message: impl Into<String>) -> StoreError {
 /// Parses `url`: a plain path or `file://` is a directory; `s3://`, `gs://` and `az://`
 /// (or `abfs://`) are object storage, with credentials from the cloud's own environment
 /// variables and files, never from the URL.
-pub(crate) fn locate(url: &str) -> Result<Location, StoreError> {
+pub(crate) fn locate(url: &str, options: &[(String, String)]) -> Result<Location, StoreError> {
     let Some((scheme, rest)) = url.split_once("://") else {
         return Ok(Location::Local(PathBuf::from(url)));
     };
@@ -45,10 +45,10 @@ pub(crate) fn locate(url: &str) -> Result<Location, StoreError> {
             if bucket.is_empty() {
                 return Err(url_error(url, "no bucket: write s3://BUCKET/PREFIX"));
             }
-            s3(url, bucket).map(|s| Location::Remote(s, prefix))
+            s3(url, bucket, options).map(|s| Location::Remote(s, prefix))
         }
-        "gs" => gcs(url, bucket).map(|s| Location::Remote(s, prefix)),
-        "az" | "abfs" | "abfss" => azure(url, bucket).map(|s| Location::Remote(s, prefix)),
+        "gs" => gcs(url, bucket, options).map(|s| Location::Remote(s, prefix)),
+        "az" | "abfs" | "abfss" => azure(url, bucket, options).map(|s| Location::Remote(s, prefix)),
         other => Err(url_error(
             url,
             format!("unknown scheme {other}://: use a path, file://, s3://, gs:// or az://"),
@@ -56,16 +56,30 @@ pub(crate) fn locate(url: &str) -> Result<Location, StoreError> {
     }
 }
 
+/// A backend's configuration key (`aws_endpoint`, `google_service_account`...).
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+fn config_key<K: std::str::FromStr>(url: &str, key: &str) -> Result<K, StoreError> {
+    key.parse()
+        .map_err(|_| url_error(url, format!("unknown store option {key}")))
+}
+
 fn backend(url: &str) -> impl FnOnce(object_store::Error) -> StoreError + '_ {
     move |e| url_error(url, format!("cannot open: {e}"))
 }
 
 #[cfg(feature = "s3")]
-fn s3(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
+fn s3(
+    url: &str,
+    bucket: &str,
+    options: &[(String, String)],
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
     use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
     // Environment first (AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, AWS_REGION...), then the
     // shared credentials and config files for what the environment leaves out.
     let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    for (key, value) in options {
+        builder = builder.with_config(config_key(url, key)?, value);
+    }
     for (key, value) in aws_files::settings() {
         if builder.get_config_value(&key).is_none() {
             builder = builder.with_config(key, value);
@@ -108,30 +122,45 @@ fn not_built(url: &str, what: &str, feature: &str) -> Result<Arc<dyn ObjectStore
 }
 
 #[cfg(not(feature = "s3"))]
-fn s3(url: &str, _: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
+fn s3(url: &str, _: &str, _: &[(String, String)]) -> Result<Arc<dyn ObjectStore>, StoreError> {
     not_built(url, "S3", "s3")
 }
 
 #[cfg(feature = "gcs")]
-fn gcs(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
-    let builder = object_store::gcp::GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
+fn gcs(
+    url: &str,
+    bucket: &str,
+    options: &[(String, String)],
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    let mut builder =
+        object_store::gcp::GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
+    for (key, value) in options {
+        builder = builder.with_config(config_key(url, key)?, value);
+    }
     Ok(Arc::new(builder.build().map_err(backend(url))?))
 }
 
 #[cfg(not(feature = "gcs"))]
-fn gcs(url: &str, _: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
+fn gcs(url: &str, _: &str, _: &[(String, String)]) -> Result<Arc<dyn ObjectStore>, StoreError> {
     not_built(url, "Google Cloud Storage", "gcs")
 }
 
 #[cfg(feature = "azure")]
-fn azure(url: &str, container: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
-    let builder =
+fn azure(
+    url: &str,
+    container: &str,
+    options: &[(String, String)],
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    let mut builder =
         object_store::azure::MicrosoftAzureBuilder::from_env().with_container_name(container);
+    for (key, value) in options {
+        builder = builder.with_config(config_key(url, key)?, value);
+    }
     Ok(Arc::new(builder.build().map_err(backend(url))?))
 }
 
 #[cfg(not(feature = "azure"))]
-fn azure(url: &str, _: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
+fn azure(url: &str, _: &str, _: &[(String, String)]) -> Result<Arc<dyn ObjectStore>, StoreError> {
     not_built(url, "Azure Blob Storage", "azure")
 }
 
@@ -234,21 +263,21 @@ mod tests {
     #[test]
     fn paths_and_file_urls_are_local_and_unknown_schemes_say_what_works() {
         assert!(
-            matches!(locate("snapshots").unwrap(), Location::Local(p) if p == Path::new("snapshots"))
+            matches!(locate("snapshots", &[]).unwrap(), Location::Local(p) if p == Path::new("snapshots"))
         );
         assert!(
-            matches!(locate("file:///var/b").unwrap(), Location::Local(p) if p == Path::new("/var/b"))
+            matches!(locate("file:///var/b", &[]).unwrap(), Location::Local(p) if p == Path::new("/var/b"))
         );
-        let err = locate("ftp://host/x").err().unwrap().to_string();
+        let err = locate("ftp://host/x", &[]).err().unwrap().to_string();
         assert!(err.contains("use a path, file://, s3://"), "{err}");
-        let err = locate("s3:///x").err().unwrap().to_string();
+        let err = locate("s3:///x", &[]).err().unwrap().to_string();
         assert!(err.contains("no bucket"), "{err}");
     }
 
     #[cfg(not(feature = "gcs"))]
     #[test]
     fn a_backend_left_out_of_the_build_names_its_feature() {
-        let err = locate("gs://bucket/p").err().unwrap().to_string();
+        let err = locate("gs://bucket/p", &[]).err().unwrap().to_string();
         assert!(err.contains("rebuild with `--features gcs`"), "{err}");
     }
 }

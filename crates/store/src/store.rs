@@ -56,7 +56,14 @@ impl Store {
     /// Opens the store at `url` (a path, `file://`, `s3://bucket/prefix`, `gs://`,
     /// `az://`). A local directory is created when first written to.
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        match locate(url)? {
+        Self::open_with(url, &[])
+    }
+
+    /// Opens the store at `url` with backend options that override the environment
+    /// (object_store's keys: `aws_endpoint`, `aws_access_key_id`, `google_service_account`,
+    /// `azure_storage_account_name`...).
+    pub fn open_with(url: &str, options: &[(String, String)]) -> Result<Self, StoreError> {
+        match locate(url, options)? {
             Location::Local(dir) => Ok(Self {
                 url: url.to_owned(),
                 objects: local_objects(&dir)?,

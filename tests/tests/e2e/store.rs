@@ -440,3 +440,45 @@ retention = { keep_last = 2 }
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("4 of 4 tenants backed up"), "{out}");
 }
+
+/// Leases against S3's own conditional writes (If-None-Match, If-Match on the ETag):
+/// exclusive, renewable, taken over once expired, and a late renewal is refused.
+#[tokio::test]
+async fn leases_on_s3_use_conditional_writes() {
+    use idferry_store::{Lease, LeaseOutcome, Store};
+    let s3 = S3::start("backups").await;
+    let options: Vec<(String, String)> = [
+        ("aws_access_key_id", "test".to_owned()),
+        ("aws_secret_access_key", "test".to_owned()),
+        ("aws_region", "us-east-1".to_owned()),
+        ("aws_endpoint", s3.endpoint()),
+        ("aws_allow_http", "true".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let store = Store::open_with("s3://backups/leases", &options).unwrap();
+    let hour = Duration::from_secs(3600);
+    let LeaseOutcome::Acquired(mut a) = Lease::acquire(&store, "t", "w0", Duration::ZERO)
+        .await
+        .unwrap()
+    else {
+        panic!("a free lease was not taken");
+    };
+    a.renew(hour).await.unwrap();
+    match Lease::acquire(&store, "t", "w1", hour).await.unwrap() {
+        LeaseOutcome::Held(body) => assert_eq!(body.worker, "w0"),
+        LeaseOutcome::Acquired(_) => panic!("a renewed lease was taken"),
+    }
+    a.renew(Duration::ZERO).await.unwrap();
+    let LeaseOutcome::Acquired(b) = Lease::acquire(&store, "t", "w1", hour).await.unwrap() else {
+        panic!("an expired lease was not taken over");
+    };
+    let err = a.renew(hour).await.unwrap_err().to_string();
+    assert!(err.contains("another worker took it over"), "{err}");
+    b.release().await.unwrap();
+    assert!(
+        !s3.object_exists("backups", "leases/.idferry/leases/t.json")
+            .await
+    );
+}
