@@ -233,9 +233,7 @@ async fn stored_manifest(
 async fn list(store: &Store, key: &KeyArgs, as_json: bool) -> anyhow::Result<ExitCode> {
     let decryption = key.decryption()?;
     let mut rows = Vec::new();
-    let snapshots = idferry_pipeline::stored::snapshots_in(store)
-        .await
-        .with_context(|| format!("cannot list {store}"))?;
+    let snapshots = idferry_pipeline::stored::snapshots_in(store).await?;
     for s in snapshots {
         let name = &s.parsed;
         let manifest = match (name.encrypted, &decryption) {
@@ -399,8 +397,7 @@ async fn prune(args: &PruneArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(&args.store)?;
     let plan: Vec<(String, String, bool)> =
         idferry_pipeline::stored::plan_store(&store, args.tenant.as_deref(), &policy)
-            .await
-            .with_context(|| format!("cannot list {store}"))?
+            .await?
             .into_iter()
             .map(|v| (v.path.to_string_lossy().into_owned(), v.tenant, v.keep))
             .collect();

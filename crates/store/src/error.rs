@@ -12,14 +12,16 @@ pub enum StoreError {
         message: String,
     },
     /// The backend refused or failed.
-    #[error("{store}: {what}: {source}")]
+    #[error("{store}: {what}: {message}")]
     Backend {
         /// The store's URL.
         store: String,
         /// What was being done (`uploading x`, `listing`...).
         what: String,
-        /// The backend's error.
-        source: object_store::Error,
+        /// The backend's error, its causes included once (object_store's messages
+        /// already carry their causes, so it is not chained as a source), and what to
+        /// check when no credentials were found.
+        message: String,
     },
     /// A local file could not be read or written.
     #[error("{what}: {source}")]

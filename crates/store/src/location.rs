@@ -13,8 +13,9 @@ use crate::error::StoreError;
 pub(crate) enum Location {
     /// A directory on this machine.
     Local(PathBuf),
-    /// Object storage: the backend and the prefix of our objects in it.
-    Remote(Arc<dyn ObjectStore>, ObjectPath),
+    /// Object storage: the backend, the prefix of our objects in it, and what to check
+    /// if it fails.
+    Remote(Arc<dyn ObjectStore>, ObjectPath, Option<&'static str>),
 }
 
 fn url_error(url: &str, message: impl Into<String>) -> StoreError {
@@ -45,15 +46,46 @@ pub(crate) fn locate(url: &str, options: &[(String, String)]) -> Result<Location
             if bucket.is_empty() {
                 return Err(url_error(url, "no bucket: write s3://BUCKET/PREFIX"));
             }
-            s3(url, bucket, options).map(|s| Location::Remote(s, prefix))
+            let hint = (!aws_credentials_given(options)).then_some(NO_AWS_CREDENTIALS);
+            s3(url, bucket, options).map(|s| Location::Remote(s, prefix, hint))
         }
-        "gs" => gcs(url, bucket, options).map(|s| Location::Remote(s, prefix)),
-        "az" | "abfs" | "abfss" => azure(url, bucket, options).map(|s| Location::Remote(s, prefix)),
+        "gs" => gcs(url, bucket, options).map(|s| Location::Remote(s, prefix, None)),
+        "az" | "abfs" | "abfss" => {
+            azure(url, bucket, options).map(|s| Location::Remote(s, prefix, None))
+        }
         other => Err(url_error(
             url,
             format!("unknown scheme {other}://: use a path, file://, s3://, gs:// or az://"),
         )),
     }
+}
+
+const NO_AWS_CREDENTIALS: &str = "no AWS credentials were found in the environment or ~/.aws: \
+set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a web identity; \
+otherwise only an instance or container role can answer";
+
+/// Whether S3 credentials are named anywhere (else only instance metadata can help).
+fn aws_credentials_given(options: &[(String, String)]) -> bool {
+    let vars = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ];
+    vars.iter().any(|v| std::env::var_os(v).is_some())
+        || options.iter().any(|(k, _)| k.contains("access_key_id"))
+        || {
+            #[cfg(feature = "s3")]
+            {
+                aws_files::settings()
+                    .iter()
+                    .any(|(k, _)| *k == object_store::aws::AmazonS3ConfigKey::AccessKeyId)
+            }
+            #[cfg(not(feature = "s3"))]
+            {
+                false
+            }
+        }
 }
 
 /// A backend's configuration key (`aws_endpoint`, `google_service_account`...).

@@ -50,6 +50,8 @@ pub struct Store {
     dir: Option<PathBuf>,
     objects: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
+    /// What to check when the backend fails (no credentials were configured).
+    hint: Option<&'static str>,
 }
 
 impl Store {
@@ -69,12 +71,14 @@ impl Store {
                 objects: local_objects(&dir)?,
                 dir: Some(dir),
                 prefix: ObjectPath::default(),
+                hint: None,
             }),
-            Location::Remote(objects, prefix) => Ok(Self {
+            Location::Remote(objects, prefix, hint) => Ok(Self {
                 url: url.trim_end_matches('/').to_owned(),
                 dir: None,
                 objects,
                 prefix,
+                hint,
             }),
         }
     }
@@ -105,11 +109,14 @@ impl Store {
     }
 
     fn backend(&self, what: impl Into<String>) -> impl FnOnce(object_store::Error) -> StoreError {
-        let (store, what) = (self.url.clone(), what.into());
+        let (store, what, hint) = (self.url.clone(), what.into(), self.hint);
         move |source| StoreError::Backend {
             store,
             what,
-            source,
+            message: match hint {
+                Some(hint) => format!("{} ({hint})", with_root_cause(&source)),
+                None => with_root_cause(&source),
+            },
         }
     }
 
@@ -267,6 +274,20 @@ impl Store {
 
     pub(crate) fn backend_error(&self, what: String, source: object_store::Error) -> StoreError {
         self.backend(what)(source)
+    }
+}
+
+/// An error's message with its innermost cause (`connection refused`...) when the
+/// message does not already say it.
+fn with_root_cause(e: &dyn std::error::Error) -> String {
+    let message = e.to_string();
+    let mut root = e.source();
+    while let Some(next) = root.and_then(std::error::Error::source) {
+        root = Some(next);
+    }
+    match root.map(ToString::to_string) {
+        Some(cause) if !message.contains(&cause) => format!("{message}: {cause}"),
+        _ => message,
     }
 }
 
