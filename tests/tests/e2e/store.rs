@@ -193,6 +193,44 @@ async fn a_store_in_s3_serves_every_snapshots_command_and_restore() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["file"], b.as_str(), "the newer is kept");
 
+    // An encrypted snapshot streams up through age the same way.
+    let sealed = "s3://backups/sealed";
+    let mut env = s3.env();
+    env.push(("BACKUP_PASSPHRASE", "correct horse battery staple".into()));
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, out, err) = run_idferry_env(
+        &[
+            "backup",
+            "acme-prod",
+            "--out",
+            sealed,
+            "--passphrase-env",
+            "BACKUP_PASSPHRASE",
+        ],
+        dir.path(),
+        &env_ref,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (_, out, _) = idferry(dir.path(), &s3, &["snapshots", "list", sealed, "--json"]).await;
+    let rows = listed(&out);
+    assert_eq!(rows[0]["encrypted"], true, "{out}");
+    let file = rows[0]["file"].as_str().unwrap().to_owned();
+    assert!(file.ends_with(".tar.zst.age"), "{file}");
+    let (code, out, err) = run_idferry_env(
+        &[
+            "snapshots",
+            "verify",
+            &file,
+            "--passphrase-env",
+            "BACKUP_PASSPHRASE",
+        ],
+        dir.path(),
+        &env_ref,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+
     // Restore from the store into the empty tenant.
     let (code, out, err) = idferry(
         dir.path(),
