@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 use crate::Result;
 use crate::auth::CachedToken;
 use crate::error::{ApiError, Error};
-use crate::retry::RetryPolicy;
-use crate::throttle::Throttle;
+use idferry_pacing::{RetryPolicy, Throttle};
 
 /// Makes ring the process's TLS provider (reqwest is built without a default one).
 /// Call it before building any other reqwest client; calling it again is harmless.

@@ -11,15 +11,13 @@ pub mod client;
 pub mod error;
 pub mod jobs;
 pub mod paginate;
-pub mod retry;
-pub mod throttle;
 
 pub use client::{Client, ClientOptions, Payload, RequestStats, Response, install_tls_provider};
 pub use error::{ApiError, Error};
+pub use idferry_pacing::{RetryPolicy, Throttle, retry, throttle};
 pub use jobs::{ExportField, ExportRequest, ImportRequest, Job};
 /// HTTP methods, as the client takes them.
 pub use reqwest::Method as HttpMethod;
-pub use retry::RetryPolicy;
 
 /// Results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
