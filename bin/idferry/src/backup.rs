@@ -290,31 +290,48 @@ async fn backup_one(
     write_options: &WriteOptions,
     progress: &dyn Progress,
 ) -> anyhow::Result<Done> {
-    if tenant.platform != Platform::Auth0 {
-        bail!(
-            "backups of {} tenants are not supported yet",
-            tenant.platform
-        );
-    }
-    let client = Client::new(tenant, ClientOptions::default())?;
-    let (written, summary) = idferry_pipeline::stages::snapshot_tenant(
-        tenant,
-        &client,
-        store,
-        export_options,
-        write_options,
-        progress,
-    )
-    .await?;
-    let stats = client.stats();
+    let ((written, summary), (requests, rate_limited)) = match tenant.platform {
+        Platform::Auth0 => {
+            let client = Client::new(tenant, ClientOptions::default())?;
+            let done = idferry_pipeline::stages::snapshot_tenant(
+                tenant,
+                &client,
+                store,
+                export_options,
+                write_options,
+                progress,
+            )
+            .await?;
+            let stats = client.stats();
+            (done, (stats.requests, stats.rate_limited))
+        }
+        Platform::Zitadel => {
+            if !export_options.kinds.is_empty() || !export_options.exclude.is_empty() {
+                bail!(
+                    "--kinds and --exclude-kinds are not supported for ZITADEL instances yet: they are backed up whole"
+                );
+            }
+            let client = idferry_zitadel::Client::new(tenant, Default::default())?;
+            let done = idferry_pipeline::stages::snapshot_zitadel(
+                tenant,
+                &client,
+                store,
+                write_options,
+                progress,
+            )
+            .await?;
+            let stats = client.stats();
+            (done, (stats.requests, stats.rate_limited))
+        }
+    };
     Ok(Done {
         path: written.path.display().to_string(),
         bytes: written.bytes,
         kinds: summary.counts.len(),
         records: summary.counts.iter().map(|(_, n)| n).sum(),
         users: summary.count("users"),
-        requests: stats.requests,
-        rate_limited: stats.rate_limited,
+        requests,
+        rate_limited,
     })
 }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use idferry_emulator::{Emulator, Faults, GenerateSpec, TenantOptions};
+use idferry_model::Platform;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -25,6 +26,10 @@ pub struct EmulateArgs {
     /// An empty tenant (repeatable).
     #[arg(long = "empty-tenant", value_name = "NAME")]
     pub empty: Vec<String>,
+    /// An empty ZITADEL instance (repeatable): so far its SMS providers and
+    /// organizations, through the admin and management APIs, with a personal access token.
+    #[arg(long = "zitadel", value_name = "NAME")]
+    pub zitadel: Vec<String>,
     /// Users to generate in each generated tenant.
     #[arg(long, default_value_t = 1000)]
     pub generate_users: usize,
@@ -77,14 +82,15 @@ pub struct EmulateArgs {
 impl EmulateArgs {
     /// The options of every tenant asked for.
     pub fn tenant_options(&self) -> Vec<TenantOptions> {
-        let (generated, empty) = if self.tenants.is_empty() && self.empty.is_empty() {
-            (
-                vec!["acme-prod".to_owned()],
-                vec!["acme-staging".to_owned()],
-            )
-        } else {
-            (self.tenants.clone(), self.empty.clone())
-        };
+        let (generated, empty) =
+            if self.tenants.is_empty() && self.empty.is_empty() && self.zitadel.is_empty() {
+                (
+                    vec!["acme-prod".to_owned()],
+                    vec!["acme-staging".to_owned()],
+                )
+            } else {
+                (self.tenants.clone(), self.empty.clone())
+            };
         let faults = Faults {
             latency_ms: self.latency_ms,
             rate_429: self.fault_429,
@@ -98,12 +104,18 @@ impl EmulateArgs {
         };
         let tagged = generated
             .into_iter()
-            .map(|n| (n, true))
-            .chain(empty.into_iter().map(|n| (n, false)));
+            .map(|n| (n, true, Platform::Auth0))
+            .chain(empty.into_iter().map(|n| (n, false, Platform::Auth0)))
+            .chain(
+                self.zitadel
+                    .iter()
+                    .map(|n| (n.clone(), false, Platform::Zitadel)),
+            );
         tagged
             .enumerate()
-            .map(|(i, (name, generate))| {
+            .map(|(i, (name, generate, platform))| {
                 let mut o = TenantOptions::new(&name);
+                o.platform = platform;
                 o.seed = self.seed.wrapping_add(i as u64);
                 o.generate = generate.then_some(spec);
                 o.rate_limit = self.rate_limit;

@@ -183,6 +183,14 @@ pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let (a, b) = (key.open(&a).await?, key.open(&b).await?);
+            for side in [&a, &b] {
+                let platform = side.reader.manifest()?.platform;
+                if platform != "auth0" {
+                    bail!(
+                        "diff of {platform} snapshots is not supported yet; compare kinds with `idferry snapshots cat SNAPSHOT KIND`"
+                    );
+                }
+            }
             let diffs = diff(&a.reader, &b.reader, DiffOptions { ignore_ids })?;
             print_diff(&diffs, json)
         }

@@ -31,6 +31,7 @@ pub mod ratelimit;
 pub mod server;
 pub mod store;
 pub mod users;
+pub mod zitadel;
 
 pub use faults::Faults;
 pub use generate::GenerateSpec;

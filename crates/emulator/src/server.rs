@@ -19,6 +19,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use idferry_model::Platform;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,8 @@ pub struct TenantOptions {
     pub data_dir: Option<PathBuf>,
     /// The port to listen on (0: any free port).
     pub port: u16,
+    /// Which platform it emulates: an Auth0 tenant, or a ZITADEL instance.
+    pub platform: Platform,
 }
 
 impl TenantOptions {
@@ -77,6 +80,7 @@ impl TenantOptions {
             token_ttl_secs: 86_400,
             data_dir: None,
             port: 0,
+            platform: Platform::Auth0,
         }
     }
 }
@@ -128,6 +132,9 @@ pub struct Tenant {
     token_ttl: Duration,
     data_dir: Option<PathBuf>,
     routes: Vec<Route>,
+    /// Auth0 or ZITADEL.
+    pub platform: Platform,
+    zitadel: Mutex<crate::zitadel::Instance>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -144,6 +151,11 @@ impl Tenant {
     /// Runs `f` on the tenant's data.
     pub fn with<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
         f(&mut self.lock())
+    }
+
+    /// Runs `f` on the ZITADEL instance's data (for tests: what the API never returns).
+    pub fn with_zitadel<R>(&self, f: impl FnOnce(&mut crate::zitadel::Instance) -> R) -> R {
+        f(&mut lock(&self.zitadel))
     }
 
     /// Users per second an import job processes.
@@ -328,10 +340,17 @@ impl Emulator {
                 let b = lock(&t.bucket);
                 (b.rate(), b.burst())
             };
-            text.push_str(&format!(
-                "\n[tenants.{}]\nplatform = \"auth0\"\nbase_url = \"{}\"\nclient_id = \"{}\"\nclient_secret_file = \"secrets/{}.client-secret\"\n",
-                t.name, t.base_url, t.client_id, t.name
-            ));
+            text.push_str(&match t.platform {
+                // A ZITADEL instance takes a personal access token.
+                Platform::Zitadel => format!(
+                    "\n[tenants.{}]\nplatform = \"zitadel\"\nbase_url = \"{}\"\ntoken_file = \"secrets/{}.token\"\n",
+                    t.name, t.base_url, t.name
+                ),
+                Platform::Auth0 => format!(
+                    "\n[tenants.{}]\nplatform = \"auth0\"\nbase_url = \"{}\"\nclient_id = \"{}\"\nclient_secret_file = \"secrets/{}.client-secret\"\n",
+                    t.name, t.base_url, t.client_id, t.name
+                ),
+            });
             if rate > 0.0 {
                 text.push_str(&format!("rate_limit = {rate}\nburst = {burst}\n"));
             }
@@ -419,6 +438,11 @@ fn build_tenant(
         token_ttl: Duration::from_secs(opts.token_ttl_secs),
         data_dir: opts.data_dir.clone(),
         routes: api::routes(),
+        platform: opts.platform,
+        zitadel: Mutex::new(crate::zitadel::Instance {
+            id: format!("{}", 270_000_000_000_000_000u64 + (opts.seed % 1_000_000)),
+            ..Default::default()
+        }),
     })
 }
 
@@ -427,7 +451,13 @@ async fn serve(State(tenant): State<Arc<Tenant>>, req: Request) -> Response {
     if path.starts_with("/__emulator/") {
         return admin(tenant, req).await;
     }
-    if !(path.starts_with("/api/v2/") || path == "/oauth/token") {
+    let zitadel = tenant.platform == Platform::Zitadel;
+    let known = if zitadel {
+        crate::zitadel::serves(&path)
+    } else {
+        path.starts_with("/api/v2/") || path == "/oauth/token"
+    };
+    if !known {
         return ApiError::new(StatusCode::NOT_FOUND, "Not Found").into_response();
     }
     tenant.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -446,6 +476,21 @@ async fn serve(State(tenant): State<Arc<Tenant>>, req: Request) -> Response {
         return injected(fault);
     }
     let verdict = lock(&tenant.bucket).take();
+    if zitadel {
+        // ZITADEL sends no rate-limit headers: a 429 is all a client learns.
+        return if verdict.allowed {
+            crate::zitadel::request(&tenant, req).await
+        } else {
+            tenant.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(
+                    serde_json::json!({"code": 8, "message": "quota exceeded", "details": []}),
+                ),
+            )
+                .into_response()
+        };
+    }
     let mut response = if verdict.allowed {
         if path == "/oauth/token" {
             token_endpoint(&tenant, req).await

@@ -35,6 +35,9 @@ pub enum PipelineError {
     /// The tenant config is wrong.
     #[error(transparent)]
     Config(#[from] idferry_model::ConfigError),
+    /// A ZITADEL instance could not be reached or refused.
+    #[error(transparent)]
+    Zitadel(#[from] idferry_zitadel::Error),
     /// A snapshot store failed.
     #[error(transparent)]
     Store(#[from] idferry_store::StoreError),

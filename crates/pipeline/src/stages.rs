@@ -39,12 +39,8 @@ pub async fn snapshot_tenant(
     write_options: &WriteOptions,
     progress: &dyn Progress,
 ) -> Result<(WrittenSnapshot, ExportSummary), PipelineError> {
-    // Members are spooled beside a local store's snapshots, else in the temp folder.
-    let spool = store
-        .local_dir()
-        .map_or_else(std::env::temp_dir, Path::to_owned);
     let mut writer = SnapshotWriter::create(
-        &spool,
+        &spool_dir(store),
         &tenant.name,
         &tenant.platform.to_string(),
         &tenant.base_url,
@@ -52,9 +48,49 @@ pub async fn snapshot_tenant(
     )?;
     let summary = export(client, export_options, &mut writer, progress).await?;
     progress.message(&format!("{}: compressing the snapshot", tenant.name));
+    Ok((write_snapshot(writer, store, write_options).await?, summary))
+}
+
+/// Backs up one ZITADEL instance into `store`, like [`snapshot_tenant`]: every kind of
+/// the ZITADEL catalog (write-only secrets are never returned, so never in it).
+pub async fn snapshot_zitadel(
+    tenant: &TenantConfig,
+    client: &idferry_zitadel::Client,
+    store: &Store,
+    write_options: &WriteOptions,
+    progress: &dyn Progress,
+) -> Result<(WrittenSnapshot, ExportSummary), PipelineError> {
+    let mut writer = SnapshotWriter::create(
+        &spool_dir(store),
+        &tenant.name,
+        &tenant.platform.to_string(),
+        &tenant.base_url,
+        false,
+    )?;
+    let counts = idferry_zitadel::export::export(client, &mut writer, progress).await?;
+    progress.message(&format!("{}: compressing the snapshot", tenant.name));
+    let written = write_snapshot(writer, store, write_options).await?;
+    Ok((written, ExportSummary { counts }))
+}
+
+/// Where members are spooled: beside a local store's snapshots, else the temp folder.
+fn spool_dir(store: &Store) -> PathBuf {
+    store
+        .local_dir()
+        .map_or_else(std::env::temp_dir, Path::to_owned)
+}
+
+/// Assembles `writer`'s archive into `store`: in a directory written aside and renamed,
+/// into object storage streamed up as a multipart upload that appears under its name
+/// only when complete.
+async fn write_snapshot(
+    writer: SnapshotWriter,
+    store: &Store,
+    write_options: &WriteOptions,
+) -> Result<WrittenSnapshot, PipelineError> {
     let options = write_options.clone();
     let store = store.clone();
-    let written = tokio::task::spawn_blocking(move || -> Result<_, PipelineError> {
+    tokio::task::spawn_blocking(move || -> Result<_, PipelineError> {
         if store.local_dir().is_some() {
             return Ok(writer.finish(&options)?);
         }
@@ -72,8 +108,7 @@ pub async fn snapshot_tenant(
         })
     })
     .await
-    .map_err(|e| PipelineError::Stage(format!("the archive task stopped: {e}")))??;
-    Ok((written, summary))
+    .map_err(|e| PipelineError::Stage(format!("the archive task stopped: {e}")))?
 }
 
 /// What a restore sink takes.

@@ -15,3 +15,4 @@ mod restore;
 mod store;
 mod throttle;
 mod transform;
+mod zitadel;

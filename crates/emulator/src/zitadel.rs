@@ -1,0 +1,404 @@
+//! A ZITADEL instance, for tenants started with `platform: Zitadel`: so far the admin
+//! API's SMS providers (Twilio and HTTP, with their activation state) and organizations
+//! (listed by the admin API, created by the management API), with ZITADEL's
+//! shapes: a `details` block (`sequence`, `creationDate`, `changeDate`, `resourceOwner`)
+//! on every object and write, errors as `{code, message, details}` with gRPC codes,
+//! `_search` lists with `query.offset` (a string) and `details.totalResult`, and
+//! write-only secrets: a Twilio token is accepted, never returned.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use indexmap::IndexMap;
+use serde_json::{Value, json};
+
+use crate::clock::iso_now;
+use crate::server::Tenant;
+
+/// What the instance holds.
+#[derive(Debug, Default)]
+pub struct Instance {
+    /// The instance's resource owner id.
+    pub id: String,
+    /// The last event sequence.
+    pub sequence: u64,
+    /// SMS providers by id, in creation order.
+    pub sms: IndexMap<String, SmsProvider>,
+    /// Organizations by id, in creation order.
+    pub orgs: IndexMap<String, Org>,
+}
+
+/// An organization.
+#[derive(Debug, Clone)]
+pub struct Org {
+    /// Its id.
+    pub id: String,
+    /// Its unique name.
+    pub name: String,
+    /// Its primary domain (derived from the name).
+    pub primary_domain: String,
+    /// When it was created.
+    pub created: String,
+    /// When it last changed.
+    pub changed: String,
+    /// Its last sequence.
+    pub sequence: u64,
+}
+
+/// One SMS provider.
+#[derive(Debug, Clone)]
+pub struct SmsProvider {
+    /// Its id.
+    pub id: String,
+    /// Its description.
+    pub description: String,
+    /// Whether it is the active one.
+    pub active: bool,
+    /// Twilio settings, or an HTTP endpoint.
+    pub kind: SmsKind,
+    /// When it was created (RFC 3339).
+    pub created: String,
+    /// When it last changed.
+    pub changed: String,
+    /// Its last sequence.
+    pub sequence: u64,
+}
+
+/// The kind of an SMS provider.
+#[derive(Debug, Clone)]
+pub enum SmsKind {
+    /// Twilio, with its write-only token.
+    Twilio {
+        /// Account SID.
+        sid: String,
+        /// Sender number.
+        sender_number: String,
+        /// Twilio Verify service SID.
+        verify_service_sid: String,
+        /// The token (never returned).
+        token: String,
+    },
+    /// An HTTP endpoint ZITADEL posts messages to.
+    Http {
+        /// The endpoint.
+        endpoint: String,
+    },
+}
+
+/// A ZITADEL error answer: gRPC `code`, `message`, `details`.
+fn error(status: StatusCode, code: u32, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"code": code, "message": message, "details": [{"@type": "type.googleapis.com/zitadel.v1.ErrorDetail", "message": message}]})),
+    )
+        .into_response()
+}
+
+fn not_found(what: &str) -> Response {
+    error(StatusCode::NOT_FOUND, 5, &format!("{what} not found"))
+}
+
+fn invalid(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, 3, message)
+}
+
+/// Whether a path belongs to ZITADEL's APIs.
+pub fn serves(path: &str) -> bool {
+    ["/admin/v1/", "/management/v1/", "/v2/", "/oauth/v2/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
+impl Instance {
+    fn touch(&mut self) -> (u64, String) {
+        self.sequence += 1;
+        (self.sequence, iso_now())
+    }
+
+    fn details(&self, sequence: u64, created: &str, changed: &str) -> Value {
+        json!({
+            "sequence": sequence.to_string(),
+            "creationDate": created,
+            "changeDate": changed,
+            "resourceOwner": self.id,
+        })
+    }
+
+    /// A v1 list answer.
+    fn list(&self, total: usize, result: Vec<Value>) -> Value {
+        json!({
+            "details": {"totalResult": total.to_string(), "processedSequence": self.sequence.to_string(), "viewTimestamp": iso_now()},
+            "result": result,
+        })
+    }
+
+    fn org_json(&self, o: &Org) -> Value {
+        json!({
+            "id": o.id,
+            "details": self.details(o.sequence, &o.created, &o.changed),
+            "state": "ORG_STATE_ACTIVE",
+            "name": o.name,
+            "primaryDomain": o.primary_domain,
+        })
+    }
+
+    fn sms_json(&self, p: &SmsProvider) -> Value {
+        let mut v = json!({
+            "id": p.id,
+            "details": self.details(p.sequence, &p.created, &p.changed),
+            "state": if p.active { "SMS_PROVIDER_CONFIG_STATE_ACTIVE" } else { "SMS_PROVIDER_CONFIG_STATE_INACTIVE" },
+            "description": p.description,
+        });
+        match &p.kind {
+            SmsKind::Twilio {
+                sid,
+                sender_number,
+                verify_service_sid,
+                ..
+            } => {
+                v["twilio"] = json!({"sid": sid, "senderNumber": sender_number, "verifyServiceSid": verify_service_sid});
+            }
+            SmsKind::Http { endpoint } => v["http"] = json!({ "endpoint": endpoint }),
+        }
+        v
+    }
+}
+
+/// `query.offset` (a string in v1, a number tolerated) and `query.limit` (at most 1000).
+fn page(body: &Value) -> (usize, usize) {
+    let query = body.get("query").cloned().unwrap_or(Value::Null);
+    let offset = match query.get("offset") {
+        Some(Value::String(s)) => s.parse::<usize>().unwrap_or(0),
+        Some(v) => v.as_u64().unwrap_or(0) as usize,
+        None => 0,
+    };
+    let limit = query
+        .get("limit")
+        .and_then(Value::as_u64)
+        .unwrap_or(100)
+        .clamp(1, 1000) as usize;
+    (offset, limit)
+}
+
+fn text(body: &Value, key: &str) -> String {
+    body.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Answers one request (already counted, paced and past fault injection).
+pub async fn request(tenant: &Tenant, req: Request) -> Response {
+    let authorized = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| t == tenant.static_token);
+    if !authorized {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            16,
+            "Errors.Token.Invalid (AUTH-7fs1e)",
+        );
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let bytes = match to_bytes(Body::new(req.into_body()), 2 << 20).await {
+        Ok(b) => b,
+        Err(_) => return invalid("request body too large"),
+    };
+    let body: Value = if bytes.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => return invalid(&format!("invalid JSON: {e}")),
+        }
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    tenant.with_zitadel(|instance| route(instance, &method, &segments, &body))
+}
+
+fn route(instance: &mut Instance, method: &Method, segments: &[&str], body: &Value) -> Response {
+    let ok = |v: Value| (StatusCode::OK, axum::Json(v)).into_response();
+    match (method.as_str(), segments) {
+        ("POST", ["admin", "v1", "sms", "_search"]) => {
+            let (offset, limit) = page(body);
+            let result: Vec<Value> = instance
+                .sms
+                .values()
+                .skip(offset)
+                .take(limit)
+                .map(|p| instance.sms_json(p))
+                .collect();
+            ok(instance.list(instance.sms.len(), result))
+        }
+        ("POST", ["admin", "v1", "orgs", "_search"]) => {
+            let (offset, limit) = page(body);
+            let result: Vec<Value> = instance
+                .orgs
+                .values()
+                .skip(offset)
+                .take(limit)
+                .map(|o| instance.org_json(o))
+                .collect();
+            ok(instance.list(instance.orgs.len(), result))
+        }
+        ("POST", ["management", "v1", "orgs"]) => {
+            let name = text(body, "name");
+            if name.trim().is_empty() {
+                return invalid("name is required (ORG-mruNY)");
+            }
+            if instance.orgs.values().any(|o| o.name == name) {
+                return error(
+                    StatusCode::CONFLICT,
+                    6,
+                    "Errors.Org.AlreadyExists (ORG-lapo2m)",
+                );
+            }
+            let (sequence, now) = instance.touch();
+            let id = format!("{}", 290_000_000_000_000_000u64 + sequence);
+            let slug: String = name
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            let org = Org {
+                id: id.clone(),
+                name,
+                primary_domain: format!("{slug}.zitadel.localhost"),
+                created: now.clone(),
+                changed: now.clone(),
+                sequence,
+            };
+            let details = instance.details(sequence, &now, &now);
+            instance.orgs.insert(id.clone(), org);
+            ok(json!({"id": id, "details": details}))
+        }
+        ("POST", ["admin", "v1", "sms", kind @ ("twilio" | "http")]) => {
+            let kind = if *kind == "twilio" {
+                let (sid, token, sender) = (
+                    text(body, "sid"),
+                    text(body, "token"),
+                    text(body, "senderNumber"),
+                );
+                if sid.is_empty() || token.is_empty() || sender.is_empty() {
+                    return invalid("sid, token and senderNumber are required (SMS-twilio)");
+                }
+                SmsKind::Twilio {
+                    sid,
+                    sender_number: sender,
+                    verify_service_sid: text(body, "verifyServiceSid"),
+                    token,
+                }
+            } else {
+                let endpoint = text(body, "endpoint");
+                if !endpoint.starts_with("http") {
+                    return invalid("endpoint must be a URL (SMS-http)");
+                }
+                SmsKind::Http { endpoint }
+            };
+            let (sequence, now) = instance.touch();
+            let id = format!("{}", 280_000_000_000_000_000u64 + sequence);
+            let provider = SmsProvider {
+                id: id.clone(),
+                description: text(body, "description"),
+                active: false,
+                kind,
+                created: now.clone(),
+                changed: now.clone(),
+                sequence,
+            };
+            let details = instance.details(sequence, &now, &now);
+            instance.sms.insert(id.clone(), provider);
+            ok(json!({"id": id, "details": details}))
+        }
+        ("PUT", ["admin", "v1", "sms", kind @ ("twilio" | "http"), id]) => {
+            let (sequence, now) = instance.touch();
+            let Some(p) = instance.sms.get_mut(*id) else {
+                return not_found("SMS provider");
+            };
+            match (&mut p.kind, *kind) {
+                (
+                    SmsKind::Twilio {
+                        sid,
+                        sender_number,
+                        verify_service_sid,
+                        ..
+                    },
+                    "twilio",
+                ) => {
+                    *sid = text(body, "sid");
+                    *sender_number = text(body, "senderNumber");
+                    *verify_service_sid = text(body, "verifyServiceSid");
+                }
+                (SmsKind::Http { endpoint }, "http") => *endpoint = text(body, "endpoint"),
+                _ => return not_found("SMS provider of that type"),
+            }
+            p.description = text(body, "description");
+            p.changed = now;
+            p.sequence = sequence;
+            let p = p.clone();
+            ok(json!({"details": instance.details(sequence, &p.created, &p.changed)}))
+        }
+        ("PUT", ["admin", "v1", "sms", "twilio", id, "token"]) => {
+            let token = text(body, "token");
+            if token.is_empty() {
+                return invalid("token is required");
+            }
+            let (sequence, now) = instance.touch();
+            let Some(p) = instance.sms.get_mut(*id) else {
+                return not_found("SMS provider");
+            };
+            let SmsKind::Twilio { token: old, .. } = &mut p.kind else {
+                return not_found("Twilio SMS provider");
+            };
+            *old = token;
+            p.changed = now;
+            p.sequence = sequence;
+            let p = p.clone();
+            ok(json!({"details": instance.details(sequence, &p.created, &p.changed)}))
+        }
+        (
+            "POST",
+            [
+                "admin",
+                "v1",
+                "sms",
+                id,
+                action @ ("_activate" | "_deactivate"),
+            ],
+        ) => {
+            if !instance.sms.contains_key(*id) {
+                return not_found("SMS provider");
+            }
+            let (sequence, now) = instance.touch();
+            let activate = *action == "_activate";
+            for p in instance.sms.values_mut() {
+                // One provider is active at a time.
+                let target = p.id == *id;
+                if target || (activate && p.active) {
+                    p.active = activate && target;
+                    p.changed = now.clone();
+                    p.sequence = sequence;
+                }
+            }
+            let p = instance.sms[*id].clone();
+            ok(json!({"details": instance.details(sequence, &p.created, &p.changed)}))
+        }
+        ("GET", ["admin", "v1", "sms", id]) => match instance.sms.get(*id) {
+            Some(p) => ok(json!({ "config": instance.sms_json(p) })),
+            None => not_found("SMS provider"),
+        },
+        ("DELETE", ["admin", "v1", "sms", id]) => {
+            let (sequence, now) = instance.touch();
+            match instance.sms.shift_remove(*id) {
+                Some(p) => ok(json!({"details": instance.details(sequence, &p.created, &now)})),
+                None => not_found("SMS provider"),
+            }
+        }
+        _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
+    }
+}

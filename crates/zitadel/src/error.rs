@@ -1,0 +1,143 @@
+//! ZITADEL's errors, typed: what failed, on which instance and path, and what to do.
+
+use idferry_model::RetryClass;
+use serde_json::Value;
+
+/// A failed ZITADEL request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The API answered with an error body (`{code, message, details}`).
+    #[error("{instance}: {request}: {status} {code}: {message}")]
+    Api {
+        /// The instance (tenant name in the config).
+        instance: String,
+        /// The request (`POST /admin/v1/sms/_search`).
+        request: String,
+        /// The HTTP status.
+        status: u16,
+        /// ZITADEL's code: a gRPC number (`5`) or, in newer versions, a name
+        /// (`not_found`); always given here as text.
+        code: String,
+        /// Its message.
+        message: String,
+        /// Its `details` array.
+        details: Box<Value>,
+    },
+    /// The instance could not be reached, or the connection broke.
+    #[error("{instance}: {method} {path}: {message}")]
+    Transport {
+        /// The instance.
+        instance: String,
+        /// The HTTP method.
+        method: String,
+        /// The path.
+        path: String,
+        /// What broke.
+        message: String,
+    },
+    /// An answer that is not what the API documents.
+    #[error("{instance}: {method} {path}: unexpected answer: {message}")]
+    Decode {
+        /// The instance.
+        instance: String,
+        /// The HTTP method.
+        method: String,
+        /// The path.
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// Records could not be written where they go (a snapshot member).
+    #[error("writing {kind}: {source}")]
+    Sink {
+        /// The kind being written.
+        kind: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The credentials could not be read.
+    #[error(transparent)]
+    Config(#[from] idferry_model::ConfigError),
+    /// Retries ran out.
+    #[error("gave up after {attempts} attempts: {last}")]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: Box<Error>,
+    },
+}
+
+impl Error {
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            Error::GaveUp { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+
+    /// Whether a retry may help.
+    pub fn class(&self) -> RetryClass {
+        match self {
+            Error::Api { status, .. } => RetryClass::of_status(*status),
+            Error::Transport { .. } => RetryClass::Transient,
+            _ => RetryClass::Permanent,
+        }
+    }
+
+    /// An API error from its status and body: `code` may be a number or a string.
+    pub(crate) fn api(instance: &str, method: &str, path: &str, status: u16, body: &[u8]) -> Self {
+        let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let code = match parsed.get("code") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let message = parsed
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
+        Error::Api {
+            instance: instance.to_owned(),
+            request: format!("{method} {path}"),
+            status,
+            code,
+            message,
+            details: Box::new(parsed.get("details").cloned().unwrap_or(Value::Null)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_read_as_numbers_or_names() {
+        let numeric = Error::api(
+            "z",
+            "GET",
+            "/x",
+            404,
+            br#"{"code":5,"message":"not found","details":[{"@type":"t"}]}"#,
+        );
+        assert!(
+            matches!(&numeric, Error::Api { code, .. } if code == "5"),
+            "{numeric}"
+        );
+        let named = Error::api(
+            "z",
+            "GET",
+            "/x",
+            404,
+            br#"{"code":"not_found","message":"gone"}"#,
+        );
+        assert_eq!(named.to_string(), "z: GET /x: 404 not_found: gone");
+        let html = Error::api("z", "GET", "/x", 502, b"<html>bad gateway</html>");
+        assert_eq!(html.class(), RetryClass::Transient);
+        assert!(html.to_string().contains("bad gateway"));
+    }
+}

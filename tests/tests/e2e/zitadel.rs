@@ -1,0 +1,289 @@
+//! The ZITADEL client against an emulated ZITADEL instance over HTTP: SMS providers with
+//! a write-only Twilio token, `_search` pagination, typed errors, 429s retried.
+
+use futures_util::TryStreamExt;
+use idferry_emulator::{Emulator, TenantOptions};
+use idferry_model::Platform;
+use idferry_zitadel::sms::{self, Twilio};
+use idferry_zitadel::{Client, Error};
+use serde_json::json;
+
+async fn instance(rate_limit: f64) -> (Emulator, tempfile::TempDir, Client) {
+    idferry_auth0::install_tls_provider();
+    let mut o = TenantOptions::new("zitadel-prod");
+    o.platform = Platform::Zitadel;
+    o.rate_limit = rate_limit;
+    o.burst = 3;
+    let emu = crate::common::start(vec![o]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("idferry.toml");
+    emu.write_config(&config_path).unwrap();
+    let config = idferry_model::Config::load(&config_path).unwrap();
+    let tenant = config.tenant("zitadel-prod").unwrap();
+    assert_eq!(tenant.platform, Platform::Zitadel);
+    let client = Client::new(tenant, idferry_pacing::RetryPolicy::default()).unwrap();
+    (emu, dir, client)
+}
+
+fn twilio(n: u32) -> Twilio {
+    Twilio {
+        sid: format!("AC{n:032}"),
+        sender_number: format!("+4179000{n:04}"),
+        description: format!("twilio {n}"),
+        verify_service_sid: None,
+    }
+}
+
+#[tokio::test]
+async fn sms_providers_keep_the_twilio_token_write_only() {
+    let (emu, _dir, client) = instance(0.0).await;
+    let t = &emu.tenants()[0];
+    let id = sms::add_twilio(&client, &twilio(1), "first-token")
+        .await
+        .unwrap();
+    let token = |id: &str| {
+        t.with_zitadel(|z| match &z.sms[id].kind {
+            idferry_emulator::zitadel::SmsKind::Twilio { token, .. } => token.clone(),
+            idferry_emulator::zitadel::SmsKind::Http { .. } => String::new(),
+        })
+    };
+    assert_eq!(token(&id), "first-token");
+
+    // Settings change without touching the token; the token through its own endpoint.
+    let mut changed = twilio(1);
+    changed.sender_number = "+41790009999".into();
+    sms::update_twilio(&client, &id, &changed).await.unwrap();
+    assert_eq!(token(&id), "first-token");
+    sms::set_twilio_token(&client, &id, "second-token")
+        .await
+        .unwrap();
+    assert_eq!(token(&id), "second-token");
+
+    let listed = sms::list(&client).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let text = listed[0].to_string();
+    assert!(!text.contains("token"), "a token was returned: {text}");
+    assert_eq!(listed[0]["twilio"]["senderNumber"], "+41790009999");
+    assert_eq!(listed[0]["state"], "SMS_PROVIDER_CONFIG_STATE_INACTIVE");
+    for key in ["sequence", "creationDate", "changeDate", "resourceOwner"] {
+        assert!(
+            listed[0]["details"][key].is_string(),
+            "details.{key}: {text}"
+        );
+    }
+
+    // One provider is active at a time.
+    let other = sms::add_twilio(&client, &twilio(2), "t2").await.unwrap();
+    sms::activate(&client, &id).await.unwrap();
+    sms::activate(&client, &other).await.unwrap();
+    let states: Vec<(String, String)> = sms::list(&client)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (id.clone(), "SMS_PROVIDER_CONFIG_STATE_INACTIVE".into()),
+            (other.clone(), "SMS_PROVIDER_CONFIG_STATE_ACTIVE".into()),
+        ]
+    );
+    sms::delete(&client, &id).await.unwrap();
+    assert_eq!(sms::list(&client).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn searches_page_through_every_result_and_errors_are_typed() {
+    let (emu, _dir, client) = instance(0.0).await;
+    for n in 0..250 {
+        client
+            .post("/admin/v1/sms/http", &json!({"endpoint": format!("https://sms.example.com/{n}"), "description": format!("http {n}")}))
+            .await
+            .unwrap();
+    }
+    let all: Vec<serde_json::Value> =
+        idferry_zitadel::list::search(&client, "/admin/v1/sms/_search", None, json!({}))
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(all.len(), 250);
+    for (n, p) in all.iter().enumerate() {
+        assert_eq!(
+            p["http"]["endpoint"],
+            format!("https://sms.example.com/{n}"),
+            "in order"
+        );
+    }
+
+    let err = sms::set_twilio_token(&client, "404404", "x")
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Api { status, code, .. } => assert_eq!((*status, code.as_str()), (404, "5")),
+        other => panic!("not an API error: {other}"),
+    }
+    let err = sms::add_twilio(&client, &twilio(3), "").await.unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+
+    // A wrong token is refused once, not retried.
+    let t = &emu.tenants()[0];
+    let before = t.stats().requests;
+    let tenant = idferry_model::TenantConfig {
+        credentials: idferry_model::config::CredentialSource::Token(
+            idferry_model::config::SecretSource::Env("IDFERRY_TEST_NO_SUCH_TOKEN_VAR".into()),
+        ),
+        ..client_config(t)
+    };
+    assert!(
+        Client::new(&tenant, Default::default()).is_err(),
+        "a missing token is a config error"
+    );
+    let wrong = Client::new(
+        &idferry_model::TenantConfig {
+            credentials: idferry_model::config::CredentialSource::Token(
+                idferry_model::config::SecretSource::File(write_token("not-the-token")),
+            ),
+            ..client_config(t)
+        },
+        Default::default(),
+    )
+    .unwrap();
+    let err = sms::list(&wrong).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Api { status: 401, code, .. } if code == "16"),
+        "{err}"
+    );
+    assert_eq!(t.stats().requests - before, 1);
+}
+
+fn client_config(t: &idferry_emulator::Tenant) -> idferry_model::TenantConfig {
+    idferry_model::TenantConfig {
+        name: "zitadel-prod".into(),
+        platform: Platform::Zitadel,
+        base_url: t.base_url.clone(),
+        credentials: idferry_model::config::CredentialSource::Token(
+            idferry_model::config::SecretSource::File(write_token(&t.static_token)),
+        ),
+        rate_limit: None,
+        burst: None,
+    }
+}
+
+fn write_token(token: &str) -> std::path::PathBuf {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), token).unwrap();
+    file.into_temp_path().keep().unwrap()
+}
+
+#[tokio::test]
+async fn rate_limited_requests_are_retried_until_they_pass() {
+    let (emu, _dir, _) = instance(20.0).await;
+    // A client that does not know the limit (none configured) meets 429s and retries.
+    let client = Client::new(&client_config(&emu.tenants()[0]), Default::default()).unwrap();
+    let calls: Vec<_> = (0..12)
+        .map(|n| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .post(
+                        "/admin/v1/sms/http",
+                        &json!({"endpoint": format!("https://sms.example.com/{n}")}),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    for c in calls {
+        c.await.unwrap().unwrap();
+    }
+    assert_eq!(sms::list(&client).await.unwrap().len(), 12);
+    assert!(
+        emu.tenants()[0].stats().rate_limited > 0,
+        "the bucket never refused: the test proves nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_zitadel_instance_is_backed_up_without_its_secrets_and_not_restored_into_auth0() {
+    let (emu, dir, client) = instance(0.0).await;
+    for name in ["acme", "acme-eu"] {
+        client
+            .post("/management/v1/orgs", &json!({ "name": name }))
+            .await
+            .unwrap();
+    }
+    let id = sms::add_twilio(&client, &twilio(7), "secret-twilio-token")
+        .await
+        .unwrap();
+    sms::activate(&client, &id).await.unwrap();
+    let _ = emu;
+
+    let (code, out, err) = crate::common::run_idferry(
+        &["backup", "zitadel-prod", "--out", "snapshots", "--json"],
+        dir.path(),
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let file = rows[0]["file"].as_str().unwrap().to_owned();
+
+    let (code, out, _) =
+        crate::common::run_idferry(&["snapshots", "inspect", &file, "--json"], dir.path()).await;
+    assert_eq!(code, 0);
+    let manifest: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(manifest["platform"], "zitadel");
+    let counts: Vec<(String, u64)> = manifest["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["kind"].as_str().unwrap().to_owned(),
+                m["records"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("organizations".to_owned(), 2),
+            ("sms_providers".to_owned(), 1)
+        ]
+    );
+    let (code, out, _) =
+        crate::common::run_idferry(&["snapshots", "cat", &file, "sms_providers"], dir.path()).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("SMS_PROVIDER_CONFIG_STATE_ACTIVE"), "{out}");
+    assert!(
+        !out.contains("secret-twilio-token") && !out.contains("token"),
+        "{out}"
+    );
+    let (code, _, err) =
+        crate::common::run_idferry(&["snapshots", "verify", &file], dir.path()).await;
+    assert_eq!(code, 0, "{err}");
+
+    // What is not built yet says so, and writes nothing.
+    let (code, _, err) =
+        crate::common::run_idferry(&["snapshots", "diff", &file, &file], dir.path()).await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("diff of zitadel snapshots is not supported yet"),
+        "{err}"
+    );
+    let (code, _, err) = crate::common::run_idferry(
+        &["restore", &file, "--to", "zitadel-prod", "--plan"],
+        dir.path(),
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("writing into it is not supported yet"),
+        "{err}"
+    );
+}
