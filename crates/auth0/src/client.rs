@@ -253,10 +253,8 @@ impl Client {
                     if error.is_import_slot_refusal() {
                         return Err(error);
                     }
-                    let limit = match error.class() {
-                        RetryClass::Permanent => return Err(error),
-                        RetryClass::RateLimited => self.inner.retry.max_rate_limited_attempts,
-                        RetryClass::Transient => self.inner.retry.max_attempts,
+                    let Some(limit) = self.inner.retry.attempts(error.class()) else {
+                        return Err(error);
                     };
                     if attempt >= limit {
                         return Err(Error::GaveUp {

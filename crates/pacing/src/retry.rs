@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use idferry_model::RetryClass;
 use rand::Rng;
 
 /// How retries are spaced and bounded.
@@ -29,6 +30,16 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// How many attempts in all a failure of `class` allows; None when retrying cannot
+    /// help.
+    pub fn attempts(&self, class: RetryClass) -> Option<u32> {
+        match class {
+            RetryClass::Permanent => None,
+            RetryClass::RateLimited => Some(self.max_rate_limited_attempts),
+            RetryClass::Transient => Some(self.max_attempts),
+        }
+    }
+
     /// Exponential backoff with "equal jitter": half fixed, half random, so that many
     /// clients failing together do not retry together.
     pub fn backoff(&self, attempt: u32) -> Duration {

@@ -39,13 +39,7 @@ pub async fn snapshot_tenant(
     write_options: &WriteOptions,
     progress: &dyn Progress,
 ) -> Result<(WrittenSnapshot, ExportSummary), PipelineError> {
-    let mut writer = SnapshotWriter::create(
-        &spool_dir(store),
-        &tenant.name,
-        &tenant.platform.to_string(),
-        &tenant.base_url,
-        export_options.include_secrets,
-    )?;
+    let mut writer = new_writer(tenant, store, export_options.include_secrets)?;
     let summary = export(client, export_options, &mut writer, progress).await?;
     progress.message(&format!("{}: compressing the snapshot", tenant.name));
     Ok((write_snapshot(writer, store, write_options).await?, summary))
@@ -60,24 +54,30 @@ pub async fn snapshot_zitadel(
     write_options: &WriteOptions,
     progress: &dyn Progress,
 ) -> Result<(WrittenSnapshot, ExportSummary), PipelineError> {
-    let mut writer = SnapshotWriter::create(
-        &spool_dir(store),
-        &tenant.name,
-        &tenant.platform.to_string(),
-        &tenant.base_url,
-        false,
-    )?;
+    let mut writer = new_writer(tenant, store, false)?;
     let counts = idferry_zitadel::export::export(client, &mut writer, progress).await?;
     progress.message(&format!("{}: compressing the snapshot", tenant.name));
     let written = write_snapshot(writer, store, write_options).await?;
     Ok((written, ExportSummary { counts }))
 }
 
-/// Where members are spooled: beside a local store's snapshots, else the temp folder.
-fn spool_dir(store: &Store) -> PathBuf {
-    store
+/// A snapshot of `tenant` for `store`, its members spooled beside a local store's
+/// snapshots, else in the temp folder.
+fn new_writer(
+    tenant: &TenantConfig,
+    store: &Store,
+    secrets_included: bool,
+) -> Result<SnapshotWriter, PipelineError> {
+    let spool = store
         .local_dir()
-        .map_or_else(std::env::temp_dir, Path::to_owned)
+        .map_or_else(std::env::temp_dir, Path::to_owned);
+    Ok(SnapshotWriter::create(
+        &spool,
+        &tenant.name,
+        &tenant.platform.to_string(),
+        &tenant.base_url,
+        secrets_included,
+    )?)
 }
 
 /// Assembles `writer`'s archive into `store`: in a directory written aside and renamed,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use idferry_model::config::{Credentials, TenantConfig};
-use idferry_model::{ConfigError, RetryClass, Secret};
+use idferry_model::{ConfigError, Secret};
 use idferry_pacing::{RetryPolicy, Throttle};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -113,10 +113,8 @@ impl Client {
                 Ok(value) => return Ok(value),
                 Err(failure) => failure,
             };
-            let limit = match error.class() {
-                RetryClass::Permanent => return Err(error),
-                RetryClass::RateLimited => self.inner.retry.max_rate_limited_attempts,
-                RetryClass::Transient => self.inner.retry.max_attempts,
+            let Some(limit) = self.inner.retry.attempts(error.class()) else {
+                return Err(error);
             };
             if attempt >= limit {
                 return Err(Error::GaveUp {
