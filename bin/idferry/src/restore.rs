@@ -2,6 +2,7 @@
 //! tenant, after a plan that can be looked at first (`--plan`) and that needs consent
 //! before it overwrites or deletes anything.
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -38,7 +39,13 @@ and audience); ids are rewritten to the target's. Write-only values a snapshot c
   credentials = { api_key = { env = \"SENDGRID_API_KEY\" } }
   [hook_secrets.\"my-hook\"]
   API_KEY = { file = \"/run/secrets/hook-api-key\" }
-What is still missing is listed, and those objects are not written.")]
+What is still missing is listed, and those objects are not written.
+
+Into a ZITADEL instance (from a ZITADEL snapshot or instance): organizations and SMS
+providers so far, matched by name / description; a Twilio token is set through its own
+endpoint, from
+  [sms_providers.\"Twilio production\"]
+  twilio = { token = { env = \"TWILIO_TOKEN\" } }")]
 pub struct RestoreArgs {
     /// A snapshot file, or a tenant of the config file to copy from.
     pub source: String,
@@ -142,6 +149,9 @@ fn parse_only(only: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     idferry_auth0::install_tls_provider();
     let config = args.config.load()?;
+    if config.tenant(&args.to)?.platform == Platform::Zitadel {
+        return restore_zitadel(&args, &config).await;
+    }
     let target = auth0_target(&config, &args.to)?;
     let (source, _copy) = resolve_source(&args.source, &config, &args.key).await?;
     for k in &args.kinds {
@@ -217,15 +227,22 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
 
 /// Asks on a terminal; refuses elsewhere.
 fn confirm(plan: &Plan, target: &str) -> anyhow::Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(false);
-    }
     let (updates, deletes) = plan.steps.iter().fold((0, 0), |(u, d), s| match s.action {
         Action::Update => (u + s.count, d),
         Action::Delete => (u, d + s.count),
         _ => (u, d),
     });
-    eprint!("Apply to {target}: {updates} updates, {deletes} deletes? [y/N] ");
+    ask(&format!(
+        "Apply to {target}: {updates} updates, {deletes} deletes?"
+    ))
+}
+
+/// Asks `question` on a terminal; refuses elsewhere.
+fn ask(question: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("{question} [y/N] ");
     std::io::stderr().flush().ok();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
@@ -327,4 +344,135 @@ fn print_report(report: &ApplyReport, target: &str, requests: u64, rate_limited:
     for f in &report.failures {
         out!("  failed: {} {}: {}", f.kind, f.name, f.error);
     }
+}
+
+/// A restore into a ZITADEL instance, from a ZITADEL snapshot or instance: its catalog's
+/// kinds, matched by natural key; a Twilio token comes from the values file.
+async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    use idferry_zitadel::restore::{self as zrestore, Action as ZAction};
+    if !args.kinds.is_empty() || !args.only.is_empty() || args.map.is_some() || args.allow_delete {
+        bail!(
+            "--kinds, --only, --map and --allow-delete are not supported for ZITADEL instances yet"
+        );
+    }
+    let target = idferry_zitadel::Client::new(config.tenant(&args.to)?, Default::default())?;
+    let path = Path::new(&args.source);
+    let (source, _copy) = if path.is_file() || idferry_pipeline::stored::is_url(path) {
+        let fetched = idferry_pipeline::stored::fetch_snapshot(path).await?;
+        let reader = idferry_archive::SnapshotReader::new(fetched.path(), args.key.decryption()?);
+        let platform = reader.manifest()?.platform;
+        if platform != Platform::Zitadel.to_string() {
+            bail!(
+                "{} is a snapshot of an {platform} tenant: writing it into a ZITADEL instance needs the auth0-to-zitadel profile, which is not built yet",
+                args.source
+            );
+        }
+        let mut records: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+        for kind in idferry_zitadel::catalog::CATALOG {
+            let list = records.entry(kind.name.to_owned()).or_default();
+            reader.records(kind.name, |line| {
+                list.push(serde_json::from_slice(line).unwrap_or(serde_json::Value::Null));
+                Ok(())
+            })?;
+        }
+        (records, Some(fetched))
+    } else {
+        let tenant = config.tenant(&args.source)?;
+        if tenant.platform != Platform::Zitadel {
+            bail!(
+                "{} is an {} tenant: restoring it into a ZITADEL instance needs the auth0-to-zitadel profile, which is not built yet",
+                args.source,
+                tenant.platform
+            );
+        }
+        let client = idferry_zitadel::Client::new(tenant, Default::default())?;
+        (zrestore::read_instance(&client).await?, None)
+    };
+    let values = match &args.values {
+        Some(file) => Values::load(file)?,
+        None => Values::none(),
+    };
+    let secrets = |kind: &str, name: &str, field: &str| {
+        values
+            .get(kind, Some(name), field)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let current = zrestore::read_instance(&target).await?;
+    let plan = zrestore::plan(&source, &current, &secrets);
+    let describe = |action: &ZAction| match action {
+        ZAction::Create => "create".to_owned(),
+        ZAction::Update { fields } => format!("update {}", fields.join(", ")),
+        ZAction::SetSecret { field } => format!("set {field} (write-only, from the values)"),
+        ZAction::Activate => "activate".to_owned(),
+    };
+    if !args.json {
+        out!("Plan: {} -> {}", args.source, args.to);
+        for step in &plan.steps {
+            out!(
+                "  {:<16} {:<32} {}",
+                step.kind,
+                step.name,
+                describe(&step.action)
+            );
+        }
+        for (kind, n) in &plan.unchanged {
+            out!("  {kind:<16} {n} unchanged");
+        }
+        for m in &plan.missing {
+            out!(
+                "  NOT WRITTEN: {} {:?} lacks its write-only {}; add to the values file: {}",
+                m.kind,
+                m.name,
+                m.field,
+                m.add
+            );
+        }
+    }
+    let missing = if plan.missing.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
+    if args.plan || plan.steps.is_empty() {
+        if args.json {
+            out!(
+                "{}",
+                json!({"source": args.source, "target": args.to, "plan": plan})
+            );
+        } else if plan.is_empty() {
+            out!("Nothing to do: {} already matches.", args.to);
+        }
+        return Ok(missing);
+    }
+    if plan.overwrites()
+        && !args.yes
+        && !ask(&format!(
+            "Apply to {}: {} steps?",
+            args.to,
+            plan.steps.len()
+        ))?
+    {
+        bail!(
+            "not applied: the plan changes objects of {}; confirm, or pass --yes (--plan only shows it)",
+            args.to
+        );
+    }
+    let report = zrestore::apply(&target, &plan, &secrets).await;
+    if args.json {
+        out!(
+            "{}",
+            json!({"source": args.source, "target": args.to, "plan": plan, "result": report})
+        );
+    } else {
+        out!("{} steps done, {} failed", report.done, report.failed.len());
+        for (kind, name, error) in &report.failed {
+            out!("  FAILED {kind} {name:?}: {error}");
+        }
+    }
+    Ok(if report.failed.is_empty() {
+        missing
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -15,6 +15,7 @@ pub mod client;
 pub mod error;
 pub mod export;
 pub mod list;
+pub mod restore;
 pub mod sms;
 
 pub use client::Client;

@@ -210,7 +210,7 @@ async fn rate_limited_requests_are_retried_until_they_pass() {
 }
 
 #[tokio::test]
-async fn a_zitadel_instance_is_backed_up_without_its_secrets_and_not_restored_into_auth0() {
+async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
     let (emu, dir, client) = instance(0.0).await;
     for name in ["acme", "acme-eu"] {
         client
@@ -276,14 +276,159 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets_and_not_restored_in
         err.contains("diff of zitadel snapshots is not supported yet"),
         "{err}"
     );
-    let (code, _, err) = crate::common::run_idferry(
+    // Restored onto the instance it came from, the snapshot plans nothing.
+    let (code, out, err) = crate::common::run_idferry(
         &["restore", &file, "--to", "zitadel-prod", "--plan"],
         dir.path(),
     )
     .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("Nothing to do"), "{out}");
+}
+
+#[tokio::test]
+async fn a_zitadel_snapshot_restores_with_the_twilio_token_from_the_values() {
+    idferry_auth0::install_tls_provider();
+    let mut instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
+        .iter()
+        .map(|n| {
+            let mut o = TenantOptions::new(n);
+            o.platform = Platform::Zitadel;
+            o
+        })
+        .collect();
+    instances.push(TenantOptions::new("auth0-prod"));
+    let emu = crate::common::start(instances).await;
+    let dir = tempfile::tempdir().unwrap();
+    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
+    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let prod = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
+    for name in ["acme", "acme-eu"] {
+        prod.post("/management/v1/orgs", &json!({ "name": name }))
+            .await
+            .unwrap();
+    }
+    let twilio_id = sms::add_twilio(&prod, &twilio(7), "prod-token")
+        .await
+        .unwrap();
+    sms::activate(&prod, &twilio_id).await.unwrap();
+    prod.post(
+        "/admin/v1/sms/http",
+        &json!({"endpoint": "https://hooks.example.com/sms", "description": "webhook"}),
+    )
+    .await
+    .unwrap();
+    let run = |args: Vec<&str>, env: Vec<(&str, &str)>| {
+        let dir = dir.path().to_owned();
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            crate::common::run_idferry_env(&args, &dir, &env).await
+        }
+    };
+    let (code, out, err) = run(
+        vec!["backup", "zitadel-prod", "--out", "snapshots", "--json"],
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let file = serde_json::from_str::<serde_json::Value>(&out).unwrap()[0]["file"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let staging = &emu.tenants()[1];
+    let providers = |t: &idferry_emulator::Tenant| t.with_zitadel(|z| z.sms.len());
+
+    // Without the token: the Twilio provider is named with the line to add; nothing of it
+    // is written.
+    let (code, out, _) = run(
+        vec!["restore", &file, "--to", "zitadel-staging", "--plan"],
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(r#"NOT WRITTEN: sms_providers "twilio 7" lacks its write-only twilio.token"#)
+            && out.contains(
+                r#"[sms_providers."twilio 7"] twilio = { token = { env = "TWILIO_TOKEN" } }"#
+            ),
+        "{out}"
+    );
+    assert_eq!(providers(staging), 0, "a plan writes nothing");
+
+    // With it, from the environment through the values file.
+    std::fs::write(
+        dir.path().join("values.toml"),
+        "[sms_providers.\"twilio 7\"]\ntwilio = { token = { env = \"TWILIO_TOKEN\" } }\n",
+    )
+    .unwrap();
+    let restore = vec![
+        "restore",
+        &file,
+        "--to",
+        "zitadel-staging",
+        "--values",
+        "values.toml",
+    ];
+    let (code, out, err) = run(restore.clone(), vec![("TWILIO_TOKEN", "staging-token")]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(staging.with_zitadel(|z| z.orgs.len()), 2);
+    let (token, active) = staging.with_zitadel(|z| {
+        let p = z
+            .sms
+            .values()
+            .find(|p| p.description == "twilio 7")
+            .unwrap();
+        match &p.kind {
+            idferry_emulator::zitadel::SmsKind::Twilio { token, .. } => (token.clone(), p.active),
+            idferry_emulator::zitadel::SmsKind::Http { .. } => (String::new(), false),
+        }
+    });
+    assert_eq!(
+        (token.as_str(), active),
+        ("staging-token", true),
+        "the token set, the provider active"
+    );
+    assert_eq!(providers(staging), 2);
+
+    // Again without values: nothing to do. With them, the token is set again, which
+    // changes an existing object: consent is asked for.
+    let (code, out, _) = run(
+        vec!["restore", &file, "--to", "zitadel-staging", "--plan"],
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Nothing to do"), "{out}");
+    let (code, _, err) = run(restore, vec![("TWILIO_TOKEN", "rotated")]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("not applied"), "{err}");
+
+    // Across platforms, what is not built yet says so.
+    let (code, _, err) = run(
+        vec!["restore", &file, "--to", "auth0-prod", "--plan"],
+        vec![],
+    )
+    .await;
     assert_eq!(code, 1);
     assert!(
-        err.contains("writing into it is not supported yet"),
+        err.contains("needs a mapping profile, which is not built yet"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        vec!["restore", "auth0-prod", "--to", "zitadel-staging", "--plan"],
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("needs the auth0-to-zitadel profile, which is not built yet"),
         "{err}"
     );
 }
