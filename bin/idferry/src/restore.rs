@@ -41,8 +41,9 @@ and audience); ids are rewritten to the target's. Write-only values a snapshot c
   API_KEY = { file = \"/run/secrets/hook-api-key\" }
 What is still missing is listed, and those objects are not written.
 
-Into a ZITADEL instance (from a ZITADEL snapshot or instance): organizations and SMS
-providers so far, matched by name / description; a Twilio token is set through its own
+Into a ZITADEL instance (from a ZITADEL snapshot or instance): organizations, their
+projects and project roles, and SMS providers so far, matched by name (within their
+organization and project) or description; a Twilio token is set through its own
 endpoint, from
   [sms_providers.\"Twilio production\"]
   twilio = { token = { env = \"TWILIO_TOKEN\" } }")]

@@ -1,6 +1,8 @@
 //! A ZITADEL instance, for tenants started with `platform: Zitadel`: so far the admin
-//! API's SMS providers (Twilio and HTTP, with their activation state) and organizations
-//! (listed by the admin API, created by the management API), with ZITADEL's
+//! API's SMS providers (Twilio and HTTP, with their activation state), organizations
+//! (listed by the admin API, created by the management API), and each organization's
+//! projects and project roles (management API, organization from `x-zitadel-orgid`),
+//! with ZITADEL's
 //! shapes: a `details` block (`sequence`, `creationDate`, `changeDate`, `resourceOwner`)
 //! on every object and write, errors as `{code, message, details}` with gRPC codes,
 //! `_search` lists with `query.offset` (a string) and `details.totalResult`, and
@@ -42,6 +44,40 @@ pub struct Org {
     pub created: String,
     /// When it last changed.
     pub changed: String,
+    /// Its last sequence.
+    pub sequence: u64,
+    /// Its projects by id.
+    pub projects: IndexMap<String, Project>,
+}
+
+/// A project of an organization, with its roles.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Its id.
+    pub id: String,
+    /// Its name (unique in the organization).
+    pub name: String,
+    /// Its roles by key.
+    pub roles: IndexMap<String, Role>,
+    /// When it was created.
+    pub created: String,
+    /// When it last changed.
+    pub changed: String,
+    /// Its last sequence.
+    pub sequence: u64,
+}
+
+/// A project role.
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// Its key.
+    pub key: String,
+    /// Its display name.
+    pub display_name: String,
+    /// Its group.
+    pub group: String,
+    /// When it was created.
+    pub created: String,
     /// Its last sequence.
     pub sequence: u64,
 }
@@ -205,6 +241,11 @@ pub async fn request(tenant: &Tenant, req: Request) -> Response {
     }
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let org_header = req
+        .headers()
+        .get("x-zitadel-orgid")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let bytes = match to_bytes(Body::new(req.into_body()), 2 << 20).await {
         Ok(b) => b,
         Err(_) => return invalid("request body too large"),
@@ -218,7 +259,128 @@ pub async fn request(tenant: &Tenant, req: Request) -> Response {
         }
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    tenant.with_zitadel(|instance| route(instance, &method, &segments, &body))
+    tenant.with_zitadel(|instance| {
+        if segments.starts_with(&["management", "v1", "projects"]) {
+            // The management API works in the organization of the header, else in the
+            // first one (the caller's own, on a real instance).
+            let org = org_header.or_else(|| instance.orgs.keys().next().cloned());
+            return projects(instance, org.as_deref(), &method, &segments[3..], &body);
+        }
+        route(instance, &method, &segments, &body)
+    })
+}
+
+fn projects(
+    instance: &mut Instance,
+    org: Option<&str>,
+    method: &Method,
+    rest: &[&str],
+    body: &Value,
+) -> Response {
+    let ok = |v: Value| (StatusCode::OK, axum::Json(v)).into_response();
+    let (sequence, now) = instance.touch();
+    let resource_owner = org.unwrap_or_default().to_owned();
+    let details = |sequence: u64, created: &str, changed: &str| json!({"sequence": sequence.to_string(), "creationDate": created, "changeDate": changed, "resourceOwner": resource_owner});
+    let list = |total: usize, result: Vec<Value>| json!({"details": {"totalResult": total.to_string(), "viewTimestamp": iso_now()}, "result": result});
+    let Some(org) = org.and_then(|id| instance.orgs.get_mut(id)) else {
+        return not_found("organization");
+    };
+    match (method.as_str(), rest) {
+        ("POST", []) => {
+            let name = text(body, "name");
+            if name.trim().is_empty() {
+                return invalid("name is required (PROJECT-fd2rs)");
+            }
+            if org.projects.values().any(|p| p.name == name) {
+                return error(
+                    StatusCode::CONFLICT,
+                    6,
+                    "Errors.Project.AlreadyExists (PROJECT-3ofn3)",
+                );
+            }
+            let id = format!("{}", 300_000_000_000_000_000u64 + sequence);
+            org.projects.insert(
+                id.clone(),
+                Project {
+                    id: id.clone(),
+                    name,
+                    roles: IndexMap::new(),
+                    created: now.clone(),
+                    changed: now.clone(),
+                    sequence,
+                },
+            );
+            ok(json!({"id": id, "details": details(sequence, &now, &now)}))
+        }
+        ("POST", ["_search"]) => {
+            let (offset, limit) = page(body);
+            let result: Vec<Value> = org
+                .projects
+                .values()
+                .skip(offset)
+                .take(limit)
+                .map(|p| json!({"id": p.id, "details": details(p.sequence, &p.created, &p.changed), "name": p.name, "state": "PROJECT_STATE_ACTIVE"}))
+                .collect();
+            ok(list(org.projects.len(), result))
+        }
+        ("POST", [id, "roles"]) => {
+            let Some(project) = org.projects.get_mut(*id) else {
+                return not_found("project");
+            };
+            let key = text(body, "roleKey");
+            if key.trim().is_empty() {
+                return invalid("roleKey is required (PROJECT-4m9vS)");
+            }
+            if project.roles.contains_key(&key) {
+                return error(
+                    StatusCode::CONFLICT,
+                    6,
+                    "Errors.Project.Role.AlreadyExists (PROJECT-wdg3s)",
+                );
+            }
+            project.roles.insert(
+                key.clone(),
+                Role {
+                    key,
+                    display_name: text(body, "displayName"),
+                    group: text(body, "group"),
+                    created: now.clone(),
+                    sequence,
+                },
+            );
+            project.changed = now.clone();
+            ok(json!({"details": details(sequence, &now, &now)}))
+        }
+        ("PUT", [id, "roles", key]) => {
+            let Some(role) = org
+                .projects
+                .get_mut(*id)
+                .and_then(|p| p.roles.get_mut(*key))
+            else {
+                return not_found("project role");
+            };
+            role.display_name = text(body, "displayName");
+            role.group = text(body, "group");
+            role.sequence = sequence;
+            let created = role.created.clone();
+            ok(json!({"details": details(sequence, &created, &now)}))
+        }
+        ("POST", [id, "roles", "_search"]) => {
+            let Some(project) = org.projects.get(*id) else {
+                return not_found("project");
+            };
+            let (offset, limit) = page(body);
+            let result: Vec<Value> = project
+                .roles
+                .values()
+                .skip(offset)
+                .take(limit)
+                .map(|r| json!({"key": r.key, "details": details(r.sequence, &r.created, &r.created), "displayName": r.display_name, "group": r.group}))
+                .collect();
+            ok(list(project.roles.len(), result))
+        }
+        _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
+    }
 }
 
 fn route(instance: &mut Instance, method: &Method, segments: &[&str], body: &Value) -> Response {
@@ -272,6 +434,7 @@ fn route(instance: &mut Instance, method: &Method, segments: &[&str], body: &Val
                 created: now.clone(),
                 changed: now.clone(),
                 sequence,
+                projects: IndexMap::new(),
             };
             let details = instance.details(sequence, &now, &now);
             instance.orgs.insert(id.clone(), org);

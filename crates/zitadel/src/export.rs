@@ -1,13 +1,68 @@
-//! Reading every kind of the catalog from an instance into a snapshot's members.
+//! Reading every kind of the catalog from an instance: into a snapshot's members, or as
+//! the target side of a restore plan. Scoped kinds are read organization by organization
+//! (and project by project), each record wrapped with its parents' names.
+
+use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 use idferry_model::{MemberSink, Progress};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::Result;
-use crate::catalog::CATALOG;
+use crate::catalog::{CATALOG, Kind, Scope};
 use crate::client::Client;
 use crate::error::Error;
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn all(client: &Client, path: &str, org: Option<&str>) -> Result<Vec<Value>> {
+    crate::list::search(client, path, org, json!({}))
+        .try_collect()
+        .await
+}
+
+/// Every object of `kind` in snapshot shape (see [`Scope`]).
+pub async fn read_kind(client: &Client, kind: &Kind) -> Result<Vec<Value>> {
+    if kind.scope == Scope::Instance {
+        return all(client, kind.search, None).await;
+    }
+    let mut out = Vec::new();
+    let orgs = all(client, "/admin/v1/orgs/_search", None).await?;
+    for org in &orgs {
+        let (org_id, org_name) = (text(org, "id"), text(org, "name"));
+        if kind.scope == Scope::Org {
+            for record in all(client, kind.search, Some(&org_id)).await? {
+                out.push(json!({"parent": {"org": org_name}, "record": record}));
+            }
+            continue;
+        }
+        let projects = all(client, "/management/v1/projects/_search", Some(&org_id)).await?;
+        for project in &projects {
+            let path = kind.search.replace("{project}", &text(project, "id"));
+            for record in all(client, &path, Some(&org_id)).await? {
+                out.push(json!({
+                    "parent": {"org": org_name, "project": text(project, "name")},
+                    "record": record,
+                }));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every catalog kind of `client`'s instance, in snapshot shape.
+pub async fn read_instance(client: &Client) -> Result<HashMap<String, Vec<Value>>> {
+    let mut out = HashMap::new();
+    for kind in CATALOG {
+        out.insert(kind.name.to_owned(), read_kind(client, kind).await?);
+    }
+    Ok(out)
+}
 
 /// Writes every catalog kind of `client`'s instance into `sink`, one member per kind
 /// (`config/<kind>.ndjson`); returns the records written per kind.
@@ -23,19 +78,17 @@ pub async fn export(
             source,
         };
         progress.start(kind.name, None);
+        let records = read_kind(client, kind).await?;
         sink.start_member(&format!("config/{}.ndjson", kind.name), kind.name)
             .map_err(sink_error)?;
-        let mut records = crate::list::search(client, kind.search, None, json!({}));
-        let mut n = 0u64;
-        while let Some(record) = records.try_next().await? {
-            let text = serde_json::to_vec(&record).map_err(|e| sink_error(e.into()))?;
+        for record in &records {
+            let text = serde_json::to_vec(record).map_err(|e| sink_error(e.into()))?;
             sink.write_record(&text).map_err(sink_error)?;
-            n += 1;
-            progress.advance(kind.name, 1);
         }
         sink.finish_member().map_err(sink_error)?;
+        progress.advance(kind.name, records.len() as u64);
         progress.finish(kind.name);
-        counts.push((kind.name.to_owned(), n));
+        counts.push((kind.name.to_owned(), records.len() as u64));
     }
     Ok(counts)
 }

@@ -5,10 +5,10 @@
 //! turns ZITADEL's list queries (`query.offset` / `query.limit`, `details.totalResult`)
 //! into streams, and its error bodies (`code`, `message`, `details`) into typed errors.
 //!
-//! Built so far: the transport, lists, errors, a catalog of two kinds (organizations,
-//! SMS providers: Twilio's token is write-only and set through its own endpoint) and
-//! their export into snapshots. More kinds, restore and the users importer come next
-//! (see the open ZITADEL issue).
+//! Built so far: the transport, lists, errors, a catalog of four kinds (organizations,
+//! their projects and project roles, SMS providers: Twilio's token is write-only and set
+//! through its own endpoint), their export into snapshots and their restore (plan, then
+//! apply). More kinds and the users importer come next (see the open ZITADEL issue).
 
 pub mod catalog;
 pub mod client;

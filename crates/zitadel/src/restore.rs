@@ -9,8 +9,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Result;
+use crate::catalog::{Kind, Scope};
 use crate::client::Client;
 use crate::sms::{self, Twilio};
+use futures_util::TryStreamExt;
 
 /// What to do with one object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,23 +97,39 @@ fn text(v: &Value, pointer: &str) -> String {
         .to_owned()
 }
 
-fn keyed<'a>(records: &'a [Value], key: &str) -> HashMap<String, &'a Value> {
-    records
+/// An object of a snapshot or an instance: its name within the instance (parents'
+/// names first: `acme/portal/admin`), the object, and the whole snapshot entry.
+struct Object<'a> {
+    name: String,
+    record: &'a Value,
+    entry: &'a Value,
+}
+
+fn objects<'a>(kind: &Kind, entries: &'a [Value]) -> Vec<Object<'a>> {
+    entries
         .iter()
-        .map(|r| (text(r, &format!("/{key}")), r))
+        .map(|entry| {
+            let record = match kind.scope {
+                Scope::Instance => entry,
+                Scope::Org | Scope::Project => entry.get("record").unwrap_or(&Value::Null),
+            };
+            let mut parts: Vec<String> = ["/parent/org", "/parent/project"]
+                .iter()
+                .map(|p| text(entry, p))
+                .filter(|p| !p.is_empty())
+                .collect();
+            parts.push(text(record, &format!("/{}", kind.key)));
+            Object {
+                name: parts.join("/"),
+                record,
+                entry,
+            }
+        })
         .collect()
 }
 
-/// The settings compared for an SMS provider (the token apart: never returned).
-const SMS_FIELDS: &[&str] = &[
-    "/twilio/sid",
-    "/twilio/senderNumber",
-    "/twilio/verifyServiceSid",
-    "/http/endpoint",
-];
-
-/// Plans the restore of `source` (records per catalog kind, from a snapshot) into the
-/// instance whose records are `target`.
+/// Plans the restore of `source` (entries per catalog kind, in snapshot shape) into the
+/// instance whose entries are `target`.
 pub fn plan(
     source: &HashMap<String, Vec<Value>>,
     target: &HashMap<String, Vec<Value>>,
@@ -120,63 +138,61 @@ pub fn plan(
     let mut out = Plan::default();
     let none = Vec::new();
     for kind in crate::catalog::CATALOG {
-        let from = source.get(kind.name).unwrap_or(&none);
-        let into = keyed(target.get(kind.name).unwrap_or(&none), kind.key);
+        let from = objects(kind, source.get(kind.name).unwrap_or(&none));
+        let into_list = objects(kind, target.get(kind.name).unwrap_or(&none));
+        let into: HashMap<&str, &Object<'_>> =
+            into_list.iter().map(|o| (o.name.as_str(), o)).collect();
         let mut unchanged = 0;
-        for record in from {
-            let name = text(record, &format!("/{}", kind.key));
-            let existing = into.get(&name);
+        for object in &from {
+            let existing = into.get(object.name.as_str());
             let step = |action| Step {
                 kind: kind.name.to_owned(),
-                name: name.clone(),
+                name: object.name.clone(),
                 action,
                 exists: existing.is_some(),
-                record: record.clone(),
+                record: object.entry.clone(),
             };
             let mut steps = Vec::new();
-            match (kind.name, existing) {
-                ("sms_providers", existing) => {
-                    let twilio = record.get("twilio").is_some();
-                    let token = twilio
-                        .then(|| secrets(kind.name, &name, "twilio.token"))
-                        .flatten();
-                    match existing {
-                        None if twilio && token.is_none() => {
-                            out.missing.push(Missing {
-                                kind: kind.name.to_owned(),
-                                name: name.clone(),
-                                field: "twilio.token".into(),
-                                add: format!(
-                                    "[{}.\"{}\"] twilio = {{ token = {{ env = \"TWILIO_TOKEN\" }} }}",
-                                    kind.name, name
-                                ),
-                            });
-                            continue;
-                        }
-                        None => steps.push(step(Action::Create)),
-                        Some(current) => {
-                            let fields: Vec<String> = SMS_FIELDS
-                                .iter()
-                                .filter(|f| text(record, f) != text(current, f))
-                                .map(|f| f.trim_start_matches('/').replace('/', "."))
-                                .collect();
-                            if !fields.is_empty() {
-                                steps.push(step(Action::Update { fields }));
-                            }
-                            if token.is_some() {
-                                steps.push(step(Action::SetSecret {
-                                    field: "twilio.token".into(),
-                                }));
-                            }
-                        }
+            let twilio = kind.name == "sms_providers" && object.record.get("twilio").is_some();
+            let token = twilio
+                .then(|| secrets(kind.name, &object.name, "twilio.token"))
+                .flatten();
+            match existing {
+                None if twilio && token.is_none() => {
+                    out.missing.push(Missing {
+                        kind: kind.name.to_owned(),
+                        name: object.name.clone(),
+                        field: "twilio.token".into(),
+                        add: format!(
+                            "[{}.\"{}\"] twilio = {{ token = {{ env = \"TWILIO_TOKEN\" }} }}",
+                            kind.name, object.name
+                        ),
+                    });
+                    continue;
+                }
+                None => steps.push(step(Action::Create)),
+                Some(current) => {
+                    let fields: Vec<String> = kind
+                        .compared
+                        .iter()
+                        .filter(|f| text(object.record, f) != text(current.record, f))
+                        .map(|f| f.trim_start_matches('/').replace('/', "."))
+                        .collect();
+                    if !fields.is_empty() {
+                        steps.push(step(Action::Update { fields }));
                     }
-                    let active = |r: &Value| text(r, "/state").ends_with("_ACTIVE");
-                    if active(record) && !existing.is_some_and(|c| active(c)) {
-                        steps.push(step(Action::Activate));
+                    if token.is_some() {
+                        steps.push(step(Action::SetSecret {
+                            field: "twilio.token".into(),
+                        }));
                     }
                 }
-                (_, None) => steps.push(step(Action::Create)),
-                (_, Some(_)) => {}
+            }
+            if kind.name == "sms_providers" {
+                let active = |r: &Value| text(r, "/state").ends_with("_ACTIVE");
+                if active(object.record) && !existing.is_some_and(|c| active(c.record)) {
+                    steps.push(step(Action::Activate));
+                }
             }
             if steps.is_empty() {
                 unchanged += 1;
@@ -207,14 +223,80 @@ fn twilio_of(record: &Value) -> Twilio {
     }
 }
 
+/// Ids of the target's objects, found by name as the steps need them (objects created
+/// by earlier steps get new ids).
+#[derive(Default)]
+struct Ids {
+    orgs: HashMap<String, String>,
+    projects: HashMap<(String, String), String>,
+    sms: HashMap<String, String>,
+}
+
+impl Ids {
+    async fn org(&mut self, client: &Client, name: &str) -> Result<String> {
+        if !self.orgs.contains_key(name) {
+            let orgs: Vec<Value> =
+                crate::list::search(client, "/admin/v1/orgs/_search", None, json!({}))
+                    .try_collect()
+                    .await?;
+            self.orgs = orgs
+                .iter()
+                .map(|o| (text(o, "/name"), text(o, "/id")))
+                .collect();
+        }
+        self.orgs
+            .get(name)
+            .cloned()
+            .ok_or_else(|| missing_parent(client, "organization", name))
+    }
+
+    async fn project(
+        &mut self,
+        client: &Client,
+        org: &str,
+        name: &str,
+    ) -> Result<(String, String)> {
+        let org_id = self.org(client, org).await?;
+        let key = (org.to_owned(), name.to_owned());
+        if !self.projects.contains_key(&key) {
+            let projects: Vec<Value> = crate::list::search(
+                client,
+                "/management/v1/projects/_search",
+                Some(&org_id),
+                json!({}),
+            )
+            .try_collect()
+            .await?;
+            for p in projects {
+                self.projects
+                    .insert((org.to_owned(), text(&p, "/name")), text(&p, "/id"));
+            }
+        }
+        let id = self
+            .projects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| missing_parent(client, "project", &format!("{org}/{name}")))?;
+        Ok((org_id, id))
+    }
+}
+
+fn missing_parent(client: &Client, what: &str, name: &str) -> crate::Error {
+    crate::Error::Decode {
+        instance: client.instance().to_owned(),
+        method: "POST".into(),
+        path: "_search".into(),
+        message: format!("no {what} named {name:?} in the target (was its creation refused?)"),
+    }
+}
+
 /// Applies `plan` to `client`'s instance, step by step; a failed step is reported and
-/// the others go on. Ids are looked up again by natural key (created objects get new ones).
+/// the others go on.
 pub async fn apply(client: &Client, plan: &Plan, secrets: Secrets<'_>) -> Report {
     let mut report = Report::default();
-    let mut ids: HashMap<(String, String), String> = HashMap::new();
+    let mut ids = Ids::default();
     for step in &plan.steps {
-        let result = apply_step(client, step, secrets, &mut ids).await;
-        match result {
+        match apply_step(client, step, secrets, &mut ids).await {
             Ok(()) => report.done += 1,
             Err(e) => report
                 .failed
@@ -228,48 +310,82 @@ async fn apply_step(
     client: &Client,
     step: &Step,
     secrets: Secrets<'_>,
-    ids: &mut HashMap<(String, String), String>,
+    ids: &mut Ids,
 ) -> Result<()> {
-    let key = (step.kind.clone(), step.name.clone());
-    let r = &step.record;
+    let entry = &step.record;
+    let org = text(entry, "/parent/org");
     match (step.kind.as_str(), &step.action) {
         ("organizations", Action::Create) => {
             client
-                .post("/management/v1/orgs", &json!({ "name": step.name }))
+                .post(
+                    "/management/v1/orgs",
+                    &json!({ "name": text(entry, "/name") }),
+                )
+                .await?;
+        }
+        ("projects", Action::Create) => {
+            let org_id = ids.org(client, &org).await?;
+            let body = json!({ "name": text(entry, "/record/name") });
+            client
+                .send(
+                    reqwest::Method::POST,
+                    "/management/v1/projects",
+                    Some(&org_id),
+                    Some(&body),
+                )
+                .await?;
+        }
+        ("project_roles", action) => {
+            let project = text(entry, "/parent/project");
+            let (org_id, project_id) = ids.project(client, &org, &project).await?;
+            let r = entry.get("record").unwrap_or(&Value::Null);
+            let (method, path) = match action {
+                Action::Create => (
+                    reqwest::Method::POST,
+                    format!("/management/v1/projects/{project_id}/roles"),
+                ),
+                _ => (
+                    reqwest::Method::PUT,
+                    format!(
+                        "/management/v1/projects/{project_id}/roles/{}",
+                        text(r, "/key")
+                    ),
+                ),
+            };
+            let body = json!({
+                "roleKey": text(r, "/key"),
+                "displayName": text(r, "/displayName"),
+                "group": text(r, "/group"),
+            });
+            client
+                .send(method, &path, Some(&org_id), Some(&body))
                 .await?;
         }
         ("sms_providers", Action::Create) => {
-            let id = if r.get("twilio").is_some() {
+            let id = if entry.get("twilio").is_some() {
                 let token = secrets(&step.kind, &step.name, "twilio.token").unwrap_or_default();
-                sms::add_twilio(client, &twilio_of(r), &token).await?
+                sms::add_twilio(client, &twilio_of(entry), &token).await?
             } else {
-                let body = json!({"endpoint": text(r, "/http/endpoint"), "description": step.name});
+                let body =
+                    json!({"endpoint": text(entry, "/http/endpoint"), "description": step.name});
                 let answer = client.post("/admin/v1/sms/http", &body).await?;
                 text(&answer, "/id")
             };
-            ids.insert(key, id);
+            ids.sms.insert(step.name.clone(), id);
         }
         ("sms_providers", action) => {
-            let id = match ids.get(&key) {
-                Some(id) => id.clone(),
-                None => {
-                    let found = sms::list(client)
-                        .await?
-                        .into_iter()
-                        .find(|p| text(p, "/description") == step.name)
-                        .map(|p| text(&p, "/id"))
-                        .unwrap_or_default();
-                    ids.insert(key, found.clone());
-                    found
+            if !ids.sms.contains_key(&step.name) {
+                for p in sms::list(client).await? {
+                    ids.sms.insert(text(&p, "/description"), text(&p, "/id"));
                 }
-            };
+            }
+            let id = ids.sms.get(&step.name).cloned().unwrap_or_default();
             match action {
-                Action::Update { .. } if r.get("twilio").is_some() => {
-                    sms::update_twilio(client, &id, &twilio_of(r)).await?;
+                Action::Update { .. } if entry.get("twilio").is_some() => {
+                    sms::update_twilio(client, &id, &twilio_of(entry)).await?;
                 }
                 Action::Update { .. } => {
-                    let body =
-                        json!({"endpoint": text(r, "/http/endpoint"), "description": step.name});
+                    let body = json!({"endpoint": text(entry, "/http/endpoint"), "description": step.name});
                     client
                         .put(&format!("/admin/v1/sms/http/{id}"), &body)
                         .await?;
@@ -287,15 +403,4 @@ async fn apply_step(
     Ok(())
 }
 
-/// Every catalog kind of `client`'s instance, as a plan's target.
-pub async fn read_instance(client: &Client) -> Result<HashMap<String, Vec<Value>>> {
-    use futures_util::TryStreamExt;
-    let mut out = HashMap::new();
-    for kind in crate::catalog::CATALOG {
-        let records: Vec<Value> = crate::list::search(client, kind.search, None, json!({}))
-            .try_collect()
-            .await?;
-        out.insert(kind.name.to_owned(), records);
-    }
-    Ok(out)
-}
+pub use crate::export::read_instance;

@@ -253,7 +253,9 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
         counts,
         [
             ("organizations".to_owned(), 2),
-            ("sms_providers".to_owned(), 1)
+            ("sms_providers".to_owned(), 1),
+            ("projects".to_owned(), 0),
+            ("project_roles".to_owned(), 0),
         ]
     );
     let (code, out, _) =
@@ -303,10 +305,34 @@ async fn a_zitadel_snapshot_restores_with_the_twilio_token_from_the_values() {
     emu.write_config(&dir.path().join("idferry.toml")).unwrap();
     let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
     let prod = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
+    let mut orgs = Vec::new();
     for name in ["acme", "acme-eu"] {
-        prod.post("/management/v1/orgs", &json!({ "name": name }))
+        let made = prod
+            .post("/management/v1/orgs", &json!({ "name": name }))
             .await
             .unwrap();
+        orgs.push(made["id"].as_str().unwrap().to_owned());
+    }
+    // A project with two roles in the second organization (the header picks it).
+    let project = prod
+        .send(
+            reqwest::Method::POST,
+            "/management/v1/projects",
+            Some(&orgs[1]),
+            Some(&json!({"name": "portal"})),
+        )
+        .await
+        .unwrap();
+    let project = project["id"].as_str().unwrap().to_owned();
+    for (key, name) in [("admin", "Administrator"), ("viewer", "Viewer")] {
+        prod.send(
+            reqwest::Method::POST,
+            &format!("/management/v1/projects/{project}/roles"),
+            Some(&orgs[1]),
+            Some(&json!({"roleKey": key, "displayName": name, "group": "portal"})),
+        )
+        .await
+        .unwrap();
     }
     let twilio_id = sms::add_twilio(&prod, &twilio(7), "prod-token")
         .await
@@ -396,6 +422,31 @@ async fn a_zitadel_snapshot_restores_with_the_twilio_token_from_the_values() {
         "the token set, the provider active"
     );
     assert_eq!(providers(staging), 2);
+    let roles = |t: &idferry_emulator::Tenant| {
+        t.with_zitadel(|z| {
+            let mut out: Vec<String> = z
+                .orgs
+                .values()
+                .flat_map(|o| {
+                    o.projects.values().flat_map(move |p| {
+                        p.roles.values().map(move |r| {
+                            format!("{}/{}/{}={}", o.name, p.name, r.key, r.display_name)
+                        })
+                    })
+                })
+                .collect();
+            out.sort();
+            out
+        })
+    };
+    assert_eq!(
+        roles(staging),
+        [
+            "acme-eu/portal/admin=Administrator",
+            "acme-eu/portal/viewer=Viewer"
+        ],
+        "projects and roles land in the organization of the same name"
+    );
 
     // Again without values: nothing to do. With them, the token is set again, which
     // changes an existing object: consent is asked for.
@@ -409,6 +460,34 @@ async fn a_zitadel_snapshot_restores_with_the_twilio_token_from_the_values() {
     let (code, _, err) = run(restore, vec![("TWILIO_TOKEN", "rotated")]).await;
     assert_eq!(code, 1);
     assert!(err.contains("not applied"), "{err}");
+
+    // A role renamed in staging is planned as an update and put back with --yes.
+    staging.with_zitadel(|z| {
+        for o in z.orgs.values_mut() {
+            for p in o.projects.values_mut() {
+                if let Some(r) = p.roles.get_mut("viewer") {
+                    r.display_name = "Renamed".into();
+                }
+            }
+        }
+    });
+    let (code, out, _) = run(
+        vec!["restore", &file, "--to", "zitadel-staging", "--plan"],
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("acme-eu/portal/viewer") && out.contains("update displayName"),
+        "{out}"
+    );
+    let (code, out, err) = run(
+        vec!["restore", &file, "--to", "zitadel-staging", "--yes"],
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(roles(staging)[1], "acme-eu/portal/viewer=Viewer");
 
     // Across platforms, what is not built yet says so.
     let (code, _, err) = run(
