@@ -266,19 +266,17 @@ fn worker_name(shard: Option<Shard>) -> String {
 
 /// Files the run report of one tenant in the store.
 async fn file_report(store: &Store, worker: &str, started: jiff::Timestamp, o: &Outcome) {
-    let counts =
-        o.result.as_ref().ok().map(
-            |d| json!({"path": d.path, "bytes": d.bytes, "records": d.records, "users": d.users}),
-        );
-    let (outcome, error) = match (&o.result, &o.held_by) {
-        (Ok(_), _) => (ReportOutcome::Ok, None),
-        (Err(e), Some(_)) => (ReportOutcome::Skipped, Some(format!("{e:#}"))),
-        (Err(e), None) => (ReportOutcome::Failed, Some(format!("{e:#}"))),
-    };
-    let ended = Ended {
-        outcome,
-        counts: counts.as_ref(),
-        error,
+    let ended = match (&o.result, &o.held_by) {
+        (Ok(d), _) => Ended {
+            outcome: ReportOutcome::Ok,
+            snapshot: Some(d.path.clone()),
+            bytes: Some(d.bytes),
+            records: Some(d.records),
+            users: Some(d.users),
+            error: None,
+        },
+        (Err(e), Some(_)) => Ended::without_snapshot(ReportOutcome::Skipped, format!("{e:#}")),
+        (Err(e), None) => Ended::without_snapshot(ReportOutcome::Failed, format!("{e:#}")),
     };
     idferry_pipeline::stored::file_report(store, &o.tenant, worker, started, ended).await;
 }

@@ -18,7 +18,7 @@ use idferry_import::users::{
     Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
 };
 use idferry_import::{ImportError, State, Values, apply};
-use idferry_model::{Credentials, Secret, Silent};
+use idferry_model::Silent;
 use idferry_pipeline::Source;
 use idferry_pipeline::stages::{import_profile, shape_user};
 use serde_json::json;
@@ -34,11 +34,7 @@ fn client(
     Ok(Client::from_parts(
         &t.name,
         &t.base_url,
-        Credentials::ClientCredentials {
-            client_id: t.client_id.clone(),
-            client_secret: Secret::new(t.client_secret.clone()),
-            audience: None,
-        },
+        t.client_credentials(),
         rate,
         burst,
         ClientOptions::default(),

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use futures_util::stream::StreamExt;
+use idferry_auth0::{Client, ClientOptions};
 use idferry_import::state::Selection;
 use idferry_import::users::{
     Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
@@ -88,7 +89,7 @@ pub async fn run(cmd: MigrateCommand) -> anyhow::Result<ExitCode> {
 async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     idferry_auth0::install_tls_provider();
     let config = args.config.load()?;
-    let target = crate::restore::auth0_target(&config, &args.to)?;
+    let target = Client::new(config.tenant(&args.to)?, ClientOptions::default())?;
     let (source, _copy) = resolve_source(&args.from, &config, &args.key).await?;
     let mappings = match &args.map {
         Some(file) => vec![Mapping::load(file, &|v| std::env::var(v).ok())?],

@@ -94,22 +94,10 @@ pub async fn resolve_source(
     let path = Path::new(name);
     if path.is_file() || idferry_pipeline::stored::is_url(path) {
         let fetched = idferry_pipeline::stored::fetch_snapshot(path).await?;
-        let platform = idferry_archive::SnapshotReader::new(fetched.path(), key.decryption()?)
-            .manifest()?
-            .platform;
-        if platform != Platform::Auth0.to_string() {
-            bail!(
-                "{name} is a snapshot of a {platform} instance: writing it into an Auth0 tenant needs a mapping profile, which is not built yet"
-            );
-        }
         let source = Source::Snapshot(fetched.path().to_owned(), key.decryption()?);
         return Ok((source, Some(fetched)));
     }
     match config.tenant(name) {
-        Ok(t) if t.platform != Platform::Auth0 => bail!(
-            "{name} is a {} instance: reading it as the source of a restore or a migration is not supported yet (`idferry backup` is)",
-            t.platform
-        ),
         Ok(t) => Ok((
             Source::Tenant(Client::new(t, ClientOptions::default())?),
             None,
@@ -119,18 +107,6 @@ pub async fn resolve_source(
             config.names()
         ),
     }
-}
-
-/// The client of `name`, an Auth0 tenant: the only platform written into so far.
-pub fn auth0_target(config: &Config, name: &str) -> anyhow::Result<Client> {
-    let tenant = config.tenant(name)?;
-    if tenant.platform != Platform::Auth0 {
-        bail!(
-            "{name} is a {} instance: writing into it is not supported yet",
-            tenant.platform
-        );
-    }
-    Ok(Client::new(tenant, ClientOptions::default())?)
 }
 
 fn parse_only(only: &[String]) -> anyhow::Result<Vec<(String, String)>> {
@@ -153,7 +129,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     if config.tenant(&args.to)?.platform == Platform::Zitadel {
         return restore_zitadel(&args, &config).await;
     }
-    let target = auth0_target(&config, &args.to)?;
+    let target = Client::new(config.tenant(&args.to)?, ClientOptions::default())?;
     let (source, _copy) = resolve_source(&args.source, &config, &args.key).await?;
     for k in &args.kinds {
         if idferry_model::catalog::find(k).is_none_or(|k| !k.config) {

@@ -111,16 +111,6 @@ pub struct Verdict {
     pub keep: bool,
 }
 
-/// Which snapshots of `dir` (of `tenant`, or of every tenant) `policy` keeps, tenant by
-/// tenant, oldest first.
-pub fn plan_dir(
-    dir: &Path,
-    tenant: Option<&str>,
-    policy: &Policy,
-) -> Result<Vec<Verdict>, ArchiveError> {
-    Ok(plan(snapshot_files(dir)?, tenant, policy))
-}
-
 /// Which of `files` (of `tenant`, or of every tenant) `policy` keeps, tenant by tenant,
 /// oldest first. The paths are carried through: file paths, or object names.
 pub fn plan(

@@ -121,8 +121,18 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client for a tenant of the config file (reads its credentials now).
+    /// A client for a tenant of the config file (reads its credentials now). A tenant
+    /// of another platform is refused: whatever wanted it does not support that platform.
     pub fn new(tenant: &TenantConfig, options: ClientOptions) -> Result<Self> {
+        if tenant.platform != idferry_model::Platform::Auth0 {
+            return Err(Error::Setup {
+                tenant: tenant.name.clone(),
+                message: format!(
+                    "a {} instance, not an Auth0 tenant: this is not supported for it yet",
+                    tenant.platform
+                ),
+            });
+        }
         let credentials = tenant.resolve_credentials()?;
         let rate = options.rate_limit.or(tenant.rate_limit);
         let burst = options.burst.or(tenant.burst);
@@ -365,15 +375,7 @@ impl Client {
             .counters
             .transient_retries
             .fetch_add(1, Ordering::Relaxed);
-        // The error chain says what broke (refused, reset, timed out); reqwest's own
-        // message alone is often just "error sending request".
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
-        }
+        let message = idferry_pacing::retry::transport_message(e);
         Failure::now(Error::Transport {
             tenant: self.inner.tenant.clone(),
             method: method.to_string(),

@@ -153,6 +153,15 @@ impl Tenant {
         f(&mut self.lock())
     }
 
+    /// The client credentials of its machine-to-machine application, as a config gives them.
+    pub fn client_credentials(&self) -> idferry_model::config::Credentials {
+        idferry_model::config::Credentials::ClientCredentials {
+            client_id: self.client_id.clone(),
+            client_secret: idferry_model::Secret::new(self.client_secret.clone()),
+            audience: None,
+        }
+    }
+
     /// Runs `f` on the ZITADEL instance's data (for tests: what the API never returns).
     pub fn with_zitadel<R>(&self, f: impl FnOnce(&mut crate::zitadel::Instance) -> R) -> R {
         f(&mut lock(&self.zitadel))

@@ -29,6 +29,20 @@ impl Default for RetryPolicy {
     }
 }
 
+/// What broke in a request that got no answer: reqwest's message with its causes
+/// (refused, reset, timed out), since its own message alone is often just "error
+/// sending request".
+pub fn transport_message(e: &reqwest::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
 impl RetryPolicy {
     /// How many attempts in all a failure of `class` allows; None when retrying cannot
     /// help.

@@ -12,7 +12,7 @@ use idferry_archive::WriteOptions;
 use idferry_auth0::{Client, ClientOptions};
 use idferry_export::ExportOptions;
 use idferry_import::users::UsersOptions;
-use idferry_model::{Config, Platform, Progress};
+use idferry_model::{Config, Progress};
 use idferry_store::{Fetched, Store};
 use idferry_transform::Mapping;
 use serde::Serialize;
@@ -230,14 +230,10 @@ impl Ctx<'_> {
     }
 
     fn client(&self, tenant: &str) -> Result<Client, PipelineError> {
-        let t = self.config.tenant(tenant)?;
-        if t.platform != Platform::Auth0 {
-            return Err(PipelineError::Spec(format!(
-                "{tenant}: {} tenants are not supported by pipelines yet",
-                t.platform
-            )));
-        }
-        Ok(Client::new(t, ClientOptions::default())?)
+        Ok(Client::new(
+            self.config.tenant(tenant)?,
+            ClientOptions::default(),
+        )?)
     }
 
     /// Runs `f` as stage `stage` of `unit` unless the journal has it done.

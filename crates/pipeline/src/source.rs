@@ -29,6 +29,7 @@ impl Source {
         }
     }
 
+    /// The snapshot's reader; a snapshot of another platform is refused.
     fn reader(
         path: &std::path::Path,
         key: &Option<Decryption>,
@@ -39,10 +40,18 @@ impl Source {
                 path.display()
             )));
         }
-        Ok(SnapshotReader::new(path, key.clone()))
+        let reader = SnapshotReader::new(path, key.clone());
+        let platform = reader.manifest()?.platform;
+        if platform != "auth0" {
+            return Err(PipelineError::Spec(format!(
+                "{} is a snapshot of a {platform} instance: writing it into an Auth0 tenant needs a mapping profile, which is not built yet",
+                path.display()
+            )));
+        }
+        Ok(reader)
     }
 
-    /// The records of `selection`. A snapshot of another platform is refused.
+    /// The records of `selection`.
     pub async fn state(
         &self,
         selection: Selection,
@@ -51,14 +60,6 @@ impl Source {
         Ok(match self {
             Self::Snapshot(path, key) => {
                 let reader = Self::reader(path, key)?;
-                let manifest = reader.manifest()?;
-                if manifest.platform != "auth0" {
-                    return Err(PipelineError::Spec(format!(
-                        "{} is a snapshot of a {} tenant; restoring it into Auth0 needs a mapping profile that converts it",
-                        path.display(),
-                        manifest.platform
-                    )));
-                }
                 State::from_snapshot(&reader, selection)?
             }
             Self::Tenant(client) => State::from_tenant(client, selection, progress).await?,

@@ -109,29 +109,52 @@ pub async fn fetch_snapshot(location: &Path) -> Result<Fetched, PipelineError> {
 
 /// How a tenant's snapshot run ended, for its report.
 #[derive(Debug)]
-pub struct Ended<'a> {
+pub struct Ended {
     /// Ok, failed, or skipped (another worker held the lease).
     pub outcome: Outcome,
-    /// The snapshot stage's counts (`path`, `bytes`, `records`, `users`), when it ran.
-    pub counts: Option<&'a Value>,
+    /// The snapshot written.
+    pub snapshot: Option<String>,
+    /// Its size.
+    pub bytes: Option<u64>,
+    /// Records in it.
+    pub records: Option<u64>,
+    /// Users in it.
+    pub users: Option<u64>,
     /// Why it failed or was skipped.
     pub error: Option<String>,
 }
 
-impl<'a> Ended<'a> {
-    /// From a snapshot stage's result.
-    pub fn from_result(result: &'a Result<Value, PipelineError>) -> Self {
+impl Ended {
+    /// A run that wrote no snapshot (failed, or skipped), and why.
+    pub fn without_snapshot(outcome: Outcome, error: String) -> Self {
+        Self {
+            outcome,
+            snapshot: None,
+            bytes: None,
+            records: None,
+            users: None,
+            error: Some(error),
+        }
+    }
+
+    /// From a snapshot stage's result (its counts: `path`, `bytes`, `records`, `users`).
+    pub fn from_result(result: &Result<Value, PipelineError>) -> Self {
         match result {
-            Ok(counts) => Self {
-                outcome: Outcome::Ok,
-                counts: Some(counts),
-                error: None,
-            },
-            Err(e) => Self {
-                outcome: Outcome::Failed,
-                counts: None,
-                error: Some(e.to_string()),
-            },
+            Ok(counts) => {
+                let field = |name: &str| counts.get(name).and_then(Value::as_u64);
+                Self {
+                    outcome: Outcome::Ok,
+                    snapshot: counts
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    bytes: field("bytes"),
+                    records: field("records"),
+                    users: field("users"),
+                    error: None,
+                }
+            }
+            Err(e) => Self::without_snapshot(Outcome::Failed, e.to_string()),
         }
     }
 }
@@ -143,28 +166,18 @@ pub async fn file_report(
     tenant: &str,
     worker: &str,
     started: jiff::Timestamp,
-    ended: Ended<'_>,
+    ended: Ended,
 ) {
-    let field = |name: &str| {
-        ended
-            .counts
-            .and_then(|c| c.get(name))
-            .and_then(Value::as_u64)
-    };
     let report = RunReport {
         tenant: tenant.to_owned(),
         worker: worker.to_owned(),
         started_at: started.to_string(),
         finished_at: jiff::Timestamp::now().to_string(),
         outcome: ended.outcome,
-        snapshot: ended
-            .counts
-            .and_then(|c| c.get("path"))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        bytes: field("bytes"),
-        records: field("records"),
-        users: field("users"),
+        snapshot: ended.snapshot,
+        bytes: ended.bytes,
+        records: ended.records,
+        users: ended.users,
         error: ended.error,
     };
     if let Err(e) = report.write(store).await {

@@ -148,20 +148,11 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let transport = |e: reqwest::Error| {
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                message.push_str(": ");
-                message.push_str(&s.to_string());
-                source = s.source();
-            }
-            Error::Transport {
-                instance: self.inner.instance.clone(),
-                method: method.to_string(),
-                path: path.to_owned(),
-                message,
-            }
+        let transport = |e: reqwest::Error| Error::Transport {
+            instance: self.inner.instance.clone(),
+            method: method.to_string(),
+            path: path.to_owned(),
+            message: idferry_pacing::retry::transport_message(&e),
         };
         let permit = self.inner.throttle.acquire().await;
         self.inner.requests.fetch_add(1, Ordering::Relaxed);

@@ -29,11 +29,7 @@ pub fn cc_client(t: &Tenant) -> Client {
     Client::from_parts(
         &t.name,
         &t.base_url,
-        Credentials::ClientCredentials {
-            client_id: t.client_id.clone(),
-            client_secret: Secret::new(t.client_secret.clone()),
-            audience: None,
-        },
+        t.client_credentials(),
         None,
         None,
         ClientOptions {
