@@ -2,7 +2,6 @@
 //! tenant, after a plan that can be looked at first (`--plan`) and that needs consent
 //! before it overwrites or deletes anything.
 
-use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -336,22 +335,8 @@ async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<
     let path = Path::new(&args.source);
     let (source, _copy) = if path.is_file() || idferry_pipeline::stored::is_url(path) {
         let fetched = idferry_pipeline::stored::fetch_snapshot(path).await?;
-        let reader = idferry_archive::SnapshotReader::new(fetched.path(), args.key.decryption()?);
-        let platform = reader.manifest()?.platform;
-        if platform != Platform::Zitadel.to_string() {
-            bail!(
-                "{} is a snapshot of an {platform} tenant: writing it into a ZITADEL instance needs the auth0-to-zitadel profile, which is not built yet",
-                args.source
-            );
-        }
-        let mut records: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
-        for kind in idferry_zitadel::catalog::CATALOG {
-            let list = records.entry(kind.name.to_owned()).or_default();
-            reader.records(kind.name, |line| {
-                list.push(serde_json::from_slice(line).unwrap_or(serde_json::Value::Null));
-                Ok(())
-            })?;
-        }
+        let records =
+            idferry_pipeline::source::zitadel_snapshot(fetched.path(), args.key.decryption()?)?;
         (records, Some(fetched))
     } else {
         let tenant = config.tenant(&args.source)?;

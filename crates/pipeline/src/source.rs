@@ -113,3 +113,30 @@ impl Source {
         })
     }
 }
+
+/// The records of every ZITADEL catalog kind in the snapshot at `path` (in snapshot
+/// shape, see `idferry_zitadel::catalog::Scope`); a snapshot of another platform is
+/// refused.
+pub fn zitadel_snapshot(
+    path: &std::path::Path,
+    key: Option<Decryption>,
+) -> Result<std::collections::HashMap<String, Vec<Value>>, PipelineError> {
+    let reader = SnapshotReader::new(path, key);
+    let platform = reader.manifest()?.platform;
+    if platform != "zitadel" {
+        return Err(PipelineError::Spec(format!(
+            "{} is a snapshot of an {platform} tenant: writing it into a ZITADEL instance needs the auth0-to-zitadel profile, which is not built yet",
+            path.display()
+        )));
+    }
+    let mut records = std::collections::HashMap::new();
+    for kind in idferry_zitadel::catalog::CATALOG {
+        let mut list = Vec::new();
+        reader.records(kind.name, |line| {
+            list.push(serde_json::from_slice(line).unwrap_or(Value::Null));
+            Ok(())
+        })?;
+        records.insert(kind.name.to_owned(), list);
+    }
+    Ok(records)
+}

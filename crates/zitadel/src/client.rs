@@ -42,9 +42,16 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of `tenant` (platform `zitadel`), authenticated with its personal access
-    /// token (`token_env` / `token_file` in the config).
+    /// A client of `tenant` (platform `zitadel`, else refused), authenticated with its
+    /// personal access token (`token_env` / `token_file` in the config).
     pub fn new(tenant: &TenantConfig, retry: RetryPolicy) -> Result<Self> {
+        if tenant.platform != idferry_model::Platform::Zitadel {
+            return Err(Error::Config(ConfigError::Secret {
+                tenant: tenant.name.clone(),
+                key: "platform".into(),
+                message: format!("an {} tenant, not a ZITADEL instance", tenant.platform),
+            }));
+        }
         let token = match tenant.resolve_credentials()? {
             Credentials::Token(token) => token,
             Credentials::ClientCredentials { .. } => {
