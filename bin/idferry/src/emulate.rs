@@ -26,8 +26,9 @@ pub struct EmulateArgs {
     /// An empty tenant (repeatable).
     #[arg(long = "empty-tenant", value_name = "NAME")]
     pub empty: Vec<String>,
-    /// An empty ZITADEL instance (repeatable): so far its SMS providers and
-    /// organizations, through the admin and management APIs, with a personal access token.
+    /// An empty ZITADEL instance (repeatable): organizations, projects and roles, SMS
+    /// providers, users with metadata, grants and organization members, through the
+    /// admin, management and v2 APIs, with a personal access token.
     #[arg(long = "zitadel", value_name = "NAME")]
     pub zitadel: Vec<String>,
     /// Users to generate in each generated tenant.

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::Context;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use futures_util::stream::StreamExt;
 use idferry_auth0::{Client, ClientOptions};
@@ -13,6 +16,9 @@ use idferry_import::state::Selection;
 use idferry_import::users::{
     Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
 };
+use idferry_model::{Config, Platform, Progress};
+use idferry_pipeline::LoadedSpec;
+use idferry_pipeline::into_zitadel::PROFILE;
 use idferry_pipeline::stages::{import_profile, shape_user};
 use idferry_transform::Mapping;
 use serde_json::{Value, json};
@@ -35,10 +41,21 @@ pub enum MigrateCommand {
   idferry migrate users --from acme-prod --to acme-staging --hashes prod-hashes.ndjson
   idferry migrate users --from snapshots/...acme-prod.tar.zst --to acme-staging --map samples/mappings/staging.toml
 
+  idferry migrate users --from acme-prod --to zitadel-prod --map auth0-to-zitadel --hashes prod-hashes.ndjson
+
 Users go through --map (if given), then the auth0-export-to-import profile (ids keep
 their value without the provider prefix), then the hashes of --hashes (the password-hash
 export Auth0 support delivers). Users the API refuses are written with its errors to
---report. Roles and organizations must exist in the target (idferry restore first).")]
+--report. Roles and organizations must exist in the target (idferry restore first).
+
+Into a ZITADEL instance, users go through --map, then the auth0-to-zitadel profile, and
+become human users of --org with their email and its verified flag, names, phone,
+metadata and hash (bcrypt and the other formats ZITADEL verifies); Auth0 roles become
+roles of --project with one user grant per user, Auth0 organizations become
+organizations whose members they are. It runs as a pipeline with a run directory: if it
+stops, `idferry resume DIR` carries on without creating anyone twice. What a user loses
+(a social login, a hash in another format, a field the profile does not place) is listed
+per user in --report; the picture URL is kept as metadata.")]
 pub struct MigrateUsersArgs {
     /// The tenant (as named in the config) or snapshot file to read users from.
     #[arg(long)]
@@ -78,6 +95,21 @@ pub struct MigrateUsersArgs {
     pub json: bool,
     #[command(flatten)]
     pub key: KeyArgs,
+    /// ZITADEL targets: the organization users are created in (created when missing;
+    /// default: the source tenant's name).
+    #[arg(long, value_name = "NAME")]
+    pub org: Option<String>,
+    /// ZITADEL targets: the project whose roles stand for the source's roles (created
+    /// in --org when missing; default: the source tenant's name).
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+    /// ZITADEL targets: the member role organization members get.
+    #[arg(long, value_name = "ROLE", default_value = "ORG_USER_SELF_MANAGER")]
+    pub member_role: String,
+    /// ZITADEL targets: this migration's run directory (journal, spool, report), for
+    /// `idferry resume DIR` (default: idferry-runs/<time>-migrate-users-<target>).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
 }
 
 pub async fn run(cmd: MigrateCommand) -> anyhow::Result<ExitCode> {
@@ -89,6 +121,15 @@ pub async fn run(cmd: MigrateCommand) -> anyhow::Result<ExitCode> {
 async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     idferry_auth0::install_tls_provider();
     let config = args.config.load()?;
+    if config.tenant(&args.to)?.platform == Platform::Zitadel {
+        return into_zitadel(args, &config).await;
+    }
+    if args.map.as_deref() == Some(Path::new(PROFILE)) {
+        bail!(
+            "--map {PROFILE}: that profile is for ZITADEL targets; {} is an Auth0 tenant",
+            args.to
+        );
+    }
     let target = Client::new(config.tenant(&args.to)?, ClientOptions::default())?;
     let (source, _copy) = resolve_source(&args.from, &config, &args.key).await?;
     let mappings = match &args.map {
@@ -213,6 +254,85 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A users migration into a ZITADEL instance, run as a one-sink pipeline (written into
+/// its run directory) so that it resumes like any.
+async fn into_zitadel(args: MigrateUsersArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    if args.upsert {
+        bail!(
+            "--upsert: updating existing ZITADEL users is not supported yet; users that exist are reported"
+        );
+    }
+    let quote = |s: &str| Value::String(s.to_owned()).to_string();
+    let absolute = |p: &Path| -> anyhow::Result<String> {
+        let p = std::path::absolute(p).with_context(|| format!("{}", p.display()))?;
+        Ok(quote(&p.to_string_lossy()))
+    };
+    let mut spec = format!(
+        "# Written by `idferry migrate users`; `idferry resume` reads it.\nname = {}\n",
+        quote(&format!("migrate-users-{}", args.to))
+    );
+    if let Some(map) = args.map.as_deref().filter(|m| *m != Path::new(PROFILE)) {
+        spec += &format!("transforms = [{}]\n", absolute(map)?);
+    }
+    let from = Path::new(&args.from);
+    if from.is_file() {
+        spec += &format!("\n[source]\nsnapshot = {}\n", absolute(from)?);
+    } else if idferry_pipeline::stored::is_url(from) {
+        spec += &format!("\n[source]\nsnapshot = {}\n", quote(&args.from));
+    } else {
+        config.tenant(&args.from)?;
+        spec += &format!("\n[source]\ntenant = {}\n", quote(&args.from));
+    }
+    spec += &format!(
+        "\n[[sink]]\ntype = \"users\"\nto = {}\nmember_role = {}\nmemberships = {}\n",
+        quote(&args.to),
+        quote(&args.member_role),
+        !args.no_memberships
+    );
+    for (key, value) in [("org", &args.org), ("project", &args.project)] {
+        if let Some(v) = value {
+            spec += &format!("{key} = {}\n", quote(v));
+        }
+    }
+    if let Some(h) = &args.hashes {
+        spec += &format!("hashes = {}\n", absolute(h)?);
+    }
+    let run_dir = args.run_dir.clone().unwrap_or_else(|| {
+        let stamp = jiff::Timestamp::now()
+            .strftime("%Y%m%dT%H%M%SZ")
+            .to_string();
+        PathBuf::from("idferry-runs").join(format!("{stamp}-migrate-users-{}", args.to))
+    });
+    std::fs::create_dir_all(&run_dir)
+        .with_context(|| format!("cannot create {}", run_dir.display()))?;
+    let spec_path = run_dir.join("migrate-users.toml");
+    std::fs::write(&spec_path, spec)
+        .with_context(|| format!("cannot write {}", spec_path.display()))?;
+    let loaded = LoadedSpec::load(&spec_path)?;
+    let progress: Arc<dyn Progress> = Arc::new(Reporter::new());
+    progress.message(&format!(
+        "run directory: {} (if this stops: idferry resume {})",
+        run_dir.display(),
+        run_dir.display()
+    ));
+    let report = idferry_pipeline::start(&loaded, config, &run_dir, None, &[], progress).await?;
+    // The unit's report (refusals, what is not carried) where --report says.
+    for unit in &report.units {
+        let written = run_dir.join(&unit.unit).join("users-0-report.ndjson");
+        if written.is_file() {
+            std::fs::copy(&written, &args.report)
+                .with_context(|| format!("cannot write {}", args.report.display()))?;
+            if !args.json {
+                eprintln!(
+                    "Report (refused users, what was not carried): {}",
+                    args.report.display()
+                );
+            }
+        }
+    }
+    Ok(crate::run::finish(&report, args.json))
 }
 
 fn report_line<W: std::io::Write>(report: &mut Report<W>, line: &Value) -> anyhow::Result<()> {

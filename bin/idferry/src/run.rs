@@ -123,7 +123,8 @@ pub async fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     Ok(finish(&report, args.json))
 }
 
-fn finish(report: &RunReport, as_json: bool) -> ExitCode {
+/// Prints a run's report (or its JSON); the exit code says whether every unit succeeded.
+pub fn finish(report: &RunReport, as_json: bool) -> ExitCode {
     if as_json {
         out!("{}", json!(report));
     } else {

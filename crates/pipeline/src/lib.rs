@@ -6,6 +6,7 @@
 //! instant resumes without repeating finished work or writing anything twice.
 
 pub mod error;
+pub mod into_zitadel;
 pub mod journal;
 pub mod progress;
 pub mod run;

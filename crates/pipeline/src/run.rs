@@ -12,13 +12,16 @@ use idferry_archive::WriteOptions;
 use idferry_auth0::{Client, ClientOptions};
 use idferry_export::ExportOptions;
 use idferry_import::users::UsersOptions;
-use idferry_model::{Config, Progress};
+use idferry_model::{Config, Platform, Progress};
+use idferry_pacing::RetryPolicy;
 use idferry_store::{Fetched, Store};
 use idferry_transform::Mapping;
+use idferry_transform::hashes::HashFile;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::PipelineError;
+use crate::into_zitadel::{self, ZitadelSink};
 use crate::journal::{Journal, StageRow};
 use crate::progress::Prefixed;
 use crate::source::Source;
@@ -236,6 +239,71 @@ impl Ctx<'_> {
         )?)
     }
 
+    /// The name users' organization and project default to: the source tenant, or the
+    /// tenant a source snapshot was taken of.
+    fn source_name(&self, unit: &str, snapshot: &Option<Fetched>) -> String {
+        if self.spec.spec.source.snapshot.is_none() {
+            return unit.to_owned();
+        }
+        snapshot
+            .as_ref()
+            .and_then(|f| {
+                idferry_archive::SnapshotReader::new(f.path(), None)
+                    .manifest()
+                    .ok()
+            })
+            .map(|m| m.tenant)
+            .unwrap_or_else(|| unit.to_owned())
+    }
+
+    /// A users sink into a ZITADEL instance: extract, import, memberships, each a
+    /// journaled stage; returns the users refused.
+    #[allow(clippy::too_many_arguments)]
+    async fn users_into_zitadel(
+        &self,
+        unit: &str,
+        stage: &str,
+        sink: &ZitadelSink<'_>,
+        hashes: Option<&Path>,
+        memberships: bool,
+        source: &dyn Fn() -> Result<Source, PipelineError>,
+        progress: &dyn Progress,
+    ) -> Result<u64, PipelineError> {
+        self.stage(unit, &format!("{stage}:extract"), || async {
+            let hashes =
+                match hashes {
+                    Some(file) => Some(HashFile::load(file).map_err(|e| {
+                        PipelineError::Spec(format!("hashes {}: {e}", file.display()))
+                    })?),
+                    None => None,
+                };
+            into_zitadel::extract(
+                &source()?,
+                self.mappings,
+                hashes.as_ref(),
+                &sink.spool,
+                &sink.report,
+                progress,
+            )
+            .await
+        })
+        .await?;
+        let import_stage = format!("{stage}:import");
+        let imported = self
+            .stage(unit, &import_stage, || async {
+                into_zitadel::import(sink, self.journal.clone(), unit, &import_stage, progress)
+                    .await
+            })
+            .await?;
+        if memberships {
+            self.stage(unit, &format!("{stage}:memberships"), || async {
+                into_zitadel::memberships(&source()?, sink, progress).await
+            })
+            .await?;
+        }
+        Ok(imported.get("failed").and_then(Value::as_u64).unwrap_or(0))
+    }
+
     /// Runs `f` as stage `stage` of `unit` unless the journal has it done.
     async fn stage<F, Fut>(&self, unit: &str, stage: &str, f: F) -> Result<Value, PipelineError>
     where
@@ -374,8 +442,45 @@ impl Ctx<'_> {
                     hashes,
                     upsert,
                     memberships,
+                    org,
+                    project,
+                    member_role,
                 } => {
                     let to = target_name(to, unit);
+                    if self.config.tenant(&to)?.platform == Platform::Zitadel {
+                        let target = idferry_zitadel::Client::new(
+                            self.config.tenant(&to)?,
+                            RetryPolicy::default(),
+                        )?;
+                        let source_name = self.source_name(unit, &snapshot);
+                        let sink = ZitadelSink {
+                            target: &target,
+                            org: org.clone().unwrap_or_else(|| source_name.clone()),
+                            project: project.clone().unwrap_or(source_name),
+                            member_role: member_role.clone(),
+                            in_flight: 8,
+                            spool: unit_dir.join(format!("users-{i}.ndjson.zst")),
+                            report: unit_dir.join(format!("users-{i}-report.ndjson")),
+                        };
+                        let refused = self
+                            .users_into_zitadel(
+                                unit,
+                                &stage,
+                                &sink,
+                                hashes.as_deref(),
+                                *memberships,
+                                &source,
+                                &progress,
+                            )
+                            .await?;
+                        if refused > 0 {
+                            return Err(PipelineError::Stage(format!(
+                                "{refused} users were refused by {to}; see {}",
+                                sink.report.display()
+                            )));
+                        }
+                        continue;
+                    }
                     let target = self.client(&to)?;
                     let sink = UsersSink {
                         target: &target,

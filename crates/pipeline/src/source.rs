@@ -125,7 +125,7 @@ pub fn zitadel_snapshot(
     let platform = reader.manifest()?.platform;
     if platform != "zitadel" {
         return Err(PipelineError::Spec(format!(
-            "{} is a snapshot of an {platform} tenant: writing it into a ZITADEL instance needs the auth0-to-zitadel profile, which is not built yet",
+            "{} is a snapshot of an {platform} tenant: its configuration does not convert into a ZITADEL instance's (its users do: `idferry migrate users --to ZITADEL_TENANT`, profile auth0-to-zitadel)",
             path.display()
         )));
     }

@@ -117,11 +117,24 @@ pub enum SinkSpec {
         /// Give them their roles and organization memberships.
         #[serde(default = "yes")]
         memberships: bool,
+        /// ZITADEL targets: the organization users are created in (created when
+        /// missing); the source tenant's name when absent.
+        org: Option<String>,
+        /// ZITADEL targets: the project whose roles stand for the source's roles (in
+        /// `org`); the source tenant's name when absent.
+        project: Option<String>,
+        /// ZITADEL targets: the member role given to organization members.
+        #[serde(default = "default_member_role")]
+        member_role: String,
     },
 }
 
 fn default_connection() -> String {
     "Username-Password-Authentication".into()
+}
+
+fn default_member_role() -> String {
+    "ORG_USER_SELF_MANAGER".into()
 }
 
 fn yes() -> bool {

@@ -283,7 +283,7 @@ pub async fn extract_users(
 }
 
 /// A report file opened for appending (a resumed run adds to it).
-fn append(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, PipelineError> {
+pub(crate) fn append(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, PipelineError> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -83,17 +83,26 @@ impl HashFile {
         self.len() == 0
     }
 
-    /// Sets the record's hash, if the file has one for it.
-    pub fn merge_into(&self, record: &mut Value) {
+    /// The hash of an Auth0 user record (by its id without the provider prefix, else
+    /// by email), if the file has one.
+    pub fn find(&self, record: &Value) -> Option<&str> {
         let id = record
             .get("user_id")
             .and_then(Value::as_str)
             .map(|id| id.rsplit('|').next().unwrap_or(id).to_owned());
-        let found = id.and_then(|id| self.by_id.get(&id)).or_else(|| {
-            let email = record.get("email").and_then(Value::as_str)?.to_lowercase();
-            self.by_email.get(&email)
-        });
-        let Some(hash) = found else { return };
+        id.and_then(|id| self.by_id.get(&id))
+            .or_else(|| {
+                let email = record.get("email").and_then(Value::as_str)?.to_lowercase();
+                self.by_email.get(&email)
+            })
+            .map(String::as_str)
+    }
+
+    /// Sets the record's hash, if the file has one for it.
+    pub fn merge_into(&self, record: &mut Value) {
+        let Some(hash) = self.find(record).map(str::to_owned) else {
+            return;
+        };
         let Value::Object(map) = record else { return };
         let custom = |algorithm: &str| json!({"algorithm": algorithm, "hash": {"value": hash}});
         if hash.starts_with("$2a$") || hash.starts_with("$2b$") {

@@ -3,10 +3,16 @@
 use crate::spec::{Mapping, SpecError};
 
 /// Profiles by name, with their spec text.
-pub const PROFILES: &[(&str, &str)] = &[(
-    "auth0-export-to-import",
-    include_str!("profiles/auth0-export-to-import.toml"),
-)];
+pub const PROFILES: &[(&str, &str)] = &[
+    (
+        "auth0-export-to-import",
+        include_str!("profiles/auth0-export-to-import.toml"),
+    ),
+    (
+        "auth0-to-zitadel",
+        include_str!("profiles/auth0-to-zitadel.toml"),
+    ),
+];
 
 /// The profile called `name`.
 pub fn profile(name: &str) -> Result<Mapping, SpecError> {
@@ -52,6 +58,16 @@ mod tests {
                 "name": "A", "picture": "https://x/p.png", "blocked": false,
                 "user_metadata": {"lang": "fr"}, "app_metadata": {"plan": "pro"}
             })
+        );
+        let zitadel = profile("auth0-to-zitadel").unwrap();
+        let mut user = json!({"user_id": "auth0|x", "email": "a@example.com", "email_verified": true,
+                              "given_name": "A", "name": "A B", "logins_count": 4, "user_metadata": {"lang": "fr"}});
+        assert!(apply_all(zitadel.rules_for("users"), &mut user).unwrap());
+        assert_eq!(
+            user,
+            json!({"user_id": "auth0|x", "human": {"email": {"email": "a@example.com", "isVerified": true},
+                   "profile": {"givenName": "A", "displayName": "A B"}},
+                   "metadata": {"user_metadata": {"lang": "fr"}}})
         );
         assert!(
             profile("nope")

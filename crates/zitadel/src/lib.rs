@@ -17,6 +17,7 @@ pub mod export;
 pub mod list;
 pub mod restore;
 pub mod sms;
+pub mod users;
 
 pub use client::Client;
 pub use error::Error;

@@ -14,5 +14,6 @@ mod pipelines;
 mod restore;
 mod store;
 mod throttle;
+mod to_zitadel;
 mod transform;
 mod zitadel;

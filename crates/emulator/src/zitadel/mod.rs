@@ -6,7 +6,10 @@
 //! shapes: a `details` block (`sequence`, `creationDate`, `changeDate`, `resourceOwner`)
 //! on every object and write, errors as `{code, message, details}` with gRPC codes,
 //! `_search` lists with `query.offset` (a string) and `details.totalResult`, and
-//! write-only secrets: a Twilio token is accepted, never returned.
+//! write-only secrets: a Twilio token is accepted, never returned. Users, their
+//! metadata, grants and organization memberships live in [`users`].
+
+pub mod users;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
@@ -29,6 +32,10 @@ pub struct Instance {
     pub sms: IndexMap<String, SmsProvider>,
     /// Organizations by id, in creation order.
     pub orgs: IndexMap<String, Org>,
+    /// Users by id, in creation order.
+    pub users: IndexMap<String, users::User>,
+    /// User grants by id.
+    pub grants: IndexMap<String, users::Grant>,
 }
 
 /// An organization.
@@ -48,6 +55,8 @@ pub struct Org {
     pub sequence: u64,
     /// Its projects by id.
     pub projects: IndexMap<String, Project>,
+    /// Its members: user id -> member roles.
+    pub members: IndexMap<String, Vec<String>>,
 }
 
 /// A project of an organization, with its roles.
@@ -260,6 +269,9 @@ pub async fn request(tenant: &Tenant, req: Request) -> Response {
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     tenant.with_zitadel(|instance| {
+        if users::serves(&segments) {
+            return users::route(instance, org_header.as_deref(), &method, &segments, &body);
+        }
         if segments.starts_with(&["management", "v1", "projects"]) {
             // The management API works in the organization of the header, else in the
             // first one (the caller's own, on a real instance).
@@ -435,6 +447,7 @@ fn route(instance: &mut Instance, method: &Method, segments: &[&str], body: &Val
                 changed: now.clone(),
                 sequence,
                 projects: IndexMap::new(),
+                members: IndexMap::new(),
             };
             let details = instance.details(sequence, &now, &now);
             instance.orgs.insert(id.clone(), org);

@@ -1,0 +1,276 @@
+//! A users sink whose target is a ZITADEL instance: the same three journaled steps as
+//! into Auth0 (extract to a spool, import batch by batch, then memberships), with the
+//! `auth0-to-zitadel` profile and ZITADEL's users importer (`idferry_zitadel::users`).
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use idferry_import::state::Selection;
+use idferry_import::users::{ChunkState, Memberships, Report};
+use idferry_model::Progress;
+use idferry_transform::Mapping;
+use idferry_transform::hashes::HashFile;
+use idferry_transform::rules::apply_all;
+use idferry_zitadel::users::{
+    self as zusers, AssignOptions, BatchJournal, BatchState, Counts, ImportOptions, SourceUser,
+};
+use serde_json::{Value, json};
+
+use crate::error::PipelineError;
+use crate::journal::{Journal, UnitChunks};
+use crate::source::Source;
+
+/// The profile users go through after the pipeline's mappings.
+pub const PROFILE: &str = "auth0-to-zitadel";
+
+/// Users per journaled batch.
+const BATCH: usize = 250;
+
+/// What a users sink into ZITADEL takes.
+pub struct ZitadelSink<'a> {
+    /// The target instance.
+    pub target: &'a idferry_zitadel::Client,
+    /// The organization users are created in (created when missing).
+    pub org: String,
+    /// The project holding the source's roles.
+    pub project: String,
+    /// The member role given to organization members.
+    pub member_role: String,
+    /// Requests in flight.
+    pub in_flight: usize,
+    /// The spool file of the extract step.
+    pub spool: PathBuf,
+    /// The report (refusals and what is not carried).
+    pub report: PathBuf,
+}
+
+fn io(what: String) -> impl Fn(std::io::Error) -> PipelineError {
+    move |source| PipelineError::Io {
+        what: what.clone(),
+        source,
+    }
+}
+
+/// Reads the source's users through `mappings` (the profile among them is skipped: it
+/// comes last anyway), the profile and `hashes`, into the spool (ndjson.zst of
+/// [`SourceUser`], written aside and renamed). The report starts with the users that
+/// cannot be shaped and, per user, what is not carried.
+pub async fn extract(
+    source: &Source,
+    mappings: &[Mapping],
+    hashes: Option<&HashFile>,
+    spool: &Path,
+    report: &Path,
+    progress: &dyn Progress,
+) -> Result<Value, PipelineError> {
+    let profile = idferry_transform::profiles::profile(PROFILE)?;
+    if let Some(dir) = spool.parent() {
+        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+    }
+    let partial = spool.with_extension("partial");
+    let write_err = io(format!("writing {}", partial.display()));
+    let file = std::fs::File::create(&partial).map_err(&write_err)?;
+    let mut out = zstd::stream::write::Encoder::new(file, 3).map_err(&write_err)?;
+    // The report starts here (a rerun of this step starts it again); later steps add.
+    let report_file =
+        std::fs::File::create(report).map_err(io(format!("writing {}", report.display())))?;
+    let mut errors = Report::new(std::io::BufWriter::new(report_file));
+    let (mut read, mut kept, mut filtered, mut failed) = (0u64, 0u64, 0u64, 0u64);
+    let (mut with_hash, mut partly_carried, mut blocked) = (0u64, 0u64, 0u64);
+    let mut users = source.users(progress).await?;
+    progress.start("extract users", None);
+    while let Some(user) = users.next().await {
+        let mut user = user?;
+        read += 1;
+        let source_id = user
+            .get("user_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let hash = hashes.and_then(|h| h.find(&user)).map(str::to_owned);
+        let shaped = (|| {
+            for m in mappings.iter().chain([&profile]) {
+                if !apply_all(m.rules_for("users"), &mut user).map_err(|e| e.to_string())? {
+                    return Ok(None);
+                }
+            }
+            zusers::shape(&user, hash.as_deref()).map(Some)
+        })();
+        match shaped {
+            Ok(Some(shaped)) => {
+                kept += 1;
+                with_hash += u64::from(shaped.body.pointer("/human/hashedPassword").is_some());
+                blocked += u64::from(shaped.deactivate);
+                if !shaped.not_carried.is_empty() {
+                    partly_carried += 1;
+                    errors.write_line(
+                        &json!({"source_id": source_id, "username": shaped.username(),
+                                              "not_carried": shaped.not_carried}),
+                    )?;
+                }
+                let line = SourceUser {
+                    source_id,
+                    user: shaped,
+                };
+                serde_json::to_writer(&mut out, &line).map_err(|e| write_err(e.into()))?;
+                out.write_all(b"\n").map_err(&write_err)?;
+            }
+            Ok(None) => filtered += 1,
+            Err(message) => {
+                failed += 1;
+                errors.write_line(
+                    &json!({"source_id": source_id, "errors": [{"code": "MAPPING", "message": message}]}),
+                )?;
+            }
+        }
+        if read % 1000 == 0 {
+            progress.advance("extract users", 1000);
+        }
+    }
+    progress.finish("extract users");
+    let file = out.finish().map_err(&write_err)?;
+    file.sync_all().map_err(&write_err)?;
+    errors.finish()?;
+    std::fs::rename(&partial, spool).map_err(io(format!("renaming into {}", spool.display())))?;
+    Ok(
+        json!({"read": read, "kept": kept, "filtered": filtered, "failed": failed,
+              "with_hash": with_hash, "partly_carried": partly_carried, "blocked": blocked,
+              "spool": spool}),
+    )
+}
+
+/// The spooled users, in order.
+fn read_spool(spool: &Path) -> Result<Vec<SourceUser>, PipelineError> {
+    let read_err = io(format!("reading {}", spool.display()));
+    let file = std::fs::File::open(spool).map_err(&read_err)?;
+    let reader =
+        std::io::BufReader::new(zstd::stream::read::Decoder::new(file).map_err(&read_err)?);
+    let mut users = Vec::new();
+    for line in reader.lines() {
+        let line = line.map_err(&read_err)?;
+        users.push(serde_json::from_str(&line).map_err(|e| read_err(e.into()))?);
+    }
+    Ok(users)
+}
+
+/// The run journal's chunk rows, as batches of a ZITADEL import.
+impl BatchJournal for UnitChunks {
+    fn state(&mut self, n: u64) -> idferry_zitadel::Result<BatchState> {
+        let state = idferry_import::users::ChunkJournal::state(self, n).map_err(journal_error)?;
+        Ok(match state {
+            ChunkState::New => BatchState::New,
+            ChunkState::Done(c) => BatchState::Done(Counts {
+                inserted: c.inserted,
+                updated: c.updated,
+                failed: c.failed,
+                already_present: c.already_present,
+            }),
+            ChunkState::Sending | ChunkState::Submitted { .. } => BatchState::Sent,
+        })
+    }
+
+    fn sending(&mut self, n: u64) -> idferry_zitadel::Result<()> {
+        idferry_import::users::ChunkJournal::sending(self, n, &format!("batch-{n}"))
+            .map_err(journal_error)
+    }
+
+    fn done(&mut self, n: u64, c: Counts) -> idferry_zitadel::Result<()> {
+        let counts = idferry_import::users::ChunkCounts {
+            inserted: c.inserted,
+            updated: c.updated,
+            failed: c.failed,
+            already_present: c.already_present,
+        };
+        idferry_import::users::ChunkJournal::done(self, n, counts).map_err(journal_error)
+    }
+}
+
+fn journal_error(e: idferry_import::ImportError) -> idferry_zitadel::Error {
+    idferry_zitadel::Error::Sink {
+        kind: "run journal".into(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Creates the spooled users in the sink's organization, batch by batch, journaled.
+pub async fn import(
+    sink: &ZitadelSink<'_>,
+    journal: Arc<Mutex<Journal>>,
+    unit: &str,
+    stage: &str,
+    progress: &dyn Progress,
+) -> Result<Value, PipelineError> {
+    let users = read_spool(&sink.spool)?;
+    let org_id = zusers::ensure_org(sink.target, &sink.org).await?;
+    let mut report = crate::stages::append(&sink.report)?;
+    let mut chunks = UnitChunks {
+        journal,
+        unit: unit.to_owned(),
+        stage: stage.to_owned(),
+    };
+    let options = ImportOptions {
+        org_id,
+        batch: BATCH,
+        in_flight: sink.in_flight,
+    };
+    let summary = zusers::import(
+        sink.target,
+        &users,
+        &options,
+        &mut chunks,
+        &mut report,
+        progress,
+    )
+    .await?;
+    report
+        .flush()
+        .map_err(io(format!("writing {}", sink.report.display())))?;
+    Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+}
+
+/// Gives the imported users their roles and organization memberships.
+pub async fn memberships(
+    source: &Source,
+    sink: &ZitadelSink<'_>,
+    progress: &dyn Progress,
+) -> Result<Value, PipelineError> {
+    let usernames: HashMap<String, String> = read_spool(&sink.spool)?
+        .into_iter()
+        .map(|u| {
+            let username = u.user.username();
+            (u.source_id, username)
+        })
+        .collect();
+    let m = Memberships::from_state(&source.state(Selection::Memberships, progress).await?);
+    let memberships = zusers::Memberships {
+        roles: m.roles,
+        organizations: m.organizations,
+    };
+    let options = AssignOptions {
+        home_org: sink.org.clone(),
+        project: sink.project.clone(),
+        member_role: sink.member_role.clone(),
+    };
+    let mut report = crate::stages::append(&sink.report)?;
+    let summary = zusers::assign(
+        sink.target,
+        &memberships,
+        &usernames,
+        &options,
+        &mut report,
+        progress,
+    )
+    .await?;
+    if summary.failed > 0 {
+        return Err(PipelineError::Stage(format!(
+            "{} grants or memberships were refused by {}; see {}",
+            summary.failed,
+            sink.target.instance(),
+            sink.report.display()
+        )));
+    }
+    Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+}
