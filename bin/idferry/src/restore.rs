@@ -341,11 +341,11 @@ async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<
     } else {
         let tenant = config.tenant(&args.source)?;
         if tenant.platform != Platform::Zitadel {
-            bail!(
-                "{} is an {} tenant: restoring it into a ZITADEL instance needs the auth0-to-zitadel profile, which is not built yet",
-                args.source,
-                tenant.platform
-            );
+            bail!(idferry_pipeline::source::across_platforms(
+                &args.source,
+                &tenant.platform.to_string(),
+                "zitadel"
+            ));
         }
         let client = idferry_zitadel::Client::new(tenant, Default::default())?;
         (zrestore::read_instance(&client).await?, None)

@@ -183,15 +183,19 @@ pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let (a, b) = (key.open(&a).await?, key.open(&b).await?);
-            for side in [&a, &b] {
-                let platform = side.reader.manifest()?.platform;
-                if platform != "auth0" {
-                    bail!(
-                        "diff of {platform} snapshots is not supported yet; compare kinds with `idferry snapshots cat SNAPSHOT KIND`"
-                    );
-                }
-            }
-            let diffs = diff(&a.reader, &b.reader, DiffOptions { ignore_ids })?;
+            let platforms = (a.reader.manifest()?.platform, b.reader.manifest()?.platform);
+            let diffs = match (platforms.0.as_str(), platforms.1.as_str()) {
+                ("auth0", "auth0") => diff(&a.reader, &b.reader, DiffOptions { ignore_ids })?,
+                ("zitadel", "zitadel") => idferry_pipeline::source::zitadel_diff(
+                    a.reader.path(),
+                    b.reader.path(),
+                    key.decryption()?,
+                    ignore_ids,
+                )?,
+                (x, y) => bail!(
+                    "a {x} snapshot and a {y} snapshot: their kinds differ, there is nothing to compare"
+                ),
+            };
             print_diff(&diffs, json)
         }
         SnapshotsCommand::Prune(args) => prune(&args).await,

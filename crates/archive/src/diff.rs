@@ -316,6 +316,39 @@ fn changed_fields(a: &Value, b: &Value, prefix: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Compares the objects of one kind, keyed by name, from two snapshots (for platforms
+/// whose snapshots the caller reads and keys itself).
+pub fn compare(
+    kind: &str,
+    left: &BTreeMap<String, Value>,
+    right: &BTreeMap<String, Value>,
+) -> KindDiff {
+    let mut d = KindDiff {
+        kind: kind.to_owned(),
+        ..KindDiff::default()
+    };
+    for (key, x) in left {
+        match right.get(key) {
+            None => d.removed.push(key.clone()),
+            Some(y) if x != y => {
+                let mut fields = Vec::new();
+                changed_fields(x, y, "", &mut fields);
+                d.changed.push(Changed {
+                    key: key.clone(),
+                    fields,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    d.added = right
+        .keys()
+        .filter(|k| !left.contains_key(*k))
+        .cloned()
+        .collect();
+    d
+}
+
 /// Compares snapshot `a` (older) with `b` (newer).
 pub fn diff(
     a: &SnapshotReader,

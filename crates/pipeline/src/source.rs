@@ -43,9 +43,10 @@ impl Source {
         let reader = SnapshotReader::new(path, key.clone());
         let platform = reader.manifest()?.platform;
         if platform != "auth0" {
-            return Err(PipelineError::Spec(format!(
-                "{} is a snapshot of a {platform} instance: writing it into an Auth0 tenant needs a mapping profile, which is not built yet",
-                path.display()
+            return Err(PipelineError::Spec(across_platforms(
+                &path.display().to_string(),
+                &platform,
+                "auth0",
             )));
         }
         Ok(reader)
@@ -124,9 +125,10 @@ pub fn zitadel_snapshot(
     let reader = SnapshotReader::new(path, key);
     let platform = reader.manifest()?.platform;
     if platform != "zitadel" {
-        return Err(PipelineError::Spec(format!(
-            "{} is a snapshot of an {platform} tenant: its configuration does not convert into a ZITADEL instance's (its users do: `idferry migrate users --to ZITADEL_TENANT`, profile auth0-to-zitadel)",
-            path.display()
+        return Err(PipelineError::Spec(across_platforms(
+            &path.display().to_string(),
+            &platform,
+            "zitadel",
         )));
     }
     let mut records = std::collections::HashMap::new();
@@ -139,4 +141,47 @@ pub fn zitadel_snapshot(
         records.insert(kind.name.to_owned(), list);
     }
     Ok(records)
+}
+
+/// Compares two ZITADEL snapshots kind by kind, objects matched by their names within
+/// the instance; with `ignore_ids` (two instances), what each instance sets for itself
+/// is left out.
+pub fn zitadel_diff(
+    a: &std::path::Path,
+    b: &std::path::Path,
+    key: Option<Decryption>,
+    ignore_ids: bool,
+) -> Result<Vec<idferry_archive::diff::KindDiff>, PipelineError> {
+    let (left, right) = (zitadel_snapshot(a, key.clone())?, zitadel_snapshot(b, key)?);
+    let none = Vec::new();
+    Ok(idferry_zitadel::catalog::CATALOG
+        .iter()
+        .map(|kind| {
+            let side = |records: &std::collections::HashMap<String, Vec<Value>>| {
+                idferry_zitadel::restore::keyed(
+                    kind,
+                    records.get(kind.name).unwrap_or(&none),
+                    ignore_ids,
+                )
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>()
+            };
+            idferry_archive::diff::compare(kind.name, &side(&left), &side(&right))
+        })
+        .collect())
+}
+
+/// Why `source` (of platform `from`) cannot be written into a `to` target, and what can.
+pub fn across_platforms(source: &str, from: &str, to: &str) -> String {
+    match (from, to) {
+        ("auth0", "zitadel") => format!(
+            "{source} is of an auth0 tenant: its configuration does not convert into a ZITADEL \
+             instance's (its users do: `idferry migrate users --from SOURCE --to ZITADEL_TENANT`, \
+             profile auth0-to-zitadel)"
+        ),
+        _ => format!(
+            "{source} is of a {from} tenant: nothing of it converts into {to} (no \
+             {from}-to-{to} profile)"
+        ),
+    }
 }

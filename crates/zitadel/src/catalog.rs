@@ -32,6 +32,9 @@ pub struct Kind {
     pub compared: &'static [&'static str],
     /// Fields the API takes but never returns (asked for on restore).
     pub write_only: &'static [&'static str],
+    /// Fields each instance sets for itself (dot paths; besides `id` and `details`),
+    /// left out when two instances' snapshots are compared.
+    pub server_set: &'static [&'static str],
     /// What it is.
     pub doc: &'static str,
 }
@@ -45,6 +48,8 @@ pub const CATALOG: &[Kind] = &[
         key: "name",
         compared: &[],
         write_only: &[],
+        // Derived from the name and the instance's own domain.
+        server_set: &["primaryDomain"],
         doc: "organizations of the instance",
     },
     Kind {
@@ -59,6 +64,7 @@ pub const CATALOG: &[Kind] = &[
             "/http/endpoint",
         ],
         write_only: &["twilio.token"],
+        server_set: &[],
         doc: "SMS providers (Twilio or HTTP) and which one is active; Twilio's token is write-only",
     },
     Kind {
@@ -68,6 +74,7 @@ pub const CATALOG: &[Kind] = &[
         key: "name",
         compared: &[],
         write_only: &[],
+        server_set: &[],
         doc: "projects of each organization",
     },
     Kind {
@@ -77,9 +84,13 @@ pub const CATALOG: &[Kind] = &[
         key: "key",
         compared: &["/displayName", "/group"],
         write_only: &[],
+        server_set: &[],
         doc: "roles of each project",
     },
 ];
+
+/// Fields every object has that its instance sets: its id and its `details` block.
+pub const ALWAYS_SERVER_SET: &[&str] = &["id", "userId", "details"];
 
 /// The kind called `name`.
 pub fn find(name: &str) -> Option<&'static Kind> {

@@ -105,6 +105,28 @@ struct Object<'a> {
     entry: &'a Value,
 }
 
+/// The objects of `entries` (snapshot shape) by their names within the instance
+/// (parents' names first: `acme/portal/admin`); with `ignore_ids`, without what each
+/// instance sets for itself (ids, `details`, the kind's `server_set`), so that two
+/// instances' objects compare equal when they are the same.
+pub fn keyed(kind: &Kind, entries: &[Value], ignore_ids: bool) -> Vec<(String, Value)> {
+    objects(kind, entries)
+        .into_iter()
+        .map(|o| {
+            let mut record = o.record.clone();
+            if ignore_ids {
+                for field in crate::catalog::ALWAYS_SERVER_SET
+                    .iter()
+                    .chain(kind.server_set)
+                {
+                    idferry_model::record::remove_path(&mut record, field);
+                }
+            }
+            (o.name, record)
+        })
+        .collect()
+}
+
 fn objects<'a>(kind: &Kind, entries: &'a [Value]) -> Vec<Object<'a>> {
     entries
         .iter()
