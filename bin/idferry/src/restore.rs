@@ -372,14 +372,14 @@ async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<
         out!("Plan: {} -> {}", args.source, args.to);
         for step in &plan.steps {
             out!(
-                "  {:<16} {:<32} {}",
+                "  {:<26} {:<32} {}",
                 step.kind,
                 step.name,
                 describe(&step.action)
             );
         }
         for (kind, n) in &plan.unchanged {
-            out!("  {kind:<16} {n} unchanged");
+            out!("  {kind:<26} {n} unchanged");
         }
         for m in &plan.missing {
             out!(

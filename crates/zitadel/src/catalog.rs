@@ -16,19 +16,62 @@ pub enum Scope {
     Project,
 }
 
+/// How a kind is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// A `_search` endpoint (POST, v1 `query` paging); `{project}` stands for the
+    /// project's id.
+    Search(&'static str),
+    /// One settings object: `GET path` answers `{"policy": {...}}`.
+    Settings(&'static str),
+}
+
+/// How a kind is written on restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// By code of its own in [`crate::restore`] (write-only secrets, activation, one
+    /// endpoint per type).
+    Custom,
+    /// Settings: `PUT put` with `fields`, then `POST then` when given (a label policy
+    /// is changed as a preview, then activated).
+    Settings {
+        /// The update endpoint.
+        put: &'static str,
+        /// An endpoint posted after the update.
+        then: Option<&'static str>,
+        /// The fields sent.
+        fields: &'static [&'static str],
+    },
+    /// Objects: `POST create` with `fields`, `PUT update` (`{id}`: the target's id).
+    Objects {
+        /// The create endpoint.
+        create: &'static str,
+        /// The update endpoint.
+        update: &'static str,
+        /// The fields sent.
+        fields: &'static [&'static str],
+    },
+}
+
+/// Compare every field (less ids, `details` and `server_set`) to decide an update.
+pub const ALL_FIELDS: &[&str] = &["*"];
+
 /// One kind of object of a ZITADEL instance.
 #[derive(Debug, Clone, Copy)]
 pub struct Kind {
     /// The kind's name (its member in a snapshot is `config/<name>.ndjson`).
     pub name: &'static str,
-    /// The `_search` endpoint that lists it (POST, v1 `query` paging); `{project}`
-    /// stands for the project's id.
-    pub search: &'static str,
+    /// How it is read.
+    pub read: Read,
+    /// How it is written.
+    pub write: Write,
     /// Where its objects live.
     pub scope: Scope,
-    /// The field that names an object across instances (within its parent).
+    /// The field that names an object across instances (within its parent); empty for
+    /// settings, which are one object.
     pub key: &'static str,
-    /// Fields compared to decide an update (JSON pointers into the object).
+    /// Fields compared to decide an update (JSON pointers into the object), or
+    /// [`ALL_FIELDS`].
     pub compared: &'static [&'static str],
     /// Fields the API takes but never returns (asked for on restore).
     pub write_only: &'static [&'static str],
@@ -39,11 +82,136 @@ pub struct Kind {
     pub doc: &'static str,
 }
 
+impl Kind {
+    /// The `_search` endpoint, for listed kinds.
+    pub fn search(&self) -> Option<&'static str> {
+        match self.read {
+            Read::Search(path) => Some(path),
+            Read::Settings(_) => None,
+        }
+    }
+}
+
+const LOGIN_POLICY: &[&str] = &[
+    "allowUsernamePassword",
+    "allowRegister",
+    "allowExternalIdp",
+    "forceMfa",
+    "forceMfaLocalOnly",
+    "passwordlessType",
+    "hidePasswordReset",
+    "ignoreUnknownUsernames",
+    "defaultRedirectUri",
+    "passwordCheckLifetime",
+    "externalLoginCheckLifetime",
+    "mfaInitSkipLifetime",
+    "secondFactorCheckLifetime",
+    "multiFactorCheckLifetime",
+    "allowDomainDiscovery",
+    "disableLoginWithEmail",
+    "disableLoginWithPhone",
+];
+
+const PASSWORD_COMPLEXITY_POLICY: &[&str] = &[
+    "minLength",
+    "hasUppercase",
+    "hasLowercase",
+    "hasNumber",
+    "hasSymbol",
+];
+
+const LOCKOUT_POLICY: &[&str] = &["maxPasswordAttempts", "maxOtpAttempts"];
+
+const PRIVACY_POLICY: &[&str] = &[
+    "tosLink",
+    "privacyLink",
+    "helpLink",
+    "supportEmail",
+    "docsLink",
+    "customLink",
+    "customLinkText",
+];
+
+const LABEL_POLICY: &[&str] = &[
+    "primaryColor",
+    "backgroundColor",
+    "warnColor",
+    "fontColor",
+    "primaryColorDark",
+    "backgroundColorDark",
+    "warnColorDark",
+    "fontColorDark",
+    "hideLoginNameSuffix",
+    "disableWatermark",
+    "themeMode",
+];
+
+const fn settings(
+    name: &'static str,
+    path: &'static str,
+    then: Option<&'static str>,
+    fields: &'static [&'static str],
+    doc: &'static str,
+) -> Kind {
+    Kind {
+        name,
+        read: Read::Settings(path),
+        write: Write::Settings {
+            put: path,
+            then,
+            fields,
+        },
+        scope: Scope::Instance,
+        key: "",
+        compared: ALL_FIELDS,
+        write_only: &[],
+        // Whether the instance still has the built-in values: true on a fresh instance.
+        server_set: &["isDefault"],
+        doc,
+    }
+}
+
 /// Every kind idferry handles on ZITADEL, in dependency order.
 pub const CATALOG: &[Kind] = &[
+    settings(
+        "login_policy",
+        "/admin/v1/policies/login",
+        None,
+        LOGIN_POLICY,
+        "the instance's default login policy (how users may log in, MFA, lifetimes)",
+    ),
+    settings(
+        "password_complexity_policy",
+        "/admin/v1/policies/password/complexity",
+        None,
+        PASSWORD_COMPLEXITY_POLICY,
+        "the instance's default password complexity",
+    ),
+    settings(
+        "lockout_policy",
+        "/admin/v1/policies/lockout",
+        None,
+        LOCKOUT_POLICY,
+        "the instance's default lockout after failed attempts",
+    ),
+    settings(
+        "privacy_policy",
+        "/admin/v1/policies/privacy",
+        None,
+        PRIVACY_POLICY,
+        "the instance's default legal and support links",
+    ),
+    settings(
+        "label_policy",
+        "/admin/v1/policies/label",
+        Some("/admin/v1/policies/label/_activate"),
+        LABEL_POLICY,
+        "the instance's default branding (colours, theme); written as a preview, then activated",
+    ),
     Kind {
         name: "organizations",
-        search: "/admin/v1/orgs/_search",
+        read: Read::Search("/admin/v1/orgs/_search"),
+        write: Write::Custom,
         scope: Scope::Instance,
         key: "name",
         compared: &[],
@@ -53,8 +221,27 @@ pub const CATALOG: &[Kind] = &[
         doc: "organizations of the instance",
     },
     Kind {
+        name: "smtp_providers",
+        read: Read::Search("/admin/v1/smtp/_search"),
+        write: Write::Custom,
+        scope: Scope::Instance,
+        key: "description",
+        compared: &[
+            "/senderAddress",
+            "/senderName",
+            "/replyToAddress",
+            "/tls",
+            "/host",
+            "/user",
+        ],
+        write_only: &["password"],
+        server_set: &[],
+        doc: "SMTP providers and which one is active; the password is write-only",
+    },
+    Kind {
         name: "sms_providers",
-        search: "/admin/v1/sms/_search",
+        read: Read::Search("/admin/v1/sms/_search"),
+        write: Write::Custom,
         scope: Scope::Instance,
         key: "description",
         compared: &[
@@ -68,8 +255,24 @@ pub const CATALOG: &[Kind] = &[
         doc: "SMS providers (Twilio or HTTP) and which one is active; Twilio's token is write-only",
     },
     Kind {
+        name: "actions",
+        read: Read::Search("/management/v1/actions/_search"),
+        write: Write::Objects {
+            create: "/management/v1/actions",
+            update: "/management/v1/actions/{id}",
+            fields: &["name", "script", "timeout", "allowedToFail"],
+        },
+        scope: Scope::Org,
+        key: "name",
+        compared: ALL_FIELDS,
+        write_only: &[],
+        server_set: &["state"],
+        doc: "actions (JavaScript run on login and other flows) of each organization",
+    },
+    Kind {
         name: "projects",
-        search: "/management/v1/projects/_search",
+        read: Read::Search("/management/v1/projects/_search"),
+        write: Write::Custom,
         scope: Scope::Org,
         key: "name",
         compared: &[],
@@ -79,13 +282,32 @@ pub const CATALOG: &[Kind] = &[
     },
     Kind {
         name: "project_roles",
-        search: "/management/v1/projects/{project}/roles/_search",
+        read: Read::Search("/management/v1/projects/{project}/roles/_search"),
+        write: Write::Custom,
         scope: Scope::Project,
         key: "key",
         compared: &["/displayName", "/group"],
         write_only: &[],
         server_set: &[],
         doc: "roles of each project",
+    },
+    Kind {
+        name: "applications",
+        read: Read::Search("/management/v1/projects/{project}/apps/_search"),
+        write: Write::Custom,
+        scope: Scope::Project,
+        key: "name",
+        compared: ALL_FIELDS,
+        write_only: &[],
+        // Each instance issues its own client ids (and secrets, never listed).
+        server_set: &[
+            "state",
+            "oidcConfig.clientId",
+            "oidcConfig.noneCompliant",
+            "oidcConfig.complianceProblems",
+            "apiConfig.clientId",
+        ],
+        doc: "applications (OIDC, API, SAML) of each project; client ids and secrets are the target's own",
     },
 ];
 

@@ -9,7 +9,7 @@ use idferry_model::{MemberSink, Progress};
 use serde_json::{Value, json};
 
 use crate::Result;
-use crate::catalog::{CATALOG, Kind, Scope};
+use crate::catalog::{CATALOG, Kind, Read, Scope};
 use crate::client::Client;
 use crate::error::Error;
 
@@ -28,22 +28,29 @@ async fn all(client: &Client, path: &str, org: Option<&str>) -> Result<Vec<Value
 
 /// Every object of `kind` in snapshot shape (see [`Scope`]).
 pub async fn read_kind(client: &Client, kind: &Kind) -> Result<Vec<Value>> {
+    let search = match kind.read {
+        Read::Settings(path) => {
+            let answer = client.get(path).await?;
+            return Ok(answer.get("policy").cloned().into_iter().collect());
+        }
+        Read::Search(path) => path,
+    };
     if kind.scope == Scope::Instance {
-        return all(client, kind.search, None).await;
+        return all(client, search, None).await;
     }
     let mut out = Vec::new();
     let orgs = all(client, "/admin/v1/orgs/_search", None).await?;
     for org in &orgs {
         let (org_id, org_name) = (text(org, "id"), text(org, "name"));
         if kind.scope == Scope::Org {
-            for record in all(client, kind.search, Some(&org_id)).await? {
+            for record in all(client, search, Some(&org_id)).await? {
                 out.push(json!({"parent": {"org": org_name}, "record": record}));
             }
             continue;
         }
         let projects = all(client, "/management/v1/projects/_search", Some(&org_id)).await?;
         for project in &projects {
-            let path = kind.search.replace("{project}", &text(project, "id"));
+            let path = search.replace("{project}", &text(project, "id"));
             for record in all(client, &path, Some(&org_id)).await? {
                 out.push(json!({
                     "parent": {"org": org_name, "project": text(project, "name")},

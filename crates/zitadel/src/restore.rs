@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Result;
-use crate::catalog::{Kind, Scope};
+use crate::catalog::{Kind, Scope, Write};
 use crate::client::Client;
 use crate::sms::{self, Twilio};
 use futures_util::TryStreamExt;
@@ -44,7 +44,8 @@ pub struct Step {
     /// What to do.
     #[serde(flatten)]
     pub action: Action,
-    /// Whether the object exists in the target already (else a step of its creation).
+    /// Whether the step changes an object of the target that someone set (an existing
+    /// object; settings still at their built-in values do not count).
     pub exists: bool,
     /// The object as the snapshot has it.
     #[serde(skip)]
@@ -140,13 +141,79 @@ fn objects<'a>(kind: &Kind, entries: &'a [Value]) -> Vec<Object<'a>> {
                 .map(|p| text(entry, p))
                 .filter(|p| !p.is_empty())
                 .collect();
-            parts.push(text(record, &format!("/{}", kind.key)));
+            parts.push(if kind.key.is_empty() {
+                "(settings)".to_owned()
+            } else {
+                text(record, &format!("/{}", kind.key))
+            });
             Object {
                 name: parts.join("/"),
                 record,
                 entry,
             }
         })
+        .collect()
+}
+
+/// The write-only field an object of `kind` needs to be created, if any, with the
+/// values-file line that supplies it.
+fn secret_field(kind: &Kind, record: &Value, name: &str) -> Option<(&'static str, String)> {
+    match kind.name {
+        "sms_providers" if record.get("twilio").is_some() => Some((
+            "twilio.token",
+            format!(
+                "[sms_providers.\"{name}\"] twilio = {{ token = {{ env = \"TWILIO_TOKEN\" }} }}"
+            ),
+        )),
+        // An SMTP server without a user takes no password.
+        "smtp_providers" if !text(record, "/user").is_empty() => Some((
+            "password",
+            format!("[smtp_providers.\"{name}\"] password = {{ env = \"SMTP_PASSWORD\" }}"),
+        )),
+        _ => None,
+    }
+}
+
+/// Whether one object of the kind is the active one (providers).
+fn is_active(kind: &Kind, record: &Value) -> Option<bool> {
+    matches!(kind.name, "sms_providers" | "smtp_providers")
+        .then(|| text(record, "/state").ends_with("_ACTIVE"))
+}
+
+/// The fields of `source` and `current` (objects of `kind`) that differ.
+fn differing(kind: &Kind, source: &Value, current: &Value) -> Vec<String> {
+    if kind.compared == crate::catalog::ALL_FIELDS {
+        let normalize = |record: &Value| {
+            let mut record = record.clone();
+            for field in crate::catalog::ALWAYS_SERVER_SET
+                .iter()
+                .chain(kind.server_set)
+            {
+                idferry_model::record::remove_path(&mut record, field);
+            }
+            record
+        };
+        let (a, b) = (normalize(source), normalize(current));
+        let (Value::Object(a), Value::Object(b)) = (&a, &b) else {
+            return if a == b {
+                Vec::new()
+            } else {
+                vec!["(value)".into()]
+            };
+        };
+        let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        return keys
+            .into_iter()
+            .filter(|k| a.get(*k) != b.get(*k))
+            .map(|k| k.to_owned())
+            .collect();
+    }
+    kind.compared
+        .iter()
+        .filter(|f| text(source, f) != text(current, f))
+        .map(|f| f.trim_start_matches('/').replace('/', "."))
         .collect()
 }
 
@@ -167,54 +234,51 @@ pub fn plan(
         let mut unchanged = 0;
         for object in &from {
             let existing = into.get(object.name.as_str());
+            // Settings still at the instance's built-in values overwrite nothing anyone
+            // chose.
+            let customized = existing
+                .is_some_and(|c| c.record.get("isDefault").and_then(Value::as_bool) != Some(true));
             let step = |action| Step {
                 kind: kind.name.to_owned(),
                 name: object.name.clone(),
                 action,
-                exists: existing.is_some(),
+                exists: customized,
                 record: object.entry.clone(),
             };
             let mut steps = Vec::new();
-            let twilio = kind.name == "sms_providers" && object.record.get("twilio").is_some();
-            let token = twilio
-                .then(|| secrets(kind.name, &object.name, "twilio.token"))
-                .flatten();
+            let secret = secret_field(kind, object.record, &object.name);
+            let value = secret
+                .as_ref()
+                .and_then(|(field, _)| secrets(kind.name, &object.name, field));
             match existing {
-                None if twilio && token.is_none() => {
-                    out.missing.push(Missing {
-                        kind: kind.name.to_owned(),
-                        name: object.name.clone(),
-                        field: "twilio.token".into(),
-                        add: format!(
-                            "[{}.\"{}\"] twilio = {{ token = {{ env = \"TWILIO_TOKEN\" }} }}",
-                            kind.name, object.name
-                        ),
-                    });
-                    continue;
-                }
-                None => steps.push(step(Action::Create)),
+                None => match (&secret, &value) {
+                    (Some((field, add)), None) => {
+                        out.missing.push(Missing {
+                            kind: kind.name.to_owned(),
+                            name: object.name.clone(),
+                            field: (*field).to_owned(),
+                            add: add.clone(),
+                        });
+                        continue;
+                    }
+                    _ => steps.push(step(Action::Create)),
+                },
                 Some(current) => {
-                    let fields: Vec<String> = kind
-                        .compared
-                        .iter()
-                        .filter(|f| text(object.record, f) != text(current.record, f))
-                        .map(|f| f.trim_start_matches('/').replace('/', "."))
-                        .collect();
+                    let fields = differing(kind, object.record, current.record);
                     if !fields.is_empty() {
                         steps.push(step(Action::Update { fields }));
                     }
-                    if token.is_some() {
+                    if let (Some((field, _)), Some(_)) = (&secret, &value) {
                         steps.push(step(Action::SetSecret {
-                            field: "twilio.token".into(),
+                            field: (*field).to_owned(),
                         }));
                     }
                 }
             }
-            if kind.name == "sms_providers" {
-                let active = |r: &Value| text(r, "/state").ends_with("_ACTIVE");
-                if active(object.record) && !existing.is_some_and(|c| active(c.record)) {
-                    steps.push(step(Action::Activate));
-                }
+            if is_active(kind, object.record) == Some(true)
+                && existing.is_none_or(|c| is_active(kind, c.record) != Some(true))
+            {
+                steps.push(step(Action::Activate));
             }
             if steps.is_empty() {
                 unchanged += 1;
@@ -252,6 +316,8 @@ struct Ids {
     orgs: HashMap<String, String>,
     projects: HashMap<(String, String), String>,
     sms: HashMap<String, String>,
+    /// (search path, organization id, name) -> id.
+    objects: HashMap<(String, String, String), String>,
 }
 
 impl Ids {
@@ -303,6 +369,44 @@ impl Ids {
     }
 }
 
+impl Ids {
+    /// The id of the object called `name` (by its `name`, or `description` for
+    /// providers) in the list at `search`.
+    async fn named(
+        &mut self,
+        client: &Client,
+        search: &str,
+        org: Option<&str>,
+        name: &str,
+    ) -> Result<String> {
+        let key = (
+            search.to_owned(),
+            org.unwrap_or_default().to_owned(),
+            name.to_owned(),
+        );
+        if let Some(id) = self.objects.get(&key) {
+            return Ok(id.clone());
+        }
+        let found: Vec<Value> = crate::list::search(client, search, org, json!({}))
+            .try_collect()
+            .await?;
+        for o in &found {
+            let id = text(o, "/id");
+            for field in ["/name", "/description"] {
+                let n = text(o, field);
+                if !n.is_empty() {
+                    self.objects
+                        .insert((key.0.clone(), key.1.clone(), n), id.clone());
+                }
+            }
+        }
+        self.objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| missing_parent(client, "object", name))
+    }
+}
+
 fn missing_parent(client: &Client, what: &str, name: &str) -> crate::Error {
     crate::Error::Decode {
         instance: client.instance().to_owned(),
@@ -328,26 +432,119 @@ pub async fn apply(client: &Client, plan: &Plan, secrets: Secrets<'_>) -> Report
     report
 }
 
+/// The fields of `record` named in `fields`, as a request body.
+fn pick(record: &Value, fields: &[&str]) -> Value {
+    let mut body = serde_json::Map::new();
+    for field in fields {
+        if let Some(v) = record.get(*field) {
+            body.insert((*field).to_owned(), v.clone());
+        }
+    }
+    Value::Object(body)
+}
+
+/// An application's type-specific settings: its `*Config` block less what the target
+/// issues itself, and the endpoints that create and update it.
+fn app_config(record: &Value) -> Option<(&'static str, &'static str, Value)> {
+    let (block, create, update) = if record.get("oidcConfig").is_some() {
+        ("oidcConfig", "oidc", "oidc_config")
+    } else if record.get("apiConfig").is_some() {
+        ("apiConfig", "api", "api_config")
+    } else if record.get("samlConfig").is_some() {
+        ("samlConfig", "saml", "saml_config")
+    } else {
+        return None;
+    };
+    let mut config = record.get(block).cloned().unwrap_or(json!({}));
+    if let Value::Object(map) = &mut config {
+        for issued in ["clientId", "noneCompliant", "complianceProblems"] {
+            map.remove(issued);
+        }
+    }
+    Some((create, update, config))
+}
+
 async fn apply_step(
     client: &Client,
     step: &Step,
     secrets: Secrets<'_>,
     ids: &mut Ids,
 ) -> Result<()> {
+    let Some(kind) = crate::catalog::find(&step.kind) else {
+        return Ok(());
+    };
+    let entry = &step.record;
+    let record = match kind.scope {
+        Scope::Instance => entry,
+        Scope::Org | Scope::Project => entry.get("record").unwrap_or(&Value::Null),
+    };
+    let org = text(entry, "/parent/org");
+    match (kind.write, &step.action) {
+        (Write::Settings { put, then, fields }, _) => {
+            client.put(put, &pick(record, fields)).await?;
+            if let Some(then) = then {
+                client.post(then, &json!({})).await?;
+            }
+        }
+        (
+            Write::Objects {
+                create,
+                update,
+                fields,
+            },
+            action,
+        ) => {
+            let org_id = ids.org(client, &org).await?;
+            let (method, path) = match action {
+                Action::Create => (reqwest::Method::POST, create.to_owned()),
+                _ => {
+                    let search = kind.search().unwrap_or_default();
+                    let id = ids
+                        .named(
+                            client,
+                            search,
+                            Some(&org_id),
+                            &text(record, &format!("/{}", kind.key)),
+                        )
+                        .await?;
+                    (reqwest::Method::PUT, update.replace("{id}", &id))
+                }
+            };
+            client
+                .send(method, &path, Some(&org_id), Some(&pick(record, fields)))
+                .await?;
+        }
+        (Write::Custom, action) => {
+            custom_step(client, kind, step, record, action, secrets, ids).await?
+        }
+    }
+    Ok(())
+}
+
+async fn custom_step(
+    client: &Client,
+    kind: &Kind,
+    step: &Step,
+    record: &Value,
+    action: &Action,
+    secrets: Secrets<'_>,
+    ids: &mut Ids,
+) -> Result<()> {
     let entry = &step.record;
     let org = text(entry, "/parent/org");
-    match (step.kind.as_str(), &step.action) {
+    let secret = |field: &str| secrets(&step.kind, &step.name, field).unwrap_or_default();
+    match (kind.name, action) {
         ("organizations", Action::Create) => {
             client
                 .post(
                     "/management/v1/orgs",
-                    &json!({ "name": text(entry, "/name") }),
+                    &json!({ "name": text(record, "/name") }),
                 )
                 .await?;
         }
         ("projects", Action::Create) => {
             let org_id = ids.org(client, &org).await?;
-            let body = json!({ "name": text(entry, "/record/name") });
+            let body = json!({ "name": text(record, "/name") });
             client
                 .send(
                     reqwest::Method::POST,
@@ -360,7 +557,6 @@ async fn apply_step(
         ("project_roles", action) => {
             let project = text(entry, "/parent/project");
             let (org_id, project_id) = ids.project(client, &org, &project).await?;
-            let r = entry.get("record").unwrap_or(&Value::Null);
             let (method, path) = match action {
                 Action::Create => (
                     reqwest::Method::POST,
@@ -370,26 +566,107 @@ async fn apply_step(
                     reqwest::Method::PUT,
                     format!(
                         "/management/v1/projects/{project_id}/roles/{}",
-                        text(r, "/key")
+                        text(record, "/key")
                     ),
                 ),
             };
             let body = json!({
-                "roleKey": text(r, "/key"),
-                "displayName": text(r, "/displayName"),
-                "group": text(r, "/group"),
+                "roleKey": text(record, "/key"),
+                "displayName": text(record, "/displayName"),
+                "group": text(record, "/group"),
             });
             client
                 .send(method, &path, Some(&org_id), Some(&body))
                 .await?;
         }
+        ("applications", action) => {
+            let project = text(entry, "/parent/project");
+            let (org_id, project_id) = ids.project(client, &org, &project).await?;
+            let Some((create, update, config)) = app_config(record) else {
+                return Err(missing_parent(
+                    client,
+                    "type (oidcConfig, apiConfig or samlConfig) for application",
+                    &step.name,
+                ));
+            };
+            let apps = format!("/management/v1/projects/{project_id}/apps");
+            let name = text(record, "/name");
+            match action {
+                Action::Create => {
+                    let mut body = config;
+                    body["name"] = json!(name);
+                    // The answer holds the new client secret: not kept, never printed.
+                    client
+                        .send(
+                            reqwest::Method::POST,
+                            &format!("{apps}/{create}"),
+                            Some(&org_id),
+                            Some(&body),
+                        )
+                        .await?;
+                }
+                _ => {
+                    let id = ids
+                        .named(client, &format!("{apps}/_search"), Some(&org_id), &name)
+                        .await?;
+                    client
+                        .send(
+                            reqwest::Method::PUT,
+                            &format!("{apps}/{id}/{update}"),
+                            Some(&org_id),
+                            Some(&config),
+                        )
+                        .await?;
+                }
+            }
+        }
+        ("smtp_providers", action) => {
+            let mut body = pick(
+                record,
+                &[
+                    "senderAddress",
+                    "senderName",
+                    "tls",
+                    "host",
+                    "user",
+                    "replyToAddress",
+                    "description",
+                ],
+            );
+            if matches!(action, Action::Create) {
+                if !text(record, "/user").is_empty() {
+                    body["password"] = json!(secret("password"));
+                }
+                client.post("/admin/v1/smtp", &body).await?;
+                return Ok(());
+            }
+            let id = ids
+                .named(client, "/admin/v1/smtp/_search", None, &step.name)
+                .await?;
+            match action {
+                Action::Update { .. } => {
+                    client.put(&format!("/admin/v1/smtp/{id}"), &body).await?;
+                }
+                Action::SetSecret { .. } => {
+                    let body = json!({ "password": secret("password") });
+                    client
+                        .put(&format!("/admin/v1/smtp/{id}/password"), &body)
+                        .await?;
+                }
+                Action::Activate => {
+                    client
+                        .post(&format!("/admin/v1/smtp/{id}/_activate"), &json!({}))
+                        .await?;
+                }
+                Action::Create => {}
+            }
+        }
         ("sms_providers", Action::Create) => {
-            let id = if entry.get("twilio").is_some() {
-                let token = secrets(&step.kind, &step.name, "twilio.token").unwrap_or_default();
-                sms::add_twilio(client, &twilio_of(entry), &token).await?
+            let id = if record.get("twilio").is_some() {
+                sms::add_twilio(client, &twilio_of(record), &secret("twilio.token")).await?
             } else {
                 let body =
-                    json!({"endpoint": text(entry, "/http/endpoint"), "description": step.name});
+                    json!({"endpoint": text(record, "/http/endpoint"), "description": step.name});
                 let answer = client.post("/admin/v1/sms/http", &body).await?;
                 text(&answer, "/id")
             };
@@ -403,18 +680,17 @@ async fn apply_step(
             }
             let id = ids.sms.get(&step.name).cloned().unwrap_or_default();
             match action {
-                Action::Update { .. } if entry.get("twilio").is_some() => {
-                    sms::update_twilio(client, &id, &twilio_of(entry)).await?;
+                Action::Update { .. } if record.get("twilio").is_some() => {
+                    sms::update_twilio(client, &id, &twilio_of(record)).await?;
                 }
                 Action::Update { .. } => {
-                    let body = json!({"endpoint": text(entry, "/http/endpoint"), "description": step.name});
+                    let body = json!({"endpoint": text(record, "/http/endpoint"), "description": step.name});
                     client
                         .put(&format!("/admin/v1/sms/http/{id}"), &body)
                         .await?;
                 }
                 Action::SetSecret { .. } => {
-                    let token = secrets(&step.kind, &step.name, "twilio.token").unwrap_or_default();
-                    sms::set_twilio_token(client, &id, &token).await?;
+                    sms::set_twilio_token(client, &id, &secret("twilio.token")).await?;
                 }
                 Action::Activate => sms::activate(client, &id).await?,
                 Action::Create => {}

@@ -252,11 +252,20 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
     assert_eq!(
         counts,
         [
-            ("organizations".to_owned(), 2),
-            ("sms_providers".to_owned(), 1),
-            ("projects".to_owned(), 0),
-            ("project_roles".to_owned(), 0),
+            ("login_policy", 1),
+            ("password_complexity_policy", 1),
+            ("lockout_policy", 1),
+            ("privacy_policy", 1),
+            ("label_policy", 1),
+            ("organizations", 2),
+            ("smtp_providers", 0),
+            ("sms_providers", 1),
+            ("actions", 0),
+            ("projects", 0),
+            ("project_roles", 0),
+            ("applications", 0),
         ]
+        .map(|(k, n)| (k.to_owned(), n))
     );
     let (code, out, _) =
         crate::common::run_idferry(&["snapshots", "cat", &file, "sms_providers"], dir.path()).await;
@@ -286,7 +295,8 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
 }
 
 #[tokio::test]
-async fn a_zitadel_snapshot_restores_with_the_twilio_token_from_the_values() {
+async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secrets_set_not_written()
+{
     idferry_auth0::install_tls_provider();
     let mut instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
         .iter()
@@ -331,6 +341,82 @@ async fn a_zitadel_snapshot_restores_with_the_twilio_token_from_the_values() {
         .await
         .unwrap();
     }
+    // Applications of each type in the project; an action in the organization.
+    let apps = format!("/management/v1/projects/{project}/apps");
+    for (kind, body) in [
+        (
+            "oidc",
+            json!({"name": "portal-web", "redirectUris": ["https://portal.example.com/cb"], "responseTypes": ["OIDC_RESPONSE_TYPE_CODE"], "grantTypes": ["OIDC_GRANT_TYPE_AUTHORIZATION_CODE"], "appType": "OIDC_APP_TYPE_WEB", "authMethodType": "OIDC_AUTH_METHOD_TYPE_BASIC", "devMode": false}),
+        ),
+        (
+            "api",
+            json!({"name": "portal-api", "authMethodType": "API_AUTH_METHOD_TYPE_PRIVATE_KEY_JWT"}),
+        ),
+        (
+            "saml",
+            json!({"name": "portal-saml", "metadataUrl": "https://portal.example.com/saml/metadata"}),
+        ),
+    ] {
+        prod.send(
+            reqwest::Method::POST,
+            &format!("{apps}/{kind}"),
+            Some(&orgs[1]),
+            Some(&body),
+        )
+        .await
+        .unwrap();
+    }
+    prod.send(
+        reqwest::Method::POST,
+        "/management/v1/actions",
+        Some(&orgs[0]),
+        Some(&json!({"name": "add-claims", "script": "function addClaims(ctx, api) {}", "timeout": "5s", "allowedToFail": true})),
+    )
+    .await
+    .unwrap();
+    // The instance's policies, changed from their defaults; the label policy as a
+    // preview, then activated.
+    for (path, body) in [
+        (
+            "login",
+            json!({"forceMfa": true, "allowRegister": false, "passwordCheckLifetime": "432000s"}),
+        ),
+        (
+            "password/complexity",
+            json!({"minLength": 12, "hasSymbol": false}),
+        ),
+        ("lockout", json!({"maxPasswordAttempts": "5"})),
+        (
+            "privacy",
+            json!({"supportEmail": "support@acme.example.com", "helpLink": "https://help.acme.example.com"}),
+        ),
+        (
+            "label",
+            json!({"primaryColor": "#112233", "themeMode": "THEME_MODE_DARK"}),
+        ),
+    ] {
+        prod.put(&format!("/admin/v1/policies/{path}"), &body)
+            .await
+            .unwrap();
+    }
+    prod.post("/admin/v1/policies/label/_activate", &json!({}))
+        .await
+        .unwrap();
+    let smtp = prod
+        .post(
+            "/admin/v1/smtp",
+            &json!({"senderAddress": "noreply@acme.example.com", "senderName": "Acme", "tls": true,
+                    "host": "smtp.example.com:587", "user": "acme", "password": "prod-smtp-password",
+                    "description": "acme mail"}),
+        )
+        .await
+        .unwrap();
+    prod.post(
+        &format!("/admin/v1/smtp/{}/_activate", smtp["id"].as_str().unwrap()),
+        &json!({}),
+    )
+    .await
+    .unwrap();
     let twilio_id = sms::add_twilio(&prod, &twilio(7), "prod-token")
         .await
         .unwrap();
@@ -386,9 +472,15 @@ async fn a_zitadel_snapshot_restores_with_the_twilio_token_from_the_values() {
     assert_eq!(providers(staging), 0, "a plan writes nothing");
 
     // With it, from the environment through the values file.
+    assert!(
+        out.contains(r#"NOT WRITTEN: smtp_providers "acme mail" lacks its write-only password"#)
+            && out.contains(r#"[smtp_providers."acme mail"] password = { env = "SMTP_PASSWORD" }"#),
+        "{out}"
+    );
     std::fs::write(
         dir.path().join("values.toml"),
-        "[sms_providers.\"twilio 7\"]\ntwilio = { token = { env = \"TWILIO_TOKEN\" } }\n",
+        "[sms_providers.\"twilio 7\"]\ntwilio = { token = { env = \"TWILIO_TOKEN\" } }\n\
+         [smtp_providers.\"acme mail\"]\npassword = { env = \"SMTP_PASSWORD\" }\n",
     )
     .unwrap();
     let restore = vec![
@@ -401,7 +493,10 @@ async fn a_zitadel_snapshot_restores_with_the_twilio_token_from_the_values() {
     ];
     let (code, out_restore, err_restore) = run(
         [restore.clone(), vec!["-vv"]].concat(),
-        vec![("TWILIO_TOKEN", "staging-token")],
+        vec![
+            ("TWILIO_TOKEN", "staging-token"),
+            ("SMTP_PASSWORD", "staging-smtp-password"),
+        ],
     )
     .await;
     assert_eq!(code, 0, "{out_restore}\n{err_restore}");
@@ -423,6 +518,16 @@ async fn a_zitadel_snapshot_restores_with_the_twilio_token_from_the_values() {
         "the token set, the provider active"
     );
     assert_eq!(providers(staging), 2);
+    let (password, active) = staging.with_zitadel(|z| {
+        let p = z.smtp.values().next().unwrap();
+        (p.password.clone(), p.active)
+    });
+    assert_eq!((password.as_str(), active), ("staging-smtp-password", true));
+    let label = staging.with_zitadel(|z| z.settings["label"].values["primaryColor"].clone());
+    assert_eq!(
+        label, "#112233",
+        "the label policy was activated, not left as a preview"
+    );
 
     // Backed up again, staging is what prod was: no difference but ids and what each
     // instance sets for itself. The token is in no snapshot and no output.
@@ -507,7 +612,11 @@ async fn a_zitadel_snapshot_restores_with_the_twilio_token_from_the_values() {
     .await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Nothing to do"), "{out}");
-    let (code, _, err) = run(restore, vec![("TWILIO_TOKEN", "rotated")]).await;
+    let (code, _, err) = run(
+        restore,
+        vec![("TWILIO_TOKEN", "rotated"), ("SMTP_PASSWORD", "rotated")],
+    )
+    .await;
     assert_eq!(code, 1);
     assert!(err.contains("not applied"), "{err}");
 

@@ -7,8 +7,10 @@
 //! on every object and write, errors as `{code, message, details}` with gRPC codes,
 //! `_search` lists with `query.offset` (a string) and `details.totalResult`, and
 //! write-only secrets: a Twilio token is accepted, never returned. Users, their
-//! metadata, grants and organization memberships live in [`users`].
+//! metadata, grants and organization memberships live in [`users`]; policies, SMTP,
+//! actions and applications in [`config`].
 
+pub mod config;
 pub mod users;
 
 use axum::body::{Body, to_bytes};
@@ -36,6 +38,10 @@ pub struct Instance {
     pub users: IndexMap<String, users::User>,
     /// User grants by id.
     pub grants: IndexMap<String, users::Grant>,
+    /// Default policies by path under `/admin/v1/policies/` (`login`, `label`, ...).
+    pub settings: IndexMap<String, config::Settings>,
+    /// SMTP providers by id.
+    pub smtp: IndexMap<String, config::Smtp>,
 }
 
 /// An organization.
@@ -57,6 +63,8 @@ pub struct Org {
     pub projects: IndexMap<String, Project>,
     /// Its members: user id -> member roles.
     pub members: IndexMap<String, Vec<String>>,
+    /// Its actions by id.
+    pub actions: IndexMap<String, config::Object>,
 }
 
 /// A project of an organization, with its roles.
@@ -68,6 +76,8 @@ pub struct Project {
     pub name: String,
     /// Its roles by key.
     pub roles: IndexMap<String, Role>,
+    /// Its applications by id.
+    pub apps: IndexMap<String, config::Object>,
     /// When it was created.
     pub created: String,
     /// When it last changed.
@@ -269,6 +279,12 @@ pub async fn request(tenant: &Tenant, req: Request) -> Response {
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     tenant.with_zitadel(|instance| {
+        if config::serves(&segments) {
+            let org = org_header
+                .clone()
+                .or_else(|| instance.orgs.keys().next().cloned());
+            return config::route(instance, org.as_deref(), &method, &segments, &body);
+        }
         if users::serves(&segments) {
             return users::route(instance, org_header.as_deref(), &method, &segments, &body);
         }
@@ -317,6 +333,7 @@ fn projects(
                     id: id.clone(),
                     name,
                     roles: IndexMap::new(),
+                    apps: IndexMap::new(),
                     created: now.clone(),
                     changed: now.clone(),
                     sequence,
@@ -448,6 +465,7 @@ fn route(instance: &mut Instance, method: &Method, segments: &[&str], body: &Val
                 sequence,
                 projects: IndexMap::new(),
                 members: IndexMap::new(),
+                actions: IndexMap::new(),
             };
             let details = instance.details(sequence, &now, &now);
             instance.orgs.insert(id.clone(), org);

@@ -1,0 +1,633 @@
+//! More of a ZITADEL instance's configuration: the instance's default policies (login,
+//! password complexity, lockout, privacy, label: one settings object each, the label
+//! policy changed as a preview and then activated), SMTP providers (the password
+//! write-only, one provider active), each organization's actions and each project's
+//! applications (OIDC, API, SAML; the instance issues client ids and secrets).
+
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use indexmap::IndexMap;
+use serde_json::{Map, Value, json};
+
+use super::{Instance, error, invalid, not_found, page, text};
+use crate::clock::iso_now;
+
+/// One settings object of the instance.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The values in effect.
+    pub values: Value,
+    /// A label policy's values waiting for activation.
+    pub preview: Option<Value>,
+    /// True until changed.
+    pub is_default: bool,
+    /// When it last changed.
+    pub changed: String,
+    /// Its last sequence.
+    pub sequence: u64,
+}
+
+/// An SMTP provider.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    /// Its id.
+    pub id: String,
+    /// Its settings as listed (`senderAddress`, `host`, ...).
+    pub settings: Value,
+    /// Its password (never returned).
+    pub password: String,
+    /// Whether it is the active one.
+    pub active: bool,
+    /// When it was created.
+    pub created: String,
+    /// When it last changed.
+    pub changed: String,
+    /// Its last sequence.
+    pub sequence: u64,
+}
+
+/// An action or an application: a named object with its fields.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// Its id.
+    pub id: String,
+    /// Its fields as listed (an application's type block included).
+    pub fields: Value,
+    /// An application's client secret (never returned after creation).
+    pub secret: Option<String>,
+    /// When it was created.
+    pub created: String,
+    /// When it last changed.
+    pub changed: String,
+    /// Its last sequence.
+    pub sequence: u64,
+}
+
+/// Each default policy: its path under `/admin/v1/policies/` and built-in values (the
+/// fields it takes, with their JSON types).
+fn policy_defaults(name: &str) -> Option<Value> {
+    Some(match name {
+        "login" => json!({
+            "allowUsernamePassword": true, "allowRegister": true, "allowExternalIdp": true,
+            "forceMfa": false, "forceMfaLocalOnly": false,
+            "passwordlessType": "PASSWORDLESS_TYPE_ALLOWED", "hidePasswordReset": false,
+            "ignoreUnknownUsernames": false, "defaultRedirectUri": "",
+            "passwordCheckLifetime": "864000s", "externalLoginCheckLifetime": "864000s",
+            "mfaInitSkipLifetime": "2592000s", "secondFactorCheckLifetime": "64800s",
+            "multiFactorCheckLifetime": "43200s", "allowDomainDiscovery": true,
+            "disableLoginWithEmail": false, "disableLoginWithPhone": false,
+        }),
+        "password/complexity" => json!({
+            "minLength": "8", "hasUppercase": true, "hasLowercase": true,
+            "hasNumber": true, "hasSymbol": true,
+        }),
+        "lockout" => json!({"maxPasswordAttempts": "0", "maxOtpAttempts": "0"}),
+        "privacy" => json!({
+            "tosLink": "https://zitadel.com/docs/legal/terms-of-service",
+            "privacyLink": "https://zitadel.com/docs/legal/policies/privacy-policy",
+            "helpLink": "", "supportEmail": "", "docsLink": "https://zitadel.com/docs",
+            "customLink": "", "customLinkText": "",
+        }),
+        "label" => json!({
+            "primaryColor": "#5469d4", "backgroundColor": "#fafafa", "warnColor": "#cd3d56",
+            "fontColor": "#000000", "primaryColorDark": "#2073c4",
+            "backgroundColorDark": "#111827", "warnColorDark": "#ff3b5b",
+            "fontColorDark": "#ffffff", "hideLoginNameSuffix": false,
+            "disableWatermark": false, "themeMode": "THEME_MODE_AUTO",
+        }),
+        _ => return None,
+    })
+}
+
+/// Fields an OIDC application takes.
+const OIDC_FIELDS: &[&str] = &[
+    "redirectUris",
+    "responseTypes",
+    "grantTypes",
+    "appType",
+    "authMethodType",
+    "postLogoutRedirectUris",
+    "devMode",
+    "accessTokenType",
+    "accessTokenRoleAssertion",
+    "idTokenRoleAssertion",
+    "idTokenUserinfoAssertion",
+    "clockSkew",
+    "additionalOrigins",
+    "skipNativeAppSuccessPage",
+    "backChannelLogoutUri",
+    "loginVersion",
+];
+
+const SMTP_FIELDS: &[&str] = &[
+    "senderAddress",
+    "senderName",
+    "tls",
+    "host",
+    "user",
+    "replyToAddress",
+    "description",
+];
+
+/// Whether a path is served here.
+pub fn serves(segments: &[&str]) -> bool {
+    matches!(
+        segments,
+        ["admin", "v1", "policies", ..]
+            | ["admin", "v1", "smtp", ..]
+            | ["management", "v1", "actions", ..]
+            | ["management", "v1", "projects", _, "apps", ..]
+    )
+}
+
+fn ok(v: Value) -> Response {
+    (StatusCode::OK, axum::Json(v)).into_response()
+}
+
+/// `body` checked against `allowed` fields (ZITADEL refuses unknown ones), each of the
+/// type its default has when `types` is given.
+fn fields(
+    body: &Value,
+    allowed: &[&str],
+    types: Option<&Value>,
+) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for (k, v) in body.as_object().into_iter().flatten() {
+        if !allowed.contains(&k.as_str()) {
+            return Err(format!("unknown field {k:?}"));
+        }
+        let v = match (types.and_then(|t| t.get(k)), v) {
+            // Integers travel as strings in the JSON gateway; numbers are accepted.
+            (Some(Value::String(_)), Value::Number(n)) => Value::String(n.to_string()),
+            (Some(want), got) if std::mem::discriminant(want) != std::mem::discriminant(got) => {
+                return Err(format!("field {k:?}: wrong type"));
+            }
+            (_, v) => v.clone(),
+        };
+        out.insert(k.clone(), v);
+    }
+    Ok(out)
+}
+
+impl Instance {
+    fn details_at(&self, sequence: u64, created: &str, changed: &str, owner: &str) -> Value {
+        json!({"sequence": sequence.to_string(), "creationDate": created, "changeDate": changed, "resourceOwner": owner})
+    }
+
+    fn policy(&mut self, method: &Method, name: &str, body: &Value) -> Response {
+        let (name, preview) = match name.strip_suffix("/_preview") {
+            Some(n) => (n, true),
+            None => (name, false),
+        };
+        let (name, activate) = match name.strip_suffix("/_activate") {
+            Some(n) => (n, true),
+            None => (name, false),
+        };
+        let Some(defaults) = policy_defaults(name) else {
+            return error(StatusCode::NOT_FOUND, 5, "Not Found");
+        };
+        let id = self.id.clone();
+        let entry = self
+            .settings
+            .entry(name.to_owned())
+            .or_insert_with(|| Settings {
+                values: defaults.clone(),
+                preview: None,
+                is_default: true,
+                changed: iso_now(),
+                sequence: 0,
+            });
+        let label = name == "label";
+        match (method.as_str(), preview, activate) {
+            ("GET", _, false) => {
+                let mut policy = match (preview, &entry.preview) {
+                    (true, Some(p)) => p.clone(),
+                    _ => entry.values.clone(),
+                };
+                policy["details"] = json!({"sequence": entry.sequence.to_string(), "changeDate": entry.changed, "resourceOwner": id});
+                policy["isDefault"] = json!(entry.is_default);
+                ok(json!({ "policy": policy }))
+            }
+            ("PUT", false, false) => {
+                let allowed: Vec<&str> = defaults
+                    .as_object()
+                    .map(|m| m.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                let given = match fields(body, &allowed, Some(&defaults)) {
+                    Ok(f) => f,
+                    Err(m) => return invalid(&m),
+                };
+                let mut values = if label {
+                    entry.preview.clone().unwrap_or(entry.values.clone())
+                } else {
+                    entry.values.clone()
+                };
+                for (k, v) in given {
+                    values[k] = v;
+                }
+                if label {
+                    entry.preview = Some(values);
+                } else {
+                    entry.values = values;
+                    entry.is_default = false;
+                }
+                let (sequence, now) = self.touch();
+                let entry = self.settings.get_mut(name).expect("inserted above");
+                entry.sequence = sequence;
+                entry.changed = now.clone();
+                ok(
+                    json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": id}}),
+                )
+            }
+            ("POST", false, true) if label => {
+                if let Some(p) = entry.preview.take() {
+                    entry.values = p;
+                    entry.is_default = false;
+                }
+                let (sequence, now) = self.touch();
+                ok(
+                    json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": id}}),
+                )
+            }
+            _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
+        }
+    }
+
+    fn smtp_json(&self, p: &Smtp) -> Value {
+        let mut v = p.settings.clone();
+        v["id"] = json!(p.id);
+        v["details"] = self.details_at(p.sequence, &p.created, &p.changed, &self.id);
+        v["state"] = json!(if p.active {
+            "SMTP_CONFIG_ACTIVE"
+        } else {
+            "SMTP_CONFIG_INACTIVE"
+        });
+        v
+    }
+
+    fn smtp(&mut self, method: &Method, rest: &[&str], body: &Value) -> Response {
+        match (method.as_str(), rest) {
+            ("POST", ["_search"]) => {
+                let (offset, limit) = page(body);
+                let result: Vec<Value> = self
+                    .smtp
+                    .values()
+                    .skip(offset)
+                    .take(limit)
+                    .map(|p| self.smtp_json(p))
+                    .collect();
+                ok(self.list(self.smtp.len(), result))
+            }
+            ("POST", []) => {
+                let mut all = SMTP_FIELDS.to_vec();
+                all.push("password");
+                let mut given = match fields(body, &all, None) {
+                    Ok(f) => f,
+                    Err(m) => return invalid(&m),
+                };
+                for required in ["senderAddress", "senderName", "host"] {
+                    if given
+                        .get(required)
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
+                        return invalid(&format!("{required} is required (SMTP-4n8fs)"));
+                    }
+                }
+                let password = given
+                    .remove("password")
+                    .and_then(|p| p.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let (sequence, now) = self.touch();
+                let id = format!("{}", 340_000_000_000_000_000u64 + sequence);
+                self.smtp.insert(
+                    id.clone(),
+                    Smtp {
+                        id: id.clone(),
+                        settings: Value::Object(given),
+                        password,
+                        active: false,
+                        created: now.clone(),
+                        changed: now.clone(),
+                        sequence,
+                    },
+                );
+                ok(json!({"id": id, "details": self.details_at(sequence, &now, &now, &self.id)}))
+            }
+            ("GET", [id]) => match self.smtp.get(*id) {
+                Some(p) => ok(json!({"smtpConfig": self.smtp_json(p)})),
+                None => not_found("Errors.SMTPConfig.NotFound"),
+            },
+            ("PUT", [id]) => {
+                let mut all = SMTP_FIELDS.to_vec();
+                all.push("password");
+                let mut given = match fields(body, &all, None) {
+                    Ok(f) => f,
+                    Err(m) => return invalid(&m),
+                };
+                let (sequence, now) = self.touch();
+                let Some(p) = self.smtp.get_mut(*id) else {
+                    return not_found("Errors.SMTPConfig.NotFound");
+                };
+                // Newer versions take an optional password here; empty keeps it.
+                if let Some(pw) = given
+                    .remove("password")
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .filter(|v| !v.is_empty())
+                {
+                    p.password = pw;
+                }
+                p.settings = Value::Object(given);
+                p.changed = now.clone();
+                p.sequence = sequence;
+                let created = p.created.clone();
+                ok(json!({"details": self.details_at(sequence, &created, &now, &self.id)}))
+            }
+            ("PUT", [id, "password"]) => {
+                let password = text(body, "password");
+                if password.is_empty() {
+                    return invalid("password is required");
+                }
+                let (sequence, now) = self.touch();
+                let Some(p) = self.smtp.get_mut(*id) else {
+                    return not_found("Errors.SMTPConfig.NotFound");
+                };
+                p.password = password;
+                p.changed = now.clone();
+                p.sequence = sequence;
+                let created = p.created.clone();
+                ok(json!({"details": self.details_at(sequence, &created, &now, &self.id)}))
+            }
+            ("POST", [id, action @ ("_activate" | "_deactivate")]) => {
+                if !self.smtp.contains_key(*id) {
+                    return not_found("Errors.SMTPConfig.NotFound");
+                }
+                let (sequence, now) = self.touch();
+                let activate = *action == "_activate";
+                for p in self.smtp.values_mut() {
+                    let target = p.id == *id;
+                    if target || (activate && p.active) {
+                        p.active = activate && target;
+                        p.changed = now.clone();
+                        p.sequence = sequence;
+                    }
+                }
+                ok(json!({"details": self.details_at(sequence, &now, &now, &self.id)}))
+            }
+            ("DELETE", [id]) => {
+                let (sequence, now) = self.touch();
+                match self.smtp.shift_remove(*id) {
+                    Some(p) => ok(
+                        json!({"details": self.details_at(sequence, &p.created, &now, &self.id)}),
+                    ),
+                    None => not_found("Errors.SMTPConfig.NotFound"),
+                }
+            }
+            _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
+        }
+    }
+}
+
+fn object_json(o: &Object, owner: &str) -> Value {
+    let mut v = o.fields.clone();
+    v["id"] = json!(o.id);
+    v["details"] = json!({"sequence": o.sequence.to_string(), "creationDate": o.created, "changeDate": o.changed, "resourceOwner": owner});
+    v
+}
+
+fn search(objects: &IndexMap<String, Object>, owner: &str, body: &Value) -> Response {
+    let (offset, limit) = page(body);
+    let result: Vec<Value> = objects
+        .values()
+        .skip(offset)
+        .take(limit)
+        .map(|o| object_json(o, owner))
+        .collect();
+    ok(
+        json!({"details": {"totalResult": objects.len().to_string(), "viewTimestamp": iso_now()}, "result": result}),
+    )
+}
+
+/// Actions of the organization `org`.
+fn actions(
+    instance: &mut Instance,
+    org: &str,
+    method: &Method,
+    rest: &[&str],
+    body: &Value,
+) -> Response {
+    let (sequence, now) = instance.touch();
+    let Some(o) = instance.orgs.get_mut(org) else {
+        return not_found("organization");
+    };
+    let allowed = ["name", "script", "timeout", "allowedToFail"];
+    match (method.as_str(), rest) {
+        ("POST", ["_search"]) => search(&o.actions, org, body),
+        ("POST", []) | ("PUT", [_]) => {
+            let mut given = match fields(body, &allowed, None) {
+                Ok(f) => f,
+                Err(m) => return invalid(&m),
+            };
+            let name = given
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if name.is_empty()
+                || given
+                    .get("script")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+            {
+                return invalid("name and script are required (ACTION-dsf4w)");
+            }
+            given.entry("timeout").or_insert(json!("10s"));
+            given.entry("allowedToFail").or_insert(json!(false));
+            given.insert("state".into(), json!("ACTION_STATE_ACTIVE"));
+            let id = match rest {
+                [id] => (*id).to_owned(),
+                _ => format!("{}", 350_000_000_000_000_000u64 + sequence),
+            };
+            if o.actions
+                .values()
+                .any(|a| a.id != id && text(&a.fields, "name") == name)
+            {
+                return error(
+                    StatusCode::CONFLICT,
+                    6,
+                    "Errors.Action.AlreadyExists (COMMAND-dfs2g)",
+                );
+            }
+            let created = match (rest, o.actions.get(&id)) {
+                ([_], Some(a)) => a.created.clone(),
+                ([_], None) => return not_found("Errors.Action.NotFound"),
+                _ => now.clone(),
+            };
+            o.actions.insert(
+                id.clone(),
+                Object {
+                    id: id.clone(),
+                    fields: Value::Object(given),
+                    secret: None,
+                    created: created.clone(),
+                    changed: now.clone(),
+                    sequence,
+                },
+            );
+            ok(
+                json!({"id": id, "details": {"sequence": sequence.to_string(), "creationDate": created, "changeDate": now, "resourceOwner": org}}),
+            )
+        }
+        ("DELETE", [id]) => match o.actions.shift_remove(*id) {
+            Some(_) => ok(
+                json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": org}}),
+            ),
+            None => not_found("Errors.Action.NotFound"),
+        },
+        _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
+    }
+}
+
+/// Applications of project `project` of organization `org`.
+fn apps(
+    instance: &mut Instance,
+    org: &str,
+    project: &str,
+    method: &Method,
+    rest: &[&str],
+    body: &Value,
+) -> Response {
+    let (sequence, now) = instance.touch();
+    let Some(p) = instance
+        .orgs
+        .get_mut(org)
+        .and_then(|o| o.projects.get_mut(project))
+    else {
+        return not_found("Errors.Project.NotFound");
+    };
+    let details = json!({"sequence": sequence.to_string(), "creationDate": now, "changeDate": now, "resourceOwner": org});
+    match (method.as_str(), rest) {
+        ("POST", ["_search"]) => search(&p.apps, org, body),
+        ("POST", [kind @ ("oidc" | "api" | "saml")]) => {
+            let allowed: Vec<&str> = match *kind {
+                "oidc" => OIDC_FIELDS.iter().copied().chain(["name"]).collect(),
+                "api" => vec!["name", "authMethodType"],
+                _ => vec!["name", "metadataXml", "metadataUrl"],
+            };
+            let mut config = match fields(body, &allowed, None) {
+                Ok(f) => f,
+                Err(m) => return invalid(&m),
+            };
+            let name = config
+                .remove("name")
+                .and_then(|n| n.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if name.trim().is_empty() {
+                return invalid("name is required (APP-0p9sq)");
+            }
+            if p.apps.values().any(|a| text(&a.fields, "name") == name) {
+                return error(
+                    StatusCode::CONFLICT,
+                    6,
+                    "Errors.Project.App.AlreadyExists (PROJECT-HvaF3)",
+                );
+            }
+            let id = format!("{}", 360_000_000_000_000_000u64 + sequence);
+            let client_id = format!("{id}@{}", p.name.to_lowercase().replace(' ', "-"));
+            let secret = (*kind != "saml").then(|| format!("secret-{id}"));
+            let (block, extra) = match *kind {
+                "oidc" => (
+                    "oidcConfig",
+                    json!({"clientId": client_id, "noneCompliant": false, "complianceProblems": []}),
+                ),
+                "api" => ("apiConfig", json!({"clientId": client_id})),
+                _ => ("samlConfig", json!({})),
+            };
+            let mut block_value = Value::Object(config);
+            if let (Value::Object(b), Value::Object(e)) = (&mut block_value, extra) {
+                b.extend(e);
+            }
+            let fields = json!({"state": "APP_STATE_ACTIVE", "name": name, block: block_value});
+            p.apps.insert(
+                id.clone(),
+                Object {
+                    id: id.clone(),
+                    fields,
+                    secret: secret.clone(),
+                    created: now.clone(),
+                    changed: now.clone(),
+                    sequence,
+                },
+            );
+            let mut answer = json!({"appId": id, "details": details});
+            if *kind != "saml" {
+                answer["clientId"] = json!(client_id);
+                answer["clientSecret"] = json!(secret);
+            }
+            ok(answer)
+        }
+        ("PUT", [id, config @ ("oidc_config" | "api_config" | "saml_config")]) => {
+            let Some(app) = p.apps.get_mut(*id) else {
+                return not_found("Errors.Project.App.NotFound");
+            };
+            let (block, allowed): (&str, Vec<&str>) = match *config {
+                "oidc_config" => ("oidcConfig", OIDC_FIELDS.to_vec()),
+                "api_config" => ("apiConfig", vec!["authMethodType"]),
+                _ => ("samlConfig", vec!["metadataXml", "metadataUrl"]),
+            };
+            if app.fields.get(block).is_none() {
+                return invalid(&format!(
+                    "the application is not of the type {config} configures"
+                ));
+            }
+            let given = match fields(body, &allowed, None) {
+                Ok(f) => f,
+                Err(m) => return invalid(&m),
+            };
+            for (k, v) in given {
+                app.fields[block][k] = v;
+            }
+            app.changed = now;
+            app.sequence = sequence;
+            ok(json!({"details": details}))
+        }
+        ("PUT", [id]) => {
+            let Some(app) = p.apps.get_mut(*id) else {
+                return not_found("Errors.Project.App.NotFound");
+            };
+            app.fields["name"] = json!(text(body, "name"));
+            app.changed = now;
+            app.sequence = sequence;
+            ok(json!({"details": details}))
+        }
+        ("DELETE", [id]) => match p.apps.shift_remove(*id) {
+            Some(_) => ok(json!({"details": details})),
+            None => not_found("Errors.Project.App.NotFound"),
+        },
+        _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
+    }
+}
+
+/// Answers a policies, SMTP, actions or applications request; `org` is the
+/// organization of the `x-zitadel-orgid` header (management API).
+pub fn route(
+    instance: &mut Instance,
+    org: Option<&str>,
+    method: &Method,
+    segments: &[&str],
+    body: &Value,
+) -> Response {
+    match segments {
+        ["admin", "v1", "policies", rest @ ..] => instance.policy(method, &rest.join("/"), body),
+        ["admin", "v1", "smtp", rest @ ..] => instance.smtp(method, rest, body),
+        ["management", "v1", "actions", rest @ ..] => match org {
+            Some(org) => actions(instance, org, method, rest, body),
+            None => not_found("organization"),
+        },
+        ["management", "v1", "projects", project, "apps", rest @ ..] => match org {
+            Some(org) => apps(instance, org, project, method, rest, body),
+            None => not_found("organization"),
+        },
+        _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
+    }
+}
