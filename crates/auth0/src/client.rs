@@ -422,6 +422,12 @@ impl Client {
                 client_secret,
                 audience,
             } => (client_id, client_secret, audience),
+            Credentials::JwtProfile(_) => {
+                return Err(Error::Setup {
+                    tenant: self.inner.tenant.clone(),
+                    message: "a service user's key logs in to ZITADEL, not to Auth0".into(),
+                });
+            }
         };
         let mut cached = self.inner.token.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| t.fresh()) {

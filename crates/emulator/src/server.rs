@@ -162,6 +162,26 @@ impl Tenant {
         }
     }
 
+    /// Whether `token` is the static token or an unexpired issued one.
+    pub fn token_valid(&self, token: &str) -> bool {
+        token == self.static_token
+            || lock(&self.tokens)
+                .get(token)
+                .is_some_and(|expiry| *expiry > Instant::now())
+    }
+
+    /// Access tokens issued so far (expired ones included).
+    pub fn issued_tokens(&self) -> usize {
+        lock(&self.tokens).len()
+    }
+
+    /// Issues an access token, valid for the tenant's token lifetime.
+    pub fn issue_token(&self) -> (String, Duration) {
+        let token = format!("emu.{}", ids::alnum(&mut *lock(&self.fault_rng), 48));
+        lock(&self.tokens).insert(token.clone(), Instant::now() + self.token_ttl);
+        (token, self.token_ttl)
+    }
+
     /// Runs `f` on the ZITADEL instance's data (for tests: what the API never returns).
     pub fn with_zitadel<R>(&self, f: impl FnOnce(&mut crate::zitadel::Instance) -> R) -> R {
         f(&mut lock(&self.zitadel))
@@ -350,11 +370,16 @@ impl Emulator {
                 (b.rate(), b.burst())
             };
             text.push_str(&match t.platform {
-                // A ZITADEL instance takes a personal access token.
-                Platform::Zitadel => format!(
-                    "\n[tenants.{}]\nplatform = \"zitadel\"\nbase_url = \"{}\"\ntoken_file = \"secrets/{}.token\"\n",
-                    t.name, t.base_url, t.name
-                ),
+                // A ZITADEL instance: its service user's key (the JWT profile); the
+                // personal access token is written too.
+                Platform::Zitadel => {
+                    let key_file = secrets.join(format!("{}.key.json", t.name));
+                    write_private(&key_file, &crate::zitadel::service_key_json()).map_err(werr)?;
+                    format!(
+                        "\n[tenants.{}]\nplatform = \"zitadel\"\nbase_url = \"{}\"\nkey_file = \"secrets/{}.key.json\"\n# token_file = \"secrets/{}.token\"   # or its personal access token\n",
+                        t.name, t.base_url, t.name, t.name
+                    )
+                }
                 Platform::Auth0 => format!(
                     "\n[tenants.{}]\nplatform = \"auth0\"\nbase_url = \"{}\"\nclient_id = \"{}\"\nclient_secret_file = \"secrets/{}.client-secret\"\n",
                     t.name, t.base_url, t.client_id, t.name
@@ -770,8 +795,7 @@ async fn token_endpoint(tenant: &Arc<Tenant>, req: Request) -> Response {
             &format!("Service not enabled within domain: {asked}"),
         );
     }
-    let token = format!("emu.{}", ids::alnum(&mut *lock(&tenant.fault_rng), 48));
-    lock(&tenant.tokens).insert(token.clone(), Instant::now() + tenant.token_ttl);
+    let (token, _) = tenant.issue_token();
     axum::Json(json!({
         "access_token": token,
         "token_type": "Bearer",

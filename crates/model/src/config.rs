@@ -9,6 +9,8 @@
 //! client_id = "abc..."                # client credentials ...
 //! client_secret_file = "secrets/acme-prod.secret"
 //! # token_env = "ACME_PROD_TOKEN"     # ... or a static token (token_env / token_file)
+//! # ZITADEL (platform = "zitadel"): key_file / key_env, a service user's JSON key
+//! # (the JWT profile), or token_file / token_env, a personal access token
 //! rate_limit = 10                     # requests per second (optional)
 //! burst = 10                          # (optional)
 //! ```
@@ -107,6 +109,9 @@ pub enum CredentialSource {
         /// The audience to ask for; the tenant's `/api/v2/` when unset.
         audience: Option<String>,
     },
+    /// A ZITADEL service user's key (its JSON key file), signed into a JWT and exchanged
+    /// at `/oauth/v2/token` (the JWT profile).
+    JwtProfile(SecretSource),
 }
 
 /// Credentials read from their sources.
@@ -123,6 +128,8 @@ pub enum Credentials {
         /// The audience; the tenant's `/api/v2/` when unset.
         audience: Option<String>,
     },
+    /// A ZITADEL service user's JSON key (`{"type", "keyId", "key", "userId"}`).
+    JwtProfile(Secret),
 }
 
 /// One tenant of the config file.
@@ -160,6 +167,9 @@ impl TenantConfig {
                 client_secret: client_secret.read(&self.name, "client_secret")?,
                 audience: audience.clone(),
             },
+            CredentialSource::JwtProfile(source) => {
+                Credentials::JwtProfile(source.read(&self.name, "key")?)
+            }
         })
     }
 
@@ -313,6 +323,8 @@ struct RawTenant {
     client_id: Option<Spanned<String>>,
     client_secret_env: Option<Spanned<String>>,
     client_secret_file: Option<Spanned<String>>,
+    key_env: Option<Spanned<String>>,
+    key_file: Option<Spanned<String>>,
     audience: Option<String>,
     rate_limit: Option<Spanned<f64>>,
     burst: Option<Spanned<u32>>,
@@ -400,16 +412,45 @@ impl RawTenant {
             (None, Some(f)) => Some(file(f)),
             (None, None) => None,
         };
-        let credentials = match (token, &self.client_id, secret) {
-            (Some(_), Some(id), _) => {
+        let key = match (&self.key_env, &self.key_file) {
+            (Some(_), Some(f)) => {
+                return Err(invalid(
+                    Some(f.span()),
+                    "key_file",
+                    "set either key_env or key_file, not both",
+                ));
+            }
+            (Some(e), None) => Some((e, env(e))),
+            (None, Some(f)) => Some((f, file(f))),
+            (None, None) => None,
+        };
+        if let Some((at, _)) = &key {
+            if self.platform != Some(Platform::Zitadel) {
+                return Err(invalid(
+                    Some(at.span()),
+                    "key_file",
+                    "a service user's key is how ZITADEL instances log in: set platform = \"zitadel\"",
+                ));
+            }
+            if token.is_some() || self.client_id.is_some() {
+                return Err(invalid(
+                    Some(at.span()),
+                    "key_file",
+                    "set one way to log in: a service user's key, or a token",
+                ));
+            }
+        }
+        let credentials = match (key, token, &self.client_id, secret) {
+            (Some((_, key)), ..) => CredentialSource::JwtProfile(key),
+            (None, Some(_), Some(id), _) => {
                 return Err(invalid(
                     Some(id.span()),
                     "client_id",
                     "set a token or client credentials, not both",
                 ));
             }
-            (Some(token), None, None) => CredentialSource::Token(token),
-            (Some(_), None, Some(_)) => {
+            (None, Some(token), None, None) => CredentialSource::Token(token),
+            (None, Some(_), None, Some(_)) => {
                 return Err(invalid(
                     self.client_secret_env
                         .as_ref()
@@ -419,23 +460,23 @@ impl RawTenant {
                     "a client secret without client_id; set a token or client credentials, not both",
                 ));
             }
-            (None, Some(id), Some(secret)) => CredentialSource::ClientCredentials {
+            (None, None, Some(id), Some(secret)) => CredentialSource::ClientCredentials {
                 client_id: id.get_ref().clone(),
                 client_secret: secret,
                 audience: self.audience.clone(),
             },
-            (None, Some(id), None) => {
+            (None, None, Some(id), None) => {
                 return Err(invalid(
                     Some(id.span()),
                     "client_secret_env",
                     "client_id needs client_secret_env or client_secret_file",
                 ));
             }
-            (None, None, _) => {
+            (None, None, None, _) => {
                 return Err(invalid(
                     None,
                     "token_env",
-                    "no credentials: set token_env / token_file, or client_id with client_secret_env / client_secret_file",
+                    "no credentials: set token_env / token_file, or client_id with client_secret_env / client_secret_file (ZITADEL: key_file, a service user's key, or token_file, a personal access token)",
                 ));
             }
         };
@@ -602,5 +643,27 @@ token_env = "LOCAL_TOKEN"
             err.to_string(),
             "tenant a: token: environment variable IDFERRY_TEST_UNSET_VAR is not set"
         );
+    }
+
+    #[test]
+    fn a_service_user_key_is_for_zitadel_instances_only() {
+        let config = parse(
+            "[tenants.z]\nplatform = \"zitadel\"\nbase_url = \"http://z\"\nkey_file = \"z.json\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            config.tenant("z").unwrap().credentials,
+            CredentialSource::JwtProfile(SecretSource::File(_))
+        ));
+        let err = parse("[tenants.a]\ndomain = \"a\"\nkey_env = \"K\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("set platform = \"zitadel\""),
+            "{err}"
+        );
+        let err = parse(
+            "[tenants.z]\nplatform = \"zitadel\"\nbase_url = \"http://z\"\nkey_env = \"K\"\ntoken_env = \"T\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("set one way to log in"), "{err}");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use idferry_model::config::{Credentials, TenantConfig};
 use idferry_model::{ConfigError, Secret};
@@ -14,11 +14,23 @@ use serde_json::Value;
 use crate::Result;
 use crate::error::Error;
 
+/// How requests are authenticated.
+#[derive(Debug)]
+enum Auth {
+    /// A personal access token.
+    Token(Secret),
+    /// A service user's key, exchanged for access tokens as they expire.
+    JwtProfile {
+        key: crate::login::ServiceKey,
+        current: tokio::sync::Mutex<Option<crate::login::AccessToken>>,
+    },
+}
+
 #[derive(Debug)]
 struct Inner {
     instance: String,
     base_url: String,
-    token: Secret,
+    auth: Auth,
     http: reqwest::Client,
     throttle: Throttle,
     retry: RetryPolicy,
@@ -42,8 +54,9 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of `tenant` (platform `zitadel`, else refused), authenticated with its
-    /// personal access token (`token_env` / `token_file` in the config).
+    /// A client of `tenant` (platform `zitadel`, else refused), logged in with a service
+    /// user's key (`key_file` / `key_env`: the JWT profile) or a personal access token
+    /// (`token_env` / `token_file`).
     pub fn new(tenant: &TenantConfig, retry: RetryPolicy) -> Result<Self> {
         if tenant.platform != idferry_model::Platform::Zitadel {
             return Err(Error::Config(ConfigError::Secret {
@@ -52,15 +65,18 @@ impl Client {
                 message: format!("an {} tenant, not a ZITADEL instance", tenant.platform),
             }));
         }
-        let token = match tenant.resolve_credentials()? {
-            Credentials::Token(token) => token,
+        let auth = match tenant.resolve_credentials()? {
+            Credentials::Token(token) => Auth::Token(token),
+            Credentials::JwtProfile(key) => Auth::JwtProfile {
+                key: crate::login::ServiceKey::parse(&tenant.name, &key)?,
+                current: tokio::sync::Mutex::new(None),
+            },
             Credentials::ClientCredentials { .. } => {
                 return Err(Error::Config(ConfigError::Secret {
                     tenant: tenant.name.clone(),
-                    key: "token".into(),
-                    message: "ZITADEL instances authenticate with a personal access token \
-                              (token_env or token_file); a service user's JWT profile is not \
-                              supported yet"
+                    key: "client_id".into(),
+                    message: "ZITADEL instances log in with a service user's key (key_file) or a \
+                              personal access token (token_file), not client credentials"
                         .into(),
                 }));
             }
@@ -80,7 +96,7 @@ impl Client {
             inner: Arc::new(Inner {
                 instance: tenant.name.clone(),
                 base_url: tenant.base_url.clone(),
-                token,
+                auth,
                 http,
                 throttle: Throttle::new(tenant.rate_limit, tenant.burst),
                 retry,
@@ -114,12 +130,22 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Value> {
         let mut attempt = 0u32;
+        let mut renewed = false;
         loop {
             attempt += 1;
             let (error, wait) = match self.attempt(&method, path, org, body).await {
                 Ok(value) => return Ok(value),
                 Err(failure) => failure,
             };
+            // An access token revoked or expired early: one new one, then as it comes.
+            if error.status() == Some(401)
+                && !renewed
+                && let Auth::JwtProfile { current, .. } = &self.inner.auth
+            {
+                *current.lock().await = None;
+                renewed = true;
+                continue;
+            }
             let Some(limit) = self.inner.retry.attempts(error.class()) else {
                 return Err(error);
             };
@@ -144,11 +170,12 @@ impl Client {
         body: Option<&Value>,
     ) -> std::result::Result<Value, (Error, Option<Duration>)> {
         let url = format!("{}{path}", self.inner.base_url);
+        let bearer = self.bearer().await.map_err(|e| (e, None))?;
         let mut request = self
             .inner
             .http
             .request(method.clone(), &url)
-            .bearer_auth(self.inner.token.expose());
+            .bearer_auth(bearer.expose());
         if let Some(org) = org {
             request = request.header("x-zitadel-orgid", org);
         }
@@ -201,6 +228,30 @@ impl Client {
             return Err((error, Some(wait)));
         }
         Err((error, None))
+    }
+
+    /// The bearer token: the personal access token, or a current access token of the
+    /// service user (exchanged again a minute before it expires).
+    async fn bearer(&self) -> Result<Secret> {
+        match &self.inner.auth {
+            Auth::Token(token) => Ok(token.clone()),
+            Auth::JwtProfile { key, current } => {
+                let mut current = current.lock().await;
+                if let Some(t) = current.as_ref().filter(|t| t.renew_at > Instant::now()) {
+                    return Ok(t.token.clone());
+                }
+                let fresh = crate::login::exchange(
+                    &self.inner.http,
+                    &self.inner.instance,
+                    &self.inner.base_url,
+                    key,
+                )
+                .await?;
+                let token = fresh.token.clone();
+                *current = Some(fresh);
+                Ok(token)
+            }
+        }
     }
 
     /// `POST path` with `body`.

@@ -1,20 +1,23 @@
 //! A client of ZITADEL's REST/JSON APIs for moving instances: the admin API (instance
 //! level, `/admin/v1`), the management API (`/management/v1`, one organization at a time
-//! through the `x-zitadel-orgid` header) and the v2 services. It authenticates with a
-//! personal access token, paces and retries like the Auth0 client (`idferry-pacing`),
-//! turns ZITADEL's list queries (`query.offset` / `query.limit`, `details.totalResult`)
-//! into streams, and its error bodies (`code`, `message`, `details`) into typed errors.
+//! through the `x-zitadel-orgid` header) and the v2 services. It logs in with a service
+//! user's key (the JWT profile) or a personal access token, paces and retries like the
+//! Auth0 client (`idferry-pacing`), turns ZITADEL's list queries (`query.offset` /
+//! `query.limit`, `details.totalResult`) into streams, and its error bodies (`code`,
+//! `message`, `details`) into typed errors.
 //!
-//! Built so far: the transport, lists, errors, a catalog of four kinds (organizations,
-//! their projects and project roles, SMS providers: Twilio's token is write-only and set
-//! through its own endpoint), their export into snapshots and their restore (plan, then
-//! apply). More kinds and the users importer come next (see the open ZITADEL issue).
+//! On top: a [`catalog`] of the instance's kinds as data (policies, organizations, SMTP
+//! and SMS providers with write-only secrets, actions, projects, roles, applications),
+//! their [`export`] into snapshots and [`restore`] (plan, then apply), and the
+//! [`users`] importer that brings Auth0 users in with their hashes, metadata, grants and
+//! memberships.
 
 pub mod catalog;
 pub mod client;
 pub mod error;
 pub mod export;
 pub mod list;
+pub mod login;
 pub mod restore;
 pub mod sms;
 pub mod users;

@@ -1,5 +1,6 @@
 //! The ZITADEL client against an emulated ZITADEL instance over HTTP: SMS providers with
-//! a write-only Twilio token, `_search` pagination, typed errors, 429s retried.
+//! a write-only Twilio token, `_search` pagination, typed errors, 429s retried, the
+//! service user's JWT profile; backups, diffs and restores through the binary.
 
 use futures_util::TryStreamExt;
 use idferry_emulator::{Emulator, TenantOptions};
@@ -664,6 +665,71 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     assert_eq!(code, 1);
     assert!(
         err.contains("its configuration does not convert") && err.contains("idferry migrate users"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_service_user_key_logs_in_and_renews_its_access_token() {
+    idferry_auth0::install_tls_provider();
+    let mut o = TenantOptions::new("zitadel-prod");
+    o.platform = Platform::Zitadel;
+    // Tokens live 61 s and are renewed a minute early: every second, here.
+    o.token_ttl_secs = 61;
+    let emu = crate::common::start(vec![o]).await;
+    let t = &emu.tenants()[0];
+    let dir = tempfile::tempdir().unwrap();
+    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("idferry.toml")).unwrap();
+    assert!(
+        text.contains("key_file = \"secrets/zitadel-prod.key.json\""),
+        "{text}"
+    );
+    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let client = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
+    assert!(
+        !format!("{client:?}").contains("PRIVATE KEY"),
+        "the key is never printed"
+    );
+
+    sms::list(&client).await.unwrap();
+    sms::list(&client).await.unwrap();
+    assert_eq!(
+        t.issued_tokens(),
+        1,
+        "one exchange serves while the token is fresh"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    sms::list(&client).await.unwrap();
+    assert_eq!(t.issued_tokens(), 2, "renewed before it expires");
+
+    // A key the instance does not know is refused with what to check, once.
+    let key_file = dir.path().join("secrets/zitadel-prod.key.json");
+    let mut key: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    key["keyId"] = json!("999");
+    std::fs::write(&key_file, key.to_string()).unwrap();
+    let stranger = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
+    let err = sms::list(&stranger).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the service user's key was refused")
+            && err.to_string().contains("AuthNKey.NotFound"),
+        "{err}"
+    );
+    // Not a key at all: said at once, without echoing the file.
+    std::fs::write(
+        &key_file,
+        "{\"keyId\": \"1\", \"key\": \"not a key\", \"userId\": \"2\"}",
+    )
+    .unwrap();
+    let broken = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
+    let err = sms::list(&broken).await.unwrap_err();
+    assert!(err.to_string().contains("not an RSA private key"), "{err}");
+    std::fs::write(&key_file, "garbage").unwrap();
+    let err = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("not a ZITADEL key file") && !err.to_string().contains("garbage"),
         "{err}"
     );
 }

@@ -243,14 +243,90 @@ fn text(body: &Value, key: &str) -> String {
         .to_owned()
 }
 
+/// The id of the instance's service user (its key is [`SERVICE_KEY_PEM`]).
+pub const SERVICE_USER_ID: &str = "250000000000000001";
+
+/// The id of the service user's key.
+pub const SERVICE_KEY_ID: &str = "260000000000000001";
+
+/// The service user's private key: a fixed test key, public by design (every emulated
+/// instance has the same), so that configs the emulator writes can log in.
+pub const SERVICE_KEY_PEM: &str = include_str!("service-user-key.pem");
+
+const SERVICE_PUBLIC_KEY_PEM: &str = include_str!("service-user-key.pub.pem");
+
+/// The service user's key file, as ZITADEL's console downloads it.
+pub fn service_key_json() -> String {
+    json!({"type": "serviceaccount", "keyId": SERVICE_KEY_ID, "key": SERVICE_KEY_PEM, "userId": SERVICE_USER_ID})
+        .to_string()
+}
+
+fn oauth_error(description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": "invalid_grant", "error_description": description})),
+    )
+        .into_response()
+}
+
+/// `POST /oauth/v2/token` with the JWT profile: the assertion must be signed by the
+/// service user's key, for this instance, and current.
+async fn token(tenant: &Tenant, req: Request) -> Response {
+    use axum::extract::FromRequest;
+    let Ok(axum::Form(form)) =
+        axum::Form::<std::collections::HashMap<String, String>>::from_request(req, &()).await
+    else {
+        return oauth_error("the request must be a form");
+    };
+    if form.get("grant_type").map(String::as_str)
+        != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+    {
+        return oauth_error("unsupported grant_type; this instance takes the JWT profile");
+    }
+    if !form.get("scope").is_some_and(|s| {
+        s.split(' ')
+            .any(|s| s == "urn:zitadel:iam:org:project:id:zitadel:aud")
+    }) {
+        return oauth_error("scope must include urn:zitadel:iam:org:project:id:zitadel:aud");
+    }
+    let assertion = form.get("assertion").cloned().unwrap_or_default();
+    let kid = jsonwebtoken::decode_header(&assertion)
+        .ok()
+        .and_then(|h| h.kid);
+    if kid.as_deref() != Some(SERVICE_KEY_ID) {
+        return oauth_error("Errors.AuthNKey.NotFound (no such key)");
+    }
+    let Ok(key) = jsonwebtoken::DecodingKey::from_rsa_pem(SERVICE_PUBLIC_KEY_PEM.as_bytes()) else {
+        return oauth_error("the emulator's public key does not load");
+    };
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[&tenant.base_url]);
+    validation.set_issuer(&[SERVICE_USER_ID]);
+    validation.sub = Some(SERVICE_USER_ID.to_owned());
+    if let Err(e) = jsonwebtoken::decode::<Value>(&assertion, &key, &validation) {
+        return oauth_error(&format!("assertion invalid: {e}"));
+    }
+    let (token, ttl) = tenant.issue_token();
+    (
+        StatusCode::OK,
+        axum::Json(
+            json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl.as_secs()}),
+        ),
+    )
+        .into_response()
+}
+
 /// Answers one request (already counted, paced and past fault injection).
 pub async fn request(tenant: &Tenant, req: Request) -> Response {
-    let authorized = req
+    if req.uri().path() == "/oauth/v2/token" && req.method() == Method::POST {
+        return token(tenant, req).await;
+    }
+    let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| t == tenant.static_token);
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let authorized = bearer.is_some_and(|t| tenant.token_valid(t));
     if !authorized {
         return error(
             StatusCode::UNAUTHORIZED,
