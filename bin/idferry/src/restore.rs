@@ -431,6 +431,17 @@ async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<
         for (kind, name, error) in &report.failed {
             out!("  FAILED {kind} {name:?}: {error}");
         }
+        let humans = plan
+            .steps
+            .iter()
+            .filter(|s| s.kind == "users" && matches!(s.action, ZAction::Create))
+            .filter(|s| s.record.pointer("/record/human").is_some())
+            .count();
+        if humans > 0 {
+            out!(
+                "{humans} human users were created without a password (ZITADEL exports no password hashes): they set one through a password reset."
+            );
+        }
     }
     Ok(if report.failed.is_empty() {
         missing

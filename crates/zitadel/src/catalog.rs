@@ -19,8 +19,9 @@ pub enum Scope {
 /// How a kind is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Read {
-    /// A `_search` endpoint (POST, v1 `query` paging); `{project}` stands for the
-    /// project's id.
+    /// A `_search` endpoint (POST, `query` paging); `{project}` stands for the
+    /// project's id. v2 lists (`/v2/...`) are instance-wide: an organization's are asked
+    /// for with an `organizationIdQuery`.
     Search(&'static str),
     /// One settings object: `GET path` answers `{"policy": {...}}`.
     Settings(&'static str),
@@ -67,9 +68,9 @@ pub struct Kind {
     pub write: Write,
     /// Where its objects live.
     pub scope: Scope,
-    /// The field that names an object across instances (within its parent); empty for
-    /// settings, which are one object.
-    pub key: &'static str,
+    /// The fields that name an object across instances (within its parent; joined by
+    /// `@`); none for settings, which are one object.
+    pub key: &'static [&'static str],
     /// Fields compared to decide an update (JSON pointers into the object), or
     /// [`ALL_FIELDS`].
     pub compared: &'static [&'static str],
@@ -83,6 +84,23 @@ pub struct Kind {
 }
 
 impl Kind {
+    /// The name of `record` (an object of this kind) within its parent.
+    pub fn name_of(&self, record: &serde_json::Value) -> String {
+        if self.key.is_empty() {
+            return "(settings)".to_owned();
+        }
+        self.key
+            .iter()
+            .map(|f| {
+                record
+                    .get(*f)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("@")
+    }
+
     /// The `_search` endpoint, for listed kinds.
     pub fn search(&self) -> Option<&'static str> {
         match self.read {
@@ -162,7 +180,7 @@ const fn settings(
             fields,
         },
         scope: Scope::Instance,
-        key: "",
+        key: &[],
         compared: ALL_FIELDS,
         write_only: &[],
         // Whether the instance still has the built-in values: true on a fresh instance.
@@ -213,7 +231,7 @@ pub const CATALOG: &[Kind] = &[
         read: Read::Search("/admin/v1/orgs/_search"),
         write: Write::Custom,
         scope: Scope::Instance,
-        key: "name",
+        key: &["name"],
         compared: &[],
         write_only: &[],
         // Derived from the name and the instance's own domain.
@@ -225,7 +243,7 @@ pub const CATALOG: &[Kind] = &[
         read: Read::Search("/admin/v1/smtp/_search"),
         write: Write::Custom,
         scope: Scope::Instance,
-        key: "description",
+        key: &["description"],
         compared: &[
             "/senderAddress",
             "/senderName",
@@ -243,7 +261,7 @@ pub const CATALOG: &[Kind] = &[
         read: Read::Search("/admin/v1/sms/_search"),
         write: Write::Custom,
         scope: Scope::Instance,
-        key: "description",
+        key: &["description"],
         compared: &[
             "/twilio/sid",
             "/twilio/senderNumber",
@@ -255,6 +273,19 @@ pub const CATALOG: &[Kind] = &[
         doc: "SMS providers (Twilio or HTTP) and which one is active; Twilio's token is write-only",
     },
     Kind {
+        name: "users",
+        read: Read::Search("/v2/users"),
+        write: Write::Custom,
+        scope: Scope::Org,
+        key: &["username"],
+        compared: ALL_FIELDS,
+        write_only: &[],
+        // Login names carry the organization's domain, which is each instance's own.
+        server_set: &["loginNames", "preferredLoginName", "human.passwordChanged"],
+        doc: "users (human and machine) of each organization with their metadata; ZITADEL never \
+              exports password hashes, so restored human users set a new password",
+    },
+    Kind {
         name: "actions",
         read: Read::Search("/management/v1/actions/_search"),
         write: Write::Objects {
@@ -263,7 +294,7 @@ pub const CATALOG: &[Kind] = &[
             fields: &["name", "script", "timeout", "allowedToFail"],
         },
         scope: Scope::Org,
-        key: "name",
+        key: &["name"],
         compared: ALL_FIELDS,
         write_only: &[],
         server_set: &["state"],
@@ -274,7 +305,7 @@ pub const CATALOG: &[Kind] = &[
         read: Read::Search("/management/v1/projects/_search"),
         write: Write::Custom,
         scope: Scope::Org,
-        key: "name",
+        key: &["name"],
         compared: &[],
         write_only: &[],
         server_set: &[],
@@ -285,18 +316,40 @@ pub const CATALOG: &[Kind] = &[
         read: Read::Search("/management/v1/projects/{project}/roles/_search"),
         write: Write::Custom,
         scope: Scope::Project,
-        key: "key",
+        key: &["key"],
         compared: &["/displayName", "/group"],
         write_only: &[],
         server_set: &[],
         doc: "roles of each project",
     },
     Kind {
+        name: "user_grants",
+        read: Read::Search("/management/v1/users/grants/_search"),
+        write: Write::Custom,
+        scope: Scope::Org,
+        key: &["userName", "projectName"],
+        compared: ALL_FIELDS,
+        write_only: &[],
+        server_set: &["userId", "projectId", "orgId", "state", "email"],
+        doc: "roles of projects given to users, in each organization",
+    },
+    Kind {
+        name: "org_members",
+        read: Read::Search("/management/v1/orgs/me/members/_search"),
+        write: Write::Custom,
+        scope: Scope::Org,
+        key: &["preferredLoginName"],
+        compared: ALL_FIELDS,
+        write_only: &[],
+        server_set: &["userId", "email", "userType"],
+        doc: "members of each organization with their member roles",
+    },
+    Kind {
         name: "applications",
         read: Read::Search("/management/v1/projects/{project}/apps/_search"),
         write: Write::Custom,
         scope: Scope::Project,
-        key: "name",
+        key: &["name"],
         compared: ALL_FIELDS,
         write_only: &[],
         // Each instance issues its own client ids (and secrets, never listed).

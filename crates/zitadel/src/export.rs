@@ -21,9 +21,28 @@ fn text(v: &Value, key: &str) -> String {
 }
 
 async fn all(client: &Client, path: &str, org: Option<&str>) -> Result<Vec<Value>> {
-    crate::list::search(client, path, org, json!({}))
+    // v2 lists ignore the organization header: they take a query.
+    let filter = match org {
+        Some(org) if path.starts_with("/v2/") => {
+            json!({"queries": [{"organizationIdQuery": {"organizationId": org}}]})
+        }
+        _ => json!({}),
+    };
+    crate::list::search(client, path, org, filter)
         .try_collect()
         .await
+}
+
+/// A user's metadata as `{key: base64 value}` (as the API stores it).
+async fn metadata(client: &Client, org: &str, user: &str) -> Result<Value> {
+    let path = format!("/management/v1/users/{user}/metadata/_search");
+    let entries = all(client, &path, Some(org)).await?;
+    Ok(Value::Object(
+        entries
+            .iter()
+            .map(|e| (text(e, "key"), json!(text(e, "value"))))
+            .collect(),
+    ))
 }
 
 /// Every object of `kind` in snapshot shape (see [`Scope`]).
@@ -43,7 +62,11 @@ pub async fn read_kind(client: &Client, kind: &Kind) -> Result<Vec<Value>> {
     for org in &orgs {
         let (org_id, org_name) = (text(org, "id"), text(org, "name"));
         if kind.scope == Scope::Org {
-            for record in all(client, search, Some(&org_id)).await? {
+            for mut record in all(client, search, Some(&org_id)).await? {
+                if kind.name == "users" {
+                    record["metadata"] =
+                        metadata(client, &org_id, &text(&record, "userId")).await?;
+                }
                 out.push(json!({"parent": {"org": org_name}, "record": record}));
             }
             continue;

@@ -141,11 +141,7 @@ fn objects<'a>(kind: &Kind, entries: &'a [Value]) -> Vec<Object<'a>> {
                 .map(|p| text(entry, p))
                 .filter(|p| !p.is_empty())
                 .collect();
-            parts.push(if kind.key.is_empty() {
-                "(settings)".to_owned()
-            } else {
-                text(record, &format!("/{}", kind.key))
-            });
+            parts.push(kind.name_of(record));
             Object {
                 name: parts.join("/"),
                 record,
@@ -370,6 +366,24 @@ impl Ids {
 }
 
 impl Ids {
+    /// The id of the user called `username` (anywhere in the instance).
+    async fn user(&mut self, client: &Client, username: &str) -> Result<String> {
+        let key = ("/v2/users".to_owned(), String::new(), username.to_owned());
+        if let Some(id) = self.objects.get(&key) {
+            return Ok(id.clone());
+        }
+        let filter = json!({"queries": [{"userNameQuery": {"userName": username}}]});
+        let found: Vec<Value> = crate::list::search(client, "/v2/users", None, filter)
+            .try_collect()
+            .await?;
+        let id = found
+            .first()
+            .map(|u| text(u, "/userId"))
+            .ok_or_else(|| missing_parent(client, "user", username))?;
+        self.objects.insert(key, id.clone());
+        Ok(id)
+    }
+
     /// The id of the object called `name` (by its `name`, or `description` for
     /// providers) in the list at `search`.
     async fn named(
@@ -430,6 +444,86 @@ pub async fn apply(client: &Client, plan: &Plan, secrets: Secrets<'_>) -> Report
         }
     }
     report
+}
+
+/// A user's metadata object (`{key: base64}`) as the API's list of entries.
+fn metadata_entries(record: &Value) -> Value {
+    let entries: Vec<Value> = record
+        .get("metadata")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| json!({"key": key, "value": value}))
+        .collect();
+    json!(entries)
+}
+
+/// Creates or updates a user: human users without a password (ZITADEL exports none),
+/// with their profile, email, phone, metadata and state; machine users by name.
+async fn user_step(
+    client: &Client,
+    record: &Value,
+    org: &str,
+    action: &Action,
+    ids: &mut Ids,
+) -> Result<()> {
+    let org_id = ids.org(client, org).await?;
+    let username = text(record, "/username");
+    let inactive = text(record, "/state") == "USER_STATE_INACTIVE";
+    let human = record.get("human").cloned().unwrap_or(Value::Null);
+    match action {
+        Action::Create => {
+            let mut body = json!({"organizationId": org_id, "username": username});
+            if let Some(machine) = record.get("machine") {
+                body["machine"] = pick(machine, &["name", "description"]);
+            } else {
+                let mut h = pick(&human, &["profile", "email", "phone"]);
+                h["metadata"] = metadata_entries(record);
+                body["human"] = h;
+            }
+            let answer = client.post("/v2/users/new", &body).await?;
+            if inactive {
+                let path = format!("/v2/users/{}/deactivate", text(&answer, "/id"));
+                client.post(&path, &json!({})).await?;
+            }
+        }
+        Action::Update { fields } => {
+            let id = ids.user(client, &username).await?;
+            for field in fields {
+                match field.as_str() {
+                    "human" => {
+                        let body = pick(&human, &["profile", "email", "phone"]);
+                        client.put(&format!("/v2/users/human/{id}"), &body).await?;
+                    }
+                    "metadata" => {
+                        let path = format!("/management/v1/users/{id}/metadata/_bulk");
+                        let body = json!({ "metadata": metadata_entries(record) });
+                        client
+                            .send(reqwest::Method::POST, &path, Some(&org_id), Some(&body))
+                            .await?;
+                    }
+                    "state" => {
+                        let verb = if inactive { "deactivate" } else { "reactivate" };
+                        client
+                            .post(&format!("/v2/users/{id}/{verb}"), &json!({}))
+                            .await?;
+                    }
+                    other => {
+                        return Err(crate::Error::Decode {
+                            instance: client.instance().to_owned(),
+                            method: "PUT".into(),
+                            path: format!("/v2/users/{id}"),
+                            message: format!(
+                                "user {username}: changing its {other} is not supported yet"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The fields of `record` named in `fields`, as a request body.
@@ -500,12 +594,7 @@ async fn apply_step(
                 _ => {
                     let search = kind.search().unwrap_or_default();
                     let id = ids
-                        .named(
-                            client,
-                            search,
-                            Some(&org_id),
-                            &text(record, &format!("/{}", kind.key)),
-                        )
+                        .named(client, search, Some(&org_id), &kind.name_of(record))
                         .await?;
                     (reqwest::Method::PUT, update.replace("{id}", &id))
                 }
@@ -619,6 +708,61 @@ async fn custom_step(
                         .await?;
                 }
             }
+        }
+        ("users", action) => user_step(client, record, &org, action, ids).await?,
+        ("user_grants", action) => {
+            let org_id = ids.org(client, &org).await?;
+            let user = ids.user(client, &text(record, "/userName")).await?;
+            let (_, project) = ids
+                .project(client, &org, &text(record, "/projectName"))
+                .await?;
+            let roles = record.get("roleKeys").cloned().unwrap_or(json!([]));
+            if matches!(action, Action::Create) {
+                let body = json!({"projectId": project, "roleKeys": roles});
+                let path = format!("/management/v1/users/{user}/grants");
+                client
+                    .send(reqwest::Method::POST, &path, Some(&org_id), Some(&body))
+                    .await?;
+                return Ok(());
+            }
+            let filter = json!({"queries": [{"userIdQuery": {"userId": user}}, {"projectIdQuery": {"projectId": project}}]});
+            let found: Vec<Value> = crate::list::search(
+                client,
+                "/management/v1/users/grants/_search",
+                Some(&org_id),
+                filter,
+            )
+            .try_collect()
+            .await?;
+            for grant in found {
+                let path = format!("/management/v1/users/{user}/grants/{}", text(&grant, "/id"));
+                let body = json!({ "roleKeys": roles });
+                client
+                    .send(reqwest::Method::PUT, &path, Some(&org_id), Some(&body))
+                    .await?;
+            }
+        }
+        ("org_members", action) => {
+            let org_id = ids.org(client, &org).await?;
+            let user = ids
+                .user(client, &text(record, "/preferredLoginName"))
+                .await?;
+            let roles = record.get("roles").cloned().unwrap_or(json!([]));
+            let (method, path, body) = match action {
+                Action::Create => (
+                    reqwest::Method::POST,
+                    "/management/v1/orgs/me/members".to_owned(),
+                    json!({"userId": user, "roles": roles}),
+                ),
+                _ => (
+                    reqwest::Method::PUT,
+                    format!("/management/v1/orgs/me/members/{user}"),
+                    json!({ "roles": roles }),
+                ),
+            };
+            client
+                .send(method, &path, Some(&org_id), Some(&body))
+                .await?;
         }
         ("smtp_providers", action) => {
             let mut body = pick(

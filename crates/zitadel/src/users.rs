@@ -531,7 +531,15 @@ pub async fn assign(
             .collect(),
     );
     // Only what is missing: existing roles keep their names and groups.
-    let current = crate::export::read_instance(client).await?;
+    let mut current = HashMap::new();
+    for name in ["organizations", "projects", "project_roles"] {
+        if let Some(kind) = crate::catalog::find(name) {
+            current.insert(
+                name.to_owned(),
+                crate::export::read_kind(client, kind).await?,
+            );
+        }
+    }
     let mut plan = crate::restore::plan(&wanted, &current, &|_, _, _| None);
     plan.steps
         .retain(|s| matches!(s.action, crate::restore::Action::Create));

@@ -261,9 +261,12 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
             ("organizations", 2),
             ("smtp_providers", 0),
             ("sms_providers", 1),
+            ("users", 0),
             ("actions", 0),
             ("projects", 0),
             ("project_roles", 0),
+            ("user_grants", 0),
+            ("org_members", 0),
             ("applications", 0),
         ]
         .map(|(k, n)| (k.to_owned(), n))
@@ -342,6 +345,45 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
         .await
         .unwrap();
     }
+    // Users of acme-eu: a human with metadata and a phone, given the admin role and
+    // made a member of acme; a deactivated human; a machine user.
+    let ada = prod
+        .post(
+            "/v2/users/new",
+            &json!({"organizationId": orgs[1], "username": "ada@acme.example.com", "human": {
+                "profile": {"givenName": "Ada", "familyName": "Lovelace", "displayName": "Ada L."},
+                "email": {"email": "ada@acme.example.com", "isVerified": true},
+                "phone": {"phone": "+41790000001", "isVerified": false},
+                "metadata": [{"key": "plan", "value": "cHJv"}],
+                "hashedPassword": {"hash": "$2b$04$abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUVWXYZ01234"}}}),
+        )
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gone = prod
+        .post(
+            "/v2/users/new",
+            &json!({"organizationId": orgs[1], "username": "gone@acme.example.com", "human": {
+                "profile": {"givenName": "Gone", "familyName": "Away"},
+                "email": {"email": "gone@acme.example.com", "isVerified": false}}}),
+        )
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    prod.post(&format!("/v2/users/{gone}/deactivate"), &json!({}))
+        .await
+        .unwrap();
+    prod.post(
+        "/v2/users/new",
+        &json!({"organizationId": orgs[1], "username": "ci-bot", "machine": {"name": "CI", "description": "deploys"}}),
+    )
+    .await
+    .unwrap();
+
     // Applications of each type in the project; an action in the organization.
     let apps = format!("/management/v1/projects/{project}/apps");
     for (kind, body) in [
@@ -415,6 +457,22 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     prod.post(
         &format!("/admin/v1/smtp/{}/_activate", smtp["id"].as_str().unwrap()),
         &json!({}),
+    )
+    .await
+    .unwrap();
+    prod.send(
+        reqwest::Method::POST,
+        &format!("/management/v1/users/{ada}/grants"),
+        Some(&orgs[1]),
+        Some(&json!({"projectId": project, "roleKeys": ["admin"]})),
+    )
+    .await
+    .unwrap();
+    prod.send(
+        reqwest::Method::POST,
+        "/management/v1/orgs/me/members",
+        Some(&orgs[0]),
+        Some(&json!({"userId": ada, "roles": ["ORG_OWNER"]})),
     )
     .await
     .unwrap();
@@ -524,6 +582,32 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
         (p.password.clone(), p.active)
     });
     assert_eq!((password.as_str(), active), ("staging-smtp-password", true));
+    let users = staging.with_zitadel(|z| {
+        let mut u: Vec<(String, bool, bool, usize)> = z
+            .users
+            .values()
+            .map(|u| {
+                (
+                    u.username.clone(),
+                    u.active,
+                    u.hash.is_some(),
+                    z.grants.values().filter(|g| g.user == u.id).count(),
+                )
+            })
+            .collect();
+        u.sort();
+        u
+    });
+    assert_eq!(
+        users,
+        [
+            ("ada@acme.example.com".to_owned(), true, false, 1),
+            ("ci-bot".to_owned(), true, false, 0),
+            ("gone@acme.example.com".to_owned(), false, false, 0),
+        ],
+        "users, their state and grants; no password (none is exported)"
+    );
+    assert!(out_restore.contains("without a password"), "{out_restore}");
     let label = staging.with_zitadel(|z| z.settings["label"].values["primaryColor"].clone());
     assert_eq!(
         label, "#112233",

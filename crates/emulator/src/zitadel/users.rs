@@ -34,6 +34,8 @@ pub struct User {
     pub metadata: IndexMap<String, String>,
     /// Its password hash (MCF), if it has one.
     pub hash: Option<String>,
+    /// A machine user's `{name, description}` (then the human fields are empty).
+    pub machine: Option<Value>,
     /// False once deactivated.
     pub active: bool,
     /// When it was created.
@@ -110,6 +112,22 @@ fn at(v: &Value, pointer: &str) -> String {
 
 impl Instance {
     fn user_json(&self, u: &User) -> Value {
+        let kind = match &u.machine {
+            Some(m) => ("machine", m.clone()),
+            None => ("human", self.human_json(u)),
+        };
+        json!({
+            "userId": u.id,
+            "details": {"sequence": u.sequence.to_string(), "creationDate": u.created, "changeDate": u.changed, "resourceOwner": u.org},
+            "state": if u.active { "USER_STATE_ACTIVE" } else { "USER_STATE_INACTIVE" },
+            "username": u.username,
+            "loginNames": [u.username],
+            "preferredLoginName": u.username,
+            kind.0: kind.1,
+        })
+    }
+
+    fn human_json(&self, u: &User) -> Value {
         let mut human = json!({
             "profile": u.profile,
             "email": {"email": u.email, "isVerified": u.email_verified},
@@ -118,15 +136,64 @@ impl Instance {
         if let Some((phone, verified)) = &u.phone {
             human["phone"] = json!({"phone": phone, "isVerified": verified});
         }
-        json!({
-            "userId": u.id,
-            "details": {"sequence": u.sequence.to_string(), "creationDate": u.created, "changeDate": u.changed, "resourceOwner": u.org},
-            "state": if u.active { "USER_STATE_ACTIVE" } else { "USER_STATE_INACTIVE" },
-            "username": u.username,
-            "loginNames": [u.username],
-            "preferredLoginName": u.username,
-            "human": human,
-        })
+        human
+    }
+
+    /// A machine user (`{"machine": {name, description}}`, a username required).
+    fn create_machine(&mut self, org: String, body: &Value, machine: &Value) -> Response {
+        let username = text(body, "username");
+        if username.is_empty() || text(machine, "name").is_empty() {
+            return invalid("username and machine.name are required (USER-0nw2f)");
+        }
+        if self.users.values().any(|u| u.username == username) {
+            return conflict("Errors.User.AlreadyExists (V2-ei3dn)");
+        }
+        let (sequence, now) = self.touch();
+        let id = format!("{}", 310_000_000_000_000_000u64 + sequence);
+        let machine = json!({"name": text(machine, "name"), "description": text(machine, "description"), "accessTokenType": "ACCESS_TOKEN_TYPE_BEARER"});
+        self.users.insert(
+            id.clone(),
+            User {
+                id: id.clone(),
+                org,
+                username,
+                profile: Value::Null,
+                email: String::new(),
+                email_verified: false,
+                phone: None,
+                metadata: IndexMap::new(),
+                hash: None,
+                machine: Some(machine),
+                active: true,
+                created: now.clone(),
+                changed: now.clone(),
+                sequence,
+            },
+        );
+        ok(json!({"id": id, "creationDate": now}))
+    }
+
+    /// `PUT /v2/users/human/{id}`: profile, email and phone.
+    fn update_human(&mut self, id: &str, body: &Value) -> Response {
+        let (sequence, now) = self.touch();
+        let Some(u) = self.users.get_mut(id).filter(|u| u.machine.is_none()) else {
+            return not_found("Errors.User.NotFound");
+        };
+        if let Some(profile) = body.get("profile") {
+            u.profile = profile.clone();
+        }
+        if let Some(email) = body.get("email") {
+            u.email = at(email, "/email");
+            u.email_verified = flag(email, "/isVerified");
+        }
+        if let Some(phone) = body.get("phone") {
+            u.phone = Some((at(phone, "/phone"), flag(phone, "/isVerified")));
+        }
+        u.changed = now.clone();
+        u.sequence = sequence;
+        ok(
+            json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": u.org}}),
+        )
     }
 
     /// `POST /v2/users/new`.
@@ -135,8 +202,11 @@ impl Instance {
         if !self.orgs.contains_key(&org) {
             return not_found("Errors.Org.NotFound (organizationId)");
         }
+        if let Some(machine) = body.get("machine") {
+            return self.create_machine(org, body, machine);
+        }
         let Some(human) = body.get("human") else {
-            return invalid("human is required: this instance creates human users (USER-7nj3f)");
+            return invalid("human or machine is required (USER-7nj3f)");
         };
         let email = at(human, "/email/email");
         if !email.contains('@') {
@@ -207,6 +277,7 @@ impl Instance {
                 phone,
                 metadata,
                 hash,
+                machine: None,
                 active: true,
                 created: now.clone(),
                 changed: now.clone(),
@@ -296,6 +367,7 @@ impl Instance {
             "userName": user.map(|u| u.username.clone()),
             "email": user.map(|u| u.email.clone()),
             "projectId": g.project,
+            "projectName": self.orgs.values().find_map(|o| o.projects.get(&g.project)).map(|p| p.name.clone()),
             "orgId": g.org,
         })
     }
@@ -341,6 +413,49 @@ pub fn route(
             Some(u) => ok(json!({"user": instance.user_json(u)})),
             None => not_found("Errors.User.NotFound"),
         },
+        ("PUT", ["v2", "users", "human", id]) => instance.update_human(id, body),
+        ("POST", ["v2", "users", id, "reactivate"]) => {
+            let (sequence, now) = instance.touch();
+            let Some(u) = instance.users.get_mut(*id) else {
+                return not_found("Errors.User.NotFound");
+            };
+            if u.active {
+                return error(
+                    StatusCode::PRECONDITION_FAILED,
+                    9,
+                    "Errors.User.NotInactive",
+                );
+            }
+            u.active = true;
+            u.changed = now.clone();
+            u.sequence = sequence;
+            ok(
+                json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": u.org}}),
+            )
+        }
+        ("POST", ["management", "v1", "users", id, "metadata", "_bulk"]) => {
+            let (sequence, now) = instance.touch();
+            let Some(u) = instance.users.get_mut(*id) else {
+                return not_found("Errors.User.NotFound");
+            };
+            for entry in body
+                .get("metadata")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let (key, value) = (text(entry, "key"), text(entry, "value"));
+                if key.is_empty() || BASE64.decode(&value).is_err() {
+                    return invalid("metadata needs a key and a base64 value (META-2n9Fs)");
+                }
+                u.metadata.insert(key, value);
+            }
+            u.changed = now.clone();
+            u.sequence = sequence;
+            ok(
+                json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": u.org}}),
+            )
+        }
         ("POST", ["v2", "users", id, "deactivate"]) => {
             let (sequence, now) = instance.touch();
             let Some(u) = instance.users.get_mut(*id) else {
@@ -484,6 +599,26 @@ pub fn route(
             grant.sequence = sequence;
             ok(
                 json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": grant.org}}),
+            )
+        }
+        ("PUT", ["management", "v1", "orgs", "me", "members", user]) => {
+            let roles = strings(body, "roles");
+            if let Some(bad) = roles
+                .iter()
+                .find(|r| !ORG_MEMBER_ROLES.contains(&r.as_str()))
+            {
+                return invalid(&format!("Errors.Org.MemberRole.Invalid: {bad}"));
+            }
+            let (sequence, now) = instance.touch();
+            let Some(member) = org
+                .and_then(|o| instance.orgs.get_mut(o))
+                .and_then(|o| o.members.get_mut(*user))
+            else {
+                return not_found("Errors.Org.Member.NotFound");
+            };
+            *member = roles;
+            ok(
+                json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": org}}),
             )
         }
         ("POST", ["management", "v1", "orgs", "me", "members", rest @ ..]) => {
