@@ -16,6 +16,7 @@ use idferry_import::state::Selection;
 use idferry_import::{ApplyReport, State, Values, apply, plan};
 use idferry_model::Config;
 use idferry_transform::Mapping;
+use idferry_transform::rules::apply_all;
 use serde_json::json;
 
 use crate::cli::ConfigArg;
@@ -326,11 +327,33 @@ fn print_report(report: &ApplyReport, target: &str, requests: u64, rate_limited:
 /// kinds, matched by natural key; a Twilio token comes from the values file.
 async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<ExitCode> {
     use idferry_zitadel::restore::{self as zrestore, Action as ZAction};
-    if !args.kinds.is_empty() || !args.only.is_empty() || args.map.is_some() || args.allow_delete {
-        bail!(
-            "--kinds, --only, --map and --allow-delete are not supported for ZITADEL instances yet"
-        );
+    let known = || {
+        idferry_zitadel::catalog::CATALOG
+            .iter()
+            .map(|k| k.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for k in &args.kinds {
+        if idferry_zitadel::catalog::find(k).is_none() {
+            bail!("--kinds {k}: not a ZITADEL kind (they are: {})", known());
+        }
     }
+    let mut only = Vec::new();
+    for o in &args.only {
+        let (kind, name) = o.split_once(':').with_context(|| {
+            format!("--only {o}: expected KIND:NAME, e.g. project_roles:acme/portal/admin")
+        })?;
+        if idferry_zitadel::catalog::find(kind).is_none() {
+            bail!("--only {o}: not a ZITADEL kind (they are: {})", known());
+        }
+        only.push((kind.to_owned(), name.to_owned()));
+    }
+    let options = zrestore::PlanOptions {
+        kinds: args.kinds.clone(),
+        only,
+        allow_delete: args.allow_delete,
+    };
     let target = idferry_zitadel::Client::new(config.tenant(&args.to)?, Default::default())?;
     let path = Path::new(&args.source);
     let (source, _copy) = if path.is_file() || idferry_pipeline::stored::is_url(path) {
@@ -360,13 +383,30 @@ async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     };
+    let mut source = source;
+    if let Some(file) = &args.map {
+        // Rules of a kind see its snapshot records (scoped kinds: `parent` and `record`).
+        let mapping = Mapping::load(file, &|v| std::env::var(v).ok())?;
+        for (kind, records) in source.iter_mut() {
+            let mut kept = Vec::with_capacity(records.len());
+            for mut record in records.drain(..) {
+                if apply_all(mapping.rules_for(kind), &mut record)
+                    .with_context(|| format!("--map {}: kind {kind}", file.display()))?
+                {
+                    kept.push(record);
+                }
+            }
+            *records = kept;
+        }
+    }
     let current = zrestore::read_instance(&target).await?;
-    let plan = zrestore::plan(&source, &current, &secrets);
+    let plan = zrestore::plan(&source, &current, &secrets, &options);
     let describe = |action: &ZAction| match action {
         ZAction::Create => "create".to_owned(),
         ZAction::Update { fields } => format!("update {}", fields.join(", ")),
         ZAction::SetSecret { field } => format!("set {field} (write-only, from the values)"),
         ZAction::Activate => "activate".to_owned(),
+        ZAction::Delete => "DELETE (only in the target; --allow-delete)".to_owned(),
     };
     if !args.json {
         out!("Plan: {} -> {}", args.source, args.to);

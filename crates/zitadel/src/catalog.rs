@@ -79,6 +79,10 @@ pub struct Kind {
     /// Fields each instance sets for itself (dot paths; besides `id` and `details`),
     /// left out when two instances' snapshots are compared.
     pub server_set: &'static [&'static str],
+    /// `DELETE` endpoint of an object (`--allow-delete`), in the organization of its
+    /// parent: `{id}` is its id (`userId` for users and members), `{user}` its user's,
+    /// `{project}` its project's; none for settings.
+    pub delete: Option<&'static str>,
     /// What it is.
     pub doc: &'static str,
 }
@@ -185,6 +189,7 @@ const fn settings(
         write_only: &[],
         // Whether the instance still has the built-in values: true on a fresh instance.
         server_set: &["isDefault"],
+        delete: None,
         doc,
     }
 }
@@ -236,6 +241,7 @@ pub const CATALOG: &[Kind] = &[
         write_only: &[],
         // Derived from the name and the instance's own domain.
         server_set: &["primaryDomain"],
+        delete: Some("/management/v1/orgs/me"),
         doc: "organizations of the instance",
     },
     Kind {
@@ -254,6 +260,7 @@ pub const CATALOG: &[Kind] = &[
         ],
         write_only: &["password"],
         server_set: &[],
+        delete: Some("/admin/v1/smtp/{id}"),
         doc: "SMTP providers and which one is active; the password is write-only",
     },
     Kind {
@@ -270,6 +277,7 @@ pub const CATALOG: &[Kind] = &[
         ],
         write_only: &["twilio.token"],
         server_set: &[],
+        delete: Some("/admin/v1/sms/{id}"),
         doc: "SMS providers (Twilio or HTTP) and which one is active; Twilio's token is write-only",
     },
     Kind {
@@ -282,6 +290,7 @@ pub const CATALOG: &[Kind] = &[
         write_only: &[],
         // Login names carry the organization's domain, which is each instance's own.
         server_set: &["loginNames", "preferredLoginName", "human.passwordChanged"],
+        delete: Some("/v2/users/{id}"),
         doc: "users (human and machine) of each organization with their metadata; ZITADEL never \
               exports password hashes, so restored human users set a new password",
     },
@@ -298,6 +307,7 @@ pub const CATALOG: &[Kind] = &[
         compared: ALL_FIELDS,
         write_only: &[],
         server_set: &["state"],
+        delete: Some("/management/v1/actions/{id}"),
         doc: "actions (JavaScript run on login and other flows) of each organization",
     },
     Kind {
@@ -309,6 +319,7 @@ pub const CATALOG: &[Kind] = &[
         compared: &[],
         write_only: &[],
         server_set: &[],
+        delete: Some("/management/v1/projects/{id}"),
         doc: "projects of each organization",
     },
     Kind {
@@ -320,6 +331,7 @@ pub const CATALOG: &[Kind] = &[
         compared: &["/displayName", "/group"],
         write_only: &[],
         server_set: &[],
+        delete: Some("/management/v1/projects/{project}/roles/{key}"),
         doc: "roles of each project",
     },
     Kind {
@@ -331,6 +343,7 @@ pub const CATALOG: &[Kind] = &[
         compared: ALL_FIELDS,
         write_only: &[],
         server_set: &["userId", "projectId", "orgId", "state", "email"],
+        delete: Some("/management/v1/users/{user}/grants/{id}"),
         doc: "roles of projects given to users, in each organization",
     },
     Kind {
@@ -342,6 +355,7 @@ pub const CATALOG: &[Kind] = &[
         compared: ALL_FIELDS,
         write_only: &[],
         server_set: &["userId", "email", "userType"],
+        delete: Some("/management/v1/orgs/me/members/{id}"),
         doc: "members of each organization with their member roles",
     },
     Kind {
@@ -360,6 +374,7 @@ pub const CATALOG: &[Kind] = &[
             "oidcConfig.complianceProblems",
             "apiConfig.clientId",
         ],
+        delete: Some("/management/v1/projects/{project}/apps/{id}"),
         doc: "applications (OIDC, API, SAML) of each project; client ids and secrets are the target's own",
     },
 ];

@@ -12,6 +12,7 @@
 //! [`users`] importer that brings Auth0 users in with their hashes, metadata, grants and
 //! memberships.
 
+pub mod apply;
 pub mod catalog;
 pub mod client;
 pub mod error;

@@ -540,7 +540,12 @@ pub async fn assign(
             );
         }
     }
-    let mut plan = crate::restore::plan(&wanted, &current, &|_, _, _| None);
+    let mut plan = crate::restore::plan(
+        &wanted,
+        &current,
+        &|_, _, _| None,
+        &crate::restore::PlanOptions::default(),
+    );
     plan.steps
         .retain(|s| matches!(s.action, crate::restore::Action::Create));
     let applied = crate::restore::apply(client, &plan, &|_, _, _| None).await;

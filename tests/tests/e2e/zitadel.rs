@@ -817,3 +817,209 @@ async fn a_service_user_key_logs_in_and_renews_its_access_token() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn zitadel_restores_take_kinds_objects_mappings_and_deletions() {
+    idferry_auth0::install_tls_provider();
+    let instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
+        .iter()
+        .map(|n| {
+            let mut o = TenantOptions::new(n);
+            o.platform = Platform::Zitadel;
+            o
+        })
+        .collect();
+    let emu = crate::common::start(instances).await;
+    let dir = tempfile::tempdir().unwrap();
+    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
+    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let client =
+        |name: &str| Client::new(config.tenant(name).unwrap(), Default::default()).unwrap();
+    let (prod, staging) = (client("zitadel-prod"), client("zitadel-staging"));
+    // prod: acme with project portal (roles admin, viewer; an OIDC app) and project ops.
+    let mut projects = Vec::new();
+    for z in [&prod, &staging] {
+        let org = z
+            .post("/management/v1/orgs", &json!({"name": "acme"}))
+            .await
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let made = z
+            .send(
+                reqwest::Method::POST,
+                "/management/v1/projects",
+                Some(&org),
+                Some(&json!({"name": "portal"})),
+            )
+            .await
+            .unwrap();
+        projects.push((org, made["id"].as_str().unwrap().to_owned()));
+    }
+    let (org, portal) = projects[0].clone();
+    prod.send(
+        reqwest::Method::POST,
+        "/management/v1/projects",
+        Some(&org),
+        Some(&json!({"name": "ops"})),
+    )
+    .await
+    .unwrap();
+    for key in ["admin", "viewer"] {
+        prod.send(
+            reqwest::Method::POST,
+            &format!("/management/v1/projects/{portal}/roles"),
+            Some(&org),
+            Some(&json!({"roleKey": key, "displayName": key})),
+        )
+        .await
+        .unwrap();
+    }
+    prod.send(
+        reqwest::Method::POST,
+        &format!("/management/v1/projects/{portal}/apps/oidc"),
+        Some(&org),
+        Some(&json!({"name": "web", "redirectUris": ["https://portal.acme-prod.example.com/cb"], "appType": "OIDC_APP_TYPE_WEB"})),
+    )
+    .await
+    .unwrap();
+    // staging has a role prod does not.
+    let (sorg, sportal) = projects[1].clone();
+    staging
+        .send(
+            reqwest::Method::POST,
+            &format!("/management/v1/projects/{sportal}/roles"),
+            Some(&sorg),
+            Some(&json!({"roleKey": "legacy", "displayName": "legacy"})),
+        )
+        .await
+        .unwrap();
+    let staging_state = || {
+        emu.tenants()[1].with_zitadel(|z| {
+            let mut out: Vec<String> = Vec::new();
+            for o in z.orgs.values() {
+                for p in o.projects.values() {
+                    out.push(format!("project {}", p.name));
+                    out.extend(p.roles.keys().map(|k| format!("role {}/{k}", p.name)));
+                    out.extend(
+                        p.apps
+                            .values()
+                            .map(|a| format!("app {}/{}", p.name, a.fields)),
+                    );
+                }
+            }
+            out.sort();
+            out
+        })
+    };
+    let run = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let dir = dir.path().to_owned();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            crate::common::run_idferry(&args, &dir).await
+        }
+    };
+
+    // Only the portal project and what hangs from it, through a mapping.
+    std::fs::write(
+        dir.path().join("staging.toml"),
+        "[[applications]]\nop = \"rewrite\"\nfields = [\"record.oidcConfig.redirectUris\"]\npattern = \"acme-prod\"\nreplace = \"acme-staging\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&[
+        "restore",
+        "zitadel-prod",
+        "--to",
+        "zitadel-staging",
+        "--only",
+        "projects:acme/portal",
+        "--map",
+        "staging.toml",
+        "--yes",
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let state = staging_state();
+    assert!(
+        !state.iter().any(|s| s == "project ops"),
+        "--only left ops out: {state:?}"
+    );
+    assert!(
+        state.iter().any(|s| s == "role portal/admin")
+            && state.iter().any(|s| s == "role portal/viewer"),
+        "{state:?}"
+    );
+    assert!(
+        state.iter().any(|s| s.starts_with("app portal/")
+            && s.contains("https://portal.acme-staging.example.com/cb")),
+        "the mapping rewrote the redirect: {state:?}"
+    );
+    assert!(
+        state.iter().any(|s| s == "role portal/legacy"),
+        "nothing deleted without --allow-delete"
+    );
+
+    // Deletions: planned, then done with consent, children before parents.
+    let (code, out, _) = run(&[
+        "restore",
+        "zitadel-prod",
+        "--to",
+        "zitadel-staging",
+        "--kinds",
+        "project_roles",
+        "--allow-delete",
+        "--plan",
+    ])
+    .await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("acme/portal/legacy") && out.contains("DELETE"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("ops"),
+        "--kinds project_roles plans no project: {out}"
+    );
+    let (code, _, err) = run(&[
+        "restore",
+        "zitadel-prod",
+        "--to",
+        "zitadel-staging",
+        "--kinds",
+        "project_roles",
+        "--allow-delete",
+    ])
+    .await;
+    assert_eq!(code, 1, "a deletion needs consent");
+    assert!(err.contains("not applied"), "{err}");
+    let (code, out, err) = run(&[
+        "restore",
+        "zitadel-prod",
+        "--to",
+        "zitadel-staging",
+        "--kinds",
+        "project_roles",
+        "--allow-delete",
+        "--yes",
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!staging_state().iter().any(|s| s == "role portal/legacy"));
+    let (code, _, err) = run(&[
+        "restore",
+        "zitadel-prod",
+        "--to",
+        "zitadel-staging",
+        "--kinds",
+        "clients",
+        "--plan",
+    ])
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("not a ZITADEL kind (they are: login_policy"),
+        "{err}"
+    );
+}

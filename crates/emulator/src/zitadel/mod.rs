@@ -370,7 +370,7 @@ pub async fn request(tenant: &Tenant, req: Request) -> Response {
             let org = org_header.or_else(|| instance.orgs.keys().next().cloned());
             return projects(instance, org.as_deref(), &method, &segments[3..], &body);
         }
-        route(instance, &method, &segments, &body)
+        route(instance, org_header.as_deref(), &method, &segments, &body)
     })
 }
 
@@ -456,6 +456,19 @@ fn projects(
             project.changed = now.clone();
             ok(json!({"details": details(sequence, &now, &now)}))
         }
+        ("DELETE", [id]) => match org.projects.shift_remove(*id) {
+            Some(p) => ok(json!({"details": details(sequence, &p.created, &now)})),
+            None => not_found("project"),
+        },
+        ("DELETE", [id, "roles", key]) => {
+            let Some(project) = org.projects.get_mut(*id) else {
+                return not_found("project");
+            };
+            match project.roles.shift_remove(*key) {
+                Some(r) => ok(json!({"details": details(sequence, &r.created, &now)})),
+                None => not_found("project role"),
+            }
+        }
         ("PUT", [id, "roles", key]) => {
             let Some(role) = org
                 .projects
@@ -488,7 +501,13 @@ fn projects(
     }
 }
 
-fn route(instance: &mut Instance, method: &Method, segments: &[&str], body: &Value) -> Response {
+fn route(
+    instance: &mut Instance,
+    org: Option<&str>,
+    method: &Method,
+    segments: &[&str],
+    body: &Value,
+) -> Response {
     let ok = |v: Value| (StatusCode::OK, axum::Json(v)).into_response();
     match (method.as_str(), segments) {
         ("POST", ["admin", "v1", "sms", "_search"]) => {
@@ -512,6 +531,24 @@ fn route(instance: &mut Instance, method: &Method, segments: &[&str], body: &Val
                 .map(|o| instance.org_json(o))
                 .collect();
             ok(instance.list(instance.orgs.len(), result))
+        }
+        ("DELETE", ["management", "v1", "orgs", "me"]) => {
+            let Some(id) = org else {
+                return not_found("organization");
+            };
+            let (sequence, now) = instance.touch();
+            match instance.orgs.shift_remove(id) {
+                Some(o) => {
+                    // Its users and their grants go with it.
+                    instance.users.retain(|_, u| u.org != o.id);
+                    let users = &instance.users;
+                    instance
+                        .grants
+                        .retain(|_, g| g.org != o.id && users.contains_key(&g.user));
+                    ok(json!({"details": instance.details(sequence, &o.created, &now)}))
+                }
+                None => not_found("organization"),
+            }
         }
         ("POST", ["management", "v1", "orgs"]) => {
             let name = text(body, "name");

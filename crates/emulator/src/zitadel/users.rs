@@ -414,6 +414,48 @@ pub fn route(
             None => not_found("Errors.User.NotFound"),
         },
         ("PUT", ["v2", "users", "human", id]) => instance.update_human(id, body),
+        ("DELETE", ["v2", "users", id]) => {
+            let (sequence, now) = instance.touch();
+            let Some(u) = instance.users.shift_remove(*id) else {
+                return not_found("Errors.User.NotFound");
+            };
+            instance.grants.retain(|_, g| g.user != u.id);
+            for o in instance.orgs.values_mut() {
+                o.members.shift_remove(&u.id);
+            }
+            ok(
+                json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": u.org}}),
+            )
+        }
+        ("DELETE", ["management", "v1", "users", user, "grants", id]) => {
+            let (sequence, now) = instance.touch();
+            match instance
+                .grants
+                .get(*id)
+                .filter(|g| g.user == *user)
+                .map(|g| g.org.clone())
+            {
+                Some(owner) => {
+                    instance.grants.shift_remove(*id);
+                    ok(
+                        json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": owner}}),
+                    )
+                }
+                None => not_found("Errors.UserGrant.NotFound"),
+            }
+        }
+        ("DELETE", ["management", "v1", "orgs", "me", "members", user]) => {
+            let (sequence, now) = instance.touch();
+            match org
+                .and_then(|o| instance.orgs.get_mut(o))
+                .and_then(|o| o.members.shift_remove(*user))
+            {
+                Some(_) => ok(
+                    json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": org}}),
+                ),
+                None => not_found("Errors.Org.Member.NotFound"),
+            }
+        }
         ("POST", ["v2", "users", id, "reactivate"]) => {
             let (sequence, now) = instance.touch();
             let Some(u) = instance.users.get_mut(*id) else {
