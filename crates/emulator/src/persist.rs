@@ -1,5 +1,6 @@
 //! Saving a tenant to a folder and loading it back (`idferry emulate --data-dir`): the
-//! configuration, relations and credentials in `state.json`, users in `users.ndjson`.
+//! configuration, relations and credentials in `state.json`, users in `users.ndjson`;
+//! a ZITADEL instance whole in `zitadel.json`.
 
 use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
@@ -38,6 +39,26 @@ fn relation_name(name: &str) -> std::io::Result<&'static str> {
             _ => None,
         })
         .ok_or_else(|| std::io::Error::other(format!("unknown relation {name} in saved state")))
+}
+
+/// The file of a saved ZITADEL instance.
+pub const ZITADEL_FILE: &str = "zitadel.json";
+
+/// Writes a ZITADEL instance into `dir` (written aside, then renamed).
+pub fn save_zitadel(instance: &crate::zitadel::Instance, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let partial = dir.join(format!("{ZITADEL_FILE}.partial"));
+    let mut out = BufWriter::new(std::fs::File::create(&partial)?);
+    serde_json::to_writer(&mut out, instance)?;
+    out.flush()?;
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(partial, dir.join(ZITADEL_FILE))
+}
+
+/// Reads a ZITADEL instance saved in `dir`.
+pub fn load_zitadel(dir: &Path) -> std::io::Result<crate::zitadel::Instance> {
+    let file = std::io::BufReader::new(std::fs::File::open(dir.join(ZITADEL_FILE))?);
+    Ok(serde_json::from_reader(file)?)
 }
 
 /// Writes `store` into `dir` (created if needed), each file written aside then renamed.

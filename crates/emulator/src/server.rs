@@ -221,7 +221,10 @@ impl Tenant {
         match &self.data_dir {
             Some(dir) => {
                 let dir = dir.join(&self.name);
-                persist::save(&self.lock(), &dir)?;
+                match self.platform {
+                    Platform::Zitadel => persist::save_zitadel(&lock(&self.zitadel), &dir)?,
+                    Platform::Auth0 => persist::save(&self.lock(), &dir)?,
+                }
                 Ok(Some(dir))
             }
             None => Ok(None),
@@ -449,6 +452,20 @@ fn build_tenant(
             None => generate::platform_defaults(&mut store),
         }
     }
+    let zitadel = match &opts.data_dir {
+        Some(dir) if dir.join(&opts.name).join(persist::ZITADEL_FILE).exists() => {
+            let dir = dir.join(&opts.name);
+            persist::load_zitadel(&dir).map_err(|e| EmulatorError::Load {
+                tenant: opts.name.clone(),
+                dir: dir.clone(),
+                message: e.to_string(),
+            })?
+        }
+        _ => crate::zitadel::Instance {
+            id: format!("{}", 270_000_000_000_000_000u64 + (opts.seed % 1_000_000)),
+            ..Default::default()
+        },
+    };
     // The credentials come from their own generator so that they do not shift with the
     // amount of generated data.
     let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x5eed_c0de);
@@ -473,10 +490,7 @@ fn build_tenant(
         data_dir: opts.data_dir.clone(),
         routes: api::routes(),
         platform: opts.platform,
-        zitadel: Mutex::new(crate::zitadel::Instance {
-            id: format!("{}", 270_000_000_000_000_000u64 + (opts.seed % 1_000_000)),
-            ..Default::default()
-        }),
+        zitadel: Mutex::new(zitadel),
     })
 }
 

@@ -1023,3 +1023,57 @@ async fn zitadel_restores_take_kinds_objects_mappings_and_deletions() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_emulated_instance_saved_to_its_data_dir_starts_again_as_it_was() {
+    idferry_auth0::install_tls_provider();
+    let data = tempfile::tempdir().unwrap();
+    let options = || {
+        let mut o = TenantOptions::new("zitadel-prod");
+        o.platform = Platform::Zitadel;
+        o.data_dir = Some(data.path().to_owned());
+        o
+    };
+    let emu = crate::common::start(vec![options()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
+    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let client = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
+    let org = client
+        .post("/management/v1/orgs", &json!({"name": "acme"}))
+        .await
+        .unwrap();
+    client
+        .post(
+            "/v2/users/new",
+            &json!({"organizationId": org["id"], "username": "ada", "human": {
+                "profile": {"givenName": "Ada", "familyName": "L"}, "email": {"email": "ada@example.com"}}}),
+        )
+        .await
+        .unwrap();
+    sms::add_twilio(&client, &twilio(1), "kept-token")
+        .await
+        .unwrap();
+    emu.tenants()[0].save().unwrap();
+    drop(emu);
+
+    let again = crate::common::start(vec![options()]).await;
+    again.tenants()[0].with_zitadel(|z| {
+        assert_eq!(
+            z.orgs.values().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+            ["acme"]
+        );
+        assert_eq!(
+            z.users
+                .values()
+                .map(|u| u.username.as_str())
+                .collect::<Vec<_>>(),
+            ["ada"]
+        );
+        let token = z.sms.values().find_map(|p| match &p.kind {
+            idferry_emulator::zitadel::SmsKind::Twilio { token, .. } => Some(token.clone()),
+            idferry_emulator::zitadel::SmsKind::Http { .. } => None,
+        });
+        assert_eq!(token.as_deref(), Some("kept-token"));
+    });
+}

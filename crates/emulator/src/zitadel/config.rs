@@ -13,7 +13,7 @@ use super::{Instance, error, invalid, not_found, page, text};
 use crate::clock::iso_now;
 
 /// One settings object of the instance.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// The values in effect.
     pub values: Value,
@@ -28,7 +28,7 @@ pub struct Settings {
 }
 
 /// An SMTP provider.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Smtp {
     /// Its id.
     pub id: String,
@@ -47,7 +47,7 @@ pub struct Smtp {
 }
 
 /// An action or an application: a named object with its fields.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Object {
     /// Its id.
     pub id: String,

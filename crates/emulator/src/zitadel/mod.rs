@@ -24,7 +24,7 @@ use crate::clock::iso_now;
 use crate::server::Tenant;
 
 /// What the instance holds.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Instance {
     /// The instance's resource owner id.
     pub id: String,
@@ -45,7 +45,7 @@ pub struct Instance {
 }
 
 /// An organization.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Org {
     /// Its id.
     pub id: String,
@@ -68,7 +68,7 @@ pub struct Org {
 }
 
 /// A project of an organization, with its roles.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Project {
     /// Its id.
     pub id: String,
@@ -87,7 +87,7 @@ pub struct Project {
 }
 
 /// A project role.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Role {
     /// Its key.
     pub key: String,
@@ -102,7 +102,7 @@ pub struct Role {
 }
 
 /// One SMS provider.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SmsProvider {
     /// Its id.
     pub id: String,
@@ -121,7 +121,7 @@ pub struct SmsProvider {
 }
 
 /// The kind of an SMS provider.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum SmsKind {
     /// Twilio, with its write-only token.
     Twilio {

@@ -14,7 +14,7 @@ use super::{Instance, error, invalid, not_found, page, text};
 use crate::clock::iso_now;
 
 /// A human user.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct User {
     /// Its id.
     pub id: String,
@@ -47,7 +47,7 @@ pub struct User {
 }
 
 /// A user grant: roles of a project given to a user.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Grant {
     /// Its id.
     pub id: String,
