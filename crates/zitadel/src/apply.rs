@@ -293,6 +293,24 @@ async fn user_step(
     Ok(())
 }
 
+/// An identity provider's endpoint name and request body (without its secret), from
+/// its listed form: `config.options` become `providerOptions`, the type's block its
+/// fields.
+fn idp_body(record: &Value) -> Option<(&'static str, Value)> {
+    let config = record.get("config")?;
+    let (endpoint, block) = [
+        ("generic_oidc", "oidc"),
+        ("google", "google"),
+        ("github", "github"),
+    ]
+    .into_iter()
+    .find(|(_, block)| config.get(*block).is_some())?;
+    let mut body = config.get(block).cloned().unwrap_or(json!({}));
+    body["name"] = json!(text(record, "/name"));
+    body["providerOptions"] = config.get("options").cloned().unwrap_or(json!({}));
+    Some((endpoint, body))
+}
+
 /// The fields of `record` named in `fields`, as a request body.
 fn pick(record: &Value, fields: &[&str]) -> Value {
     let mut body = serde_json::Map::new();
@@ -533,6 +551,38 @@ async fn custom_step(
             client
                 .send(method, &path, Some(&org_id), Some(&body))
                 .await?;
+        }
+        ("identity_providers", action) => {
+            let Some((endpoint, body)) = idp_body(record) else {
+                return Err(crate::Error::Decode {
+                    instance: client.instance().to_owned(),
+                    method: "POST".into(),
+                    path: "/admin/v1/idps".into(),
+                    message: format!(
+                        "identity provider {}: its type is not one idferry writes (OIDC, Google, GitHub)",
+                        step.name
+                    ),
+                });
+            };
+            let mut body = body;
+            let path = format!("/admin/v1/idps/{endpoint}");
+            match action {
+                Action::Create => {
+                    body["clientSecret"] = json!(secret("client_secret"));
+                    client.post(&path, &body).await?;
+                }
+                Action::Update { .. } | Action::SetSecret { .. } => {
+                    // An empty secret keeps the target's.
+                    if matches!(action, Action::SetSecret { .. }) {
+                        body["clientSecret"] = json!(secret("client_secret"));
+                    }
+                    let id = ids
+                        .named(client, "/admin/v1/idps/templates/_search", None, &step.name)
+                        .await?;
+                    client.put(&format!("{path}/{id}"), &body).await?;
+                }
+                Action::Activate | Action::Delete => {}
+            }
         }
         ("smtp_providers", action) => {
             let mut body = pick(

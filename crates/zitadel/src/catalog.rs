@@ -245,6 +245,18 @@ pub const CATALOG: &[Kind] = &[
         doc: "organizations of the instance",
     },
     Kind {
+        name: "identity_providers",
+        read: Read::Search("/admin/v1/idps/templates/_search"),
+        write: Write::Custom,
+        scope: Scope::Instance,
+        key: &["name"],
+        compared: ALL_FIELDS,
+        write_only: &["clientSecret"],
+        server_set: &["state", "owner"],
+        delete: Some("/admin/v1/idps/{id}"),
+        doc: "the instance's identity providers (OIDC, Google, GitHub); the client secret is write-only",
+    },
+    Kind {
         name: "smtp_providers",
         read: Read::Search("/admin/v1/smtp/_search"),
         write: Write::Custom,

@@ -189,6 +189,12 @@ fn secret_field(kind: &Kind, record: &Value, name: &str) -> Option<(&'static str
             "password",
             format!("[smtp_providers.\"{name}\"] password = {{ env = \"SMTP_PASSWORD\" }}"),
         )),
+        "identity_providers" => Some((
+            "client_secret",
+            format!(
+                "[identity_providers.\"{name}\"] client_secret = {{ env = \"IDP_CLIENT_SECRET\" }}"
+            ),
+        )),
         _ => None,
     }
 }

@@ -259,6 +259,7 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
             ("privacy_policy", 1),
             ("label_policy", 1),
             ("organizations", 2),
+            ("identity_providers", 0),
             ("smtp_providers", 0),
             ("sms_providers", 1),
             ("users", 0),
@@ -445,6 +446,20 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     prod.post("/admin/v1/policies/label/_activate", &json!({}))
         .await
         .unwrap();
+    prod.post(
+        "/admin/v1/idps/generic_oidc",
+        &json!({"name": "corp-sso", "issuer": "https://sso.acme.example.com", "clientId": "idferry",
+                "clientSecret": "prod-idp-secret", "scopes": ["openid", "email"], "isIdTokenMapping": true,
+                "providerOptions": {"isLinkingAllowed": true, "isCreationAllowed": true, "isAutoCreation": false, "isAutoUpdate": true}}),
+    )
+    .await
+    .unwrap();
+    prod.post(
+        "/admin/v1/idps/google",
+        &json!({"name": "google", "clientId": "g-123", "clientSecret": "prod-google-secret", "scopes": ["openid"]}),
+    )
+    .await
+    .unwrap();
     let smtp = prod
         .post(
             "/admin/v1/smtp",
@@ -539,7 +554,9 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     std::fs::write(
         dir.path().join("values.toml"),
         "[sms_providers.\"twilio 7\"]\ntwilio = { token = { env = \"TWILIO_TOKEN\" } }\n\
-         [smtp_providers.\"acme mail\"]\npassword = { env = \"SMTP_PASSWORD\" }\n",
+         [smtp_providers.\"acme mail\"]\npassword = { env = \"SMTP_PASSWORD\" }\n\
+         [identity_providers.corp-sso]\nclient_secret = { env = \"SSO_SECRET\" }\n\
+         [identity_providers.google]\nclient_secret = { env = \"GOOGLE_SECRET\" }\n",
     )
     .unwrap();
     let restore = vec![
@@ -555,6 +572,8 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
         vec![
             ("TWILIO_TOKEN", "staging-token"),
             ("SMTP_PASSWORD", "staging-smtp-password"),
+            ("SSO_SECRET", "staging-idp-secret"),
+            ("GOOGLE_SECRET", "staging-google-secret"),
         ],
     )
     .await;
@@ -608,6 +627,30 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
         "users, their state and grants; no password (none is exported)"
     );
     assert!(out_restore.contains("without a password"), "{out_restore}");
+    let idp_secrets = staging.with_zitadel(|z| {
+        let mut s: Vec<(String, Option<String>)> = z
+            .idps
+            .values()
+            .map(|i| {
+                (
+                    i.fields["name"].as_str().unwrap().to_owned(),
+                    i.secret.clone(),
+                )
+            })
+            .collect();
+        s.sort();
+        s
+    });
+    assert_eq!(
+        idp_secrets,
+        [
+            ("corp-sso".to_owned(), Some("staging-idp-secret".to_owned())),
+            (
+                "google".to_owned(),
+                Some("staging-google-secret".to_owned())
+            ),
+        ]
+    );
     let label = staging.with_zitadel(|z| z.settings["label"].values["primaryColor"].clone());
     assert_eq!(
         label, "#112233",
@@ -699,7 +742,12 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     assert!(out.contains("Nothing to do"), "{out}");
     let (code, _, err) = run(
         restore,
-        vec![("TWILIO_TOKEN", "rotated"), ("SMTP_PASSWORD", "rotated")],
+        vec![
+            ("TWILIO_TOKEN", "rotated"),
+            ("SMTP_PASSWORD", "rotated"),
+            ("SSO_SECRET", "rotated"),
+            ("GOOGLE_SECRET", "rotated"),
+        ],
     )
     .await;
     assert_eq!(code, 1);

@@ -1,7 +1,8 @@
 //! More of a ZITADEL instance's configuration: the instance's default policies (login,
 //! password complexity, lockout, privacy, label: one settings object each, the label
 //! policy changed as a preview and then activated), SMTP providers (the password
-//! write-only, one provider active), each organization's actions and each project's
+//! write-only, one provider active), identity providers (OIDC, Google, GitHub; the client
+//! secret write-only), each organization's actions and each project's
 //! applications (OIDC, API, SAML; the instance issues client ids and secrets).
 
 use axum::http::{Method, StatusCode};
@@ -135,6 +136,7 @@ pub fn serves(segments: &[&str]) -> bool {
         segments,
         ["admin", "v1", "policies", ..]
             | ["admin", "v1", "smtp", ..]
+            | ["admin", "v1", "idps", ..]
             | ["management", "v1", "actions", ..]
             | ["management", "v1", "projects", _, "apps", ..]
     )
@@ -388,6 +390,135 @@ impl Instance {
     }
 }
 
+/// Identity provider types: the endpoint's name, the type, the config block and the
+/// fields of that block.
+const IDP_TYPES: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "generic_oidc",
+        "PROVIDER_TYPE_OIDC",
+        "oidc",
+        &[
+            "issuer",
+            "clientId",
+            "scopes",
+            "isIdTokenMapping",
+            "usePkce",
+        ],
+    ),
+    (
+        "google",
+        "PROVIDER_TYPE_GOOGLE",
+        "google",
+        &["clientId", "scopes"],
+    ),
+    (
+        "github",
+        "PROVIDER_TYPE_GITHUB",
+        "github",
+        &["clientId", "scopes"],
+    ),
+];
+
+impl Instance {
+    /// Identity providers of the instance (admin API): the client secret write-only.
+    fn idps(&mut self, method: &Method, rest: &[&str], body: &Value) -> Response {
+        let owner = self.id.clone();
+        match (method.as_str(), rest) {
+            ("POST", ["templates", "_search"]) => search(&self.idps, &owner, body),
+            ("POST", [kind]) | ("PUT", [kind, _]) => {
+                let Some((_, typ, block, block_fields)) = IDP_TYPES.iter().find(|t| t.0 == *kind)
+                else {
+                    return error(StatusCode::NOT_FOUND, 5, "Not Found");
+                };
+                let mut allowed = block_fields.to_vec();
+                allowed.extend(["name", "clientSecret", "providerOptions"]);
+                let mut given = match fields(body, &allowed, None) {
+                    Ok(f) => f,
+                    Err(m) => return invalid(&m),
+                };
+                let name = given
+                    .remove("name")
+                    .and_then(|n| n.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let secret = given
+                    .remove("clientSecret")
+                    .and_then(|n| n.as_str().map(str::to_owned))
+                    .filter(|s| !s.is_empty());
+                let options = given.remove("providerOptions").unwrap_or(json!({}));
+                if name.is_empty()
+                    || given
+                        .get("clientId")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                {
+                    return invalid("name and clientId are required (IDP-ae6f1)");
+                }
+                let (sequence, now) = self.touch();
+                let updating = rest.get(1).map(|id| (*id).to_owned());
+                if self
+                    .idps
+                    .values()
+                    .any(|i| text(&i.fields, "name") == name && Some(&i.id) != updating.as_ref())
+                {
+                    return error(StatusCode::CONFLICT, 6, "Errors.IDPConfig.AlreadyExists");
+                }
+                let fields = json!({"state": "IDP_STATE_ACTIVE", "name": name, "owner": "IDP_OWNER_TYPE_SYSTEM", "type": typ,
+                                    "config": {"options": options, *block: Value::Object(given)}});
+                match updating {
+                    Some(id) => {
+                        let Some(idp) = self.idps.get_mut(&id) else {
+                            return not_found("Errors.IDPConfig.NotExisting");
+                        };
+                        if text(&idp.fields, "type") != *typ {
+                            return invalid("the provider is of another type");
+                        }
+                        idp.fields = fields;
+                        // An empty secret keeps the current one.
+                        if secret.is_some() {
+                            idp.secret = secret;
+                        }
+                        idp.changed = now.clone();
+                        idp.sequence = sequence;
+                        ok(
+                            json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": owner}}),
+                        )
+                    }
+                    None => {
+                        if secret.is_none() {
+                            return invalid("clientSecret is required (IDP-Dbbf2)");
+                        }
+                        let id = format!("{}", 370_000_000_000_000_000u64 + sequence);
+                        self.idps.insert(
+                            id.clone(),
+                            Object {
+                                id: id.clone(),
+                                fields,
+                                secret,
+                                created: now.clone(),
+                                changed: now.clone(),
+                                sequence,
+                            },
+                        );
+                        ok(
+                            json!({"id": id, "details": {"sequence": sequence.to_string(), "creationDate": now, "changeDate": now, "resourceOwner": owner}}),
+                        )
+                    }
+                }
+            }
+            ("DELETE", [id]) => {
+                let (sequence, now) = self.touch();
+                match self.idps.shift_remove(*id) {
+                    Some(_) => ok(
+                        json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": owner}}),
+                    ),
+                    None => not_found("Errors.IDPConfig.NotExisting"),
+                }
+            }
+            _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
+        }
+    }
+}
+
 fn object_json(o: &Object, owner: &str) -> Value {
     let mut v = o.fields.clone();
     v["id"] = json!(o.id);
@@ -620,6 +751,7 @@ pub fn route(
     match segments {
         ["admin", "v1", "policies", rest @ ..] => instance.policy(method, &rest.join("/"), body),
         ["admin", "v1", "smtp", rest @ ..] => instance.smtp(method, rest, body),
+        ["admin", "v1", "idps", rest @ ..] => instance.idps(method, rest, body),
         ["management", "v1", "actions", rest @ ..] => match org {
             Some(org) => actions(instance, org, method, rest, body),
             None => not_found("organization"),

@@ -42,6 +42,8 @@ pub struct Instance {
     pub settings: IndexMap<String, config::Settings>,
     /// SMTP providers by id.
     pub smtp: IndexMap<String, config::Smtp>,
+    /// Identity providers by id.
+    pub idps: IndexMap<String, config::Object>,
 }
 
 /// An organization.
