@@ -195,7 +195,8 @@ async fn delete_step(
     let mut path = path
         .replace("{id}", &id)
         .replace("{user}", &text(record, "/userId"))
-        .replace("{key}", &text(record, "/key"));
+        .replace("{key}", &text(record, "/key"))
+        .replace("{language}", &text(record, "/language"));
     let org_id = match kind.scope {
         Scope::Instance if kind.name == "organizations" => Some(id.clone()),
         Scope::Instance => None,
@@ -551,6 +552,64 @@ async fn custom_step(
             client
                 .send(method, &path, Some(&org_id), Some(&body))
                 .await?;
+        }
+        ("login_texts", _) => {
+            let mut body = record.clone();
+            if let Value::Object(map) = &mut body {
+                for own in ["language", "details", "isDefault"] {
+                    map.remove(own);
+                }
+            }
+            let path = format!("/admin/v1/text/login/{}", text(record, "/language"));
+            client.put(&path, &body).await?;
+        }
+        ("action_flows", _) => {
+            // The flow as the snapshot has it: cleared, then each trigger's actions
+            // (by name: ids are each instance's own).
+            let org_id = ids.org(client, &org).await?;
+            let flow = text(record, "/type/id");
+            let cleared = format!("/management/v1/flows/{flow}/_clear");
+            client
+                .send(
+                    reqwest::Method::POST,
+                    &cleared,
+                    Some(&org_id),
+                    Some(&json!({})),
+                )
+                .await?;
+            for trigger in record
+                .get("triggerActions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let mut action_ids = Vec::new();
+                for action in trigger
+                    .get("actions")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let name = text(action, "/name");
+                    action_ids.push(
+                        ids.named(
+                            client,
+                            "/management/v1/actions/_search",
+                            Some(&org_id),
+                            &name,
+                        )
+                        .await?,
+                    );
+                }
+                let path = format!(
+                    "/management/v1/flows/{flow}/trigger/{}",
+                    text(trigger, "/triggerType/id")
+                );
+                let body = json!({ "actionIds": action_ids });
+                client
+                    .send(reqwest::Method::POST, &path, Some(&org_id), Some(&body))
+                    .await?;
+            }
         }
         ("identity_providers", action) => {
             let Some((endpoint, body)) = idp_body(record) else {

@@ -25,6 +25,17 @@ pub enum Read {
     Search(&'static str),
     /// One settings object: `GET path` answers `{"policy": {...}}`.
     Settings(&'static str),
+    /// One object per value (a language, a flow type): `GET path` with `{value}`
+    /// replaced answers `{field: {...}}`; objects still as the instance ships them
+    /// (`isDefault`, or nothing set) are left out.
+    Each {
+        /// The endpoint, with `{value}`.
+        path: &'static str,
+        /// The values asked for.
+        values: &'static [&'static str],
+        /// The answer's field holding the object.
+        field: &'static str,
+    },
 }
 
 /// How a kind is written on restore.
@@ -54,6 +65,12 @@ pub enum Write {
     },
 }
 
+/// The languages ZITADEL ships texts for.
+pub const LANGUAGES: &[&str] = &[
+    "bg", "cs", "de", "en", "es", "fr", "hu", "id", "it", "ja", "ko", "mk", "nl", "pl", "pt", "ro",
+    "ru", "sv", "tr", "uk", "zh",
+];
+
 /// Compare every field (less ids, `details` and `server_set`) to decide an update.
 pub const ALL_FIELDS: &[&str] = &["*"];
 
@@ -68,8 +85,8 @@ pub struct Kind {
     pub write: Write,
     /// Where its objects live.
     pub scope: Scope,
-    /// The fields that name an object across instances (within its parent; joined by
-    /// `@`); none for settings, which are one object.
+    /// The fields (dot paths) that name an object across instances (within its parent;
+    /// joined by `@`); none for settings, which are one object.
     pub key: &'static [&'static str],
     /// Fields compared to decide an update (JSON pointers into the object), or
     /// [`ALL_FIELDS`].
@@ -81,7 +98,8 @@ pub struct Kind {
     pub server_set: &'static [&'static str],
     /// `DELETE` endpoint of an object (`--allow-delete`), in the organization of its
     /// parent: `{id}` is its id (`userId` for users and members), `{user}` its user's,
-    /// `{project}` its project's; none for settings.
+    /// `{project}` its project's, `{key}` and `{language}` those fields; none for
+    /// settings.
     pub delete: Option<&'static str>,
     /// What it is.
     pub doc: &'static str,
@@ -96,10 +114,12 @@ impl Kind {
         self.key
             .iter()
             .map(|f| {
-                record
-                    .get(*f)
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or_default()
+                let pointer = format!("/{}", f.replace('.', "/"));
+                match record.pointer(&pointer) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(serde_json::Value::Null) | None => String::new(),
+                    Some(other) => other.to_string(),
+                }
             })
             .collect::<Vec<_>>()
             .join("@")
@@ -109,7 +129,7 @@ impl Kind {
     pub fn search(&self) -> Option<&'static str> {
         match self.read {
             Read::Search(path) => Some(path),
-            Read::Settings(_) => None,
+            Read::Settings(_) | Read::Each { .. } => None,
         }
     }
 }
@@ -232,6 +252,22 @@ pub const CATALOG: &[Kind] = &[
         "the instance's default branding (colours, theme); written as a preview, then activated",
     ),
     Kind {
+        name: "login_texts",
+        read: Read::Each {
+            path: "/admin/v1/text/login/{value}",
+            values: LANGUAGES,
+            field: "customText",
+        },
+        write: Write::Custom,
+        scope: Scope::Instance,
+        key: &["language"],
+        compared: ALL_FIELDS,
+        write_only: &[],
+        server_set: &["isDefault"],
+        delete: Some("/admin/v1/text/login/{language}"),
+        doc: "the instance's custom login texts, per language (languages left as shipped are not kept)",
+    },
+    Kind {
         name: "organizations",
         read: Read::Search("/admin/v1/orgs/_search"),
         write: Write::Custom,
@@ -321,6 +357,27 @@ pub const CATALOG: &[Kind] = &[
         server_set: &["state"],
         delete: Some("/management/v1/actions/{id}"),
         doc: "actions (JavaScript run on login and other flows) of each organization",
+    },
+    Kind {
+        name: "action_flows",
+        read: Read::Each {
+            path: "/management/v1/flows/{value}",
+            values: &["1", "2", "3", "4"],
+            field: "flow",
+        },
+        write: Write::Custom,
+        scope: Scope::Org,
+        key: &["type.id"],
+        compared: ALL_FIELDS,
+        write_only: &[],
+        // Actions are named by name across instances; their ids are each instance's.
+        server_set: &[
+            "state",
+            "triggerActions[].actions[].id",
+            "triggerActions[].actions[].details",
+        ],
+        delete: None,
+        doc: "which actions each organization runs at which trigger of its flows (external and internal authentication, token, SAML response)",
     },
     Kind {
         name: "projects",

@@ -52,6 +52,7 @@ pub async fn read_kind(client: &Client, kind: &Kind) -> Result<Vec<Value>> {
             let answer = client.get(path).await?;
             return Ok(answer.get("policy").cloned().into_iter().collect());
         }
+        Read::Each { .. } => return read_each(client, kind).await,
         Read::Search(path) => path,
     };
     if kind.scope == Scope::Instance {
@@ -79,6 +80,59 @@ pub async fn read_kind(client: &Client, kind: &Kind) -> Result<Vec<Value>> {
                     "parent": {"org": org_name, "project": text(project, "name")},
                     "record": record,
                 }));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A kind read one value at a time ([`Read::Each`]), per organization for scoped
+/// kinds; what is as shipped (`isDefault`, or no trigger set) is left out.
+async fn read_each(client: &Client, kind: &Kind) -> Result<Vec<Value>> {
+    let Read::Each {
+        path,
+        values,
+        field,
+    } = kind.read
+    else {
+        return Ok(Vec::new());
+    };
+    let orgs = match kind.scope {
+        Scope::Instance => vec![(None, String::new())],
+        _ => all(client, "/admin/v1/orgs/_search", None)
+            .await?
+            .iter()
+            .map(|o| (Some(text(o, "id")), text(o, "name")))
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for (org_id, org_name) in orgs {
+        for value in values {
+            let path = path.replace("{value}", value);
+            let answer = client
+                .send(reqwest::Method::GET, &path, org_id.as_deref(), None)
+                .await?;
+            let Some(mut object) = answer.get(field).cloned() else {
+                continue;
+            };
+            let shipped = object.get("isDefault").and_then(Value::as_bool) == Some(true)
+                || object
+                    .get("triggerActions")
+                    .and_then(Value::as_array)
+                    .is_some_and(Vec::is_empty);
+            if shipped {
+                continue;
+            }
+            // Which value it is, when the answer does not say (a text's language).
+            if let [key] = kind.key
+                && object.get(*key).is_none()
+            {
+                object[*key] = json!(value);
+            }
+            if kind.scope == Scope::Instance {
+                out.push(object);
+            } else {
+                out.push(json!({"parent": {"org": org_name}, "record": object}));
             }
         }
     }

@@ -258,12 +258,14 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
             ("lockout_policy", 1),
             ("privacy_policy", 1),
             ("label_policy", 1),
+            ("login_texts", 0),
             ("organizations", 2),
             ("identity_providers", 0),
             ("smtp_providers", 0),
             ("sms_providers", 1),
             ("users", 0),
             ("actions", 0),
+            ("action_flows", 0),
             ("projects", 0),
             ("project_roles", 0),
             ("user_grants", 0),
@@ -410,7 +412,7 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
         .await
         .unwrap();
     }
-    prod.send(
+    let action = prod.send(
         reqwest::Method::POST,
         "/management/v1/actions",
         Some(&orgs[0]),
@@ -418,6 +420,26 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     )
     .await
     .unwrap();
+    // It runs after external authentication and before access tokens are made.
+    for (flow, trigger) in [("1", "1"), ("2", "5")] {
+        prod.send(
+            reqwest::Method::POST,
+            &format!("/management/v1/flows/{flow}/trigger/{trigger}"),
+            Some(&orgs[0]),
+            Some(&json!({"actionIds": [action["id"]]})),
+        )
+        .await
+        .unwrap();
+    }
+    // Login texts customized in two languages.
+    for (language, title) in [("de", "Willkommen bei Acme"), ("en", "Welcome to Acme")] {
+        prod.put(
+            &format!("/admin/v1/text/login/{language}"),
+            &json!({"loginText": {"title": title}}),
+        )
+        .await
+        .unwrap();
+    }
     // The instance's policies, changed from their defaults; the label policy as a
     // preview, then activated.
     for (path, body) in [
@@ -650,6 +672,37 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
                 Some("staging-google-secret".to_owned())
             ),
         ]
+    );
+    let (texts, flows) = staging.with_zitadel(|z| {
+        let texts: Vec<String> = z
+            .texts
+            .iter()
+            .map(|(l, t)| format!("{l}: {}", t["loginText"]["title"].as_str().unwrap()))
+            .collect();
+        let acme = z.orgs.values().find(|o| o.name == "acme").unwrap();
+        let flows: Vec<(String, Vec<String>)> = acme
+            .flows
+            .iter()
+            .flat_map(|(f, flow)| {
+                flow.triggers.iter().map(move |(t, ids)| {
+                    let names = ids
+                        .iter()
+                        .map(|a| acme.actions[a].fields["name"].as_str().unwrap().to_owned())
+                        .collect();
+                    (format!("{f}/{t}"), names)
+                })
+            })
+            .collect();
+        (texts, flows)
+    });
+    assert_eq!(texts, ["de: Willkommen bei Acme", "en: Welcome to Acme"]);
+    assert_eq!(
+        flows,
+        [
+            ("1/1".to_owned(), vec!["add-claims".to_owned()]),
+            ("2/5".to_owned(), vec!["add-claims".to_owned()])
+        ],
+        "the flows run the restored action (by its new id)"
     );
     let label = staging.with_zitadel(|z| z.settings["label"].values["primaryColor"].clone());
     assert_eq!(

@@ -2,7 +2,8 @@
 //! password complexity, lockout, privacy, label: one settings object each, the label
 //! policy changed as a preview and then activated), SMTP providers (the password
 //! write-only, one provider active), identity providers (OIDC, Google, GitHub; the client
-//! secret write-only), each organization's actions and each project's
+//! secret write-only), login texts per language, each organization's actions and flows,
+//! and each project's
 //! applications (OIDC, API, SAML; the instance issues client ids and secrets).
 
 use axum::http::{Method, StatusCode};
@@ -45,6 +46,17 @@ pub struct Smtp {
     pub changed: String,
     /// Its last sequence.
     pub sequence: u64,
+}
+
+/// An organization's flow of one type: the actions of each trigger.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Flow {
+    /// Trigger type -> action ids, in order.
+    pub triggers: IndexMap<String, Vec<String>>,
+    /// Its last sequence.
+    pub sequence: u64,
+    /// When it last changed.
+    pub changed: String,
 }
 
 /// An action or an application: a named object with its fields.
@@ -137,6 +149,8 @@ pub fn serves(segments: &[&str]) -> bool {
         ["admin", "v1", "policies", ..]
             | ["admin", "v1", "smtp", ..]
             | ["admin", "v1", "idps", ..]
+            | ["admin", "v1", "text", "login", _]
+            | ["management", "v1", "flows", ..]
             | ["management", "v1", "actions", ..]
             | ["management", "v1", "projects", _, "apps", ..]
     )
@@ -390,6 +404,199 @@ impl Instance {
     }
 }
 
+/// Languages the instance has texts for.
+const LANGUAGES: &[&str] = &[
+    "bg", "cs", "de", "en", "es", "fr", "hu", "id", "it", "ja", "ko", "mk", "nl", "pl", "pt", "ro",
+    "ru", "sv", "tr", "uk", "zh",
+];
+
+/// The login texts the instance ships (a few sections of them).
+fn shipped_login_texts() -> Value {
+    json!({
+        "loginText": {"title": "Welcome back!", "description": "Enter your login data.", "loginNameLabel": "Loginname", "nextButtonText": "next"},
+        "passwordText": {"title": "Password", "description": "Enter your password.", "passwordLabel": "Password", "nextButtonText": "next"},
+        "footerText": {"tos": "Terms of Service", "privacyPolicy": "Privacy Policy", "help": "Help"},
+    })
+}
+
+/// Flow types: id, key, name, and the trigger types each takes (id, key).
+const FLOWS: &[(&str, &str, &str, &[(&str, &str)])] = &[
+    (
+        "1",
+        "FLOW_TYPE_EXTERNAL_AUTHENTICATION",
+        "External Authentication",
+        &[
+            ("1", "TRIGGER_TYPE_POST_AUTHENTICATION"),
+            ("2", "TRIGGER_TYPE_PRE_CREATION"),
+            ("3", "TRIGGER_TYPE_POST_CREATION"),
+        ],
+    ),
+    (
+        "2",
+        "FLOW_TYPE_CUSTOMISE_TOKEN",
+        "Complement Token",
+        &[
+            ("4", "TRIGGER_TYPE_PRE_USERINFO_CREATION"),
+            ("5", "TRIGGER_TYPE_PRE_ACCESS_TOKEN_CREATION"),
+        ],
+    ),
+    (
+        "3",
+        "FLOW_TYPE_INTERNAL_AUTHENTICATION",
+        "Internal Authentication",
+        &[
+            ("1", "TRIGGER_TYPE_POST_AUTHENTICATION"),
+            ("2", "TRIGGER_TYPE_PRE_CREATION"),
+            ("3", "TRIGGER_TYPE_POST_CREATION"),
+        ],
+    ),
+    (
+        "4",
+        "FLOW_TYPE_SAML_RESPONSE",
+        "Complement SAMLResponse",
+        &[("6", "TRIGGER_TYPE_PRE_SAML_RESPONSE_CREATION")],
+    ),
+];
+
+impl Instance {
+    /// `/admin/v1/text/login/{language}`: GET, PUT (sections of strings), DELETE (back
+    /// to the shipped texts).
+    fn login_texts(&mut self, method: &Method, language: &str, body: &Value) -> Response {
+        if !LANGUAGES.contains(&language) {
+            return invalid(&format!("Errors.Language.NotSupported: {language}"));
+        }
+        let owner = self.id.clone();
+        match method.as_str() {
+            "GET" => {
+                let mut text = match self.texts.get(language) {
+                    Some(t) => t.clone(),
+                    None => {
+                        let mut t = shipped_login_texts();
+                        t["details"] = json!({"sequence": "0", "resourceOwner": owner});
+                        t
+                    }
+                };
+                text["isDefault"] = json!(!self.texts.contains_key(language));
+                ok(json!({ "customText": text }))
+            }
+            "PUT" => {
+                let Some(sections) = body.as_object() else {
+                    return invalid("a JSON object of text sections is expected");
+                };
+                let mut text = self
+                    .texts
+                    .get(language)
+                    .cloned()
+                    .unwrap_or_else(shipped_login_texts);
+                for (section, values) in sections {
+                    let Some(values) = values
+                        .as_object()
+                        .filter(|v| v.values().all(Value::is_string))
+                    else {
+                        return invalid(&format!(
+                            "section {section:?}: an object of strings is expected"
+                        ));
+                    };
+                    for (k, v) in values {
+                        text[section.as_str()][k.as_str()] = v.clone();
+                    }
+                }
+                let (sequence, now) = self.touch();
+                let details = json!({"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": owner});
+                text["details"] = details.clone();
+                self.texts.insert(language.to_owned(), text);
+                ok(json!({ "details": details }))
+            }
+            "DELETE" => {
+                self.texts.shift_remove(language);
+                let (sequence, now) = self.touch();
+                ok(
+                    json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": owner}}),
+                )
+            }
+            _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
+        }
+    }
+}
+
+/// An organization's flows: `GET {type}`, `POST {type}/trigger/{trigger}` with
+/// `actionIds` (empty: none), `POST {type}/_clear`.
+fn flows(
+    instance: &mut Instance,
+    org: &str,
+    method: &Method,
+    rest: &[&str],
+    body: &Value,
+) -> Response {
+    let (sequence, now) = stamp(instance, method, rest);
+    let Some(o) = instance.orgs.get_mut(org) else {
+        return not_found("organization");
+    };
+    let Some((id, key, name, triggers)) =
+        rest.first().and_then(|t| FLOWS.iter().find(|f| f.0 == *t))
+    else {
+        return invalid("Errors.Flow.FlowTypeMissing");
+    };
+    let details =
+        json!({"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": org});
+    match (method.as_str(), &rest[1..]) {
+        ("GET", []) => {
+            let set = o.flows.get(*id).cloned().unwrap_or_default();
+            let details = json!({"sequence": set.sequence.to_string(), "changeDate": set.changed, "resourceOwner": org});
+            let trigger_actions: Vec<Value> = triggers
+                .iter()
+                .filter_map(|(tid, tkey)| {
+                    let actions: Vec<Value> = set
+                        .triggers
+                        .get(*tid)?
+                        .iter()
+                        .filter_map(|a| o.actions.get(a).map(|a| object_json(a, org)))
+                        .collect();
+                    Some(json!({"triggerType": {"id": tid, "name": {"key": tkey}}, "actions": actions}))
+                })
+                .collect();
+            let state = if trigger_actions.is_empty() {
+                "FLOW_STATE_INACTIVE"
+            } else {
+                "FLOW_STATE_ACTIVE"
+            };
+            ok(
+                json!({"flow": {"type": {"id": id, "name": {"key": key, "localizedMessage": name}},
+                               "details": details, "state": state, "triggerActions": trigger_actions}}),
+            )
+        }
+        ("POST", ["trigger", trigger]) => {
+            if !triggers.iter().any(|t| t.0 == *trigger) {
+                return invalid("Errors.Flow.WrongTriggerType");
+            }
+            let ids: Vec<String> = body
+                .get("actionIds")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            if let Some(missing) = ids.iter().find(|a| !o.actions.contains_key(*a)) {
+                return not_found(&format!("Errors.Action.NotFound ({missing})"));
+            }
+            let flow = o.flows.entry((*id).to_owned()).or_default();
+            if ids.is_empty() {
+                flow.triggers.shift_remove(*trigger);
+            } else {
+                flow.triggers.insert((*trigger).to_owned(), ids);
+            }
+            flow.sequence = sequence;
+            flow.changed = now;
+            ok(json!({ "details": details }))
+        }
+        ("POST", ["_clear"]) => {
+            o.flows.shift_remove(*id);
+            ok(json!({ "details": details }))
+        }
+        _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
+    }
+}
+
 /// Identity provider types: the endpoint's name, the type, the config block and the
 /// fields of that block.
 const IDP_TYPES: &[(&str, &str, &str, &[&str])] = &[
@@ -540,6 +747,15 @@ fn search(objects: &IndexMap<String, Object>, owner: &str, body: &Value) -> Resp
 }
 
 /// Actions of the organization `org`.
+/// The sequence and time of a write (reads leave the sequence as it is).
+fn stamp(instance: &mut Instance, method: &Method, rest: &[&str]) -> (u64, String) {
+    if rest.last() == Some(&"_search") || method == Method::GET {
+        (instance.sequence, iso_now())
+    } else {
+        instance.touch()
+    }
+}
+
 fn actions(
     instance: &mut Instance,
     org: &str,
@@ -547,7 +763,7 @@ fn actions(
     rest: &[&str],
     body: &Value,
 ) -> Response {
-    let (sequence, now) = instance.touch();
+    let (sequence, now) = stamp(instance, method, rest);
     let Some(o) = instance.orgs.get_mut(org) else {
         return not_found("organization");
     };
@@ -628,7 +844,7 @@ fn apps(
     rest: &[&str],
     body: &Value,
 ) -> Response {
-    let (sequence, now) = instance.touch();
+    let (sequence, now) = stamp(instance, method, rest);
     let Some(p) = instance
         .orgs
         .get_mut(org)
@@ -752,6 +968,11 @@ pub fn route(
         ["admin", "v1", "policies", rest @ ..] => instance.policy(method, &rest.join("/"), body),
         ["admin", "v1", "smtp", rest @ ..] => instance.smtp(method, rest, body),
         ["admin", "v1", "idps", rest @ ..] => instance.idps(method, rest, body),
+        ["admin", "v1", "text", "login", language] => instance.login_texts(method, language, body),
+        ["management", "v1", "flows", rest @ ..] => match org {
+            Some(org) => flows(instance, org, method, rest, body),
+            None => not_found("organization"),
+        },
         ["management", "v1", "actions", rest @ ..] => match org {
             Some(org) => actions(instance, org, method, rest, body),
             None => not_found("organization"),

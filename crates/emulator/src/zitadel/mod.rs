@@ -44,6 +44,8 @@ pub struct Instance {
     pub smtp: IndexMap<String, config::Smtp>,
     /// Identity providers by id.
     pub idps: IndexMap<String, config::Object>,
+    /// Custom login texts by language.
+    pub texts: IndexMap<String, Value>,
 }
 
 /// An organization.
@@ -67,6 +69,8 @@ pub struct Org {
     pub members: IndexMap<String, Vec<String>>,
     /// Its actions by id.
     pub actions: IndexMap<String, config::Object>,
+    /// Its flows by flow type.
+    pub flows: IndexMap<String, config::Flow>,
 }
 
 /// A project of an organization, with its roles.
@@ -581,6 +585,7 @@ fn route(
                 projects: IndexMap::new(),
                 members: IndexMap::new(),
                 actions: IndexMap::new(),
+                flows: IndexMap::new(),
             };
             let details = instance.details(sequence, &now, &now);
             instance.orgs.insert(id.clone(), org);
