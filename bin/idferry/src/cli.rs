@@ -53,6 +53,9 @@ pub enum Command {
         /// One JSON object per kind instead of a table.
         #[arg(long)]
         json: bool,
+        /// Whose kinds: auth0 or zitadel.
+        #[arg(long, default_value = "auth0")]
+        platform: idferry_model::Platform,
     },
     /// Print every object of one kind of a tenant, as ndjson on stdout.
     List(list::ListArgs),
@@ -105,7 +108,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume(args) => run::resume(args).await,
         Command::Runs(args) => run::runs(args),
         Command::Transform(args) => transform::run_transform(args),
-        Command::Catalog { json } => list::catalog(json),
+        Command::Catalog { json, platform } => match platform {
+            idferry_model::Platform::Auth0 => list::catalog(json),
+            idferry_model::Platform::Zitadel => list::zitadel_catalog(json),
+        },
         Command::List(args) => list::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,
     }

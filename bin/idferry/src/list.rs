@@ -128,3 +128,57 @@ pub fn catalog(as_json: bool) -> anyhow::Result<ExitCode> {
     writeln!(out, "\n{} kinds", CATALOG.len())?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `idferry catalog --platform zitadel`: ZITADEL's kinds.
+pub fn zitadel_catalog(as_json: bool) -> anyhow::Result<ExitCode> {
+    use idferry_zitadel::catalog::{CATALOG, Read, Scope};
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let scope = |s: Scope| match s {
+        Scope::Instance => "instance",
+        Scope::Org => "organization",
+        Scope::Project => "project",
+    };
+    let read = |r: Read| match r {
+        Read::Search(path) => format!("POST {path}"),
+        Read::Settings(path) => format!("GET {path}"),
+        Read::Each { path, .. } => format!("GET {path}"),
+    };
+    if as_json {
+        for k in CATALOG {
+            let line = json!({
+                "name": k.name, "scope": scope(k.scope), "key": k.key, "read": read(k.read),
+                "write_only": k.write_only, "server_set": k.server_set, "delete": k.delete,
+                "doc": k.doc,
+            });
+            writeln!(out, "{line}")?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{:<28} {:<13} {:<24} {:<14} read",
+        "kind", "in each", "key", "write-only"
+    )?;
+    for k in CATALOG {
+        writeln!(
+            out,
+            "{:<28} {:<13} {:<24} {:<14} {}",
+            k.name,
+            scope(k.scope),
+            if k.key.is_empty() {
+                "(settings)".to_owned()
+            } else {
+                k.key.join("+")
+            },
+            if k.write_only.is_empty() {
+                "-".to_owned()
+            } else {
+                k.write_only.join(",")
+            },
+            read(k.read)
+        )?;
+    }
+    writeln!(out, "\n{} kinds", CATALOG.len())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -44,6 +44,18 @@ impl fmt::Display for Platform {
     }
 }
 
+impl std::str::FromStr for Platform {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auth0" => Ok(Self::Auth0),
+            "zitadel" => Ok(Self::Zitadel),
+            other => Err(format!("{other:?}: the platforms are auth0 and zitadel")),
+        }
+    }
+}
+
 /// A secret value: shown as `***` by `Debug` and never printed by idferry.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);

@@ -627,13 +627,13 @@ async fn custom_step(
             let path = format!("/admin/v1/idps/{endpoint}");
             match action {
                 Action::Create => {
-                    body["clientSecret"] = json!(secret("client_secret"));
+                    body["clientSecret"] = json!(secret("clientSecret"));
                     client.post(&path, &body).await?;
                 }
                 Action::Update { .. } | Action::SetSecret { .. } => {
                     // An empty secret keeps the target's.
                     if matches!(action, Action::SetSecret { .. }) {
-                        body["clientSecret"] = json!(secret("client_secret"));
+                        body["clientSecret"] = json!(secret("clientSecret"));
                     }
                     let id = ids
                         .named(client, "/admin/v1/idps/templates/_search", None, &step.name)

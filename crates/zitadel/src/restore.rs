@@ -190,9 +190,9 @@ fn secret_field(kind: &Kind, record: &Value, name: &str) -> Option<(&'static str
             format!("[smtp_providers.\"{name}\"] password = {{ env = \"SMTP_PASSWORD\" }}"),
         )),
         "identity_providers" => Some((
-            "client_secret",
+            "clientSecret",
             format!(
-                "[identity_providers.\"{name}\"] client_secret = {{ env = \"IDP_CLIENT_SECRET\" }}"
+                "[identity_providers.\"{name}\"] clientSecret = {{ env = \"IDP_CLIENT_SECRET\" }}"
             ),
         )),
         _ => None,

@@ -577,8 +577,8 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
         dir.path().join("values.toml"),
         "[sms_providers.\"twilio 7\"]\ntwilio = { token = { env = \"TWILIO_TOKEN\" } }\n\
          [smtp_providers.\"acme mail\"]\npassword = { env = \"SMTP_PASSWORD\" }\n\
-         [identity_providers.corp-sso]\nclient_secret = { env = \"SSO_SECRET\" }\n\
-         [identity_providers.google]\nclient_secret = { env = \"GOOGLE_SECRET\" }\n",
+         [identity_providers.corp-sso]\nclientSecret = { env = \"SSO_SECRET\" }\n\
+         [identity_providers.google]\nclientSecret = { env = \"GOOGLE_SECRET\" }\n",
     )
     .unwrap();
     let restore = vec![

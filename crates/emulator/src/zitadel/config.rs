@@ -419,43 +419,51 @@ fn shipped_login_texts() -> Value {
     })
 }
 
-/// Flow types: id, key, name, and the trigger types each takes (id, key).
-const FLOWS: &[(&str, &str, &str, &[(&str, &str)])] = &[
-    (
-        "1",
-        "FLOW_TYPE_EXTERNAL_AUTHENTICATION",
-        "External Authentication",
-        &[
+/// A flow type: its id, key and name, and the trigger types it takes (id, key).
+struct FlowType {
+    id: &'static str,
+    key: &'static str,
+    name: &'static str,
+    triggers: &'static [(&'static str, &'static str)],
+}
+
+/// The flow types of an organization.
+const FLOWS: &[FlowType] = &[
+    FlowType {
+        id: "1",
+        key: "FLOW_TYPE_EXTERNAL_AUTHENTICATION",
+        name: "External Authentication",
+        triggers: &[
             ("1", "TRIGGER_TYPE_POST_AUTHENTICATION"),
             ("2", "TRIGGER_TYPE_PRE_CREATION"),
             ("3", "TRIGGER_TYPE_POST_CREATION"),
         ],
-    ),
-    (
-        "2",
-        "FLOW_TYPE_CUSTOMISE_TOKEN",
-        "Complement Token",
-        &[
+    },
+    FlowType {
+        id: "2",
+        key: "FLOW_TYPE_CUSTOMISE_TOKEN",
+        name: "Complement Token",
+        triggers: &[
             ("4", "TRIGGER_TYPE_PRE_USERINFO_CREATION"),
             ("5", "TRIGGER_TYPE_PRE_ACCESS_TOKEN_CREATION"),
         ],
-    ),
-    (
-        "3",
-        "FLOW_TYPE_INTERNAL_AUTHENTICATION",
-        "Internal Authentication",
-        &[
+    },
+    FlowType {
+        id: "3",
+        key: "FLOW_TYPE_INTERNAL_AUTHENTICATION",
+        name: "Internal Authentication",
+        triggers: &[
             ("1", "TRIGGER_TYPE_POST_AUTHENTICATION"),
             ("2", "TRIGGER_TYPE_PRE_CREATION"),
             ("3", "TRIGGER_TYPE_POST_CREATION"),
         ],
-    ),
-    (
-        "4",
-        "FLOW_TYPE_SAML_RESPONSE",
-        "Complement SAMLResponse",
-        &[("6", "TRIGGER_TYPE_PRE_SAML_RESPONSE_CREATION")],
-    ),
+    },
+    FlowType {
+        id: "4",
+        key: "FLOW_TYPE_SAML_RESPONSE",
+        name: "Complement SAMLResponse",
+        triggers: &[("6", "TRIGGER_TYPE_PRE_SAML_RESPONSE_CREATION")],
+    },
 ];
 
 impl Instance {
@@ -532,8 +540,12 @@ fn flows(
     let Some(o) = instance.orgs.get_mut(org) else {
         return not_found("organization");
     };
-    let Some((id, key, name, triggers)) =
-        rest.first().and_then(|t| FLOWS.iter().find(|f| f.0 == *t))
+    let Some(&FlowType {
+        id,
+        key,
+        name,
+        triggers,
+    }) = rest.first().and_then(|t| FLOWS.iter().find(|f| f.id == *t))
     else {
         return invalid("Errors.Flow.FlowTypeMissing");
     };
@@ -541,7 +553,7 @@ fn flows(
         json!({"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": org});
     match (method.as_str(), &rest[1..]) {
         ("GET", []) => {
-            let set = o.flows.get(*id).cloned().unwrap_or_default();
+            let set = o.flows.get(id).cloned().unwrap_or_default();
             let details = json!({"sequence": set.sequence.to_string(), "changeDate": set.changed, "resourceOwner": org});
             let trigger_actions: Vec<Value> = triggers
                 .iter()
@@ -590,7 +602,7 @@ fn flows(
             ok(json!({ "details": details }))
         }
         ("POST", ["_clear"]) => {
-            o.flows.shift_remove(*id);
+            o.flows.shift_remove(id);
             ok(json!({ "details": details }))
         }
         _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
