@@ -1,8 +1,9 @@
-//! `idferry demo`: the three jobs idferry is for, end to end, on emulated tenants started
-//! in this process and reached over HTTP through a config file, as real tenants are:
-//! the nightly backup of four tenants, a staging refresh (production's configuration
-//! restored into staging with staging URLs, a scrubbed subset of its users imported) and
-//! a users migration into a new tenant, each through its sample pipeline.
+//! `idferry demo`: the jobs idferry is for, end to end, on emulated tenants started in
+//! this process and reached over HTTP through a config file, as real tenants are: the
+//! nightly backup of four tenants, a staging refresh (production's configuration
+//! restored into staging with staging URLs, a scrubbed subset of its users imported), a
+//! users migration into a new tenant, and the same users into a ZITADEL instance, each
+//! through its sample pipeline.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,6 +46,10 @@ const SAMPLES: &[(&str, &str)] = &[
         include_str!("../../../samples/pipelines/migrate-users.toml"),
     ),
     (
+        "samples/pipelines/auth0-to-zitadel.toml",
+        include_str!("../../../samples/pipelines/auth0-to-zitadel.toml"),
+    ),
+    (
         "samples/pipelines/values.toml",
         include_str!("../../../samples/pipelines/values.toml"),
     ),
@@ -71,6 +76,10 @@ const STEPS: &[(&str, &str)] = &[
     (
         "migrate-users",
         "a users migration: prod's users, with hashes, metadata, roles and organizations, into acme-eu",
+    ),
+    (
+        "auth0-to-zitadel",
+        "Auth0 to ZITADEL: prod's users into the zitadel-prod instance, roles as project roles and grants, organizations with members",
     ),
 ];
 
@@ -107,14 +116,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     });
     dev.seed = 7;
     out!(
-        "Starting emulated tenants: acme-prod ({} users, full configuration), acme-dev (200 users), acme-staging and acme-eu (empty)...",
+        "Starting emulated tenants: acme-prod ({} users, full configuration), acme-dev (200 users), acme-staging and acme-eu (empty), and an empty ZITADEL instance, zitadel-prod...",
         args.users
     );
+    let mut zitadel = TenantOptions::new("zitadel-prod");
+    zitadel.platform = idferry_model::Platform::Zitadel;
     let emulator = Emulator::start(vec![
         prod,
         TenantOptions::new("acme-staging"),
         TenantOptions::new("acme-eu"),
         dev,
+        zitadel,
     ])
     .await?;
     let config_path = args.out.join("idferry.toml");
@@ -160,7 +172,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         tenants
             .iter()
             .find(|t| t.name == name)
-            .map_or(0, |t| t.with(|s| s.users.len()))
+            .map_or(0, |t| match t.platform {
+                idferry_model::Platform::Auth0 => t.with(|s| s.users.len()),
+                idferry_model::Platform::Zitadel => t.with_zitadel(|z| z.users.len()),
+            })
     };
     out!("What the tenants hold now:");
     for t in tenants {
