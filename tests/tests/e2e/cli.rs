@@ -120,12 +120,17 @@ fn bad_config_names_file_line_and_key() {
 }
 
 #[test]
-fn the_demo_runs_the_three_pipelines_and_says_where_the_files_are() {
+fn the_demo_runs_the_four_pipelines_and_says_where_the_files_are() {
     let dir = tempfile::tempdir().unwrap();
     // The README's first command, on fewer users.
     let (code, out, err) = idferry(&["demo", "--users", "1000", "--out", "demo"], dir.path());
     assert_eq!(code, 0, "{out}\n{err}");
-    for step in ["nightly backup", "staging refresh", "users migration"] {
+    for step in [
+        "nightly backup",
+        "staging refresh",
+        "users migration",
+        "Auth0 to ZITADEL",
+    ] {
         assert!(out.contains(step), "{step}: {out}");
     }
     assert!(!out.contains("FAILED"), "{out}");
@@ -134,7 +139,7 @@ fn the_demo_runs_the_three_pipelines_and_says_where_the_files_are() {
         .filter_map(|l| {
             let mut w = l.split_whitespace();
             let (name, n, unit) = (w.next()?, w.next()?, w.next()?);
-            if unit != "users" || !name.starts_with("acme-") {
+            if unit != "users" || !(name.starts_with("acme-") || name.starts_with("zitadel-")) {
                 return None;
             }
             Some((name, n.parse().ok()?))
@@ -142,6 +147,10 @@ fn the_demo_runs_the_three_pipelines_and_says_where_the_files_are() {
         .collect();
     assert_eq!(held["acme-prod"], 1000, "{out}");
     assert_eq!(held["acme-eu"], 1000, "every prod user migrated: {out}");
+    assert_eq!(
+        held["zitadel-prod"], 1000,
+        "every prod user in ZITADEL: {out}"
+    );
     assert!(
         held["acme-staging"] > 0 && held["acme-staging"] < 1000,
         "a subset: {out}"
@@ -160,7 +169,7 @@ fn the_demo_runs_the_three_pipelines_and_says_where_the_files_are() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(runs.len(), 3);
+    assert_eq!(runs.len(), 4);
     for run in runs {
         assert!(run.join("journal.sqlite").is_file(), "{}", run.display());
         assert!(
