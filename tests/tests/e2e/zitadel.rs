@@ -793,18 +793,54 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     .await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Nothing to do"), "{out}");
-    let (code, _, err) = run(
-        restore,
-        vec![
-            ("TWILIO_TOKEN", "rotated"),
-            ("SMTP_PASSWORD", "rotated"),
-            ("SSO_SECRET", "rotated"),
-            ("GOOGLE_SECRET", "rotated"),
-        ],
-    )
-    .await;
+    let rotated = vec![
+        ("TWILIO_TOKEN", "rotated"),
+        ("SMTP_PASSWORD", "rotated"),
+        ("SSO_SECRET", "rotated"),
+        ("GOOGLE_SECRET", "rotated"),
+    ];
+    let (code, _, err) = run(restore.clone(), rotated.clone()).await;
     assert_eq!(code, 1);
     assert!(err.contains("not applied"), "{err}");
+    // With consent, each secret goes through its own endpoint: the Twilio token through
+    // PUT /admin/v1/sms/twilio/{id}/token (creating the provider took it in the create
+    // call, which the API requires).
+    let (code, out, err) = run([restore, vec!["--yes"]].concat(), rotated).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (token, writes) = staging.with_zitadel(|z| {
+        let p = z
+            .sms
+            .values()
+            .find(|p| p.description == "twilio 7")
+            .unwrap();
+        match &p.kind {
+            idferry_emulator::zitadel::SmsKind::Twilio { token, .. } => {
+                (token.clone(), p.token_writes.clone())
+            }
+            idferry_emulator::zitadel::SmsKind::Http { .. } => (String::new(), Vec::new()),
+        }
+    });
+    assert_eq!(token, "rotated");
+    assert_eq!(
+        writes,
+        [
+            "POST /admin/v1/sms/twilio",
+            "PUT /admin/v1/sms/twilio/{id}/token"
+        ]
+    );
+    let (smtp, idps) = staging.with_zitadel(|z| {
+        (
+            z.smtp.values().next().unwrap().password.clone(),
+            z.idps
+                .values()
+                .filter_map(|i| i.secret.clone())
+                .collect::<Vec<_>>(),
+        )
+    });
+    assert_eq!(
+        (smtp.as_str(), idps),
+        ("rotated", vec!["rotated".to_owned(); 2])
+    );
 
     // A role renamed in staging is planned as an update and put back with --yes.
     staging.with_zitadel(|z| {

@@ -124,6 +124,10 @@ pub struct SmsProvider {
     pub changed: String,
     /// Its last sequence.
     pub sequence: u64,
+    /// The requests that wrote its Twilio token, in order (for tests: the token is
+    /// never returned).
+    #[serde(default)]
+    pub token_writes: Vec<String>,
 }
 
 /// The kind of an SMS provider.
@@ -598,8 +602,8 @@ fn route(
                     text(body, "token"),
                     text(body, "senderNumber"),
                 );
-                if sid.is_empty() || token.is_empty() || sender.is_empty() {
-                    return invalid("sid, token and senderNumber are required (SMS-twilio)");
+                if sid.is_empty() || token.is_empty() {
+                    return invalid("sid and token are required (SMS-twilio)");
                 }
                 SmsKind::Twilio {
                     sid,
@@ -616,6 +620,10 @@ fn route(
             };
             let (sequence, now) = instance.touch();
             let id = format!("{}", 280_000_000_000_000_000u64 + sequence);
+            let token_writes = match kind {
+                SmsKind::Twilio { .. } => vec!["POST /admin/v1/sms/twilio".to_owned()],
+                SmsKind::Http { .. } => Vec::new(),
+            };
             let provider = SmsProvider {
                 id: id.clone(),
                 description: text(body, "description"),
@@ -624,6 +632,7 @@ fn route(
                 created: now.clone(),
                 changed: now.clone(),
                 sequence,
+                token_writes,
             };
             let details = instance.details(sequence, &now, &now);
             instance.sms.insert(id.clone(), provider);
@@ -670,6 +679,8 @@ fn route(
                 return not_found("Twilio SMS provider");
             };
             *old = token;
+            p.token_writes
+                .push("PUT /admin/v1/sms/twilio/{id}/token".to_owned());
             p.changed = now;
             p.sequence = sequence;
             let p = p.clone();
