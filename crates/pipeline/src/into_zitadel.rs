@@ -3,7 +3,7 @@
 //! `auth0-to-zitadel` profile and ZITADEL's users importer (`idferry_zitadel::users`).
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use crate::error::PipelineError;
 use crate::journal::{Journal, UnitChunks};
 use crate::source::Source;
+use crate::spool::SpoolWriter;
 
 /// The profile users go through after the pipeline's mappings.
 pub const PROFILE: &str = "auth0-to-zitadel";
@@ -67,13 +68,7 @@ pub async fn extract(
     progress: &dyn Progress,
 ) -> Result<Value, PipelineError> {
     let profile = idferry_transform::profiles::profile(PROFILE)?;
-    if let Some(dir) = spool.parent() {
-        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-    }
-    let partial = spool.with_extension("partial");
-    let write_err = io(format!("writing {}", partial.display()));
-    let file = std::fs::File::create(&partial).map_err(&write_err)?;
-    let mut out = zstd::stream::write::Encoder::new(file, 3).map_err(&write_err)?;
+    let mut out = SpoolWriter::create(spool)?;
     // The report starts here (a rerun of this step starts it again); later steps add.
     let report_file =
         std::fs::File::create(report).map_err(io(format!("writing {}", report.display())))?;
@@ -115,8 +110,7 @@ pub async fn extract(
                     source_id,
                     user: shaped,
                 };
-                serde_json::to_writer(&mut out, &line).map_err(|e| write_err(e.into()))?;
-                out.write_all(b"\n").map_err(&write_err)?;
+                out.line(&line)?;
             }
             Ok(None) => filtered += 1,
             Err(message) => {
@@ -131,10 +125,8 @@ pub async fn extract(
         }
     }
     progress.finish("extract users");
-    let file = out.finish().map_err(&write_err)?;
-    file.sync_all().map_err(&write_err)?;
+    out.finish()?;
     errors.finish()?;
-    std::fs::rename(&partial, spool).map_err(io(format!("renaming into {}", spool.display())))?;
     Ok(
         json!({"read": read, "kept": kept, "filtered": filtered, "failed": failed,
               "with_hash": with_hash, "partly_carried": partly_carried, "blocked": blocked,
@@ -144,16 +136,7 @@ pub async fn extract(
 
 /// The spooled users, in order.
 fn read_spool(spool: &Path) -> Result<Vec<SourceUser>, PipelineError> {
-    let read_err = io(format!("reading {}", spool.display()));
-    let file = std::fs::File::open(spool).map_err(&read_err)?;
-    let reader =
-        std::io::BufReader::new(zstd::stream::read::Decoder::new(file).map_err(&read_err)?);
-    let mut users = Vec::new();
-    for line in reader.lines() {
-        let line = line.map_err(&read_err)?;
-        users.push(serde_json::from_str(&line).map_err(|e| read_err(e.into()))?);
-    }
-    Ok(users)
+    crate::spool::read(spool)
 }
 
 /// The run journal's chunk rows, as batches of a ZITADEL import.

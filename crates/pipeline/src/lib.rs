@@ -13,6 +13,7 @@ pub mod run;
 pub mod shard;
 pub mod source;
 pub mod spec;
+pub mod spool;
 pub mod stages;
 pub mod stored;
 

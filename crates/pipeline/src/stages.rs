@@ -3,7 +3,6 @@
 //! file, import, memberships). Each returns the counts its journal row keeps.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +26,7 @@ use serde_json::{Value, json};
 use crate::error::PipelineError;
 use crate::journal::{Journal, UnitChunks};
 use crate::source::Source;
+use crate::spool::SpoolWriter;
 
 /// Backs up one tenant into `store`: export into an archive; in a directory it is
 /// written aside and renamed, into object storage it is streamed up as a multipart
@@ -237,16 +237,7 @@ pub async fn extract_users(
     report: &Path,
     progress: &dyn Progress,
 ) -> Result<Value, PipelineError> {
-    let io = |what: &str, source: std::io::Error| PipelineError::Io {
-        what: format!("{what} {}", spool.display()),
-        source,
-    };
-    if let Some(dir) = spool.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io("creating the folder of", e))?;
-    }
-    let partial = spool.with_extension("partial");
-    let file = std::fs::File::create(&partial).map_err(|e| io("writing", e))?;
-    let mut out = zstd::stream::write::Encoder::new(file, 3).map_err(|e| io("writing", e))?;
+    let mut out = SpoolWriter::create(spool)?;
     let mut errors = Report::new(append(report)?);
     let (mut read, mut kept, mut filtered, mut failed) = (0u64, 0u64, 0u64, 0u64);
     let mut users = source.users(progress).await?;
@@ -258,9 +249,7 @@ pub async fn extract_users(
         match shape_user(mappings, profile, user) {
             Ok(Some(u)) => {
                 kept += 1;
-                serde_json::to_writer(&mut out, &json!({"source_id": u.source_id, "user": u.user}))
-                    .map_err(|e| io("writing", e.into()))?;
-                out.write_all(b"\n").map_err(|e| io("writing", e))?;
+                out.line(&json!({"source_id": u.source_id, "user": u.user}))?;
             }
             Ok(None) => filtered += 1,
             Err(message) => {
@@ -275,10 +264,8 @@ pub async fn extract_users(
         }
     }
     progress.finish("extract users");
-    let file = out.finish().map_err(|e| io("writing", e))?;
-    file.sync_all().map_err(|e| io("syncing", e))?;
+    out.finish()?;
     errors.finish()?;
-    std::fs::rename(&partial, spool).map_err(|e| io("renaming into", e))?;
     Ok(json!({"read": read, "kept": kept, "filtered": filtered, "failed": failed, "spool": spool}))
 }
 
@@ -295,27 +282,22 @@ pub(crate) fn append(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, P
         })
 }
 
+/// A spooled user, as written by [`extract_users`].
+#[derive(serde::Deserialize)]
+struct Spooled {
+    source_id: Option<String>,
+    user: Value,
+}
+
 /// The spooled users, in order.
 fn read_spool(spool: &Path) -> Result<Vec<SourceUser>, PipelineError> {
-    let io = |source: std::io::Error| PipelineError::Io {
-        what: format!("reading {}", spool.display()),
-        source,
-    };
-    let file = std::fs::File::open(spool).map_err(io)?;
-    let reader = std::io::BufReader::new(zstd::stream::read::Decoder::new(file).map_err(io)?);
-    let mut users = Vec::new();
-    for line in reader.lines() {
-        let line = line.map_err(io)?;
-        let v: Value = serde_json::from_str(&line).map_err(|e| io(e.into()))?;
-        users.push(SourceUser {
-            source_id: v
-                .get("source_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            user: v.get("user").cloned().unwrap_or(Value::Null),
-        });
-    }
-    Ok(users)
+    Ok(crate::spool::read::<Spooled>(spool)?
+        .into_iter()
+        .map(|s| SourceUser {
+            source_id: s.source_id,
+            user: s.user,
+        })
+        .collect())
 }
 
 /// What a users sink takes.

@@ -375,18 +375,10 @@ impl Instance {
                 ok(json!({"details": self.details_at(sequence, &created, &now, &self.id)}))
             }
             ("POST", [id, action @ ("_activate" | "_deactivate")]) => {
-                if !self.smtp.contains_key(*id) {
-                    return not_found("Errors.SMTPConfig.NotFound");
-                }
                 let (sequence, now) = self.touch();
                 let activate = *action == "_activate";
-                for p in self.smtp.values_mut() {
-                    let target = p.id == *id;
-                    if target || (activate && p.active) {
-                        p.active = activate && target;
-                        p.changed = now.clone();
-                        p.sequence = sequence;
-                    }
+                if !super::set_active(&mut self.smtp, id, activate, sequence, &now) {
+                    return not_found("Errors.SMTPConfig.NotFound");
                 }
                 ok(json!({"details": self.details_at(sequence, &now, &now, &self.id)}))
             }

@@ -151,6 +151,61 @@ pub enum SmsKind {
     },
 }
 
+/// A provider of which one at a time is active (SMS, SMTP).
+trait Provider {
+    fn id(&self) -> &str;
+    fn active(&mut self) -> &mut bool;
+    fn stamp(&mut self, sequence: u64, now: &str);
+}
+
+impl Provider for SmsProvider {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn active(&mut self) -> &mut bool {
+        &mut self.active
+    }
+    fn stamp(&mut self, sequence: u64, now: &str) {
+        self.sequence = sequence;
+        self.changed = now.to_owned();
+    }
+}
+
+impl Provider for config::Smtp {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn active(&mut self) -> &mut bool {
+        &mut self.active
+    }
+    fn stamp(&mut self, sequence: u64, now: &str) {
+        self.sequence = sequence;
+        self.changed = now.to_owned();
+    }
+}
+
+/// Activates (deactivating the one active) or deactivates provider `id`; false when
+/// there is no such provider.
+fn set_active<P: Provider>(
+    providers: &mut IndexMap<String, P>,
+    id: &str,
+    activate: bool,
+    sequence: u64,
+    now: &str,
+) -> bool {
+    if !providers.contains_key(id) {
+        return false;
+    }
+    for p in providers.values_mut() {
+        let target = p.id() == id;
+        if target || (activate && *p.active()) {
+            *p.active() = activate && target;
+            p.stamp(sequence, now);
+        }
+    }
+    true
+}
+
 /// A ZITADEL error answer: gRPC `code`, `message`, `details`.
 fn error(status: StatusCode, code: u32, message: &str) -> Response {
     (
@@ -696,19 +751,10 @@ fn route(
                 action @ ("_activate" | "_deactivate"),
             ],
         ) => {
-            if !instance.sms.contains_key(*id) {
-                return not_found("SMS provider");
-            }
             let (sequence, now) = instance.touch();
             let activate = *action == "_activate";
-            for p in instance.sms.values_mut() {
-                // One provider is active at a time.
-                let target = p.id == *id;
-                if target || (activate && p.active) {
-                    p.active = activate && target;
-                    p.changed = now.clone();
-                    p.sequence = sequence;
-                }
+            if !set_active(&mut instance.sms, id, activate, sequence, &now) {
+                return not_found("SMS provider");
             }
             let p = instance.sms[*id].clone();
             ok(json!({"details": instance.details(sequence, &p.created, &p.changed)}))

@@ -46,6 +46,17 @@ pub struct User {
     pub sequence: u64,
 }
 
+impl User {
+    /// Marks a change at `sequence` and answers its `details`.
+    fn changed_at(&mut self, sequence: u64, now: String) -> Response {
+        self.sequence = sequence;
+        self.changed = now.clone();
+        ok(
+            json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": self.org}}),
+        )
+    }
+}
+
 /// A user grant: roles of a project given to a user.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Grant {
@@ -189,11 +200,7 @@ impl Instance {
         if let Some(phone) = body.get("phone") {
             u.phone = Some((at(phone, "/phone"), flag(phone, "/isVerified")));
         }
-        u.changed = now.clone();
-        u.sequence = sequence;
-        ok(
-            json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": u.org}}),
-        )
+        u.changed_at(sequence, now)
     }
 
     /// `POST /v2/users/new`.
@@ -456,25 +463,6 @@ pub fn route(
                 None => not_found("Errors.Org.Member.NotFound"),
             }
         }
-        ("POST", ["v2", "users", id, "reactivate"]) => {
-            let (sequence, now) = instance.touch();
-            let Some(u) = instance.users.get_mut(*id) else {
-                return not_found("Errors.User.NotFound");
-            };
-            if u.active {
-                return error(
-                    StatusCode::PRECONDITION_FAILED,
-                    9,
-                    "Errors.User.NotInactive",
-                );
-            }
-            u.active = true;
-            u.changed = now.clone();
-            u.sequence = sequence;
-            ok(
-                json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": u.org}}),
-            )
-        }
         ("POST", ["management", "v1", "users", id, "metadata", "_bulk"]) => {
             let (sequence, now) = instance.touch();
             let Some(u) = instance.users.get_mut(*id) else {
@@ -492,30 +480,24 @@ pub fn route(
                 }
                 u.metadata.insert(key, value);
             }
-            u.changed = now.clone();
-            u.sequence = sequence;
-            ok(
-                json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": u.org}}),
-            )
+            u.changed_at(sequence, now)
         }
-        ("POST", ["v2", "users", id, "deactivate"]) => {
+        ("POST", ["v2", "users", id, verb @ ("deactivate" | "reactivate")]) => {
             let (sequence, now) = instance.touch();
             let Some(u) = instance.users.get_mut(*id) else {
                 return not_found("Errors.User.NotFound");
             };
-            if !u.active {
-                return error(
-                    StatusCode::PRECONDITION_FAILED,
-                    9,
-                    "Errors.User.AlreadyInactive",
-                );
+            let activate = *verb == "reactivate";
+            if u.active == activate {
+                let message = if activate {
+                    "Errors.User.NotInactive"
+                } else {
+                    "Errors.User.AlreadyInactive"
+                };
+                return error(StatusCode::PRECONDITION_FAILED, 9, message);
             }
-            u.active = false;
-            u.changed = now.clone();
-            u.sequence = sequence;
-            ok(
-                json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": u.org}}),
-            )
+            u.active = activate;
+            u.changed_at(sequence, now)
         }
         ("POST", ["management", "v1", "users", id, "metadata", "_search"]) => {
             let Some(u) = instance.users.get(*id) else {
