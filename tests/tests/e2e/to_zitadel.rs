@@ -134,6 +134,17 @@ fn hash_file(src: &Source, unsupported: usize) -> (String, BTreeSet<String>) {
     (lines.join("\n") + "\n", odd)
 }
 
+/// The counts of the users import stage of a run's JSON report.
+fn import_counts(run: &Value) -> Value {
+    run["units"][0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "0:users:import")
+        .unwrap()["counts"]
+        .clone()
+}
+
 fn metadata(user: &idferry_emulator::zitadel::users::User, key: &str) -> Value {
     let raw = BASE64.decode(&user.metadata[key]).unwrap();
     serde_json::from_slice(&raw).unwrap()
@@ -178,13 +189,7 @@ async fn auth0_users_arrive_in_zitadel_with_verifying_hashes_names_metadata_role
     .await;
     assert_eq!(code, 0, "{out}\n{err}");
     let run: Value = serde_json::from_str(&out).unwrap();
-    let import = run["units"][0]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == "0:users:import")
-        .unwrap()["counts"]
-        .clone();
+    let import = import_counts(&run);
     assert_eq!(import["inserted"], USERS as u64, "{run:#}");
     assert_eq!(import["failed"], 0);
 
@@ -418,13 +423,7 @@ async fn an_auth0_to_zitadel_pipeline_killed_mid_way_ends_with_every_user_exactl
     assert_eq!(got, want, "every user exactly once (kills {kills:?})");
     // The journal's counts add up: created once, or found from an interrupted send.
     let run: Value = serde_json::from_str(&out).unwrap();
-    let import = run["units"][0]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == "0:users:import")
-        .unwrap()["counts"]
-        .clone();
+    let import = import_counts(&run);
     assert_eq!(
         import["inserted"].as_u64().unwrap() + import["already_present"].as_u64().unwrap(),
         USERS as u64,

@@ -163,6 +163,24 @@ async fn searches_page_through_every_result_and_errors_are_typed() {
     assert_eq!(t.stats().requests - before, 1);
 }
 
+/// The Twilio provider `description` of an emulated instance: its token, whether it is
+/// active, and the requests that wrote the token.
+fn twilio_of(t: &idferry_emulator::Tenant, description: &str) -> (String, bool, Vec<String>) {
+    t.with_zitadel(|z| {
+        let p = z
+            .sms
+            .values()
+            .find(|p| p.description == description)
+            .unwrap();
+        match &p.kind {
+            idferry_emulator::zitadel::SmsKind::Twilio { token, .. } => {
+                (token.clone(), p.active, p.token_writes.clone())
+            }
+            idferry_emulator::zitadel::SmsKind::Http { .. } => panic!("{description}: not Twilio"),
+        }
+    })
+}
+
 fn client_config(t: &idferry_emulator::Tenant) -> idferry_model::TenantConfig {
     idferry_model::TenantConfig {
         name: "zitadel-prod".into(),
@@ -601,17 +619,7 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     .await;
     assert_eq!(code, 0, "{out_restore}\n{err_restore}");
     assert_eq!(staging.with_zitadel(|z| z.orgs.len()), 2);
-    let (token, active) = staging.with_zitadel(|z| {
-        let p = z
-            .sms
-            .values()
-            .find(|p| p.description == "twilio 7")
-            .unwrap();
-        match &p.kind {
-            idferry_emulator::zitadel::SmsKind::Twilio { token, .. } => (token.clone(), p.active),
-            idferry_emulator::zitadel::SmsKind::Http { .. } => (String::new(), false),
-        }
-    });
+    let (token, active, _) = twilio_of(staging, "twilio 7");
     assert_eq!(
         (token.as_str(), active),
         ("staging-token", true),
@@ -807,19 +815,7 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     // call, which the API requires).
     let (code, out, err) = run([restore, vec!["--yes"]].concat(), rotated).await;
     assert_eq!(code, 0, "{out}\n{err}");
-    let (token, writes) = staging.with_zitadel(|z| {
-        let p = z
-            .sms
-            .values()
-            .find(|p| p.description == "twilio 7")
-            .unwrap();
-        match &p.kind {
-            idferry_emulator::zitadel::SmsKind::Twilio { token, .. } => {
-                (token.clone(), p.token_writes.clone())
-            }
-            idferry_emulator::zitadel::SmsKind::Http { .. } => (String::new(), Vec::new()),
-        }
-    });
+    let (token, _, writes) = twilio_of(staging, "twilio 7");
     assert_eq!(token, "rotated");
     assert_eq!(
         writes,

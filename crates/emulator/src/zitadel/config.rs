@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
-use super::{Instance, error, invalid, not_found, page, text};
+use super::{Instance, error, invalid, listed, not_found, text};
 use crate::clock::iso_now;
 
 /// One settings object of the instance.
@@ -283,17 +283,9 @@ impl Instance {
 
     fn smtp(&mut self, method: &Method, rest: &[&str], body: &Value) -> Response {
         match (method.as_str(), rest) {
-            ("POST", ["_search"]) => {
-                let (offset, limit) = page(body);
-                let result: Vec<Value> = self
-                    .smtp
-                    .values()
-                    .skip(offset)
-                    .take(limit)
-                    .map(|p| self.smtp_json(p))
-                    .collect();
-                ok(self.list(self.smtp.len(), result))
-            }
+            ("POST", ["_search"]) => listed(self.smtp.values(), self.sequence, body, |p| {
+                self.smtp_json(p)
+            }),
             ("POST", []) => {
                 let mut all = SMTP_FIELDS.to_vec();
                 all.push("password");
@@ -635,7 +627,7 @@ impl Instance {
     fn idps(&mut self, method: &Method, rest: &[&str], body: &Value) -> Response {
         let owner = self.id.clone();
         match (method.as_str(), rest) {
-            ("POST", ["templates", "_search"]) => search(&self.idps, &owner, body),
+            ("POST", ["templates", "_search"]) => search(&self.idps, self.sequence, &owner, body),
             ("POST", [kind]) | ("PUT", [kind, _]) => {
                 let Some((_, typ, block, block_fields)) = IDP_TYPES.iter().find(|t| t.0 == *kind)
                 else {
@@ -737,17 +729,13 @@ fn object_json(o: &Object, owner: &str) -> Value {
     v
 }
 
-fn search(objects: &IndexMap<String, Object>, owner: &str, body: &Value) -> Response {
-    let (offset, limit) = page(body);
-    let result: Vec<Value> = objects
-        .values()
-        .skip(offset)
-        .take(limit)
-        .map(|o| object_json(o, owner))
-        .collect();
-    ok(
-        json!({"details": {"totalResult": objects.len().to_string(), "viewTimestamp": iso_now()}, "result": result}),
-    )
+fn search(
+    objects: &IndexMap<String, Object>,
+    sequence: u64,
+    owner: &str,
+    body: &Value,
+) -> Response {
+    listed(objects.values(), sequence, body, |o| object_json(o, owner))
 }
 
 /// Actions of the organization `org`.
@@ -773,7 +761,7 @@ fn actions(
     };
     let allowed = ["name", "script", "timeout", "allowedToFail"];
     match (method.as_str(), rest) {
-        ("POST", ["_search"]) => search(&o.actions, org, body),
+        ("POST", ["_search"]) => search(&o.actions, sequence, org, body),
         ("POST", []) | ("PUT", [_]) => {
             let mut given = match fields(body, &allowed, None) {
                 Ok(f) => f,
@@ -858,7 +846,7 @@ fn apps(
     };
     let details = json!({"sequence": sequence.to_string(), "creationDate": now, "changeDate": now, "resourceOwner": org});
     match (method.as_str(), rest) {
-        ("POST", ["_search"]) => search(&p.apps, org, body),
+        ("POST", ["_search"]) => search(&p.apps, sequence, org, body),
         ("POST", [kind @ ("oidc" | "api" | "saml")]) => {
             let allowed: Vec<&str> = match *kind {
                 "oidc" => OIDC_FIELDS.iter().copied().chain(["name"]).collect(),

@@ -245,14 +245,6 @@ impl Instance {
         })
     }
 
-    /// A v1 list answer.
-    fn list(&self, total: usize, result: Vec<Value>) -> Value {
-        json!({
-            "details": {"totalResult": total.to_string(), "processedSequence": self.sequence.to_string(), "viewTimestamp": iso_now()},
-            "result": result,
-        })
-    }
-
     fn org_json(&self, o: &Org) -> Value {
         json!({
             "id": o.id,
@@ -283,6 +275,27 @@ impl Instance {
         }
         v
     }
+}
+
+/// A v1 `_search` answer: the page of `items` the request's `query` asks for, each as
+/// `show` gives it, with the total and the sequence the view is at.
+fn listed<T>(
+    items: impl ExactSizeIterator<Item = T>,
+    sequence: u64,
+    body: &Value,
+    show: impl FnMut(T) -> Value,
+) -> Response {
+    let total = items.len();
+    let (offset, limit) = page(body);
+    let result: Vec<Value> = items.skip(offset).take(limit).map(show).collect();
+    (
+        StatusCode::OK,
+        axum::Json(json!({
+            "details": {"totalResult": total.to_string(), "processedSequence": sequence.to_string(), "viewTimestamp": iso_now()},
+            "result": result,
+        })),
+    )
+        .into_response()
 }
 
 /// `query.offset` (a string in v1, a number tolerated) and `query.limit` (at most 1000).
@@ -450,7 +463,6 @@ fn projects(
     let (sequence, now) = instance.touch();
     let resource_owner = org.unwrap_or_default().to_owned();
     let details = |sequence: u64, created: &str, changed: &str| json!({"sequence": sequence.to_string(), "creationDate": created, "changeDate": changed, "resourceOwner": resource_owner});
-    let list = |total: usize, result: Vec<Value>| json!({"details": {"totalResult": total.to_string(), "viewTimestamp": iso_now()}, "result": result});
     let Some(org) = org.and_then(|id| instance.orgs.get_mut(id)) else {
         return not_found("organization");
     };
@@ -482,17 +494,12 @@ fn projects(
             );
             ok(json!({"id": id, "details": details(sequence, &now, &now)}))
         }
-        ("POST", ["_search"]) => {
-            let (offset, limit) = page(body);
-            let result: Vec<Value> = org
-                .projects
-                .values()
-                .skip(offset)
-                .take(limit)
-                .map(|p| json!({"id": p.id, "details": details(p.sequence, &p.created, &p.changed), "name": p.name, "state": "PROJECT_STATE_ACTIVE"}))
-                .collect();
-            ok(list(org.projects.len(), result))
-        }
+        ("POST", ["_search"]) => listed(
+            org.projects.values(),
+            sequence,
+            body,
+            |p| json!({"id": p.id, "details": details(p.sequence, &p.created, &p.changed), "name": p.name, "state": "PROJECT_STATE_ACTIVE"}),
+        ),
         ("POST", [id, "roles"]) => {
             let Some(project) = org.projects.get_mut(*id) else {
                 return not_found("project");
@@ -552,15 +559,12 @@ fn projects(
             let Some(project) = org.projects.get(*id) else {
                 return not_found("project");
             };
-            let (offset, limit) = page(body);
-            let result: Vec<Value> = project
-                .roles
-                .values()
-                .skip(offset)
-                .take(limit)
-                .map(|r| json!({"key": r.key, "details": details(r.sequence, &r.created, &r.created), "displayName": r.display_name, "group": r.group}))
-                .collect();
-            ok(list(project.roles.len(), result))
+            listed(
+                project.roles.values(),
+                sequence,
+                body,
+                |r| json!({"key": r.key, "details": details(r.sequence, &r.created, &r.created), "displayName": r.display_name, "group": r.group}),
+            )
         }
         _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
     }
@@ -576,26 +580,14 @@ fn route(
     let ok = |v: Value| (StatusCode::OK, axum::Json(v)).into_response();
     match (method.as_str(), segments) {
         ("POST", ["admin", "v1", "sms", "_search"]) => {
-            let (offset, limit) = page(body);
-            let result: Vec<Value> = instance
-                .sms
-                .values()
-                .skip(offset)
-                .take(limit)
-                .map(|p| instance.sms_json(p))
-                .collect();
-            ok(instance.list(instance.sms.len(), result))
+            listed(instance.sms.values(), instance.sequence, body, |p| {
+                instance.sms_json(p)
+            })
         }
         ("POST", ["admin", "v1", "orgs", "_search"]) => {
-            let (offset, limit) = page(body);
-            let result: Vec<Value> = instance
-                .orgs
-                .values()
-                .skip(offset)
-                .take(limit)
-                .map(|o| instance.org_json(o))
-                .collect();
-            ok(instance.list(instance.orgs.len(), result))
+            listed(instance.orgs.values(), instance.sequence, body, |o| {
+                instance.org_json(o)
+            })
         }
         ("DELETE", ["management", "v1", "orgs", "me"]) => {
             let Some(id) = org else {

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use indexmap::IndexMap;
 use serde_json::{Value, json};
 
-use super::{Instance, error, invalid, not_found, page, text};
+use super::{Instance, error, invalid, listed, not_found, page, text};
 use crate::clock::iso_now;
 
 /// A human user.
@@ -503,20 +503,14 @@ pub fn route(
             let Some(u) = instance.users.get(*id) else {
                 return not_found("Errors.User.NotFound");
             };
-            let (offset, limit) = page(body);
-            let result: Vec<Value> = u
-                .metadata
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .map(|(k, v)| json!({"key": k, "value": v, "details": {"sequence": u.sequence.to_string(), "creationDate": u.created, "changeDate": u.changed, "resourceOwner": u.org}}))
-                .collect();
-            ok(
-                json!({"details": {"totalResult": u.metadata.len().to_string(), "viewTimestamp": iso_now()}, "result": result}),
+            listed(
+                u.metadata.iter(),
+                u.sequence,
+                body,
+                |(k, v)| json!({"key": k, "value": v, "details": {"sequence": u.sequence.to_string(), "creationDate": u.created, "changeDate": u.changed, "resourceOwner": u.org}}),
             )
         }
         ("POST", ["management", "v1", "users", "grants", "_search"]) => {
-            let (offset, limit) = page(body);
             let queries = body
                 .get("queries")
                 .and_then(Value::as_array)
@@ -542,15 +536,9 @@ pub fn route(
                     })
                 })
                 .collect();
-            let result: Vec<Value> = found
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .map(|g| instance.grant_json(g))
-                .collect();
-            ok(
-                json!({"details": {"totalResult": found.len().to_string(), "viewTimestamp": iso_now()}, "result": result}),
-            )
+            listed(found.into_iter(), instance.sequence, body, |g| {
+                instance.grant_json(g)
+            })
         }
         ("POST", ["management", "v1", "users", user, "grants"]) => {
             let Some(org) = org.filter(|o| instance.orgs.contains_key(*o)) else {
@@ -681,30 +669,17 @@ pub fn route(
                     )
                 }
                 ["_search"] => {
-                    let (offset, limit) = page(body);
-                    let members: Vec<(String, Vec<String>)> = target
-                        .members
-                        .iter()
-                        .map(|(u, r)| (u.clone(), r.clone()))
-                        .collect();
-                    let result: Vec<Value> = members
-                        .iter()
-                        .skip(offset)
-                        .take(limit)
-                        .map(|(user, roles)| {
-                            let u = instance.users.get(user);
-                            json!({
-                                "userId": user,
-                                "roles": roles,
-                                "preferredLoginName": u.map(|u| u.username.clone()),
-                                "email": u.map(|u| u.email.clone()),
-                                "userType": "TYPE_HUMAN",
-                            })
+                    let users = &instance.users;
+                    listed(target.members.iter(), sequence, body, |(user, roles)| {
+                        let u = users.get(user);
+                        json!({
+                            "userId": user,
+                            "roles": roles,
+                            "preferredLoginName": u.map(|u| u.username.clone()),
+                            "email": u.map(|u| u.email.clone()),
+                            "userType": "TYPE_HUMAN",
                         })
-                        .collect();
-                    ok(
-                        json!({"details": {"totalResult": members.len().to_string(), "viewTimestamp": iso_now()}, "result": result}),
-                    )
+                    })
                 }
                 _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
             }
