@@ -24,6 +24,10 @@ pub enum BenchCommand {
     /// tenant limited to R requests/s; compare the requests made with the minimum
     /// needed and the time taken with requests/R.
     Migrate(MigrateBench),
+    /// Migrate a generated Auth0 tenant's users into an emulated ZITADEL instance
+    /// limited to R requests/s: requests per user, 429s, and the time against
+    /// requests/R.
+    ToZitadel(ZitadelBench),
     /// N generated users (ndjson.zst) through a mapping spec into ndjson.zst, against
     /// `jq` running the equivalent program on the same input.
     Transform(TransformBench),
@@ -123,6 +127,25 @@ pub struct MigrateBench {
 }
 
 #[derive(Debug, Args)]
+pub struct ZitadelBench {
+    /// Users migrated.
+    #[arg(long, default_value_t = 10_000)]
+    pub users: usize,
+    /// Organizations in the source.
+    #[arg(long, default_value_t = 20)]
+    pub organizations: usize,
+    /// The instance's rate limit, requests per second (ZITADEL Cloud: about 50 per IP).
+    #[arg(long, default_value_t = 50.0)]
+    pub rate: f64,
+    /// The instance's bucket size.
+    #[arg(long, default_value_t = 50)]
+    pub burst: u32,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ListBench {
     /// Objects in the tenant.
     #[arg(long, default_value_t = 5000)]
@@ -148,6 +171,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::List(args) => list(args).await,
         BenchCommand::Migrate(args) => crate::bench_migrate::run(args).await,
+        BenchCommand::ToZitadel(args) => crate::bench_zitadel::run(args).await,
         BenchCommand::Backup(args) => backup(args).await,
         BenchCommand::Transform(args) => transform(args),
         BenchCommand::Upload(args) => upload(args).await,

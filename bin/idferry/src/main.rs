@@ -5,6 +5,7 @@
 mod backup;
 mod bench;
 mod bench_migrate;
+mod bench_zitadel;
 mod cli;
 mod demo;
 mod emulate;

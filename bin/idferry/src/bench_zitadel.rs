@@ -1,0 +1,171 @@
+//! `idferry bench to-zitadel`: a generated Auth0 tenant's users migrated into an
+//! emulated ZITADEL instance limited to R requests/s (ZITADEL sends no rate-limit
+//! headers, so the client is set to the same limit), with the requests made per user,
+//! the 429s met and the wall time against requests/R.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
+use idferry_import::state::Selection;
+use idferry_import::users::Memberships;
+use idferry_model::{Config, Platform, Silent};
+use idferry_pipeline::Source;
+use idferry_transform::rules::apply_all;
+use idferry_zitadel::users::{self as zusers, AssignOptions, ImportOptions, NoJournal, SourceUser};
+use serde_json::json;
+
+use crate::bench::ZitadelBench;
+use crate::output::out;
+
+pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
+    idferry_auth0::install_tls_provider();
+    let mut source = TenantOptions::new("bench-auth0");
+    source.generate = Some(GenerateSpec {
+        users: args.users,
+        organizations: args.organizations,
+    });
+    let mut target = TenantOptions::new("bench-zitadel");
+    target.platform = Platform::Zitadel;
+    target.rate_limit = args.rate;
+    target.burst = args.burst;
+    let emulator = Emulator::start(vec![source, target]).await?;
+    let dir = tempfile::tempdir().context("cannot make a temporary folder")?;
+    let config_path = dir.path().join("idferry.toml");
+    emulator.write_config(&config_path)?;
+    let config = Config::load(&config_path)?;
+    let from = idferry_auth0::Client::new(
+        config.tenant("bench-auth0")?,
+        idferry_auth0::ClientOptions::default(),
+    )?;
+    let mut zitadel = config.tenant("bench-zitadel")?.clone();
+    zitadel.rate_limit = Some(args.rate);
+    zitadel.burst = Some(args.burst);
+    let into = idferry_zitadel::Client::new(&zitadel, Default::default())?;
+
+    // The users as the pipeline shapes them (no hashes: they change no request).
+    let profile = idferry_transform::profiles::profile(idferry_pipeline::into_zitadel::PROFILE)?;
+    let mut users = Vec::with_capacity(args.users);
+    let mut stream = Source::Tenant(from.clone()).users(&Silent).await?;
+    while let Some(user) = stream.next().await {
+        let mut user = user?;
+        let source_id = user["user_id"].as_str().unwrap_or_default().to_owned();
+        apply_all(profile.rules_for("users"), &mut user)?;
+        let shaped = zusers::shape(&user, None).map_err(anyhow::Error::msg)?;
+        users.push(SourceUser {
+            source_id,
+            user: shaped,
+        });
+    }
+    let m = Memberships::from_state(
+        &Source::Tenant(from)
+            .state(Selection::Memberships, &Silent)
+            .await?,
+    );
+    let memberships = zusers::Memberships {
+        roles: m.roles,
+        organizations: m.organizations,
+    };
+    if !args.json {
+        out!(
+            "source: {} users, {} roles, {} organizations; target limited to {} req/s (burst {})",
+            users.len(),
+            memberships.roles.len(),
+            memberships.organizations.len(),
+            args.rate,
+            args.burst
+        );
+    }
+
+    let started = Instant::now();
+    let org_id = zusers::ensure_org(&into, "bench").await?;
+    let options = ImportOptions {
+        org_id,
+        batch: 250,
+        in_flight: 8,
+    };
+    let summary = zusers::import(
+        &into,
+        &users,
+        &options,
+        &mut NoJournal,
+        &mut std::io::sink(),
+        &Silent,
+    )
+    .await?;
+    let imported = into.stats();
+    let import_seconds = started.elapsed().as_secs_f64();
+    let usernames = users
+        .iter()
+        .map(|u| (u.source_id.clone(), u.user.username()))
+        .collect();
+    let assign = AssignOptions {
+        home_org: "bench".into(),
+        project: "bench".into(),
+        member_role: "ORG_USER_SELF_MANAGER".into(),
+    };
+    let assigned = zusers::assign(
+        &into,
+        &memberships,
+        &usernames,
+        &assign,
+        &mut std::io::sink(),
+        &Silent,
+    )
+    .await?;
+    let wall = started.elapsed().as_secs_f64();
+    let stats = into.stats();
+    if summary.counts.failed > 0 || assigned.failed > 0 {
+        bail!(
+            "{} users and {} grants or memberships failed",
+            summary.counts.failed,
+            assigned.failed
+        );
+    }
+    let blocked = users.iter().filter(|u| u.user.deactivate).count() as u64;
+    // One create per user, one deactivation per blocked user, one grant per user with
+    // roles, one membership per member; the rest are reads and the setup of the
+    // organizations, project and roles.
+    let work = summary.counts.inserted + blocked + assigned.grants + assigned.members;
+    let retries = stats.rate_limited;
+    let ideal = stats.requests as f64 / args.rate;
+    let figures = json!({
+        "users": summary.counts.inserted, "rate": args.rate, "burst": args.burst,
+        "import_requests": imported.requests, "import_seconds": import_seconds,
+        "grants": assigned.grants, "members": assigned.members,
+        "requests": stats.requests, "writes_per_user": work as f64 / args.users as f64,
+        "requests_per_user": stats.requests as f64 / args.users as f64,
+        "rate_limited": retries, "rate_limited_server": emulator.tenants()[1].stats().rate_limited,
+        "users_per_second": summary.counts.inserted as f64 / wall,
+        "wall_seconds": wall, "requests_over_rate_seconds": ideal, "wall_ratio": wall / ideal,
+    });
+    if args.json {
+        out!("{figures}");
+    } else {
+        out!(
+            "users     {} created ({blocked} then deactivated) in {import_seconds:.1}s: {} requests",
+            summary.counts.inserted,
+            imported.requests
+        );
+        out!(
+            "members   {} user grants, {} organization memberships",
+            assigned.grants,
+            assigned.members
+        );
+        out!(
+            "requests made    {:>8}  ({work} writes of users, grants and memberships; {:.2} requests per user)",
+            stats.requests,
+            stats.requests as f64 / args.users as f64
+        );
+        out!("429s received    {retries:>8}");
+        out!(
+            "wall time        {wall:>8.1}s (requests/limit {ideal:.1}s)  -> {:.3}x; {:.0} users/s",
+            wall / ideal,
+            summary.counts.inserted as f64 / wall
+        );
+    }
+    emulator.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
