@@ -16,7 +16,6 @@ use idferry_import::state::Selection;
 use idferry_import::{ApplyReport, State, Values, apply, plan};
 use idferry_model::Config;
 use idferry_transform::Mapping;
-use idferry_transform::rules::apply_all;
 use serde_json::json;
 
 use crate::cli::ConfigArg;
@@ -385,19 +384,8 @@ async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<
     };
     let mut source = source;
     if let Some(file) = &args.map {
-        // Rules of a kind see its snapshot records (scoped kinds: `parent` and `record`).
         let mapping = Mapping::load(file, &|v| std::env::var(v).ok())?;
-        for (kind, records) in source.iter_mut() {
-            let mut kept = Vec::with_capacity(records.len());
-            for mut record in records.drain(..) {
-                if apply_all(mapping.rules_for(kind), &mut record)
-                    .with_context(|| format!("--map {}: kind {kind}", file.display()))?
-                {
-                    kept.push(record);
-                }
-            }
-            *records = kept;
-        }
+        idferry_pipeline::into_zitadel::map_records(&mut source, &mapping)?;
     }
     let current = zrestore::read_instance(&target).await?;
     let plan = zrestore::plan(&source, &current, &secrets, &options);

@@ -1,6 +1,8 @@
-//! A users sink whose target is a ZITADEL instance: the same three journaled steps as
+//! Sinks whose target is a ZITADEL instance. Users: the same three journaled steps as
 //! into Auth0 (extract to a spool, import batch by batch, then memberships), with the
 //! `auth0-to-zitadel` profile and ZITADEL's users importer (`idferry_zitadel::users`).
+//! Configuration: a ZITADEL snapshot's or instance's records through the mappings, then
+//! a restore plan applied.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -256,4 +258,85 @@ pub async fn memberships(
         )));
     }
     Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+}
+
+/// Runs each kind's records (snapshot shape: scoped kinds' fields under `record.`)
+/// through `mapping`; a filter rule leaves records out.
+pub fn map_records(
+    records: &mut HashMap<String, Vec<Value>>,
+    mapping: &Mapping,
+) -> Result<(), PipelineError> {
+    for (kind, list) in records.iter_mut() {
+        let mut kept = Vec::with_capacity(list.len());
+        for mut record in list.drain(..) {
+            if apply_all(mapping.rules_for(kind), &mut record)
+                .map_err(|e| PipelineError::Spec(format!("mapping of kind {kind}: {e}")))?
+            {
+                kept.push(record);
+            }
+        }
+        *list = kept;
+    }
+    Ok(())
+}
+
+/// Restores ZITADEL `records` (through `mappings`) into `target`: planned, then applied
+/// without asking (a pipeline runs unattended). Write-only values come from `values`;
+/// an object lacking one, or a failed step, fails the stage with what to do.
+pub async fn restore(
+    mut records: HashMap<String, Vec<Value>>,
+    mappings: &[Mapping],
+    target: &idferry_zitadel::Client,
+    kinds: &[String],
+    values: Option<&Path>,
+    allow_delete: bool,
+) -> Result<Value, PipelineError> {
+    use idferry_zitadel::restore::{self as zrestore, PlanOptions};
+    for m in mappings {
+        map_records(&mut records, m)?;
+    }
+    let values = match values {
+        Some(file) => idferry_import::Values::load(file)?,
+        None => idferry_import::Values::none(),
+    };
+    let secrets = |kind: &str, name: &str, field: &str| {
+        values
+            .get(kind, Some(name), field)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let current = zrestore::read_instance(target).await?;
+    let options = PlanOptions {
+        kinds: kinds.to_vec(),
+        only: Vec::new(),
+        allow_delete,
+    };
+    let plan = zrestore::plan(&records, &current, &secrets, &options);
+    let report = zrestore::apply(target, &plan, &secrets).await;
+    let mut problems: Vec<String> = plan
+        .missing
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {:?} lacks its write-only {}; add to the values file: {}",
+                m.kind, m.name, m.field, m.add
+            )
+        })
+        .collect();
+    problems.extend(
+        report
+            .failed
+            .iter()
+            .map(|(kind, name, error)| format!("{kind} {name:?}: {error}")),
+    );
+    if !problems.is_empty() {
+        return Err(PipelineError::Stage(format!(
+            "{} objects were not restored into {}:\n  {}",
+            problems.len(),
+            target.instance(),
+            problems.join("\n  ")
+        )));
+    }
+    Ok(json!({"to": target.instance(), "steps": report.done,
+              "unchanged": plan.unchanged.iter().map(|(_, n)| n).sum::<usize>()}))
 }

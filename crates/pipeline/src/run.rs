@@ -362,7 +362,6 @@ impl Ctx<'_> {
                     let done = self
                         .stage(unit, &stage, || async {
                             let tenant = self.config.tenant(unit)?;
-                            let client = self.client(unit)?;
                             let options = ExportOptions {
                                 kinds: kinds.clone(),
                                 exclude: exclude_kinds.clone(),
@@ -371,15 +370,33 @@ impl Ctx<'_> {
                             let store = Store::open(&dir.to_string_lossy())?;
                             let started = jiff::Timestamp::now();
                             let result = async {
-                                let (written, summary) = stages::snapshot_tenant(
-                                    tenant,
-                                    &client,
-                                    &store,
-                                    &options,
-                                    &WriteOptions::default(),
-                                    &progress,
-                                )
-                                .await?;
+                                let write = WriteOptions::default();
+                                let (written, summary, requests) = match tenant.platform {
+                                    Platform::Zitadel => {
+                                        if !kinds.is_empty() || !exclude_kinds.is_empty() {
+                                            return Err(PipelineError::Spec(format!(
+                                                "{unit} is a ZITADEL instance: its snapshots hold every kind (kinds and exclude_kinds are for Auth0 tenants)"
+                                            )));
+                                        }
+                                        let client = idferry_zitadel::Client::new(
+                                            tenant,
+                                            RetryPolicy::default(),
+                                        )?;
+                                        let (w, s) = stages::snapshot_zitadel(
+                                            tenant, &client, &store, &write, &progress,
+                                        )
+                                        .await?;
+                                        (w, s, client.stats().requests)
+                                    }
+                                    Platform::Auth0 => {
+                                        let client = self.client(unit)?;
+                                        let (w, s) = stages::snapshot_tenant(
+                                            tenant, &client, &store, &options, &write, &progress,
+                                        )
+                                        .await?;
+                                        (w, s, client.stats().requests)
+                                    }
+                                };
                                 let pruned = match retention {
                                     Some(r) => stored::apply_retention(&store, unit, *r).await?,
                                     None => 0,
@@ -388,7 +405,7 @@ impl Ctx<'_> {
                                     "path": written.path, "bytes": written.bytes,
                                     "records": summary.counts.iter().map(|(_, n)| n).sum::<u64>(),
                                     "users": summary.count("users"), "pruned": pruned,
-                                    "requests": client.stats().requests,
+                                    "requests": requests,
                                 }))
                             }
                             .await;
@@ -416,6 +433,47 @@ impl Ctx<'_> {
                     allow_delete,
                 } => {
                     let to = target_name(to, unit);
+                    if self.config.tenant(&to)?.platform == Platform::Zitadel {
+                        self.stage(unit, &stage, || async {
+                            let records = match &snapshot {
+                                Some(fetched) => {
+                                    crate::source::zitadel_snapshot(fetched.path(), None)?
+                                }
+                                None => {
+                                    let tenant = self.config.tenant(unit)?;
+                                    if tenant.platform != Platform::Zitadel {
+                                        return Err(PipelineError::Spec(
+                                            crate::source::across_platforms(
+                                                unit,
+                                                &tenant.platform.to_string(),
+                                                "zitadel",
+                                            ),
+                                        ));
+                                    }
+                                    let client = idferry_zitadel::Client::new(
+                                        tenant,
+                                        RetryPolicy::default(),
+                                    )?;
+                                    idferry_zitadel::export::read_instance(&client).await?
+                                }
+                            };
+                            let target = idferry_zitadel::Client::new(
+                                self.config.tenant(&to)?,
+                                RetryPolicy::default(),
+                            )?;
+                            into_zitadel::restore(
+                                records,
+                                self.mappings,
+                                &target,
+                                kinds,
+                                values.as_deref(),
+                                *allow_delete,
+                            )
+                            .await
+                        })
+                        .await?;
+                        continue;
+                    }
                     self.stage(unit, &stage, || async {
                         let target = self.client(&to)?;
                         let sink = RestoreSink {

@@ -1210,3 +1210,69 @@ async fn an_emulated_instance_saved_to_its_data_dir_starts_again_as_it_was() {
         assert_eq!(token.as_deref(), Some("kept-token"));
     });
 }
+
+#[tokio::test]
+async fn a_pipeline_backs_up_a_zitadel_instance_and_restores_it_into_another() {
+    idferry_auth0::install_tls_provider();
+    let instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
+        .iter()
+        .map(|n| {
+            let mut o = TenantOptions::new(n);
+            o.platform = Platform::Zitadel;
+            o
+        })
+        .collect();
+    let emu = crate::common::start(instances).await;
+    let dir = tempfile::tempdir().unwrap();
+    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
+    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let prod = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
+    prod.post("/management/v1/orgs", &json!({"name": "acme"}))
+        .await
+        .unwrap();
+    let id = sms::add_twilio(&prod, &twilio(3), "prod-token")
+        .await
+        .unwrap();
+    sms::activate(&prod, &id).await.unwrap();
+    std::fs::write(
+        dir.path().join("refresh.toml"),
+        r#"name = "zitadel-refresh"
+[source]
+tenant = "zitadel-prod"
+[[sink]]
+type = "snapshot"
+dir = "snapshots"
+[[sink]]
+type = "restore"
+to = "zitadel-staging"
+values = "values.toml"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("values.toml"),
+        "[sms_providers.\"twilio 3\"]\ntwilio = { token = { env = \"TWILIO_TOKEN\" } }\n",
+    )
+    .unwrap();
+    let (code, out, err) = crate::common::run_idferry_env(
+        &["run", "refresh.toml", "--run-dir", "runs/z"],
+        dir.path(),
+        &[("TWILIO_TOKEN", "staging-token")],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let snapshots = idferry_archive::prune::snapshot_files(&dir.path().join("snapshots")).unwrap();
+    assert_eq!(snapshots.len(), 1);
+    let staging = &emu.tenants()[1];
+    assert_eq!(staging.with_zitadel(|z| z.orgs.len()), 1);
+    let (token, active, _) = twilio_of(staging, "twilio 3");
+    assert_eq!((token.as_str(), active), ("staging-token", true));
+    // A values file naming a variable that is not set fails the stage, saying which.
+    let (code, _, err) = crate::common::run_idferry(
+        &["run", "refresh.toml", "--run-dir", "runs/again"],
+        dir.path(),
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("TWILIO_TOKEN"), "{err}");
+}
