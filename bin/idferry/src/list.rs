@@ -17,11 +17,12 @@ use crate::progress::Reporter;
 #[command(after_help = "Examples:
   idferry list acme-prod clients | jq .name
   idferry list acme-prod role_permissions --parent rol_0123456789abcdef
-  idferry list acme-prod users > users.ndjson      # all users, through an export job")]
+  idferry list acme-prod users > users.ndjson      # all users, through an export job
+  idferry list zitadel-prod project_roles          # a ZITADEL instance: see `idferry catalog --platform zitadel`")]
 pub struct ListArgs {
     /// The tenant, as named in the config file.
     pub tenant: String,
-    /// The kind (see `idferry catalog`).
+    /// The kind (see `idferry catalog`, `--platform zitadel` for ZITADEL instances).
     pub kind: String,
     /// Ids of the parent objects of a sub-resource, outermost first.
     #[arg(long = "parent", value_name = "ID")]
@@ -41,6 +42,9 @@ pub fn kind(name: &str) -> anyhow::Result<&'static Kind> {
 pub async fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     let tenant = config.tenant(&args.tenant)?;
+    if tenant.platform == idferry_model::Platform::Zitadel {
+        return zitadel(tenant, &args).await;
+    }
     let kind = kind(&args.kind)?;
     if args.parents.len() != kind.depth() {
         bail!(
@@ -73,6 +77,47 @@ pub async fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     eprintln!(
         "{}: {count} {} in {} requests ({} answered 429)",
         args.tenant, kind.name, stats.requests, stats.rate_limited
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `idferry list` of a ZITADEL instance: every object of a kind, in snapshot shape
+/// (scoped kinds with their parents' names).
+async fn zitadel(
+    tenant: &idferry_model::TenantConfig,
+    args: &ListArgs,
+) -> anyhow::Result<ExitCode> {
+    use idferry_zitadel::catalog::{CATALOG, find};
+    let kind = find(&args.kind).with_context(|| {
+        let names: Vec<&str> = CATALOG.iter().map(|k| k.name).collect();
+        format!(
+            "no ZITADEL kind {:?}; the kinds are: {}",
+            args.kind,
+            names.join(", ")
+        )
+    })?;
+    if !args.parents.is_empty() {
+        bail!(
+            "--parent is for Auth0 sub-resources: a ZITADEL kind is listed across its organizations and projects, each record naming them"
+        );
+    }
+    let client = idferry_zitadel::Client::new(tenant, Default::default())?;
+    let records = idferry_zitadel::export::read_kind(&client, kind).await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for record in &records {
+        serde_json::to_writer(&mut out, record)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    let stats = client.stats();
+    eprintln!(
+        "{}: {} {} in {} requests ({} answered 429)",
+        args.tenant,
+        records.len(),
+        kind.name,
+        stats.requests,
+        stats.rate_limited
     );
     Ok(ExitCode::SUCCESS)
 }

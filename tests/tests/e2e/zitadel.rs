@@ -304,6 +304,16 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
         crate::common::run_idferry(&["snapshots", "verify", &file], dir.path()).await;
     assert_eq!(code, 0, "{err}");
 
+    // `list` reads one kind of an instance.
+    let (code, out, err) =
+        crate::common::run_idferry(&["list", "zitadel-prod", "organizations"], dir.path()).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let (code, _, err) =
+        crate::common::run_idferry(&["list", "zitadel-prod", "clients"], dir.path()).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no ZITADEL kind \"clients\""), "{err}");
+
     // A snapshot compared with itself differs in nothing.
     let (code, out, err) =
         crate::common::run_idferry(&["snapshots", "diff", &file, &file], dir.path()).await;
