@@ -85,6 +85,7 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
         org_id,
         batch: 250,
         in_flight: 8,
+        upsert: false,
     };
     let summary = zusers::import(
         &into,

@@ -259,11 +259,6 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
 /// A users migration into a ZITADEL instance, run as a one-sink pipeline (written into
 /// its run directory) so that it resumes like any.
 async fn into_zitadel(args: MigrateUsersArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    if args.upsert {
-        bail!(
-            "--upsert: updating existing ZITADEL users is not supported yet; users that exist are reported"
-        );
-    }
     let quote = |s: &str| Value::String(s.to_owned()).to_string();
     let absolute = |p: &Path| -> anyhow::Result<String> {
         let p = std::path::absolute(p).with_context(|| format!("{}", p.display()))?;
@@ -286,10 +281,11 @@ async fn into_zitadel(args: MigrateUsersArgs, config: &Config) -> anyhow::Result
         spec += &format!("\n[source]\ntenant = {}\n", quote(&args.from));
     }
     spec += &format!(
-        "\n[[sink]]\ntype = \"users\"\nto = {}\nmember_role = {}\nmemberships = {}\n",
+        "\n[[sink]]\ntype = \"users\"\nto = {}\nmember_role = {}\nmemberships = {}\nupsert = {}\n",
         quote(&args.to),
         quote(&args.member_role),
-        !args.no_memberships
+        !args.no_memberships,
+        args.upsert
     );
     for (key, value) in [("org", &args.org), ("project", &args.project)] {
         if let Some(v) = value {

@@ -44,6 +44,8 @@ pub struct ZitadelSink<'a> {
     pub member_role: String,
     /// Requests in flight.
     pub in_flight: usize,
+    /// Update users that exist instead of reporting them.
+    pub upsert: bool,
     /// The spool file of the extract step.
     pub spool: PathBuf,
     /// The report (refusals and what is not carried).
@@ -200,6 +202,7 @@ pub async fn import(
         org_id,
         batch: BATCH,
         in_flight: sink.in_flight,
+        upsert: sink.upsert,
     };
     let summary = zusers::import(
         sink.target,

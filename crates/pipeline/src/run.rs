@@ -517,6 +517,7 @@ impl Ctx<'_> {
                             project: project.clone().unwrap_or(source_name),
                             member_role: member_role.clone(),
                             in_flight: 8,
+                            upsert: *upsert,
                             spool: unit_dir.join(format!("users-{i}.ndjson.zst")),
                             report: unit_dir.join(format!("users-{i}-report.ndjson")),
                         };

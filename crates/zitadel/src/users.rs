@@ -205,7 +205,7 @@ pub struct SourceUser {
 pub struct Counts {
     /// Users created.
     pub inserted: u64,
-    /// Users updated (never, so far: kept for the journal's shape).
+    /// Existing users updated (with `upsert`).
     pub updated: u64,
     /// Users refused (see the report).
     pub failed: u64,
@@ -269,6 +269,8 @@ pub struct ImportOptions {
     pub batch: usize,
     /// Requests in flight (the throttle paces them).
     pub in_flight: usize,
+    /// Update users that exist (matched by username) instead of reporting them.
+    pub upsert: bool,
 }
 
 /// Counts of an import.
@@ -295,54 +297,100 @@ fn report_line(report: &mut dyn Write, line: &Value) -> Result<()> {
 
 enum Outcome {
     Created,
+    Updated,
     Existed,
     Refused(Error),
 }
 
-async fn create(client: &Client, org_id: &str, user: &Shaped) -> Result<Outcome> {
+/// The user called `username`, if the instance has one.
+async fn find_user(client: &Client, username: &str) -> Result<Option<Value>> {
+    let filter = json!({"queries": [{"userNameQuery": {"userName": username}}]});
+    let found: Vec<Value> = crate::list::search(client, "/v2/users", None, filter)
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().next())
+}
+
+/// Makes user `id` (`existing` as listed) what `user` says: profile, email, phone and
+/// hash, metadata, and its state.
+async fn update(client: &Client, org_id: &str, existing: &Value, user: &Shaped) -> Result<()> {
+    let id = text(existing, "/userId");
+    let human = user.body.get("human").cloned().unwrap_or(json!({}));
+    let mut body = serde_json::Map::new();
+    for field in ["profile", "email", "phone"] {
+        if let Some(v) = human.get(field) {
+            body.insert(field.into(), v.clone());
+        }
+    }
+    if let Some(hash) = human.pointer("/hashedPassword/hash") {
+        body.insert(
+            "password".into(),
+            json!({"hashedPassword": {"hash": hash}, "changeRequired": false}),
+        );
+    }
+    client
+        .put(&format!("/v2/users/human/{id}"), &Value::Object(body))
+        .await?;
+    if let Some(metadata) = human.get("metadata") {
+        let path = format!("/management/v1/users/{id}/metadata/_bulk");
+        let body = json!({ "metadata": metadata });
+        client
+            .send(Method::POST, &path, Some(org_id), Some(&body))
+            .await?;
+    }
+    let active = text(existing, "/state") == "USER_STATE_ACTIVE";
+    if active == user.deactivate {
+        let verb = if user.deactivate {
+            "deactivate"
+        } else {
+            "reactivate"
+        };
+        client
+            .post(&format!("/v2/users/{id}/{verb}"), &json!({}))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates `user` in `org_id`; one that exists is updated with `upsert`, else left
+/// (only made inactive if it should be: an interrupted send may have stopped between
+/// its creation and its deactivation).
+async fn create(client: &Client, org_id: &str, user: &Shaped, upsert: bool) -> Result<Outcome> {
     let mut body = user.body.clone();
     body["organizationId"] = json!(org_id);
+    let refused = |e: Error| -> Result<Outcome> {
+        if refusal(&e) {
+            Ok(Outcome::Refused(e))
+        } else {
+            Err(e)
+        }
+    };
     let id = match client.post("/v2/users/new", &body).await {
         Ok(answer) => text(&answer, "/id"),
         Err(e) if e.status() == Some(409) => {
-            if user.deactivate {
-                // Created by an interrupted send, perhaps not deactivated yet.
-                let filter = json!({"queries": [{"userNameQuery": {"userName": user.username()}}]});
-                let found: Vec<Value> = crate::list::search(client, "/v2/users", None, filter)
-                    .try_collect()
-                    .await?;
-                for u in found
-                    .iter()
-                    .filter(|u| text(u, "/state") == "USER_STATE_ACTIVE")
-                {
-                    let path = format!("/v2/users/{}/deactivate", text(u, "/userId"));
-                    client.post(&path, &json!({})).await?;
-                }
+            let Some(existing) = find_user(client, &user.username()).await? else {
+                return Ok(Outcome::Existed);
+            };
+            if upsert {
+                return match update(client, org_id, &existing, user).await {
+                    Ok(()) => Ok(Outcome::Updated),
+                    Err(e) => refused(e),
+                };
+            }
+            if user.deactivate && text(&existing, "/state") == "USER_STATE_ACTIVE" {
+                let path = format!("/v2/users/{}/deactivate", text(&existing, "/userId"));
+                client.post(&path, &json!({})).await?;
             }
             return Ok(Outcome::Existed);
         }
-        Err(e)
-            if e.status()
-                .is_some_and(|s| (400..500).contains(&s) && s != 429) =>
-        {
-            return Ok(Outcome::Refused(e));
-        }
-        Err(e) => return Err(e),
+        Err(e) => return refused(e),
     };
-    if user.deactivate {
-        match client
+    if user.deactivate
+        && let Err(e) = client
             .post(&format!("/v2/users/{id}/deactivate"), &json!({}))
             .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.status()
-                    .is_some_and(|s| (400..500).contains(&s) && s != 429) =>
-            {
-                return Ok(Outcome::Refused(e));
-            }
-            Err(e) => return Err(e),
-        }
+    {
+        return refused(e);
     }
     Ok(Outcome::Created)
 }
@@ -375,7 +423,12 @@ pub async fn import(
         let resent = state == BatchState::Sent;
         journal.sending(n)?;
         let outcomes: Vec<(usize, Result<Outcome>)> = stream::iter(batch.iter().enumerate())
-            .map(|(i, u)| async move { (i, create(client, &options.org_id, &u.user).await) })
+            .map(|(i, u)| async move {
+                (
+                    i,
+                    create(client, &options.org_id, &u.user, options.upsert).await,
+                )
+            })
             .buffer_unordered(options.in_flight.max(1))
             .collect()
             .await;
@@ -389,6 +442,7 @@ pub async fn import(
             let username = u.user.username();
             match outcome {
                 Some(Outcome::Created) => counts.inserted += 1,
+                Some(Outcome::Updated) => counts.updated += 1,
                 Some(Outcome::Existed) if resent => counts.already_present += 1,
                 Some(Outcome::Existed) => {
                     counts.failed += 1;

@@ -432,3 +432,103 @@ async fn an_auth0_to_zitadel_pipeline_killed_mid_way_ends_with_every_user_exactl
     assert_eq!(import["failed"], 0, "{import}");
     eprintln!("kills at {kills:?} ms: {import}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_migration_reports_existing_users_or_updates_them_with_upsert() {
+    const USERS: usize = 200;
+    let (emu, dir) = pair(USERS, 0.0).await;
+    let (auth0, z) = (&emu.tenants()[0], &emu.tenants()[1]);
+    let migrate = |run: &'static str, upsert: bool| {
+        let dir = dir.path().to_owned();
+        async move {
+            let mut args = vec![
+                "migrate",
+                "users",
+                "--from",
+                "acme-prod",
+                "--to",
+                "zitadel-prod",
+                "--hashes",
+                "hashes.ndjson",
+                "--run-dir",
+                run,
+                "--report",
+                "report.ndjson",
+                "--json",
+            ];
+            if upsert {
+                args.push("--upsert");
+            }
+            run_idferry(&args, &dir).await
+        }
+    };
+    let src = source(auth0);
+    let (hashes, _) = hash_file(&src, 0);
+    std::fs::write(dir.path().join("hashes.ndjson"), &hashes).unwrap();
+    let (code, out, err) = migrate("runs/first", false).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    // At the source, one user changes name and metadata and is blocked; another gets a
+    // new password.
+    let (changed, rehashed) = {
+        let mut with_password = src.with_password.iter();
+        let (a, _) = with_password.next().unwrap();
+        let (b, _) = with_password.next().unwrap();
+        (a.clone(), b.clone())
+    };
+    auth0.with(|s| {
+        let id = s
+            .users
+            .iter()
+            .find(|u| u.email.as_deref() == Some(changed.as_str()))
+            .unwrap()
+            .id
+            .to_string();
+        let mut v = s.users.get(&id).unwrap().value();
+        v["given_name"] = json!("Renamed");
+        v["user_metadata"]["theme"] = json!("contrast");
+        v["blocked"] = json!(true);
+        s.users
+            .put(idferry_emulator::store::UserRow::from_value(&v).unwrap());
+    });
+    let new_hash = bcrypt::hash("a-new-password", 4).unwrap();
+    let lines: Vec<String> = hashes
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if v["email"] == rehashed {
+                v["passwordHash"] = json!(new_hash);
+            }
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(dir.path().join("hashes.ndjson"), lines.join("\n") + "\n").unwrap();
+
+    // Without --upsert, every user is reported as there already, nothing is changed.
+    let (code, out, _) = migrate("runs/second", false).await;
+    assert_eq!(code, 1, "{out}");
+    let report = std::fs::read_to_string(dir.path().join("report.ndjson")).unwrap();
+    assert_eq!(report.matches("ALREADY_EXISTS").count(), USERS);
+    let given = |email: &str| {
+        z.with_zitadel(|i| {
+            let u = i.users.values().find(|u| u.email == email).unwrap();
+            (u.profile["givenName"].clone(), u.active, u.hash.clone())
+        })
+    };
+    assert_ne!(given(&changed).0, "Renamed");
+
+    // With it, every user is updated: names, metadata, state and hash.
+    let (code, out, err) = migrate("runs/third", true).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let run: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(import_counts(&run)["updated"], USERS as u64, "{run:#}");
+    let (name, active, _) = given(&changed);
+    assert_eq!((name, active), (json!("Renamed"), false));
+    let theme = z.with_zitadel(|i| {
+        let u = i.users.values().find(|u| u.email == changed).unwrap();
+        metadata(u, "user_metadata")["theme"].clone()
+    });
+    assert_eq!(theme, "contrast");
+    let (_, _, hash) = given(&rehashed);
+    assert!(bcrypt::verify("a-new-password", &hash.unwrap()).unwrap());
+}

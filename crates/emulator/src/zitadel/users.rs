@@ -102,6 +102,17 @@ pub fn serves(segments: &[&str]) -> bool {
     )
 }
 
+/// Why the instance refuses a password hash, if it does.
+fn hash_problem(hash: &str) -> Option<&'static str> {
+    if !HASH_SCHEMES.iter().any(|s| hash.starts_with(s)) {
+        return Some("Errors.User.Password.NotSupported: hash scheme not enabled");
+    }
+    if hash.starts_with("$2") && hash.parse::<bcrypt::HashParts>().is_err() {
+        return Some("Errors.User.Password.Invalid: not a bcrypt hash");
+    }
+    None
+}
+
 fn ok(v: Value) -> Response {
     (StatusCode::OK, axum::Json(v)).into_response()
 }
@@ -184,8 +195,16 @@ impl Instance {
         ok(json!({"id": id, "creationDate": now}))
     }
 
-    /// `PUT /v2/users/human/{id}`: profile, email and phone.
+    /// `PUT /v2/users/human/{id}`: profile, email, phone, and a password (here a hashed
+    /// one: `password.hashedPassword.hash`).
     fn update_human(&mut self, id: &str, body: &Value) -> Response {
+        let hash = body
+            .pointer("/password/hashedPassword/hash")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if let Some(problem) = hash.as_deref().and_then(hash_problem) {
+            return invalid(problem);
+        }
         let (sequence, now) = self.touch();
         let Some(u) = self.users.get_mut(id).filter(|u| u.machine.is_none()) else {
             return not_found("Errors.User.NotFound");
@@ -199,6 +218,9 @@ impl Instance {
         }
         if let Some(phone) = body.get("phone") {
             u.phone = Some((at(phone, "/phone"), flag(phone, "/isVerified")));
+        }
+        if hash.is_some() {
+            u.hash = hash;
         }
         u.changed_at(sequence, now)
     }
@@ -244,13 +266,8 @@ impl Instance {
             .pointer("/hashedPassword/hash")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        if let Some(hash) = &hash {
-            if !HASH_SCHEMES.iter().any(|s| hash.starts_with(s)) {
-                return invalid("Errors.User.Password.NotSupported: hash scheme not enabled");
-            }
-            if hash.starts_with("$2") && hash.parse::<bcrypt::HashParts>().is_err() {
-                return invalid("Errors.User.Password.Invalid: not a bcrypt hash");
-            }
+        if let Some(problem) = hash.as_deref().and_then(hash_problem) {
+            return invalid(problem);
         }
         let username = match text(body, "username") {
             u if u.is_empty() => email.clone(),
