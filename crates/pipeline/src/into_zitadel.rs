@@ -59,10 +59,11 @@ fn io(what: String) -> impl Fn(std::io::Error) -> PipelineError {
     }
 }
 
-/// Reads the source's users through `mappings` (the profile among them is skipped: it
-/// comes last anyway), the profile and `hashes`, into the spool (ndjson.zst of
-/// [`SourceUser`], written aside and renamed). The report starts with the users that
-/// cannot be shaped and, per user, what is not carried.
+/// Reads the source's users through `mappings`, the profile and `hashes`, into the
+/// spool (ndjson.zst of [`SourceUser`], written aside and renamed). The report starts
+/// with the users that cannot be shaped or share a username with an earlier one
+/// (Auth0 keeps unlinked accounts with the same email; ZITADEL takes one), and, per
+/// user, what is not carried.
 pub async fn extract(
     source: &Source,
     mappings: &[Mapping],
@@ -79,6 +80,7 @@ pub async fn extract(
     let mut errors = Report::new(std::io::BufWriter::new(report_file));
     let (mut read, mut kept, mut filtered, mut failed) = (0u64, 0u64, 0u64, 0u64);
     let (mut with_hash, mut partly_carried, mut blocked) = (0u64, 0u64, 0u64);
+    let mut usernames: HashMap<String, String> = HashMap::new();
     let mut users = source.users(progress).await?;
     progress.start("extract users", None);
     while let Some(user) = users.next().await {
@@ -98,6 +100,19 @@ pub async fn extract(
             }
             zusers::shape(&user, hash.as_deref()).map(Some)
         })();
+        let shaped = shaped.and_then(|s| match s {
+            Some(s) => match usernames.get(&s.username().to_lowercase()) {
+                Some(first) => Err(format!(
+                    "DUPLICATE: username {} is already {first}'s (accounts not linked at the source); not created",
+                    s.username()
+                )),
+                None => {
+                    usernames.insert(s.username().to_lowercase(), source_id.clone());
+                    Ok(Some(s))
+                }
+            },
+            None => Ok(None),
+        });
         match shaped {
             Ok(Some(shaped)) => {
                 kept += 1;

@@ -269,25 +269,25 @@ impl Ctx<'_> {
         source: &dyn Fn() -> Result<Source, PipelineError>,
         progress: &dyn Progress,
     ) -> Result<u64, PipelineError> {
-        self.stage(unit, &format!("{stage}:extract"), || async {
-            let hashes =
-                match hashes {
+        let extracted = self
+            .stage(unit, &format!("{stage}:extract"), || async {
+                let hashes = match hashes {
                     Some(file) => Some(HashFile::load(file).map_err(|e| {
                         PipelineError::Spec(format!("hashes {}: {e}", file.display()))
                     })?),
                     None => None,
                 };
-            into_zitadel::extract(
-                &source()?,
-                self.mappings,
-                hashes.as_ref(),
-                &sink.spool,
-                &sink.report,
-                progress,
-            )
-            .await
-        })
-        .await?;
+                into_zitadel::extract(
+                    &source()?,
+                    self.mappings,
+                    hashes.as_ref(),
+                    &sink.spool,
+                    &sink.report,
+                    progress,
+                )
+                .await
+            })
+            .await?;
         let import_stage = format!("{stage}:import");
         let imported = self
             .stage(unit, &import_stage, || async {
@@ -301,7 +301,9 @@ impl Ctx<'_> {
             })
             .await?;
         }
-        Ok(imported.get("failed").and_then(Value::as_u64).unwrap_or(0))
+        // Users the extract could not shape (or duplicates) were not migrated either.
+        let failed = |v: &Value| v.get("failed").and_then(Value::as_u64).unwrap_or(0);
+        Ok(failed(&imported) + failed(&extracted))
     }
 
     /// Runs `f` as stage `stage` of `unit` unless the journal has it done.
@@ -534,7 +536,7 @@ impl Ctx<'_> {
                             .await?;
                         if refused > 0 {
                             return Err(PipelineError::Stage(format!(
-                                "{refused} users were refused by {to}; see {}",
+                                "{refused} users were not migrated into {to}; see {}",
                                 sink.report.display()
                             )));
                         }

@@ -532,3 +532,56 @@ async fn a_second_migration_reports_existing_users_or_updates_them_with_upsert()
     let (_, _, hash) = given(&rehashed);
     assert!(bcrypt::verify("a-new-password", &hash.unwrap()).unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unlinked_accounts_sharing_an_email_are_reported_not_created_twice() {
+    const USERS: usize = 50;
+    let (emu, dir) = pair(USERS, 0.0).await;
+    let (auth0, z) = (&emu.tenants()[0], &emu.tenants()[1]);
+    // The same person signed up with Google too: a second Auth0 user with that email.
+    let (first, email) = auth0.with(|s| {
+        let u = s.users.iter().find(|u| u.id.starts_with("auth0|")).unwrap();
+        (u.id.to_string(), u.email.clone().unwrap().to_string())
+    });
+    auth0.with(|s| {
+        let mut v = s.users.get(&first).unwrap().value();
+        v["user_id"] = json!("google-oauth2|1234567890");
+        v["identities"] = json!([{"connection": "google-oauth2", "provider": "google-oauth2", "user_id": "1234567890", "isSocial": true}]);
+        s.users.put(idferry_emulator::store::UserRow::from_value(&v).unwrap());
+    });
+    let (code, out, err) = run_idferry(
+        &[
+            "migrate",
+            "users",
+            "--from",
+            "acme-prod",
+            "--to",
+            "zitadel-prod",
+            "--run-dir",
+            "runs/m",
+            "--report",
+            "report.ndjson",
+        ],
+        dir.path(),
+    )
+    .await;
+    assert_eq!(code, 1, "a user not migrated fails the run:\n{out}\n{err}");
+    assert!(
+        err.contains("1 users were not migrated into zitadel-prod"),
+        "{err}"
+    );
+    assert_eq!(
+        usernames(z).len(),
+        USERS,
+        "one ZITADEL user for the two accounts"
+    );
+    let report = std::fs::read_to_string(dir.path().join("report.ndjson")).unwrap();
+    let line = report
+        .lines()
+        .find(|l| l.contains("DUPLICATE"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(&email) || line.contains("google-oauth2|1234567890"),
+        "{report}"
+    );
+}
