@@ -369,6 +369,19 @@ async fn apply_step(
                 client.post(then, &json!({})).await?;
             }
         }
+        (Write::Texts, _) => {
+            let crate::catalog::Read::Each { path, .. } = kind.read else {
+                return Ok(());
+            };
+            let mut body = record.clone();
+            if let Value::Object(map) = &mut body {
+                for own in ["language", "details", "isDefault"] {
+                    map.remove(own);
+                }
+            }
+            let path = path.replace("{value}", &text(record, "/language"));
+            client.put(&path, &body).await?;
+        }
         (
             Write::Objects {
                 create,
@@ -552,16 +565,6 @@ async fn custom_step(
             client
                 .send(method, &path, Some(&org_id), Some(&body))
                 .await?;
-        }
-        ("login_texts", _) => {
-            let mut body = record.clone();
-            if let Value::Object(map) = &mut body {
-                for own in ["language", "details", "isDefault"] {
-                    map.remove(own);
-                }
-            }
-            let path = format!("/admin/v1/text/login/{}", text(record, "/language"));
-            client.put(&path, &body).await?;
         }
         ("action_flows", _) => {
             // The flow as the snapshot has it: cleared, then each trigger's actions

@@ -54,6 +54,9 @@ pub enum Write {
         /// The fields sent.
         fields: &'static [&'static str],
     },
+    /// Texts per language: `PUT` to the read path (`{value}`: the record's language)
+    /// with the record less `language`, `details` and `isDefault`.
+    Texts,
     /// Objects: `POST create` with `fields`, `PUT update` (`{id}`: the target's id).
     Objects {
         /// The create endpoint.
@@ -214,6 +217,31 @@ const fn settings(
     }
 }
 
+/// A kind of custom texts, one object per language changed from what ZITADEL ships.
+const fn texts(
+    name: &'static str,
+    path: &'static str,
+    delete: &'static str,
+    doc: &'static str,
+) -> Kind {
+    Kind {
+        name,
+        read: Read::Each {
+            path,
+            values: LANGUAGES,
+            field: "customText",
+        },
+        write: Write::Texts,
+        scope: Scope::Instance,
+        key: &["language"],
+        compared: ALL_FIELDS,
+        write_only: &[],
+        server_set: &["isDefault"],
+        delete: Some(delete),
+        doc,
+    }
+}
+
 /// Every kind idferry handles on ZITADEL, in dependency order.
 pub const CATALOG: &[Kind] = &[
     settings(
@@ -251,22 +279,42 @@ pub const CATALOG: &[Kind] = &[
         LABEL_POLICY,
         "the instance's default branding (colours, theme); written as a preview, then activated",
     ),
-    Kind {
-        name: "login_texts",
-        read: Read::Each {
-            path: "/admin/v1/text/login/{value}",
-            values: LANGUAGES,
-            field: "customText",
-        },
-        write: Write::Custom,
-        scope: Scope::Instance,
-        key: &["language"],
-        compared: ALL_FIELDS,
-        write_only: &[],
-        server_set: &["isDefault"],
-        delete: Some("/admin/v1/text/login/{language}"),
-        doc: "the instance's custom login texts, per language (languages left as shipped are not kept)",
-    },
+    texts(
+        "login_texts",
+        "/admin/v1/text/login/{value}",
+        "/admin/v1/text/login/{language}",
+        "the instance's custom login texts, per language (languages left as shipped are not kept)",
+    ),
+    texts(
+        "init_message_texts",
+        "/admin/v1/text/message/init/{value}",
+        "/admin/v1/text/message/init/{language}",
+        "the email a new user gets to initialize the account, per language",
+    ),
+    texts(
+        "password_reset_message_texts",
+        "/admin/v1/text/message/passwordreset/{value}",
+        "/admin/v1/text/message/passwordreset/{language}",
+        "the password reset email, per language",
+    ),
+    texts(
+        "verify_email_message_texts",
+        "/admin/v1/text/message/verifyemail/{value}",
+        "/admin/v1/text/message/verifyemail/{language}",
+        "the email verification email, per language",
+    ),
+    texts(
+        "verify_phone_message_texts",
+        "/admin/v1/text/message/verifyphone/{value}",
+        "/admin/v1/text/message/verifyphone/{language}",
+        "the phone verification SMS, per language",
+    ),
+    texts(
+        "password_change_message_texts",
+        "/admin/v1/text/message/password_change/{value}",
+        "/admin/v1/text/message/password_change/{language}",
+        "the password-changed notification, per language",
+    ),
     Kind {
         name: "organizations",
         read: Read::Search("/admin/v1/orgs/_search"),

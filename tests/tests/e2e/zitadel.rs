@@ -277,6 +277,11 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
             ("privacy_policy", 1),
             ("label_policy", 1),
             ("login_texts", 0),
+            ("init_message_texts", 0),
+            ("password_reset_message_texts", 0),
+            ("verify_email_message_texts", 0),
+            ("verify_phone_message_texts", 0),
+            ("password_change_message_texts", 0),
             ("organizations", 2),
             ("identity_providers", 0),
             ("smtp_providers", 0),
@@ -459,7 +464,7 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
         .await
         .unwrap();
     }
-    // Login texts customized in two languages.
+    // Login texts customized in two languages, the password reset email in one.
     for (language, title) in [("de", "Willkommen bei Acme"), ("en", "Welcome to Acme")] {
         prod.put(
             &format!("/admin/v1/text/login/{language}"),
@@ -468,6 +473,12 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
         .await
         .unwrap();
     }
+    prod.put(
+        "/admin/v1/text/message/passwordreset/en",
+        &json!({"subject": "Reset your Acme password", "buttonText": "Choose a new one"}),
+    )
+    .await
+    .unwrap();
     // The instance's policies, changed from their defaults; the label policy as a
     // preview, then activated.
     for (path, body) in [
@@ -692,11 +703,7 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
         ]
     );
     let (texts, flows) = staging.with_zitadel(|z| {
-        let texts: Vec<String> = z
-            .texts
-            .iter()
-            .map(|(l, t)| format!("{l}: {}", t["loginText"]["title"].as_str().unwrap()))
-            .collect();
+        let texts: Vec<String> = z.texts.keys().cloned().collect();
         let acme = z.orgs.values().find(|o| o.name == "acme").unwrap();
         let flows: Vec<(String, Vec<String>)> = acme
             .flows
@@ -713,7 +720,9 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
             .collect();
         (texts, flows)
     });
-    assert_eq!(texts, ["de: Willkommen bei Acme", "en: Welcome to Acme"]);
+    assert_eq!(texts, ["login/de", "login/en", "message/passwordreset/en"]);
+    let reset = staging.with_zitadel(|z| z.texts["message/passwordreset/en"]["subject"].clone());
+    assert_eq!(reset, "Reset your Acme password");
     assert_eq!(
         flows,
         [

@@ -150,6 +150,7 @@ pub fn serves(segments: &[&str]) -> bool {
             | ["admin", "v1", "smtp", ..]
             | ["admin", "v1", "idps", ..]
             | ["admin", "v1", "text", "login", _]
+            | ["admin", "v1", "text", "message", _, _]
             | ["management", "v1", "flows", ..]
             | ["management", "v1", "actions", ..]
             | ["management", "v1", "projects", _, "apps", ..]
@@ -394,12 +395,45 @@ const LANGUAGES: &[&str] = &[
     "ru", "sv", "tr", "uk", "zh",
 ];
 
-/// The login texts the instance ships (a few sections of them).
-fn shipped_login_texts() -> Value {
-    json!({
-        "loginText": {"title": "Welcome back!", "description": "Enter your login data.", "loginNameLabel": "Loginname", "nextButtonText": "next"},
-        "passwordText": {"title": "Password", "description": "Enter your password.", "passwordLabel": "Password", "nextButtonText": "next"},
-        "footerText": {"tos": "Terms of Service", "privacyPolicy": "Privacy Policy", "help": "Help"},
+/// The texts the instance ships for `kind` (`login`, or `message/<type>`): a few
+/// sections of the login texts, the fields of a message.
+fn shipped_texts(kind: &str) -> Option<Value> {
+    let message = |subject: &str, text: &str, button: &str| {
+        json!({"title": subject, "preHeader": subject, "subject": subject,
+               "greeting": "Hello {{.DisplayName}},", "text": text, "buttonText": button, "footerText": ""})
+    };
+    Some(match kind {
+        "login" => json!({
+            "loginText": {"title": "Welcome back!", "description": "Enter your login data.", "loginNameLabel": "Loginname", "nextButtonText": "next"},
+            "passwordText": {"title": "Password", "description": "Enter your password.", "passwordLabel": "Password", "nextButtonText": "next"},
+            "footerText": {"tos": "Terms of Service", "privacyPolicy": "Privacy Policy", "help": "Help"},
+        }),
+        "message/init" => message(
+            "Initialize User",
+            "This user was created. Use the code {{.Code}} to initialize it.",
+            "Finish initialization",
+        ),
+        "message/passwordreset" => message(
+            "Reset password",
+            "We received a password reset request. Use the code {{.Code}}.",
+            "Reset password",
+        ),
+        "message/verifyemail" => message(
+            "Verify email",
+            "A new email has been added. Use the code {{.Code}}.",
+            "Verify email",
+        ),
+        "message/verifyphone" => message(
+            "Verify phone",
+            "A new phone number has been added. Use the code {{.Code}}.",
+            "",
+        ),
+        "message/password_change" => message(
+            "Password of user has changed",
+            "The password of your user has changed.",
+            "Login",
+        ),
+        _ => return None,
     })
 }
 
@@ -451,56 +485,61 @@ const FLOWS: &[FlowType] = &[
 ];
 
 impl Instance {
-    /// `/admin/v1/text/login/{language}`: GET, PUT (sections of strings), DELETE (back
+    /// `/admin/v1/text/login/{language}` and `/admin/v1/text/message/{type}/{language}`:
+    /// GET, PUT (login texts: sections of strings; messages: their fields), DELETE (back
     /// to the shipped texts).
-    fn login_texts(&mut self, method: &Method, language: &str, body: &Value) -> Response {
+    fn texts(&mut self, method: &Method, kind: &str, language: &str, body: &Value) -> Response {
         if !LANGUAGES.contains(&language) {
             return invalid(&format!("Errors.Language.NotSupported: {language}"));
         }
+        let Some(shipped) = shipped_texts(kind) else {
+            return error(StatusCode::NOT_FOUND, 5, "Not Found");
+        };
+        let key = format!("{kind}/{language}");
         let owner = self.id.clone();
         match method.as_str() {
             "GET" => {
-                let mut text = match self.texts.get(language) {
+                let mut text = match self.texts.get(&key) {
                     Some(t) => t.clone(),
                     None => {
-                        let mut t = shipped_login_texts();
+                        let mut t = shipped;
                         t["details"] = json!({"sequence": "0", "resourceOwner": owner});
                         t
                     }
                 };
-                text["isDefault"] = json!(!self.texts.contains_key(language));
+                text["isDefault"] = json!(!self.texts.contains_key(&key));
                 ok(json!({ "customText": text }))
             }
             "PUT" => {
-                let Some(sections) = body.as_object() else {
-                    return invalid("a JSON object of text sections is expected");
+                let Some(given) = body.as_object() else {
+                    return invalid("a JSON object of texts is expected");
                 };
-                let mut text = self
-                    .texts
-                    .get(language)
-                    .cloned()
-                    .unwrap_or_else(shipped_login_texts);
-                for (section, values) in sections {
-                    let Some(values) = values
-                        .as_object()
-                        .filter(|v| v.values().all(Value::is_string))
-                    else {
-                        return invalid(&format!(
-                            "section {section:?}: an object of strings is expected"
-                        ));
-                    };
-                    for (k, v) in values {
-                        text[section.as_str()][k.as_str()] = v.clone();
+                let mut text = self.texts.get(&key).cloned().unwrap_or(shipped);
+                for (field, value) in given {
+                    match (text.get(field.as_str()), value) {
+                        // Login texts: sections of strings.
+                        (Some(Value::Object(_)), Value::Object(values))
+                            if values.values().all(Value::is_string) =>
+                        {
+                            for (k, v) in values {
+                                text[field.as_str()][k.as_str()] = v.clone();
+                            }
+                        }
+                        // Message texts: strings.
+                        (Some(Value::String(_)), Value::String(_)) => {
+                            text[field.as_str()] = value.clone();
+                        }
+                        _ => return invalid(&format!("unknown or mistyped text {field:?}")),
                     }
                 }
                 let (sequence, now) = self.touch();
                 let details = json!({"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": owner});
                 text["details"] = details.clone();
-                self.texts.insert(language.to_owned(), text);
+                self.texts.insert(key, text);
                 ok(json!({ "details": details }))
             }
             "DELETE" => {
-                self.texts.shift_remove(language);
+                self.texts.shift_remove(&key);
                 let (sequence, now) = self.touch();
                 ok(
                     json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": owner}}),
@@ -960,7 +999,12 @@ pub fn route(
         ["admin", "v1", "policies", rest @ ..] => instance.policy(method, &rest.join("/"), body),
         ["admin", "v1", "smtp", rest @ ..] => instance.smtp(method, rest, body),
         ["admin", "v1", "idps", rest @ ..] => instance.idps(method, rest, body),
-        ["admin", "v1", "text", "login", language] => instance.login_texts(method, language, body),
+        ["admin", "v1", "text", "login", language] => {
+            instance.texts(method, "login", language, body)
+        }
+        ["admin", "v1", "text", "message", kind, language] => {
+            instance.texts(method, &format!("message/{kind}"), language, body)
+        }
         ["management", "v1", "flows", rest @ ..] => match org {
             Some(org) => flows(instance, org, method, rest, body),
             None => not_found("organization"),
