@@ -1,7 +1,10 @@
 //! ZITADEL's kinds, as data: what idferry reads and writes on an instance, one row per
-//! kind (the Auth0 catalog's counterpart, in ZITADEL's own shape: lists are `_search`
-//! endpoints, objects are matched by a natural key, and a kind lives in the instance, in
-//! each organization, or in each project of each organization).
+//! kind (the Auth0 catalog's counterpart, in ZITADEL's own shape: a kind is listed by a
+//! `_search` endpoint, read as one settings object, or read once per language or flow
+//! type; objects are matched by a natural key; a kind lives in the instance, in each
+//! organization, or in each project of each organization; and each row says how it is
+//! written, which of its fields are write-only, which each instance sets for itself,
+//! and how an object is deleted).
 
 /// Where objects of a kind live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,11 +6,12 @@
 //! `query.limit`, `details.totalResult`) into streams, and its error bodies (`code`,
 //! `message`, `details`) into typed errors.
 //!
-//! On top: a [`catalog`] of the instance's kinds as data (policies, organizations, SMTP
-//! and SMS providers with write-only secrets, actions, projects, roles, applications),
-//! their [`export`] into snapshots and [`restore`] (plan, then apply), and the
-//! [`users`] importer that brings Auth0 users in with their hashes, metadata, grants and
-//! memberships.
+//! On top: a [`catalog`] of the instance's kinds as data (policies, login and message
+//! texts, organizations, identity providers, SMTP and SMS providers with write-only
+//! secrets, users with metadata, actions and flows, projects, roles, applications, user
+//! grants, members), their [`export`] into snapshots, [`restore`] plans and their
+//! [`apply`]ing, and the [`users`] importer that brings Auth0 users in with their
+//! hashes, metadata, grants and memberships.
 
 pub mod apply;
 pub mod catalog;

@@ -1,10 +1,10 @@
 //! More of a ZITADEL instance's configuration: the instance's default policies (login,
 //! password complexity, lockout, privacy, label: one settings object each, the label
-//! policy changed as a preview and then activated), SMTP providers (the password
-//! write-only, one provider active), identity providers (OIDC, Google, GitHub; the client
-//! secret write-only), login texts per language, each organization's actions and flows,
-//! and each project's
-//! applications (OIDC, API, SAML; the instance issues client ids and secrets).
+//! policy changed as a preview and then activated), login and message texts per
+//! language, SMTP providers (the password write-only, one provider active), identity
+//! providers (OIDC, Google, GitHub; the client secret write-only), each organization's
+//! actions and flows, and each project's applications (OIDC, API, SAML; the instance
+//! issues client ids and secrets).
 
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};

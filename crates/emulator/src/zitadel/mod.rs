@@ -1,14 +1,15 @@
-//! A ZITADEL instance, for tenants started with `platform: Zitadel`: so far the admin
+//! A ZITADEL instance, for tenants started with `platform: Zitadel`: here the admin
 //! API's SMS providers (Twilio and HTTP, with their activation state), organizations
-//! (listed by the admin API, created by the management API), and each organization's
-//! projects and project roles (management API, organization from `x-zitadel-orgid`),
-//! with ZITADEL's
-//! shapes: a `details` block (`sequence`, `creationDate`, `changeDate`, `resourceOwner`)
-//! on every object and write, errors as `{code, message, details}` with gRPC codes,
-//! `_search` lists with `query.offset` (a string) and `details.totalResult`, and
-//! write-only secrets: a Twilio token is accepted, never returned. Users, their
-//! metadata, grants and organization memberships live in [`users`]; policies, SMTP,
-//! actions and applications in [`config`].
+//! (listed by the admin API, created and deleted by the management API), each
+//! organization's projects and project roles (management API, organization from
+//! `x-zitadel-orgid`), and the JWT-profile login at `/oauth/v2/token`; users, their
+//! metadata, grants, organization members and the password check in [`users`];
+//! policies, texts, identity providers, SMTP, actions, flows and applications in
+//! [`config`]. ZITADEL's shapes throughout: a `details` block (`sequence`,
+//! `creationDate`, `changeDate`, `resourceOwner`) on every object and write, errors as
+//! `{code, message, details}` with gRPC codes, `_search` lists with `query.offset` (a
+//! string) and `details.totalResult`, and write-only secrets (a Twilio token, an SMTP
+//! password, a client secret) accepted, never returned.
 
 pub mod config;
 pub mod users;
