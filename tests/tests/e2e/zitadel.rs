@@ -181,6 +181,29 @@ fn twilio_of(t: &idferry_emulator::Tenant, description: &str) -> (String, bool, 
     })
 }
 
+/// Two empty instances, zitadel-prod and zitadel-staging, and a work folder with their
+/// config.
+async fn prod_and_staging() -> (
+    idferry_emulator::Emulator,
+    tempfile::TempDir,
+    idferry_model::Config,
+) {
+    idferry_auth0::install_tls_provider();
+    let instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
+        .iter()
+        .map(|n| {
+            let mut o = TenantOptions::new(n);
+            o.platform = Platform::Zitadel;
+            o
+        })
+        .collect();
+    let emu = crate::common::start(instances).await;
+    let dir = tempfile::tempdir().unwrap();
+    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
+    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    (emu, dir, config)
+}
+
 fn client_config(t: &idferry_emulator::Tenant) -> idferry_model::TenantConfig {
     idferry_model::TenantConfig {
         name: "zitadel-prod".into(),
@@ -972,19 +995,7 @@ async fn a_service_user_key_logs_in_and_renews_its_access_token() {
 
 #[tokio::test]
 async fn zitadel_restores_take_kinds_objects_mappings_and_deletions() {
-    idferry_auth0::install_tls_provider();
-    let instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
-        .iter()
-        .map(|n| {
-            let mut o = TenantOptions::new(n);
-            o.platform = Platform::Zitadel;
-            o
-        })
-        .collect();
-    let emu = crate::common::start(instances).await;
-    let dir = tempfile::tempdir().unwrap();
-    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
-    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let (emu, dir, config) = prod_and_staging().await;
     let client =
         |name: &str| Client::new(config.tenant(name).unwrap(), Default::default()).unwrap();
     let (prod, staging) = (client("zitadel-prod"), client("zitadel-staging"));
@@ -1232,19 +1243,7 @@ async fn an_emulated_instance_saved_to_its_data_dir_starts_again_as_it_was() {
 
 #[tokio::test]
 async fn a_pipeline_backs_up_a_zitadel_instance_and_restores_it_into_another() {
-    idferry_auth0::install_tls_provider();
-    let instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
-        .iter()
-        .map(|n| {
-            let mut o = TenantOptions::new(n);
-            o.platform = Platform::Zitadel;
-            o
-        })
-        .collect();
-    let emu = crate::common::start(instances).await;
-    let dir = tempfile::tempdir().unwrap();
-    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
-    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let (emu, dir, config) = prod_and_staging().await;
     let prod = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
     prod.post("/management/v1/orgs", &json!({"name": "acme"}))
         .await
