@@ -68,13 +68,15 @@ pub struct MigrateUsersArgs {
     /// The target's database connection.
     #[arg(long, default_value = "Username-Password-Authentication")]
     pub connection: String,
-    /// Rewrite users through this mapping spec first (kind `users`).
+    /// Rewrite users through this mapping spec first (kind `users`); into a ZITADEL
+    /// instance the built-in `auth0-to-zitadel` profile follows it (naming it is allowed).
     #[arg(long, value_name = "FILE")]
     pub map: Option<PathBuf>,
     /// Password hashes (an Auth0 password-hash export, ndjson).
     #[arg(long, value_name = "FILE")]
     pub hashes: Option<PathBuf>,
-    /// Update users that already exist in the target (matched by email).
+    /// Update users that already exist in the target (matched by email; in a ZITADEL
+    /// instance by username).
     #[arg(long)]
     pub upsert: bool,
     /// Where users the API refuses are written, with its errors (ndjson).
@@ -84,7 +86,8 @@ pub struct MigrateUsersArgs {
         default_value = "idferry-import-errors.ndjson"
     )]
     pub report: PathBuf,
-    /// Import jobs in flight (Auth0 runs at most 2 per tenant).
+    /// Import jobs in flight (Auth0 runs at most 2 per tenant; not used for ZITADEL,
+    /// which takes users one request each, paced by the client).
     #[arg(long, default_value_t = 2)]
     pub slots: usize,
     /// Users only: no roles or organization memberships.
@@ -259,6 +262,11 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
 /// A users migration into a ZITADEL instance, run as a one-sink pipeline (written into
 /// its run directory) so that it resumes like any.
 async fn into_zitadel(args: MigrateUsersArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    if args.key.identity.is_some() || args.key.passphrase_env.is_some() {
+        bail!(
+            "into a ZITADEL instance the migration runs as a pipeline, which reads plain snapshots: decrypt it first (`age -d -i KEY -o plain.tar.zst SNAPSHOT`)"
+        );
+    }
     let quote = |s: &str| Value::String(s.to_owned()).to_string();
     let absolute = |p: &Path| -> anyhow::Result<String> {
         let p = std::path::absolute(p).with_context(|| format!("{}", p.display()))?;
