@@ -248,8 +248,9 @@ impl Instance {
                     entry.values = values;
                     entry.is_default = false;
                 }
-                let (sequence, now) = self.touch();
-                let entry = self.settings.get_mut(name).expect("inserted above");
+                // The instance's next sequence (touch() would borrow it whole).
+                self.sequence += 1;
+                let (sequence, now) = (self.sequence, iso_now());
                 entry.sequence = sequence;
                 entry.changed = now.clone();
                 ok(
