@@ -400,14 +400,14 @@ async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<
         out!("Plan: {} -> {}", args.source, args.to);
         for step in &plan.steps {
             out!(
-                "  {:<26} {:<32} {}",
+                "  {:<30} {:<32} {}",
                 step.kind,
                 step.name,
                 describe(&step.action)
             );
         }
-        for (kind, n) in &plan.unchanged {
-            out!("  {kind:<26} {n} unchanged");
+        for (kind, n) in plan.unchanged.iter().filter(|(_, n)| *n > 0) {
+            out!("  {kind:<30} {n} unchanged");
         }
         for m in &plan.missing {
             out!(

@@ -418,7 +418,7 @@ pub const CATALOG: &[Kind] = &[
         },
         write: Write::Custom,
         scope: Scope::Org,
-        key: &["type.id"],
+        key: &["type.name.key"],
         compared: ALL_FIELDS,
         write_only: &[],
         // Actions are named by name across instances; their ids are each instance's.
