@@ -858,9 +858,18 @@ fn actions(
             )
         }
         ("DELETE", [id]) => match o.actions.shift_remove(*id) {
-            Some(_) => ok(
-                json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": org}}),
-            ),
+            Some(_) => {
+                // Flows stop running it.
+                for flow in o.flows.values_mut() {
+                    for actions in flow.triggers.values_mut() {
+                        actions.retain(|a| a != id);
+                    }
+                    flow.triggers.retain(|_, actions| !actions.is_empty());
+                }
+                ok(
+                    json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": org}}),
+                )
+            }
             None => not_found("Errors.Action.NotFound"),
         },
         _ => error(StatusCode::NOT_FOUND, 5, "Not Found"),
