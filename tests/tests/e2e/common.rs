@@ -137,3 +137,60 @@ pub fn password_hash_export(t: &Tenant) -> String {
             .collect()
     })
 }
+
+/// A small deterministic generator of kill moments.
+struct Moments(u64);
+
+impl Moments {
+    fn next_ms(&mut self, low: u64, high: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        low + self.0 % (high - low)
+    }
+}
+
+/// Runs `first` (an idferry command line that starts a run in `run_dir`), then `resume
+/// run_dir` again, `attempts` times in all, in `dir`: each killed with SIGKILL at a
+/// moment between `low_ms` and `high_ms` unless it ends first. Returns the seed of the
+/// moments and the moments of the kills that happened.
+pub async fn kill_and_resume(
+    dir: &std::path::Path,
+    first: &[&str],
+    run_dir: &str,
+    attempts: usize,
+    (low_ms, high_ms): (u64, u64),
+) -> (u64, Vec<u64>) {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut moments = Moments(seed);
+    let mut kills = Vec::new();
+    for attempt in 0..attempts {
+        let mut cmd = tokio::process::Command::new(bin());
+        if attempt == 0 {
+            cmd.args(first);
+        } else {
+            cmd.args(["resume", run_dir]);
+        }
+        let mut child = cmd
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let wait = moments.next_ms(low_ms, high_ms);
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {
+                child.start_kill().unwrap();
+                kills.push(wait);
+            }
+            // It finished before its kill: later attempts find it done.
+            _ = child.wait() => {}
+        }
+        let _ = child.wait().await;
+    }
+    (seed, kills)
+}

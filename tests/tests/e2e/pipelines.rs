@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use idferry_emulator::{Emulator, GenerateSpec, Tenant, TenantOptions};
 use serde_json::Value;
 
-use crate::common::{bin, run_idferry_env, start};
+use crate::common::{kill_and_resume, run_idferry_env, start};
 
 /// The demo's tenants: prod generated, staging and eu empty, dev generated small.
 async fn tenants(users: usize, import_rate: f64) -> Emulator {
@@ -209,63 +209,20 @@ async fn a_resume_is_refused_when_the_spec_changed_or_the_journal_is_damaged() {
     assert!(err.contains("damaged"), "{err}");
 }
 
-/// A small deterministic generator of kill moments.
-struct Moments(u64);
-
-impl Moments {
-    fn next_ms(&mut self, low: u64, high: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        low + self.0 % (high - low)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migration_killed_twenty_times_ends_with_every_user_exactly_once() {
     const USERS: usize = 20_000;
     // Imports take a while (2,000 users/s per job), so that kills land in them.
     let emu = tenants(USERS, 2000.0).await;
     let dir = workdir(&emu);
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    let mut moments = Moments(seed);
     let run_dir = "runs/crash";
-    let mut kills = Vec::new();
-    for attempt in 0..20 {
-        let mut cmd = tokio::process::Command::new(bin());
-        if attempt == 0 {
-            cmd.args([
-                "run",
-                "samples/pipelines/migrate-users.toml",
-                "--run-dir",
-                run_dir,
-            ]);
-        } else {
-            cmd.args(["resume", run_dir]);
-        }
-        let mut child = cmd
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let wait = moments.next_ms(300, 1500);
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {
-                child.start_kill().unwrap();
-                kills.push(wait);
-            }
-            status = child.wait() => {
-                // It finished before its kill: later attempts find it done.
-                let _ = status;
-            }
-        }
-        let _ = child.wait().await;
-    }
+    let first = [
+        "run",
+        "samples/pipelines/migrate-users.toml",
+        "--run-dir",
+        run_dir,
+    ];
+    let (seed, kills) = kill_and_resume(dir.path(), &first, run_dir, 20, (300, 1500)).await;
     let (code, out, err) = idferry(dir.path(), &["resume", run_dir, "--json"]).await;
     assert_eq!(code, 0, "seed {seed}, kills {kills:?}:\n{out}\n{err}");
     eprintln!("seed {seed}: {} kills at {kills:?} ms", kills.len());

@@ -14,7 +14,7 @@ use idferry_emulator::{Emulator, Tenant, TenantOptions};
 use idferry_model::Platform;
 use serde_json::{Value, json};
 
-use crate::common::{bin, run_idferry, start};
+use crate::common::{kill_and_resume, run_idferry, start};
 
 /// An Auth0 tenant with `users` generated users and an empty ZITADEL instance paced at
 /// `rate` requests/s (0: unpaced).
@@ -385,35 +385,9 @@ async fn an_auth0_to_zitadel_pipeline_killed_mid_way_ends_with_every_user_exactl
         dir.path().join("auth0-to-zitadel.toml"),
     )
     .unwrap();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
     let run_dir = "runs/crash";
-    let mut kills = Vec::new();
-    for attempt in 0..8u64 {
-        let mut cmd = tokio::process::Command::new(bin());
-        if attempt == 0 {
-            cmd.args(["run", "auth0-to-zitadel.toml", "--run-dir", run_dir]);
-        } else {
-            cmd.args(["resume", run_dir]);
-        }
-        let mut child = cmd
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let wait = 300 + (seed.rotate_left(attempt as u32 * 7) % 1200);
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {
-                child.start_kill().unwrap();
-                kills.push(wait);
-            }
-            _ = child.wait() => {}
-        }
-        let _ = child.wait().await;
-    }
+    let first = ["run", "auth0-to-zitadel.toml", "--run-dir", run_dir];
+    let (_, kills) = kill_and_resume(dir.path(), &first, run_dir, 8, (300, 1500)).await;
     let (code, out, err) = run_idferry(&["resume", run_dir, "--json"], dir.path()).await;
     assert_eq!(code, 0, "kills {kills:?}:\n{out}\n{err}");
     let (auth0, z) = (&emu.tenants()[0], &emu.tenants()[1]);
