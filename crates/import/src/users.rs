@@ -69,18 +69,8 @@ pub struct UsersSummary {
     pub already_present: u64,
 }
 
-/// Counts of one users-imports file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct ChunkCounts {
-    /// Users created.
-    pub inserted: u64,
-    /// Users updated.
-    pub updated: u64,
-    /// Users refused.
-    pub failed: u64,
-    /// Users already there from an interrupted attempt.
-    pub already_present: u64,
-}
+/// Counts of one users-imports file (shared with the ZITADEL importer's batches).
+pub use idferry_model::ChunkCounts;
 
 /// What an earlier attempt did with a file of users (files are numbered in input order,
 /// so the same input gives the same files).

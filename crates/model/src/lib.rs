@@ -3,6 +3,7 @@
 //! the tenant config file (`idferry.toml`), the error classes every client shares, and
 //! the progress trait through which libraries report without knowing about terminals.
 
+pub mod batch;
 pub mod catalog;
 pub mod config;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod progress;
 pub mod record;
 pub mod sink;
 
+pub use batch::ChunkCounts;
 pub use catalog::{CATALOG, Endpoint, Kind, Method, Pagination, Reference, Shape};
 pub use config::{Config, ConfigError, Credentials, Platform, Secret, TenantConfig};
 pub use error::RetryClass;

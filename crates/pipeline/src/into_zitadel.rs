@@ -164,12 +164,7 @@ impl BatchJournal for UnitChunks {
         let state = idferry_import::users::ChunkJournal::state(self, n).map_err(journal_error)?;
         Ok(match state {
             ChunkState::New => BatchState::New,
-            ChunkState::Done(c) => BatchState::Done(Counts {
-                inserted: c.inserted,
-                updated: c.updated,
-                failed: c.failed,
-                already_present: c.already_present,
-            }),
+            ChunkState::Done(c) => BatchState::Done(c),
             ChunkState::Sending | ChunkState::Submitted { .. } => BatchState::Sent,
         })
     }
@@ -179,13 +174,7 @@ impl BatchJournal for UnitChunks {
             .map_err(journal_error)
     }
 
-    fn done(&mut self, n: u64, c: Counts) -> idferry_zitadel::Result<()> {
-        let counts = idferry_import::users::ChunkCounts {
-            inserted: c.inserted,
-            updated: c.updated,
-            failed: c.failed,
-            already_present: c.already_present,
-        };
+    fn done(&mut self, n: u64, counts: Counts) -> idferry_zitadel::Result<()> {
         idferry_import::users::ChunkJournal::done(self, n, counts).map_err(journal_error)
     }
 }

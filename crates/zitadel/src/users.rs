@@ -200,27 +200,8 @@ pub struct SourceUser {
     pub user: Shaped,
 }
 
-/// Counts of a batch or of a whole import.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Users created.
-    pub inserted: u64,
-    /// Existing users updated (with `upsert`).
-    pub updated: u64,
-    /// Users refused (see the report).
-    pub failed: u64,
-    /// Users an interrupted earlier send had created.
-    pub already_present: u64,
-}
-
-impl Counts {
-    fn add(&mut self, other: Counts) {
-        self.inserted += other.inserted;
-        self.updated += other.updated;
-        self.failed += other.failed;
-        self.already_present += other.already_present;
-    }
-}
+/// Counts of a batch or of a whole import (the journals' shape, shared with Auth0's).
+pub use idferry_model::ChunkCounts as Counts;
 
 /// What an earlier attempt did with a batch (batches are cut the same way from the same
 /// input).
