@@ -376,12 +376,7 @@ async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<
         Some(file) => Values::load(file)?,
         None => Values::none(),
     };
-    let secrets = |kind: &str, name: &str, field: &str| {
-        values
-            .get(kind, Some(name), field)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
+    let secrets = |kind: &str, name: &str, field: &str| values.text(kind, name, field);
     let mut source = source;
     if let Some(file) = &args.map {
         let mapping = Mapping::load(file, &|v| std::env::var(v).ok())?;

@@ -87,6 +87,14 @@ impl Values {
         field.split('.').try_fold(table, |t, part| t.get(part))
     }
 
+    /// The text of `field` of the object `name` of `kind`, if given: the shape of a
+    /// ZITADEL restore's secrets (`idferry_zitadel::restore::Secrets`).
+    pub fn text(&self, kind: &str, name: &str, field: &str) -> Option<String> {
+        self.get(kind, Some(name), field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
     /// Values built in code: `{kind: {name: {field: value}}}` (`{kind: {field: value}}`
     /// for singletons), as a values file reads.
     pub fn from_json(root: serde_json::Map<String, Value>) -> Self {

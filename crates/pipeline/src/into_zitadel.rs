@@ -306,12 +306,7 @@ pub async fn restore(
         Some(file) => idferry_import::Values::load(file)?,
         None => idferry_import::Values::none(),
     };
-    let secrets = |kind: &str, name: &str, field: &str| {
-        values
-            .get(kind, Some(name), field)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
+    let secrets = |kind: &str, name: &str, field: &str| values.text(kind, name, field);
     let current = zrestore::read_instance(target).await?;
     let options = PlanOptions {
         kinds: kinds.to_vec(),
