@@ -12,9 +12,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 use futures_util::StreamExt;
 use idferry_archive::{Encryption, WriteOptions};
-use idferry_auth0::{Client, ClientOptions};
 use idferry_export::{ExportOptions, selected_kinds};
-use idferry_model::{Platform, Progress, TenantConfig};
+use idferry_model::{Progress, TenantConfig};
 use idferry_pipeline::shard::Shard;
 use idferry_pipeline::stored::Ended;
 use idferry_store::lease::LeaseBody;
@@ -288,48 +287,18 @@ async fn backup_one(
     write_options: &WriteOptions,
     progress: &dyn Progress,
 ) -> anyhow::Result<Done> {
-    let ((written, summary), (requests, rate_limited)) = match tenant.platform {
-        Platform::Auth0 => {
-            let client = Client::new(tenant, ClientOptions::default())?;
-            let done = idferry_pipeline::stages::snapshot_tenant(
-                tenant,
-                &client,
-                store,
-                export_options,
-                write_options,
-                progress,
-            )
+    let taken =
+        idferry_pipeline::stages::snapshot(tenant, store, export_options, write_options, progress)
             .await?;
-            let stats = client.stats();
-            (done, (stats.requests, stats.rate_limited))
-        }
-        Platform::Zitadel => {
-            if !export_options.kinds.is_empty() || !export_options.exclude.is_empty() {
-                bail!(
-                    "--kinds and --exclude-kinds are not supported for ZITADEL instances yet: they are backed up whole"
-                );
-            }
-            let client = idferry_zitadel::Client::new(tenant, Default::default())?;
-            let done = idferry_pipeline::stages::snapshot_zitadel(
-                tenant,
-                &client,
-                store,
-                write_options,
-                progress,
-            )
-            .await?;
-            let stats = client.stats();
-            (done, (stats.requests, stats.rate_limited))
-        }
-    };
+    let (written, summary) = (taken.written, taken.summary);
     Ok(Done {
         path: written.path.display().to_string(),
         bytes: written.bytes,
         kinds: summary.counts.len(),
         records: summary.counts.iter().map(|(_, n)| n).sum(),
         users: summary.count("users"),
-        requests,
-        rate_limited,
+        requests: taken.requests,
+        rate_limited: taken.rate_limited,
     })
 }
 

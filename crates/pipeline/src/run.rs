@@ -372,33 +372,15 @@ impl Ctx<'_> {
                             let store = Store::open(&dir.to_string_lossy())?;
                             let started = jiff::Timestamp::now();
                             let result = async {
-                                let write = WriteOptions::default();
-                                let (written, summary, requests) = match tenant.platform {
-                                    Platform::Zitadel => {
-                                        if !kinds.is_empty() || !exclude_kinds.is_empty() {
-                                            return Err(PipelineError::Spec(format!(
-                                                "{unit} is a ZITADEL instance: its snapshots hold every kind (kinds and exclude_kinds are for Auth0 tenants)"
-                                            )));
-                                        }
-                                        let client = idferry_zitadel::Client::new(
-                                            tenant,
-                                            RetryPolicy::default(),
-                                        )?;
-                                        let (w, s) = stages::snapshot_zitadel(
-                                            tenant, &client, &store, &write, &progress,
-                                        )
-                                        .await?;
-                                        (w, s, client.stats().requests)
-                                    }
-                                    Platform::Auth0 => {
-                                        let client = self.client(unit)?;
-                                        let (w, s) = stages::snapshot_tenant(
-                                            tenant, &client, &store, &options, &write, &progress,
-                                        )
-                                        .await?;
-                                        (w, s, client.stats().requests)
-                                    }
-                                };
+                                let taken = stages::snapshot(
+                                    tenant,
+                                    &store,
+                                    &options,
+                                    &WriteOptions::default(),
+                                    &progress,
+                                )
+                                .await?;
+                                let (written, summary) = (taken.written, taken.summary);
                                 let pruned = match retention {
                                     Some(r) => stored::apply_retention(&store, unit, *r).await?,
                                     None => 0,
@@ -407,7 +389,7 @@ impl Ctx<'_> {
                                     "path": written.path, "bytes": written.bytes,
                                     "records": summary.counts.iter().map(|(_, n)| n).sum::<u64>(),
                                     "users": summary.count("users"), "pruned": pruned,
-                                    "requests": requests,
+                                    "requests": taken.requests,
                                 }))
                             }
                             .await;

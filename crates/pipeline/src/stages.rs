@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{self, StreamExt};
 use idferry_archive::{SnapshotWriter, WriteOptions, WrittenSnapshot};
-use idferry_auth0::Client;
+use idferry_auth0::{Client, ClientOptions};
 use idferry_export::{ExportOptions, ExportSummary, export};
 use idferry_import::plan::{PlanOptions, plan};
 use idferry_import::state::Selection;
@@ -16,7 +16,8 @@ use idferry_import::users::{
     Memberships, Report, SourceUser, UsersOptions, assign_memberships, import_users, target_ids,
 };
 use idferry_import::{ImportError, Values, apply};
-use idferry_model::{Progress, TenantConfig};
+use idferry_model::{Platform, Progress, TenantConfig};
+use idferry_pacing::RetryPolicy;
 use idferry_store::Store;
 use idferry_transform::Mapping;
 use idferry_transform::hashes::HashFile;
@@ -28,37 +29,58 @@ use crate::journal::{Journal, UnitChunks};
 use crate::source::Source;
 use crate::spool::SpoolWriter;
 
-/// Backs up one tenant into `store`: export into an archive; in a directory it is
-/// written aside and renamed, into object storage it is streamed up as a multipart
-/// upload that appears under its name only when complete.
-pub async fn snapshot_tenant(
+/// A snapshot taken, with what it took.
+pub struct Snapshot {
+    /// The archive written.
+    pub written: WrittenSnapshot,
+    /// Records per kind.
+    pub summary: ExportSummary,
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Of which answered 429.
+    pub rate_limited: u64,
+}
+
+/// Backs up one tenant into `store`, an Auth0 tenant or a ZITADEL instance as its config
+/// says: every kind exported into an archive (a ZITADEL instance whole: write-only
+/// secrets are never returned, so never in it); in a directory the archive is written
+/// aside and renamed, into object storage it is streamed up as a multipart upload that
+/// appears under its name only when complete.
+pub async fn snapshot(
     tenant: &TenantConfig,
-    client: &Client,
     store: &Store,
     export_options: &ExportOptions,
     write_options: &WriteOptions,
     progress: &dyn Progress,
-) -> Result<(WrittenSnapshot, ExportSummary), PipelineError> {
+) -> Result<Snapshot, PipelineError> {
     let mut writer = new_writer(tenant, store, export_options.include_secrets)?;
-    let summary = export(client, export_options, &mut writer, progress).await?;
+    let (summary, requests, rate_limited) = match tenant.platform {
+        Platform::Auth0 => {
+            let client = Client::new(tenant, ClientOptions::default())?;
+            let summary = export(&client, export_options, &mut writer, progress).await?;
+            let stats = client.stats();
+            (summary, stats.requests, stats.rate_limited)
+        }
+        Platform::Zitadel => {
+            if !export_options.kinds.is_empty() || !export_options.exclude.is_empty() {
+                return Err(PipelineError::Spec(format!(
+                    "{} is a ZITADEL instance: its snapshots hold every kind (kind filters are for Auth0 tenants)",
+                    tenant.name
+                )));
+            }
+            let client = idferry_zitadel::Client::new(tenant, RetryPolicy::default())?;
+            let counts = idferry_zitadel::export::export(&client, &mut writer, progress).await?;
+            let stats = client.stats();
+            (ExportSummary { counts }, stats.requests, stats.rate_limited)
+        }
+    };
     progress.message(&format!("{}: compressing the snapshot", tenant.name));
-    Ok((write_snapshot(writer, store, write_options).await?, summary))
-}
-
-/// Backs up one ZITADEL instance into `store`, like [`snapshot_tenant`]: every kind of
-/// the ZITADEL catalog (write-only secrets are never returned, so never in it).
-pub async fn snapshot_zitadel(
-    tenant: &TenantConfig,
-    client: &idferry_zitadel::Client,
-    store: &Store,
-    write_options: &WriteOptions,
-    progress: &dyn Progress,
-) -> Result<(WrittenSnapshot, ExportSummary), PipelineError> {
-    let mut writer = new_writer(tenant, store, false)?;
-    let counts = idferry_zitadel::export::export(client, &mut writer, progress).await?;
-    progress.message(&format!("{}: compressing the snapshot", tenant.name));
-    let written = write_snapshot(writer, store, write_options).await?;
-    Ok((written, ExportSummary { counts }))
+    Ok(Snapshot {
+        written: write_snapshot(writer, store, write_options).await?,
+        summary,
+        requests,
+        rate_limited,
+    })
 }
 
 /// A snapshot of `tenant` for `store`, its members spooled beside a local store's
