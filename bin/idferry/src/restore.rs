@@ -362,15 +362,10 @@ async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<
         (records, Some(fetched))
     } else {
         let tenant = config.tenant(&args.source)?;
-        if tenant.platform != Platform::Zitadel {
-            bail!(idferry_pipeline::source::across_platforms(
-                &args.source,
-                &tenant.platform.to_string(),
-                "zitadel"
-            ));
-        }
-        let client = idferry_zitadel::Client::new(tenant, Default::default())?;
-        (zrestore::read_instance(&client).await?, None)
+        (
+            idferry_pipeline::source::zitadel_instance(tenant).await?,
+            None,
+        )
     };
     let values = match &args.values {
         Some(file) => Values::load(file)?,

@@ -424,21 +424,8 @@ impl Ctx<'_> {
                                     crate::source::zitadel_snapshot(fetched.path(), None)?
                                 }
                                 None => {
-                                    let tenant = self.config.tenant(unit)?;
-                                    if tenant.platform != Platform::Zitadel {
-                                        return Err(PipelineError::Spec(
-                                            crate::source::across_platforms(
-                                                unit,
-                                                &tenant.platform.to_string(),
-                                                "zitadel",
-                                            ),
-                                        ));
-                                    }
-                                    let client = idferry_zitadel::Client::new(
-                                        tenant,
-                                        RetryPolicy::default(),
-                                    )?;
-                                    idferry_zitadel::export::read_instance(&client).await?
+                                    crate::source::zitadel_instance(self.config.tenant(unit)?)
+                                        .await?
                                 }
                             };
                             let target = idferry_zitadel::Client::new(

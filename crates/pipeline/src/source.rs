@@ -185,3 +185,19 @@ pub fn across_platforms(source: &str, from: &str, to: &str) -> String {
         ),
     }
 }
+
+/// The records of every ZITADEL catalog kind of `tenant`'s instance (in snapshot
+/// shape); a tenant of another platform is refused, saying what converts.
+pub async fn zitadel_instance(
+    tenant: &idferry_model::TenantConfig,
+) -> Result<std::collections::HashMap<String, Vec<Value>>, PipelineError> {
+    if tenant.platform != idferry_model::Platform::Zitadel {
+        return Err(PipelineError::Spec(across_platforms(
+            &tenant.name,
+            &tenant.platform.to_string(),
+            "zitadel",
+        )));
+    }
+    let client = idferry_zitadel::Client::new(tenant, idferry_pacing::RetryPolicy::default())?;
+    Ok(idferry_zitadel::export::read_instance(&client).await?)
+}
