@@ -193,7 +193,8 @@ pub fn zitadel_catalog(as_json: bool) -> anyhow::Result<ExitCode> {
         for k in CATALOG {
             let line = json!({
                 "name": k.name, "scope": scope(k.scope), "key": k.key, "read": read(k.read),
-                "write_only": k.write_only, "server_set": k.server_set, "delete": k.delete,
+                "write_only": k.write_only.iter().map(|w| w.field).collect::<Vec<_>>(),
+                "server_set": k.server_set, "delete": k.delete, "activation": k.activation,
                 "doc": k.doc,
             });
             writeln!(out, "{line}")?;
@@ -219,7 +220,11 @@ pub fn zitadel_catalog(as_json: bool) -> anyhow::Result<ExitCode> {
             if k.write_only.is_empty() {
                 "-".to_owned()
             } else {
-                k.write_only.join(",")
+                k.write_only
+                    .iter()
+                    .map(|w| w.field)
+                    .collect::<Vec<_>>()
+                    .join(",")
             },
             read(k.read)
         )?;

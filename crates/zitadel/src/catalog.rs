@@ -77,6 +77,42 @@ pub const LANGUAGES: &[&str] = &[
     "ru", "sv", "tr", "uk", "zh",
 ];
 
+/// A field the API takes but never returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOnly {
+    /// Its dot path in a request (and in the values file, under the object's name).
+    pub field: &'static str,
+    /// When it is needed: only for objects where this JSON pointer holds something
+    /// (not null, not empty); always when `None`.
+    pub needed_when: Option<&'static str>,
+    /// The environment variable the values-file line idferry suggests reads it from.
+    pub env: &'static str,
+}
+
+impl WriteOnly {
+    /// Whether `record` needs it.
+    pub fn needed_by(&self, record: &serde_json::Value) -> bool {
+        self.needed_when
+            .is_none_or(|pointer| match record.pointer(pointer) {
+                None | Some(serde_json::Value::Null) => false,
+                Some(serde_json::Value::String(s)) => !s.is_empty(),
+                Some(_) => true,
+            })
+    }
+
+    /// The values-file line that supplies it for object `name` of `kind`:
+    /// `[sms_providers."x"] twilio = { token = { env = "TWILIO_TOKEN" } }`.
+    pub fn values_line(&self, kind: &str, name: &str) -> String {
+        let mut parts = self.field.rsplit('.');
+        let last = parts.next().unwrap_or(self.field);
+        let mut value = format!("{last} = {{ env = \"{}\" }}", self.env);
+        for part in parts {
+            value = format!("{part} = {{ {value} }}");
+        }
+        format!("[{kind}.\"{name}\"] {value}")
+    }
+}
+
 /// Compare every field (less ids, `details` and `server_set`) to decide an update.
 pub const ALL_FIELDS: &[&str] = &["*"];
 
@@ -97,8 +133,12 @@ pub struct Kind {
     /// Fields compared to decide an update (JSON pointers into the object), or
     /// [`ALL_FIELDS`].
     pub compared: &'static [&'static str],
-    /// Fields the API takes but never returns (asked for on restore).
-    pub write_only: &'static [&'static str],
+    /// Fields the API takes but never returns (asked for on restore, from the values
+    /// file).
+    pub write_only: &'static [WriteOnly],
+    /// Whether one object of the kind at a time is the active one (its `state` ends in
+    /// `_ACTIVE`), made so by an `_activate` call.
+    pub activation: bool,
     /// Fields each instance sets for itself (dot paths; besides `id` and `details`),
     /// left out when two instances' snapshots are compared.
     pub server_set: &'static [&'static str],
@@ -213,6 +253,7 @@ const fn settings(
         key: &[],
         compared: ALL_FIELDS,
         write_only: &[],
+        activation: false,
         // Whether the instance still has the built-in values: true on a fresh instance.
         server_set: &["isDefault"],
         delete: None,
@@ -239,6 +280,7 @@ const fn texts(
         key: &["language"],
         compared: ALL_FIELDS,
         write_only: &[],
+        activation: false,
         server_set: &["isDefault"],
         delete: Some(delete),
         doc,
@@ -326,6 +368,7 @@ pub const CATALOG: &[Kind] = &[
         key: &["name"],
         compared: &[],
         write_only: &[],
+        activation: false,
         // Derived from the name and the instance's own domain.
         server_set: &["primaryDomain"],
         delete: Some("/management/v1/orgs/me"),
@@ -338,7 +381,12 @@ pub const CATALOG: &[Kind] = &[
         scope: Scope::Instance,
         key: &["name"],
         compared: ALL_FIELDS,
-        write_only: &["clientSecret"],
+        write_only: &[WriteOnly {
+            field: "clientSecret",
+            needed_when: None,
+            env: "IDP_CLIENT_SECRET",
+        }],
+        activation: false,
         server_set: &["state", "owner"],
         delete: Some("/admin/v1/idps/{id}"),
         doc: "the instance's identity providers (OIDC, Google, GitHub); the client secret is write-only",
@@ -357,7 +405,13 @@ pub const CATALOG: &[Kind] = &[
             "/host",
             "/user",
         ],
-        write_only: &["password"],
+        // An SMTP server without a user takes no password.
+        write_only: &[WriteOnly {
+            field: "password",
+            needed_when: Some("/user"),
+            env: "SMTP_PASSWORD",
+        }],
+        activation: true,
         server_set: &[],
         delete: Some("/admin/v1/smtp/{id}"),
         doc: "SMTP providers and which one is active; the password is write-only",
@@ -374,7 +428,12 @@ pub const CATALOG: &[Kind] = &[
             "/twilio/verifyServiceSid",
             "/http/endpoint",
         ],
-        write_only: &["twilio.token"],
+        write_only: &[WriteOnly {
+            field: "twilio.token",
+            needed_when: Some("/twilio"),
+            env: "TWILIO_TOKEN",
+        }],
+        activation: true,
         server_set: &[],
         delete: Some("/admin/v1/sms/{id}"),
         doc: "SMS providers (Twilio or HTTP) and which one is active; Twilio's token is write-only",
@@ -387,6 +446,7 @@ pub const CATALOG: &[Kind] = &[
         key: &["username"],
         compared: ALL_FIELDS,
         write_only: &[],
+        activation: false,
         // Login names carry the organization's domain, which is each instance's own.
         server_set: &["loginNames", "preferredLoginName", "human.passwordChanged"],
         delete: Some("/v2/users/{id}"),
@@ -405,6 +465,7 @@ pub const CATALOG: &[Kind] = &[
         key: &["name"],
         compared: ALL_FIELDS,
         write_only: &[],
+        activation: false,
         server_set: &["state"],
         delete: Some("/management/v1/actions/{id}"),
         doc: "actions (JavaScript run on login and other flows) of each organization",
@@ -421,6 +482,7 @@ pub const CATALOG: &[Kind] = &[
         key: &["type.name.key"],
         compared: ALL_FIELDS,
         write_only: &[],
+        activation: false,
         // Actions are named by name across instances; their ids are each instance's.
         server_set: &[
             "state",
@@ -438,6 +500,7 @@ pub const CATALOG: &[Kind] = &[
         key: &["name"],
         compared: &[],
         write_only: &[],
+        activation: false,
         server_set: &[],
         delete: Some("/management/v1/projects/{id}"),
         doc: "projects of each organization",
@@ -450,6 +513,7 @@ pub const CATALOG: &[Kind] = &[
         key: &["key"],
         compared: &["/displayName", "/group"],
         write_only: &[],
+        activation: false,
         server_set: &[],
         delete: Some("/management/v1/projects/{project}/roles/{key}"),
         doc: "roles of each project",
@@ -462,6 +526,7 @@ pub const CATALOG: &[Kind] = &[
         key: &["userName", "projectName"],
         compared: ALL_FIELDS,
         write_only: &[],
+        activation: false,
         server_set: &["userId", "projectId", "orgId", "state", "email"],
         delete: Some("/management/v1/users/{user}/grants/{id}"),
         doc: "roles of projects given to users, in each organization",
@@ -474,6 +539,7 @@ pub const CATALOG: &[Kind] = &[
         key: &["preferredLoginName"],
         compared: ALL_FIELDS,
         write_only: &[],
+        activation: false,
         server_set: &["userId", "email", "userType"],
         delete: Some("/management/v1/orgs/me/members/{id}"),
         doc: "members of each organization with their member roles",
@@ -486,6 +552,7 @@ pub const CATALOG: &[Kind] = &[
         key: &["name"],
         compared: ALL_FIELDS,
         write_only: &[],
+        activation: false,
         // Each instance issues its own client ids (and secrets, never listed).
         server_set: &[
             "state",
@@ -505,4 +572,25 @@ pub const ALWAYS_SERVER_SET: &[&str] = &["id", "userId", "details"];
 /// The kind called `name`.
 pub fn find(name: &str) -> Option<&'static Kind> {
     CATALOG.iter().find(|k| k.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn write_only_fields_say_when_they_are_needed_and_how_to_give_them() {
+        let twilio = find("sms_providers").unwrap().write_only[0];
+        assert!(twilio.needed_by(&json!({"twilio": {"sid": "AC1"}})));
+        assert!(!twilio.needed_by(&json!({"http": {"endpoint": "https://x"}})));
+        assert_eq!(
+            twilio.values_line("sms_providers", "twilio 7"),
+            r#"[sms_providers."twilio 7"] twilio = { token = { env = "TWILIO_TOKEN" } }"#
+        );
+        let smtp = find("smtp_providers").unwrap().write_only[0];
+        assert!(!smtp.needed_by(&json!({"user": ""})));
+        assert!(smtp.needed_by(&json!({"user": "acme"})));
+        assert!(find("identity_providers").unwrap().write_only[0].needed_by(&json!({})));
+    }
 }

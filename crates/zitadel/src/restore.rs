@@ -174,34 +174,18 @@ fn objects<'a>(kind: &Kind, entries: &'a [Value]) -> Vec<Object<'a>> {
         .collect()
 }
 
-/// The write-only field an object of `kind` needs to be created, if any, with the
-/// values-file line that supplies it.
+/// The write-only field an object of `kind` needs (its catalog row says which and
+/// when), with the values-file line that supplies it.
 fn secret_field(kind: &Kind, record: &Value, name: &str) -> Option<(&'static str, String)> {
-    match kind.name {
-        "sms_providers" if record.get("twilio").is_some() => Some((
-            "twilio.token",
-            format!(
-                "[sms_providers.\"{name}\"] twilio = {{ token = {{ env = \"TWILIO_TOKEN\" }} }}"
-            ),
-        )),
-        // An SMTP server without a user takes no password.
-        "smtp_providers" if !text(record, "/user").is_empty() => Some((
-            "password",
-            format!("[smtp_providers.\"{name}\"] password = {{ env = \"SMTP_PASSWORD\" }}"),
-        )),
-        "identity_providers" => Some((
-            "clientSecret",
-            format!(
-                "[identity_providers.\"{name}\"] clientSecret = {{ env = \"IDP_CLIENT_SECRET\" }}"
-            ),
-        )),
-        _ => None,
-    }
+    kind.write_only
+        .iter()
+        .find(|w| w.needed_by(record))
+        .map(|w| (w.field, w.values_line(kind.name, name)))
 }
 
-/// Whether one object of the kind is the active one (providers).
+/// Whether the object is the active one, for kinds with one active object.
 fn is_active(kind: &Kind, record: &Value) -> Option<bool> {
-    matches!(kind.name, "sms_providers" | "smtp_providers")
+    kind.activation
         .then(|| text(record, "/state").ends_with("_ACTIVE"))
 }
 
