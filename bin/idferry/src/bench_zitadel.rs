@@ -13,7 +13,6 @@ use idferry_import::state::Selection;
 use idferry_import::users::Memberships;
 use idferry_model::{Config, Platform, Silent};
 use idferry_pipeline::Source;
-use idferry_transform::rules::apply_all;
 use idferry_zitadel::users::{self as zusers, AssignOptions, ImportOptions, NoJournal, SourceUser};
 use serde_json::json;
 
@@ -50,14 +49,16 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
     let mut users = Vec::with_capacity(args.users);
     let mut stream = Source::Tenant(from.clone()).users(&Silent).await?;
     while let Some(user) = stream.next().await {
-        let mut user = user?;
+        let user = user?;
         let source_id = user["user_id"].as_str().unwrap_or_default().to_owned();
-        apply_all(profile.rules_for("users"), &mut user)?;
-        let shaped = zusers::shape(&user, None).map_err(anyhow::Error::msg)?;
-        users.push(SourceUser {
-            source_id,
-            user: shaped,
-        });
+        let shaped = idferry_pipeline::into_zitadel::shape_user(&[], &profile, None, user)
+            .map_err(anyhow::Error::msg)?;
+        if let Some(shaped) = shaped {
+            users.push(SourceUser {
+                source_id,
+                user: shaped,
+            });
+        }
     }
     let m = Memberships::from_state(
         &Source::Tenant(from)

@@ -59,6 +59,24 @@ fn io(what: String) -> impl Fn(std::io::Error) -> PipelineError {
     }
 }
 
+/// An Auth0 user (`user_id` and email as exported) through `mappings`, then `profile`
+/// (the `auth0-to-zitadel` profile), shaped for ZITADEL with its hash from `hashes`;
+/// `None` when a filter leaves it out, an error saying why it cannot be created.
+pub fn shape_user(
+    mappings: &[Mapping],
+    profile: &Mapping,
+    hashes: Option<&HashFile>,
+    mut user: Value,
+) -> Result<Option<zusers::Shaped>, String> {
+    let hash = hashes.and_then(|h| h.find(&user)).map(str::to_owned);
+    for m in mappings.iter().chain([profile]) {
+        if !apply_all(m.rules_for("users"), &mut user).map_err(|e| e.to_string())? {
+            return Ok(None);
+        }
+    }
+    zusers::shape(&user, hash.as_deref()).map(Some)
+}
+
 /// Reads the source's users through `mappings`, the profile and `hashes`, into the
 /// spool (ndjson.zst of [`SourceUser`], written aside and renamed). The report starts
 /// with the users that cannot be shaped or share a username with an earlier one
@@ -84,22 +102,14 @@ pub async fn extract(
     let mut users = source.users(progress).await?;
     progress.start("extract users", None);
     while let Some(user) = users.next().await {
-        let mut user = user?;
+        let user = user?;
         read += 1;
         let source_id = user
             .get("user_id")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let hash = hashes.and_then(|h| h.find(&user)).map(str::to_owned);
-        let shaped = (|| {
-            for m in mappings.iter().chain([&profile]) {
-                if !apply_all(m.rules_for("users"), &mut user).map_err(|e| e.to_string())? {
-                    return Ok(None);
-                }
-            }
-            zusers::shape(&user, hash.as_deref()).map(Some)
-        })();
+        let shaped = shape_user(mappings, &profile, hashes, user);
         let shaped = shaped.and_then(|s| match s {
             Some(s) => match usernames.get(&s.username().to_lowercase()) {
                 Some(first) => Err(format!(
