@@ -60,7 +60,9 @@ pub async fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let mut count = 0u64;
     let mut records = if kind.name == "users" {
         // Offset paging stops at 1000 users; an export job reads them all.
-        let job = client.create_export(&ExportRequest::default()).await?;
+        let job = client
+            .create_export(&ExportRequest::every_user_field())
+            .await?;
         client.wait_job(job.id(), &Reporter::new()).await?;
         client.export_records(job.id()).await?
     } else {

@@ -156,6 +156,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let mut plan = plan(&from, &into, &values, &options);
     let notes = secret_notes(&plan, &from);
     plan.notes.extend(notes);
+    plan.notes.extend(source.warnings()?);
 
     if args.plan || plan.is_empty() {
         if args.json {

@@ -324,6 +324,16 @@ fn inspect(reader: &SnapshotReader, as_json: bool) -> anyhow::Result<ExitCode> {
             "left out"
         }
     );
+    if m.records("users") > 0 || m.user_fields.is_some() {
+        match &m.user_fields {
+            Some(fields) => out!("user fields {}", fields.join(", ")),
+            None => out!("user fields not recorded"),
+        }
+    }
+    let name = reader.path().display().to_string();
+    if let Some(warning) = idferry_pipeline::source::users_warning(&name, &m) {
+        out!("warning     {warning}");
+    }
     out!();
     out!("{:<48} {:>10} {:>12}", "member", "records", "bytes");
     for member in &m.members {

@@ -30,6 +30,11 @@ pub struct Manifest {
     pub finished_at: String,
     /// Whether secret fields were kept (only in encrypted snapshots).
     pub secrets_included: bool,
+    /// The fields the users were exported with, for platforms whose users exports take
+    /// a field list (Auth0); absent in snapshots written before it was recorded and in
+    /// snapshots without an exported users member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_fields: Option<Vec<String>>,
     /// The members after this one, in order.
     pub members: Vec<MemberEntry>,
 }

@@ -94,11 +94,17 @@ impl SnapshotWriter {
                 started_at: format!("{started:.3}"),
                 finished_at: String::new(),
                 secrets_included,
+                user_fields: None,
                 members: Vec::new(),
             },
             spool,
             current: None,
         })
+    }
+
+    /// Records the fields the users were exported with, in the manifest.
+    pub fn set_user_fields(&mut self, fields: Option<Vec<String>>) {
+        self.manifest.user_fields = fields;
     }
 
     fn spool_path(&self, index: usize) -> PathBuf {

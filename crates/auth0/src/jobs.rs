@@ -55,7 +55,52 @@ pub struct ExportField {
     pub export_as: Option<String>,
 }
 
-/// What to export.
+/// Every attribute of a user that a backup or a migration carries: the properties of
+/// the Management API's user schema (`GetUserResponseContent`), exported as whole
+/// objects. A users-exports job without `fields` exports only a predefined set that
+/// leaves the metadata out (the spec's `CreateExportUsersResponseContent.fields`,
+/// Auth0's bulk-export guide), so every export idferry starts names these; a test
+/// checks the list against the spec, so a field the spec gains fails it.
+pub const USER_FIELDS: &[&str] = &[
+    "user_id",
+    "email",
+    "email_verified",
+    "username",
+    "phone_number",
+    "phone_verified",
+    "created_at",
+    "updated_at",
+    "identities",
+    "app_metadata",
+    "user_metadata",
+    "picture",
+    "name",
+    "nickname",
+    "multifactor",
+    "last_ip",
+    "last_login",
+    "logins_count",
+    "blocked",
+    "given_name",
+    "family_name",
+];
+
+/// The fields without which a snapshot's users are not what the tenant holds: a
+/// snapshot whose users were exported without one of them is warned about.
+pub const METADATA_FIELDS: &[&str] = &["app_metadata", "user_metadata"];
+
+/// Of [`METADATA_FIELDS`], those a users export made with `fields` lacked (all of them
+/// when the list is unknown, as in snapshots written before it was recorded).
+pub fn missing_metadata(fields: Option<&[String]>) -> Vec<&'static str> {
+    METADATA_FIELDS
+        .iter()
+        .filter(|m| fields.is_none_or(|f| !f.iter().any(|f| f == *m)))
+        .copied()
+        .collect()
+}
+
+/// What to export. [`ExportRequest::every_user_field`] is what a backup or a migration
+/// needs; `default()` names no fields and so gets the platform's reduced default set.
 #[derive(Debug, Clone, Default)]
 pub struct ExportRequest {
     /// One connection's users only.
@@ -64,8 +109,35 @@ pub struct ExportRequest {
     pub csv: bool,
     /// At most this many users.
     pub limit: Option<u64>,
-    /// These fields only (all when empty; csv needs a list).
+    /// These fields only (empty: the platform's predefined default set, which leaves
+    /// the metadata out; csv needs a list).
     pub fields: Vec<ExportField>,
+}
+
+impl ExportRequest {
+    /// A JSON (ndjson) export of every user with every field of [`USER_FIELDS`], as
+    /// whole objects.
+    pub fn every_user_field() -> Self {
+        Self {
+            fields: USER_FIELDS.iter().map(|f| ExportField::named(f)).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// The names of the fields asked for, in order.
+    pub fn field_names(&self) -> Vec<String> {
+        self.fields.iter().map(|f| f.name.clone()).collect()
+    }
+}
+
+impl ExportField {
+    /// A field exported under its own name.
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            export_as: None,
+        }
+    }
 }
 
 /// An import file and its options.
@@ -278,4 +350,73 @@ fn tokio_stream_lines<R: AsyncBufRead + Send + Unpin + 'static>(
         Ok(lines.next_line().await?.map(|l| (l, lines)))
     })
     .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    /// The Management API spec, rebuilt (see `crates/model/testdata`).
+    fn spec() -> Value {
+        let text = include_str!("../../model/testdata/auth0-management-api-v2.openapi.json");
+        serde_json::from_str(text).expect("the spec is JSON")
+    }
+
+    fn properties(spec: &Value, schema: &str) -> BTreeSet<String> {
+        spec["components"]["schemas"][schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("the spec has no schema {schema} with properties"))
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn user_fields_are_the_spec_user_schema_properties() {
+        let spec = spec();
+        let ours: BTreeSet<String> = USER_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+        assert_eq!(ours.len(), USER_FIELDS.len(), "a field is named twice");
+        // A user as `GET /users/{id}` and `GET /users` answer it: whatever the spec lists
+        // there and our list lacks would be lost by every backup.
+        for schema in ["GetUserResponseContent", "UserResponseSchema"] {
+            let theirs = properties(&spec, schema);
+            let missing: Vec<_> = theirs.difference(&ours).collect();
+            let unknown: Vec<_> = ours.difference(&theirs).collect();
+            assert!(
+                missing.is_empty() && unknown.is_empty(),
+                "{schema}: not exported {missing:?}; not in the spec {unknown:?}"
+            );
+        }
+        // GET /users/{id} answers that schema.
+        let answer = &spec["paths"]["/users/{id}"]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["$ref"];
+        assert_eq!(answer, "#/components/schemas/GetUserResponseContent");
+        // The export takes them by name: the request's field items are `{name, export_as}`.
+        let field = properties(&spec, "CreateExportUsersFields");
+        assert!(field.contains("name") && field.contains("export_as"));
+    }
+
+    #[test]
+    fn every_user_field_names_them_all_as_whole_objects() {
+        let r = ExportRequest::every_user_field();
+        assert!(!r.csv, "whole metadata objects need a JSON export");
+        assert_eq!(r.field_names(), USER_FIELDS);
+        assert!(r.fields.iter().all(|f| f.export_as.is_none()));
+        for m in METADATA_FIELDS {
+            assert!(USER_FIELDS.contains(m));
+        }
+    }
+
+    #[test]
+    fn missing_metadata_names_what_a_field_list_lacks() {
+        assert_eq!(missing_metadata(None), METADATA_FIELDS);
+        let all: Vec<String> = USER_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+        assert!(missing_metadata(Some(&all)).is_empty());
+        let some = vec!["user_id".to_owned(), "app_metadata".to_owned()];
+        assert_eq!(missing_metadata(Some(&some)), ["user_metadata"]);
+    }
 }

@@ -15,7 +15,9 @@ pub mod paginate;
 pub use client::{Client, ClientOptions, Payload, RequestStats, Response, install_tls_provider};
 pub use error::{ApiError, Error};
 pub use idferry_pacing::{RetryPolicy, Throttle, retry, throttle};
-pub use jobs::{ExportField, ExportRequest, ImportRequest, Job};
+pub use jobs::{
+    ExportField, ExportRequest, ImportRequest, Job, METADATA_FIELDS, USER_FIELDS, missing_metadata,
+};
 /// HTTP methods, as the client takes them.
 pub use reqwest::Method as HttpMethod;
 

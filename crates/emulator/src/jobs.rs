@@ -1,9 +1,9 @@
 //! The jobs API: users-exports (ndjson or csv, gzipped, fetched from a `location` link
-//! that is valid for 60 seconds) and users-imports (a JSON array of users under 512000
+//! that is valid for 60 seconds; without `fields`, a reduced default set as Auth0's) and users-imports (a JSON array of users under 512000
 //! bytes, at most 2 import jobs in flight per tenant, every user checked against the
 //! import schema, upsert by email, per-user errors at `/jobs/{id}/errors`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::api::Answer;
@@ -170,6 +171,30 @@ fn lookup<'v>(user: &'v Value, path: &str) -> Option<&'v Value> {
     Some(at)
 }
 
+/// What a users export without `fields` carries. Auth0 exports "a predefined set of
+/// fields" then (the spec's `CreateExportUsersResponseContent.fields`) and documents
+/// that metadata is exported only when named; which others it leaves out it does not
+/// say. The emulator's set is the profile's plain attributes: without metadata,
+/// identities, the blocked flag, multifactor enrolments, the phone's verified flag and
+/// the last IP, so that a backup or a migration leaning on the default loses exactly
+/// what it would lose on a real tenant, and our tests see it.
+pub const DEFAULT_EXPORT_FIELDS: &[&str] = &[
+    "user_id",
+    "email",
+    "email_verified",
+    "username",
+    "phone_number",
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "picture",
+    "created_at",
+    "updated_at",
+    "last_login",
+    "logins_count",
+];
+
 /// `POST /jobs/users-exports`: validates, records the job, writes the file in the
 /// background.
 pub fn create_export(tenant: &Arc<Tenant>, body: Option<Value>) -> ApiResult<Answer> {
@@ -205,6 +230,7 @@ pub fn create_export(tenant: &Arc<Tenant>, body: Option<Value>) -> ApiResult<Ans
             });
         }
     }
+    let named = !fields.is_empty();
     if format == "csv" {
         if fields.is_empty() {
             return Err(ApiError::invalid_body("csv exports need a fields list"));
@@ -223,6 +249,15 @@ pub fn create_export(tenant: &Arc<Tenant>, body: Option<Value>) -> ApiResult<Ans
                 f.path
             )));
         }
+    }
+    if !named {
+        fields = DEFAULT_EXPORT_FIELDS
+            .iter()
+            .map(|f| Field {
+                path: (*f).to_owned(),
+                name: (*f).to_owned(),
+            })
+            .collect();
     }
     let mut store = tenant.lock();
     let connection = match body.get("connection_id").and_then(Value::as_str) {
@@ -313,10 +348,29 @@ fn write_export(
         let header: Vec<String> = fields.iter().map(|f| csv_cell(&f.name)).collect();
         writeln!(gz, "{}", header.join(","))?;
     }
+    // Top-level fields are copied as the stored text, without building the user.
+    let flat = !csv && fields.iter().all(|f| !f.path.contains(['.', '[']));
+    let names: Vec<String> = fields
+        .iter()
+        .map(|f| Value::String(f.name.clone()).to_string())
+        .collect();
     for text in texts {
-        if fields.is_empty() {
-            gz.write_all(text.as_bytes())?;
-            gz.write_all(b"\n")?;
+        if flat {
+            let user: HashMap<String, &RawValue> = serde_json::from_str(text)?;
+            let mut first = true;
+            gz.write_all(b"{")?;
+            for (f, name) in fields.iter().zip(&names) {
+                if let Some(v) = user.get(f.path.as_str()) {
+                    if !first {
+                        gz.write_all(b",")?;
+                    }
+                    first = false;
+                    gz.write_all(name.as_bytes())?;
+                    gz.write_all(b":")?;
+                    gz.write_all(v.get().as_bytes())?;
+                }
+            }
+            gz.write_all(b"}\n")?;
             continue;
         }
         let user: Value = serde_json::from_str(text).unwrap_or(Value::Null);

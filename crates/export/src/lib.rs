@@ -3,6 +3,9 @@
 //! member into a [`MemberSink`] (a snapshot archive). Records stream through: a million
 //! users never sit in memory. Secret fields are left out unless asked for.
 //!
+//! Users are exported with every field they carry named (`USER_FIELDS`, whole objects):
+//! a job without a field list gets a default set that leaves metadata out.
+//!
 //! Users' memberships come from the role and organization side (`role_users`,
 //! `organization_members` with their roles inline), a few requests per role or
 //! organization rather than several per user.
@@ -32,6 +35,9 @@ pub struct ExportOptions {
 pub struct ExportSummary {
     /// Records per kind, in the order written.
     pub counts: Vec<(String, u64)>,
+    /// The fields the users were exported with (none when users were not exported):
+    /// a snapshot's manifest records them.
+    pub user_fields: Option<Vec<String>>,
 }
 
 impl ExportSummary {
@@ -200,8 +206,10 @@ pub async fn export(
     let selected = selected_kinds(options)?;
     let wanted: HashSet<&str> = selected.iter().map(|k| k.name).collect();
     // The users job runs on the tenant while the configuration is read.
+    // Every field named: without a list Auth0 exports a default set without metadata.
+    let request = ExportRequest::every_user_field();
     let users_job = if wanted.contains("users") {
-        Some(client.create_export(&ExportRequest::default()).await?)
+        Some(client.create_export(&request).await?)
     } else {
         None
     };
@@ -271,6 +279,7 @@ pub async fn export(
             w.raw()?;
         }
         w.finish(kind)?;
+        w.summary.user_fields = Some(request.field_names());
     }
     Ok(w.summary)
 }

@@ -52,6 +52,21 @@ impl Source {
         Ok(reader)
     }
 
+    /// What a reader of this source should know before trusting its users: an Auth0
+    /// snapshot whose users were exported without their metadata, or whose manifest does
+    /// not say which fields they were exported with (written before it was recorded; on
+    /// a real tenant such a backup lacks the metadata). None for a live tenant, which is
+    /// exported with every field.
+    pub fn warnings(&self) -> Result<Vec<String>, PipelineError> {
+        let Self::Snapshot(path, key) = self else {
+            return Ok(Vec::new());
+        };
+        let manifest = SnapshotReader::new(path, key.clone()).manifest()?;
+        Ok(users_warning(&path.display().to_string(), &manifest)
+            .into_iter()
+            .collect())
+    }
+
     /// The records of `selection`.
     pub async fn state(
         &self,
@@ -74,7 +89,9 @@ impl Source {
     ) -> Result<BoxStream<'static, Result<Value, ImportError>>, PipelineError> {
         Ok(match self {
             Self::Tenant(client) => {
-                let job = client.create_export(&ExportRequest::default()).await?;
+                let job = client
+                    .create_export(&ExportRequest::every_user_field())
+                    .await?;
                 client.wait_job(job.id(), progress).await?;
                 client
                     .export_records(job.id())
@@ -84,6 +101,9 @@ impl Source {
             }
             Self::Snapshot(path, key) => {
                 let reader = Self::reader(path, key)?;
+                for warning in self.warnings()? {
+                    progress.message(&format!("warning: {warning}"));
+                }
                 let (tx, rx) = tokio::sync::mpsc::channel::<Result<Value, ImportError>>(1024);
                 let name = path.display().to_string();
                 tokio::task::spawn_blocking(move || {
@@ -113,6 +133,29 @@ impl Source {
             }
         })
     }
+}
+
+/// Why the users of the Auth0 snapshot `name` (described by `manifest`) may lack their
+/// metadata, if they may.
+pub fn users_warning(name: &str, manifest: &idferry_archive::Manifest) -> Option<String> {
+    if manifest.platform != "auth0" || manifest.records("users") == 0 {
+        return None;
+    }
+    let missing = idferry_auth0::missing_metadata(manifest.user_fields.as_deref());
+    if missing.is_empty() {
+        return None;
+    }
+    Some(match &manifest.user_fields {
+        None => format!(
+            "{name} does not record the fields its users were exported with (written by idferry {}): on a real Auth0 tenant such a backup holds no {} of its users; take a new backup before relying on them",
+            manifest.tool_version,
+            missing.join(" or ")
+        ),
+        Some(_) => format!(
+            "{name}: its users were exported without {}; they are not in this snapshot and will not be restored or migrated",
+            missing.join(" and ")
+        ),
+    })
 }
 
 /// The records of every ZITADEL catalog kind in the snapshot at `path` (in snapshot

@@ -71,9 +71,14 @@ pub async fn snapshot(
             let client = idferry_zitadel::Client::new(tenant, RetryPolicy::default())?;
             let counts = idferry_zitadel::export::export(&client, &mut writer, progress).await?;
             let stats = client.stats();
-            (ExportSummary { counts }, stats.requests, stats.rate_limited)
+            let summary = ExportSummary {
+                counts,
+                user_fields: None,
+            };
+            (summary, stats.requests, stats.rate_limited)
         }
     };
+    writer.set_user_fields(summary.user_fields.clone());
     progress.message(&format!("{}: compressing the snapshot", tenant.name));
     Ok(Snapshot {
         written: write_snapshot(writer, store, write_options).await?,

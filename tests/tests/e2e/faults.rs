@@ -51,7 +51,7 @@ async fn twenty_percent_faults_surface_no_error_and_duplicate_no_user() {
 
     // All 10k through an export job.
     let job = client
-        .create_export(&ExportRequest::default())
+        .create_export(&ExportRequest::every_user_field())
         .await
         .unwrap();
     client.wait_job(job.id(), &Silent).await.unwrap();

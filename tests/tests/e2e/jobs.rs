@@ -230,7 +230,7 @@ async fn an_export_of_100k_users_streams() {
     let emu = start(vec![o]).await;
     let client = token_client(&emu.tenants()[0]);
     let job = client
-        .create_export(&ExportRequest::default())
+        .create_export(&ExportRequest::every_user_field())
         .await
         .unwrap();
     assert_eq!(job.0["type"], "users_export");

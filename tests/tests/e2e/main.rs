@@ -16,4 +16,5 @@ mod store;
 mod throttle;
 mod to_zitadel;
 mod transform;
+mod user_fields;
 mod zitadel;
