@@ -177,8 +177,21 @@ pub fn zitadel_snapshot(
     let mut records = std::collections::HashMap::new();
     for kind in idferry_zitadel::catalog::CATALOG {
         let mut list = Vec::new();
+        let mut line_no = 0u64;
         reader.records(kind.name, |line| {
-            list.push(serde_json::from_slice(line).unwrap_or(Value::Null));
+            line_no += 1;
+            // A damaged record stops the read, named: never a silent `null`.
+            let mut record: Value = serde_json::from_slice(line).map_err(|e| {
+                idferry_archive::ArchiveError::Corrupt {
+                    path: path.to_owned(),
+                    message: format!(
+                        "member config/{}.ndjson, record {line_no}: not JSON ({e}); verify the snapshot (`idferry snapshots verify`) and restore from another",
+                        kind.name
+                    ),
+                }
+            })?;
+            idferry_zitadel::catalog::upgrade(kind, &mut record);
+            list.push(record);
             Ok(())
         })?;
         records.insert(kind.name.to_owned(), list);

@@ -50,7 +50,7 @@ impl Ids {
     async fn org(&mut self, client: &Client, name: &str) -> Result<String> {
         if !self.orgs.contains_key(name) {
             let orgs: Vec<Value> =
-                crate::list::search(client, "/admin/v1/orgs/_search", None, json!({}))
+                crate::list::search(client, crate::catalog::ORG_SEARCH, None, json!({}))
                     .try_collect()
                     .await?;
             self.orgs = orgs
@@ -241,17 +241,25 @@ async fn user_step(
     let human = record.get("human").cloned().unwrap_or(Value::Null);
     match action {
         Action::Create => {
-            let mut body = json!({"organizationId": org_id, "username": username});
-            if let Some(machine) = record.get("machine") {
-                body["machine"] = pick(machine, &["name", "description"]);
+            let answer = if let Some(machine) = record.get("machine") {
+                let mut body = pick(machine, &["name", "description"]);
+                body["userName"] = json!(username);
+                client
+                    .send(
+                        reqwest::Method::POST,
+                        crate::users::ADD_MACHINE,
+                        Some(&org_id),
+                        Some(&body),
+                    )
+                    .await?
             } else {
                 let mut h = pick(&human, &["profile", "email", "phone"]);
                 h["metadata"] = metadata_entries(record);
-                body["human"] = h;
-            }
-            let answer = client.post("/v2/users/new", &body).await?;
+                let body = crate::users::add_human_body(&org_id, &username, &h);
+                client.post(crate::users::ADD_HUMAN, &body).await?
+            };
             if inactive {
-                let path = format!("/v2/users/{}/deactivate", text(&answer, "/id"));
+                let path = format!("/v2/users/{}/deactivate", text(&answer, "/userId"));
                 client.post(&path, &json!({})).await?;
             }
         }
@@ -323,6 +331,24 @@ fn pick(record: &Value, fields: &[&str]) -> Value {
     Value::Object(body)
 }
 
+/// A settings body with its counts as numbers: policies are read with their integers as
+/// strings (uint64 in the JSON gateway: `"minLength": "12"`) and updated with uint32
+/// fields, which ZITADEL's definitions type as numbers. Other strings (durations like
+/// `"864000s"`, links, names) are never all digits.
+fn counts_as_numbers(mut body: Value) -> Value {
+    if let Value::Object(map) = &mut body {
+        for value in map.values_mut() {
+            if let Value::String(s) = value
+                && let Ok(n) = s.parse::<u32>()
+                && s.bytes().all(|b| b.is_ascii_digit())
+            {
+                *value = json!(n);
+            }
+        }
+    }
+    body
+}
+
 /// An application's type-specific settings: its `*Config` block less what the target
 /// issues itself, and the endpoints that create and update it.
 fn app_config(record: &Value) -> Option<(&'static str, &'static str, Value)> {
@@ -364,7 +390,9 @@ async fn apply_step(
     }
     match (kind.write, &step.action) {
         (Write::Settings { put, then, fields }, _) => {
-            client.put(put, &pick(record, fields)).await?;
+            client
+                .put(put, &counts_as_numbers(pick(record, fields)))
+                .await?;
             if let Some(then) = then {
                 client.post(then, &json!({})).await?;
             }
@@ -428,7 +456,7 @@ async fn custom_step(
         ("organizations", Action::Create) => {
             client
                 .post(
-                    "/management/v1/orgs",
+                    crate::catalog::ORG_ADD,
                     &json!({ "name": text(record, "/name") }),
                 )
                 .await?;
@@ -461,11 +489,14 @@ async fn custom_step(
                     ),
                 ),
             };
-            let body = json!({
-                "roleKey": text(record, "/key"),
+            // The key names the role in an update's path; only a create sends it.
+            let mut body = json!({
                 "displayName": text(record, "/displayName"),
                 "group": text(record, "/group"),
             });
+            if method == reqwest::Method::POST {
+                body["roleKey"] = json!(text(record, "/key"));
+            }
             client
                 .send(method, &path, Some(&org_id), Some(&body))
                 .await?;
@@ -619,7 +650,7 @@ async fn custom_step(
                 return Err(crate::Error::Decode {
                     instance: client.instance().to_owned(),
                     method: "POST".into(),
-                    path: "/admin/v1/idps".into(),
+                    path: "/admin/v1/idps/{type}".into(),
                     message: format!(
                         "identity provider {}: its type is not one idferry writes (OIDC, Google, GitHub)",
                         step.name
@@ -647,8 +678,9 @@ async fn custom_step(
             }
         }
         ("smtp_providers", action) => {
+            let smtp = record.get("smtp").cloned().unwrap_or(Value::Null);
             let mut body = pick(
-                record,
+                &smtp,
                 &[
                     "senderAddress",
                     "senderName",
@@ -656,32 +688,34 @@ async fn custom_step(
                     "host",
                     "user",
                     "replyToAddress",
-                    "description",
                 ],
             );
+            body["description"] = json!(text(record, "/description"));
             if matches!(action, Action::Create) {
-                if !text(record, "/user").is_empty() {
+                if !text(&smtp, "/user").is_empty() {
                     body["password"] = json!(secret("password"));
                 }
-                client.post("/admin/v1/smtp", &body).await?;
+                client.post("/admin/v1/email/smtp", &body).await?;
                 return Ok(());
             }
             let id = ids
-                .named(client, "/admin/v1/smtp/_search", None, &step.name)
+                .named(client, "/admin/v1/email/_search", None, &step.name)
                 .await?;
             match action {
                 Action::Update { .. } => {
-                    client.put(&format!("/admin/v1/smtp/{id}"), &body).await?;
+                    client
+                        .put(&format!("/admin/v1/email/smtp/{id}"), &body)
+                        .await?;
                 }
                 Action::SetSecret { .. } => {
                     let body = json!({ "password": secret("password") });
                     client
-                        .put(&format!("/admin/v1/smtp/{id}/password"), &body)
+                        .put(&format!("/admin/v1/email/smtp/{id}/password"), &body)
                         .await?;
                 }
                 Action::Activate => {
                     client
-                        .post(&format!("/admin/v1/smtp/{id}/_activate"), &json!({}))
+                        .post(&format!("/admin/v1/email/{id}/_activate"), &json!({}))
                         .await?;
                 }
                 Action::Create | Action::Delete => {}

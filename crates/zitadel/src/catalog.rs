@@ -237,6 +237,7 @@ const LABEL_POLICY: &[&str] = &[
 const fn settings(
     name: &'static str,
     path: &'static str,
+    put: &'static str,
     then: Option<&'static str>,
     fields: &'static [&'static str],
     doc: &'static str,
@@ -244,11 +245,7 @@ const fn settings(
     Kind {
         name,
         read: Read::Settings(path),
-        write: Write::Settings {
-            put: path,
-            then,
-            fields,
-        },
+        write: Write::Settings { put, then, fields },
         scope: Scope::Instance,
         key: &[],
         compared: ALL_FIELDS,
@@ -287,10 +284,18 @@ const fn texts(
     }
 }
 
+/// The instance's organizations, listed by the v2 organization service (the admin
+/// API's `/admin/v1/orgs/_search` is deprecated in v4).
+pub const ORG_SEARCH: &str = "/v2/organizations/_search";
+
+/// Creates an organization (`{name}`, answers `organizationId`).
+pub const ORG_ADD: &str = "/v2/organizations";
+
 /// Every kind idferry handles on ZITADEL, in dependency order.
 pub const CATALOG: &[Kind] = &[
     settings(
         "login_policy",
+        "/admin/v1/policies/login",
         "/admin/v1/policies/login",
         None,
         LOGIN_POLICY,
@@ -299,6 +304,7 @@ pub const CATALOG: &[Kind] = &[
     settings(
         "password_complexity_policy",
         "/admin/v1/policies/password/complexity",
+        "/admin/v1/policies/password/complexity",
         None,
         PASSWORD_COMPLEXITY_POLICY,
         "the instance's default password complexity",
@@ -306,6 +312,8 @@ pub const CATALOG: &[Kind] = &[
     settings(
         "lockout_policy",
         "/admin/v1/policies/lockout",
+        // Read and written at different paths (GetLockoutPolicy, UpdateLockoutPolicy).
+        "/admin/v1/policies/password/lockout",
         None,
         LOCKOUT_POLICY,
         "the instance's default lockout after failed attempts",
@@ -313,12 +321,14 @@ pub const CATALOG: &[Kind] = &[
     settings(
         "privacy_policy",
         "/admin/v1/policies/privacy",
+        "/admin/v1/policies/privacy",
         None,
         PRIVACY_POLICY,
         "the instance's default legal and support links",
     ),
     settings(
         "label_policy",
+        "/admin/v1/policies/label",
         "/admin/v1/policies/label",
         Some("/admin/v1/policies/label/_activate"),
         LABEL_POLICY,
@@ -362,7 +372,7 @@ pub const CATALOG: &[Kind] = &[
     ),
     Kind {
         name: "organizations",
-        read: Read::Search("/admin/v1/orgs/_search"),
+        read: Read::Search(ORG_SEARCH),
         write: Write::Custom,
         scope: Scope::Instance,
         key: &["name"],
@@ -370,7 +380,7 @@ pub const CATALOG: &[Kind] = &[
         write_only: &[],
         activation: false,
         // Derived from the name and the instance's own domain.
-        server_set: &["primaryDomain"],
+        server_set: &["primaryDomain", "state"],
         delete: Some("/management/v1/orgs/me"),
         doc: "organizations of the instance",
     },
@@ -393,28 +403,28 @@ pub const CATALOG: &[Kind] = &[
     },
     Kind {
         name: "smtp_providers",
-        read: Read::Search("/admin/v1/smtp/_search"),
+        read: Read::Search("/admin/v1/email/_search"),
         write: Write::Custom,
         scope: Scope::Instance,
         key: &["description"],
         compared: &[
-            "/senderAddress",
-            "/senderName",
-            "/replyToAddress",
-            "/tls",
-            "/host",
-            "/user",
+            "/smtp/senderAddress",
+            "/smtp/senderName",
+            "/smtp/replyToAddress",
+            "/smtp/tls",
+            "/smtp/host",
+            "/smtp/user",
         ],
         // An SMTP server without a user takes no password.
         write_only: &[WriteOnly {
             field: "password",
-            needed_when: Some("/user"),
+            needed_when: Some("/smtp/user"),
             env: "SMTP_PASSWORD",
         }],
         activation: true,
         server_set: &[],
-        delete: Some("/admin/v1/smtp/{id}"),
-        doc: "SMTP providers and which one is active; the password is write-only",
+        delete: Some("/admin/v1/email/{id}"),
+        doc: "SMTP email providers and which one is active; the password is write-only",
     },
     Kind {
         name: "sms_providers",
@@ -569,6 +579,37 @@ pub const CATALOG: &[Kind] = &[
 /// Fields every object has that its instance sets: its id and its `details` block.
 pub const ALWAYS_SERVER_SET: &[&str] = &["id", "userId", "details"];
 
+/// A record of `kind` as an older idferry wrote it into a snapshot, in today's shape:
+/// SMTP providers were read from the deprecated `/admin/v1/smtp/_search` (settings at
+/// the top, `SMTP_CONFIG_*` states) and are now email providers (settings in `smtp`).
+pub fn upgrade(kind: &Kind, record: &mut serde_json::Value) {
+    if kind.name != "smtp_providers" || record.get("smtp").is_some() {
+        return;
+    }
+    let Some(map) = record.as_object_mut() else {
+        return;
+    };
+    let mut smtp = serde_json::Map::new();
+    for field in [
+        "senderAddress",
+        "senderName",
+        "tls",
+        "host",
+        "user",
+        "replyToAddress",
+    ] {
+        if let Some(v) = map.remove(field) {
+            smtp.insert(field.into(), v);
+        }
+    }
+    if let Some(state) = map.get_mut("state")
+        && let Some(s) = state.as_str()
+    {
+        *state = serde_json::Value::String(s.replace("SMTP_CONFIG_", "EMAIL_PROVIDER_"));
+    }
+    map.insert("smtp".into(), serde_json::Value::Object(smtp));
+}
+
 /// The kind called `name`.
 pub fn find(name: &str) -> Option<&'static Kind> {
     CATALOG.iter().find(|k| k.name == name)
@@ -577,7 +618,151 @@ pub fn find(name: &str) -> Option<&'static Kind> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    /// ZITADEL's API definitions (the protos' HTTP bindings), see `testdata/README.md`.
+    fn spec() -> Value {
+        serde_json::from_str(include_str!("../testdata/zitadel-api-subset.openapi.json"))
+            .expect("the subset spec is JSON")
+    }
+
+    /// `/a/{id}/b` and `/a/{project_id}/b` are the same route.
+    fn route(path: &str) -> String {
+        let mut out = String::new();
+        let mut in_param = false;
+        for c in path.chars() {
+            match c {
+                '{' => {
+                    in_param = true;
+                    out.push_str("{}");
+                }
+                '}' => in_param = false,
+                c if !in_param => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Whether the spec binds `method` on `path`.
+    fn bound(spec: &Value, method: &str, path: &str) -> bool {
+        let want = route(path);
+        spec["paths"].as_object().is_some_and(|paths| {
+            paths
+                .iter()
+                .any(|(p, ops)| route(p) == want && ops.get(method).is_some())
+        })
+    }
+
+    /// Every call a catalog row makes: (method, path).
+    fn calls(kind: &Kind) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        match kind.read {
+            Read::Search(p) => out.push(("post", p)),
+            Read::Settings(p) => out.push(("get", p)),
+            Read::Each { path, .. } => out.push(("get", path)),
+        }
+        match kind.write {
+            Write::Settings { put, then, .. } => {
+                out.push(("put", put));
+                if let Some(then) = then {
+                    out.push(("post", then));
+                }
+            }
+            Write::Texts => {
+                if let Read::Each { path, .. } = kind.read {
+                    out.push(("put", path));
+                }
+            }
+            Write::Objects { create, update, .. } => {
+                out.push(("post", create));
+                out.push(("put", update));
+            }
+            Write::Custom => {}
+        }
+        if let Some(delete) = kind.delete {
+            out.push(("delete", delete));
+        }
+        out
+    }
+
+    #[test]
+    fn every_catalog_call_is_bound_by_zitadel() {
+        let spec = spec();
+        let unbound: Vec<String> = CATALOG
+            .iter()
+            .flat_map(|k| calls(k).into_iter().map(move |c| (k.name, c)))
+            .filter(|(_, (method, path))| !bound(&spec, method, path))
+            .map(|(kind, (method, path))| format!("{kind}: {} {path}", method.to_uppercase()))
+            .collect();
+        assert!(unbound.is_empty(), "not in ZITADEL's API: {unbound:#?}");
+        // The check can fail: the path idferry once wrote the lockout policy to.
+        assert!(!bound(&spec, "put", "/admin/v1/policies/lockout"));
+        assert!(bound(&spec, "put", "/admin/v1/policies/password/lockout"));
+    }
+
+    /// Every API path written in this crate's code (string literals, `{..}` for what is
+    /// filled in) is one the spec binds, with some method.
+    #[test]
+    fn every_path_in_the_client_is_bound_by_zitadel() {
+        let sources = [
+            include_str!("apply.rs"),
+            include_str!("export.rs"),
+            include_str!("list.rs"),
+            include_str!("restore.rs"),
+            include_str!("sms.rs"),
+            include_str!("users.rs"),
+            include_str!("catalog.rs"),
+        ];
+        let spec = spec();
+        let routes: std::collections::HashSet<String> = spec["paths"]
+            .as_object()
+            .map(|p| p.keys().map(|k| route(k)).collect())
+            .unwrap_or_default();
+        let mut seen = 0;
+        let mut unbound = Vec::new();
+        for source in sources {
+            let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+            for literal in code.split('"').skip(1).step_by(2) {
+                let is_api = ["/admin/v1/", "/management/v1/", "/v2/"]
+                    .iter()
+                    .any(|p| literal.starts_with(p) && literal.len() > p.len());
+                if !is_api {
+                    continue;
+                }
+                seen += 1;
+                // A path built in pieces: its known prefix must be a route's.
+                let partial = literal.ends_with("/apps") || literal.ends_with("/{verb}");
+                let r = route(literal);
+                let ok = routes.contains(&r)
+                    || (partial
+                        && routes
+                            .iter()
+                            .any(|k| k.starts_with(&format!("{}/", r.trim_end_matches("/{}")))));
+                if !ok {
+                    unbound.push(literal.to_owned());
+                }
+            }
+        }
+        assert!(seen > 30, "only {seen} paths found: is the scan broken?");
+        assert!(unbound.is_empty(), "not in ZITADEL's API: {unbound:#?}");
+    }
+
+    #[test]
+    fn smtp_records_of_older_snapshots_take_the_email_provider_shape() {
+        let kind = find("smtp_providers").unwrap();
+        let mut old = json!({"id": "1", "description": "acme mail", "state": "SMTP_CONFIG_ACTIVE",
+                             "senderAddress": "a@acme.test", "host": "smtp.acme.test:587", "user": "acme", "tls": true});
+        upgrade(kind, &mut old);
+        assert_eq!(
+            old,
+            json!({"id": "1", "description": "acme mail", "state": "EMAIL_PROVIDER_ACTIVE",
+                   "smtp": {"senderAddress": "a@acme.test", "tls": true, "host": "smtp.acme.test:587", "user": "acme"}})
+        );
+        let again = old.clone();
+        upgrade(kind, &mut old);
+        assert_eq!(old, again, "today's shape is left alone");
+    }
 
     #[test]
     fn write_only_fields_say_when_they_are_needed_and_how_to_give_them() {
@@ -589,8 +774,8 @@ mod tests {
             r#"[sms_providers."twilio 7"] twilio = { token = { env = "TWILIO_TOKEN" } }"#
         );
         let smtp = find("smtp_providers").unwrap().write_only[0];
-        assert!(!smtp.needed_by(&json!({"user": ""})));
-        assert!(smtp.needed_by(&json!({"user": "acme"})));
+        assert!(!smtp.needed_by(&json!({"smtp": {"user": ""}})));
+        assert!(smtp.needed_by(&json!({"smtp": {"user": "acme"}})));
         assert!(find("identity_providers").unwrap().write_only[0].needed_by(&json!({})));
     }
 }

@@ -23,6 +23,17 @@ pub enum Error {
         /// Its `details` array.
         details: Box<Value>,
     },
+    /// The instance has no route for the call (its gateway's bare `404 Not Found`, not
+    /// a missing object): a ZITADEL older than the calls idferry makes.
+    #[error(
+        "{instance}: {request}: the instance does not serve this call; idferry speaks the API of ZITADEL v4 (see \"ZITADEL versions\" in the README): upgrade the instance, or use an idferry of its time"
+    )]
+    NotServed {
+        /// The instance.
+        instance: String,
+        /// The request (`POST /admin/v1/email/smtp`).
+        request: String,
+    },
     /// The instance could not be reached, or the connection broke.
     #[error("{instance}: {method} {path}: {message}")]
     Transport {
@@ -73,6 +84,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. } => Some(*status),
+            Error::NotServed { .. } => Some(404),
             Error::GaveUp { last, .. } => last.status(),
             _ => None,
         }
@@ -100,6 +112,14 @@ impl Error {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
+        // The gateway's own answer for a path it does not bind (an object that is
+        // missing says what is missing).
+        if status == 404 && message.trim() == "Not Found" {
+            return Error::NotServed {
+                instance: instance.to_owned(),
+                request: format!("{method} {path}"),
+            };
+        }
         Error::Api {
             instance: instance.to_owned(),
             request: format!("{method} {path}"),
@@ -136,6 +156,16 @@ mod tests {
             br#"{"code":"not_found","message":"gone"}"#,
         );
         assert_eq!(named.to_string(), "z: GET /x: 404 not_found: gone");
+        let route = Error::api(
+            "z",
+            "PUT",
+            "/admin/v1/policies/password/lockout",
+            404,
+            br#"{"code":5,"message":"Not Found","details":[]}"#,
+        );
+        assert!(matches!(route, Error::NotServed { .. }), "{route}");
+        assert!(route.to_string().contains("does not serve this call"));
+        assert_eq!(route.class(), RetryClass::Permanent);
         let html = Error::api("z", "GET", "/x", 502, b"<html>bad gateway</html>");
         assert_eq!(html.class(), RetryClass::Transient);
         assert!(html.to_string().contains("bad gateway"));

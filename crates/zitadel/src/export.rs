@@ -59,7 +59,7 @@ pub async fn read_kind(client: &Client, kind: &Kind) -> Result<Vec<Value>> {
         return all(client, search, None).await;
     }
     let mut out = Vec::new();
-    let orgs = all(client, "/admin/v1/orgs/_search", None).await?;
+    let orgs = all(client, crate::catalog::ORG_SEARCH, None).await?;
     for org in &orgs {
         let (org_id, org_name) = (text(org, "id"), text(org, "name"));
         if kind.scope == Scope::Org {
@@ -99,7 +99,7 @@ async fn read_each(client: &Client, kind: &Kind) -> Result<Vec<Value>> {
     };
     let orgs = match kind.scope {
         Scope::Instance => vec![(None, String::new())],
-        _ => all(client, "/admin/v1/orgs/_search", None)
+        _ => all(client, crate::catalog::ORG_SEARCH, None)
             .await?
             .iter()
             .map(|o| (Some(text(o, "id")), text(o, "name")))

@@ -53,7 +53,8 @@ const KNOWN: &[&str] = &[
 /// A user ready for ZITADEL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shaped {
-    /// The create body (`POST /v2/users/new`) without `organizationId`.
+    /// The user: `username` and a `human` object (profile, email, phone, metadata,
+    /// hashedPassword), sent through [`add_human_body`].
     pub body: Value,
     /// Deactivate it once created (it was blocked at the source).
     #[serde(default)]
@@ -191,6 +192,30 @@ pub fn shape(record: &Value, hash: Option<&str>) -> std::result::Result<Shaped, 
     })
 }
 
+/// Creates a human user (UserService AddHumanUser, the stable v2 create; the newer
+/// CreateUser at `/v2/users/new` is not bound by v4.0 instances).
+pub const ADD_HUMAN: &str = "/v2/users/human";
+
+/// Creates a machine user in the organization of the `x-zitadel-orgid` header
+/// (ManagementService AddMachineUser: v4.0 has no stable v2 replacement).
+pub const ADD_MACHINE: &str = "/management/v1/users/machine";
+
+/// The [`ADD_HUMAN`] body for a human of organization `org_id`: `human`'s fields
+/// (profile, email, phone, metadata, hashedPassword) at the top, `username` when given.
+pub fn add_human_body(org_id: &str, username: &str, human: &Value) -> Value {
+    let mut body = serde_json::Map::new();
+    body.insert("organization".into(), json!({ "orgId": org_id }));
+    if !username.is_empty() {
+        body.insert("username".into(), json!(username));
+    }
+    for field in ["profile", "email", "phone", "metadata", "hashedPassword"] {
+        if let Some(v) = human.get(field).filter(|v| !v.is_null()) {
+            body.insert(field.into(), v.clone());
+        }
+    }
+    Value::Object(body)
+}
+
 /// A user to import: its id at the source and its shaped form.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceUser {
@@ -304,9 +329,10 @@ async fn update(client: &Client, org_id: &str, existing: &Value, user: &Shaped) 
         }
     }
     if let Some(hash) = human.pointer("/hashedPassword/hash") {
+        // SetPassword: the flag belongs to the hashed password.
         body.insert(
             "password".into(),
-            json!({"hashedPassword": {"hash": hash}, "changeRequired": false}),
+            json!({"hashedPassword": {"hash": hash, "changeRequired": false}}),
         );
     }
     client
@@ -337,8 +363,8 @@ async fn update(client: &Client, org_id: &str, existing: &Value, user: &Shaped) 
 /// (only made inactive if it should be: an interrupted send may have stopped between
 /// its creation and its deactivation).
 async fn create(client: &Client, org_id: &str, user: &Shaped, upsert: bool) -> Result<Outcome> {
-    let mut body = user.body.clone();
-    body["organizationId"] = json!(org_id);
+    let human = user.body.get("human").cloned().unwrap_or(Value::Null);
+    let body = add_human_body(org_id, &text(&user.body, "/username"), &human);
     let refused = |e: Error| -> Result<Outcome> {
         if refusal(&e) {
             Ok(Outcome::Refused(e))
@@ -346,8 +372,8 @@ async fn create(client: &Client, org_id: &str, user: &Shaped, upsert: bool) -> R
             Err(e)
         }
     };
-    let id = match client.post("/v2/users/new", &body).await {
-        Ok(answer) => text(&answer, "/id"),
+    let id = match client.post(ADD_HUMAN, &body).await {
+        Ok(answer) => text(&answer, "/userId"),
         Err(e) if e.status() == Some(409) => {
             let Some(existing) = find_user(client, &user.username()).await? else {
                 return Ok(Outcome::Existed);
@@ -490,7 +516,7 @@ pub struct Memberships {
 
 /// The ids of the instance's organizations, by name.
 async fn org_ids(client: &Client) -> Result<HashMap<String, String>> {
-    let orgs: Vec<Value> = crate::list::search(client, "/admin/v1/orgs/_search", None, json!({}))
+    let orgs: Vec<Value> = crate::list::search(client, crate::catalog::ORG_SEARCH, None, json!({}))
         .try_collect()
         .await?;
     Ok(orgs
@@ -505,9 +531,9 @@ pub async fn ensure_org(client: &Client, name: &str) -> Result<String> {
         return Ok(id);
     }
     let answer = client
-        .post("/management/v1/orgs", &json!({ "name": name }))
+        .post(crate::catalog::ORG_ADD, &json!({ "name": name }))
         .await?;
-    Ok(text(&answer, "/id"))
+    Ok(text(&answer, "/organizationId"))
 }
 
 /// Target user ids by username, for the users of organization `org_id`.

@@ -5,6 +5,7 @@
 mod backup;
 mod cli;
 mod common;
+mod conformance;
 mod faults;
 mod fidelity;
 mod jobs;
@@ -15,6 +16,7 @@ mod restore;
 mod store;
 mod throttle;
 mod to_zitadel;
+mod tools;
 mod transform;
 mod user_fields;
 mod zitadel;

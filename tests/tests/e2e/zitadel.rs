@@ -65,7 +65,7 @@ async fn sms_providers_keep_the_twilio_token_write_only() {
     let text = listed[0].to_string();
     assert!(!text.contains("token"), "a token was returned: {text}");
     assert_eq!(listed[0]["twilio"]["senderNumber"], "+41790009999");
-    assert_eq!(listed[0]["state"], "SMS_PROVIDER_CONFIG_STATE_INACTIVE");
+    assert_eq!(listed[0]["state"], "SMS_PROVIDER_CONFIG_INACTIVE");
     for key in ["sequence", "creationDate", "changeDate", "resourceOwner"] {
         assert!(
             listed[0]["details"][key].is_string(),
@@ -91,8 +91,8 @@ async fn sms_providers_keep_the_twilio_token_write_only() {
     assert_eq!(
         states,
         vec![
-            (id.clone(), "SMS_PROVIDER_CONFIG_STATE_INACTIVE".into()),
-            (other.clone(), "SMS_PROVIDER_CONFIG_STATE_ACTIVE".into()),
+            (id.clone(), "SMS_PROVIDER_CONFIG_INACTIVE".into()),
+            (other.clone(), "SMS_PROVIDER_CONFIG_ACTIVE".into()),
         ]
     );
     sms::delete(&client, &id).await.unwrap();
@@ -323,7 +323,7 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
     let (code, out, _) =
         crate::common::run_idferry(&["snapshots", "cat", &file, "sms_providers"], dir.path()).await;
     assert_eq!(code, 0);
-    assert!(out.contains("SMS_PROVIDER_CONFIG_STATE_ACTIVE"), "{out}");
+    assert!(out.contains("SMS_PROVIDER_CONFIG_ACTIVE"), "{out}");
     assert!(
         !out.contains("secret-twilio-token") && !out.contains("token"),
         "{out}"
@@ -357,24 +357,13 @@ async fn a_zitadel_instance_is_backed_up_without_its_secrets() {
     assert!(out.contains("Nothing to do"), "{out}");
 }
 
-#[tokio::test]
-async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secrets_set_not_written()
-{
-    idferry_auth0::install_tls_provider();
-    let mut instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
-        .iter()
-        .map(|n| {
-            let mut o = TenantOptions::new(n);
-            o.platform = Platform::Zitadel;
-            o
-        })
-        .collect();
-    instances.push(TenantOptions::new("auth0-prod"));
-    let emu = crate::common::start(instances).await;
-    let dir = tempfile::tempdir().unwrap();
-    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
-    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
-    let prod = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
+/// Fills `prod` with every kind idferry backs up: two organizations, a project with
+/// roles and applications of each type, human (one deactivated, one with a phone,
+/// metadata and a hash) and machine users, a grant and a member, an action run by two
+/// flow triggers, texts in two languages, every policy changed, two identity providers,
+/// an active SMTP provider and Twilio and HTTP SMS providers (each write-only secret
+/// set).
+pub async fn fill(prod: &Client) {
     let mut orgs = Vec::new();
     for name in ["acme", "acme-eu"] {
         let made = prod
@@ -513,7 +502,8 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
             "password/complexity",
             json!({"minLength": 12, "hasSymbol": false}),
         ),
-        ("lockout", json!({"maxPasswordAttempts": "5"})),
+        // Written where ZITADEL binds UpdateLockoutPolicy (read at /policies/lockout).
+        ("password/lockout", json!({"maxPasswordAttempts": 5})),
         (
             "privacy",
             json!({"supportEmail": "support@acme.example.com", "helpLink": "https://help.acme.example.com"}),
@@ -575,16 +565,50 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     )
     .await
     .unwrap();
-    let twilio_id = sms::add_twilio(&prod, &twilio(7), "prod-token")
+    let twilio_id = sms::add_twilio(prod, &twilio(7), "prod-token")
         .await
         .unwrap();
-    sms::activate(&prod, &twilio_id).await.unwrap();
+    sms::activate(prod, &twilio_id).await.unwrap();
     prod.post(
         "/admin/v1/sms/http",
         &json!({"endpoint": "https://hooks.example.com/sms", "description": "webhook"}),
     )
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secrets_set_not_written()
+{
+    idferry_auth0::install_tls_provider();
+    let mut instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
+        .iter()
+        .map(|n| {
+            let mut o = TenantOptions::new(n);
+            o.platform = Platform::Zitadel;
+            o
+        })
+        .collect();
+    instances.push(TenantOptions::new("auth0-prod"));
+    let emu = crate::common::start(instances).await;
+    let dir = tempfile::tempdir().unwrap();
+    emu.write_config(&dir.path().join("idferry.toml")).unwrap();
+    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let prod = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
+    fill(&prod).await;
+    // The path idferry once wrote the lockout policy to is no route of ZITADEL's, and
+    // the client says so.
+    let refused = prod
+        .put(
+            "/admin/v1/policies/lockout",
+            &json!({"maxPasswordAttempts": 5}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("does not serve this call"),
+        "{refused}"
+    );
     let run = |args: Vec<&str>, env: Vec<(&str, &str)>| {
         let dir = dir.path().to_owned();
         let args: Vec<String> = args.into_iter().map(str::to_owned).collect();

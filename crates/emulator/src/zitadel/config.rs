@@ -148,6 +148,7 @@ pub fn serves(segments: &[&str]) -> bool {
         segments,
         ["admin", "v1", "policies", ..]
             | ["admin", "v1", "smtp", ..]
+            | ["admin", "v1", "email", ..]
             | ["admin", "v1", "idps", ..]
             | ["admin", "v1", "text", "login", _]
             | ["admin", "v1", "text", "message", _, _]
@@ -174,8 +175,23 @@ fn fields(
             return Err(format!("unknown field {k:?}"));
         }
         let v = match (types.and_then(|t| t.get(k)), v) {
-            // Integers travel as strings in the JSON gateway; numbers are accepted.
-            (Some(Value::String(_)), Value::Number(n)) => Value::String(n.to_string()),
+            // Unsigned integers (uint32/uint64) travel as strings in the JSON gateway;
+            // numbers are accepted, but not negative or fractional ones.
+            (Some(Value::String(d)), given) if d.parse::<u64>().is_ok() => {
+                let n = match given {
+                    Value::Number(n) => n.as_u64(),
+                    Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                        s.parse().ok()
+                    }
+                    _ => None,
+                };
+                match n {
+                    Some(n) if n <= u64::from(u32::MAX) => Value::String(n.to_string()),
+                    _ => return Err(format!("field {k:?}: not an unsigned integer")),
+                }
+            }
+            // An enum given by its number stays a number (as protojson shows unknown ones).
+            (Some(Value::String(_)), Value::Number(n)) => Value::Number(n.clone()),
             (Some(want), got) if std::mem::discriminant(want) != std::mem::discriminant(got) => {
                 return Err(format!("field {k:?}: wrong type"));
             }
@@ -199,6 +215,16 @@ impl Instance {
         let (name, activate) = match name.strip_suffix("/_activate") {
             Some(n) => (n, true),
             None => (name, false),
+        };
+        // The lockout policy is read at `lockout` and written at `password/lockout`
+        // (AdminService GetLockoutPolicy / UpdateLockoutPolicy); neither path serves
+        // the other's method.
+        let name = match (method.as_str(), name) {
+            ("PUT", "lockout") | ("GET", "password/lockout") => {
+                return error(StatusCode::NOT_FOUND, 5, "Not Found");
+            }
+            ("PUT", "password/lockout") => "lockout",
+            _ => name,
         };
         let Some(defaults) = policy_defaults(name) else {
             return error(StatusCode::NOT_FOUND, 5, "Not Found");
@@ -271,10 +297,27 @@ impl Instance {
         }
     }
 
-    fn smtp_json(&self, p: &Smtp) -> Value {
+    /// An SMTP provider as the deprecated SMTP calls show it (flat), or as an email
+    /// provider (`email`: its settings in an `smtp` block).
+    fn smtp_json(&self, p: &Smtp, email: bool) -> Value {
+        let details = self.details_at(p.sequence, &p.created, &p.changed, &self.id);
+        if email {
+            let mut settings = p.settings.clone();
+            let description = settings
+                .as_object_mut()
+                .and_then(|s| s.remove("description"))
+                .unwrap_or(json!(""));
+            let state = if p.active {
+                "EMAIL_PROVIDER_ACTIVE"
+            } else {
+                "EMAIL_PROVIDER_INACTIVE"
+            };
+            return json!({"details": details, "id": p.id, "state": state,
+                          "description": description, "smtp": settings});
+        }
         let mut v = p.settings.clone();
         v["id"] = json!(p.id);
-        v["details"] = self.details_at(p.sequence, &p.created, &p.changed, &self.id);
+        v["details"] = details;
         v["state"] = json!(if p.active {
             "SMTP_CONFIG_ACTIVE"
         } else {
@@ -283,10 +326,12 @@ impl Instance {
         v
     }
 
-    fn smtp(&mut self, method: &Method, rest: &[&str], body: &Value) -> Response {
+    /// The SMTP calls (`/admin/v1/smtp...`, deprecated in v4) and the email-provider
+    /// calls that replace them (`email`: `/admin/v1/email...`, `rest` without `smtp`).
+    fn smtp(&mut self, method: &Method, rest: &[&str], body: &Value, email: bool) -> Response {
         match (method.as_str(), rest) {
             ("POST", ["_search"]) => listed(self.smtp.values(), self.sequence, body, |p| {
-                self.smtp_json(p)
+                self.smtp_json(p, email)
             }),
             ("POST", []) => {
                 let mut all = SMTP_FIELDS.to_vec();
@@ -325,7 +370,8 @@ impl Instance {
                 ok(json!({"id": id, "details": self.details_at(sequence, &now, &now, &self.id)}))
             }
             ("GET", [id]) => match self.smtp.get(*id) {
-                Some(p) => ok(json!({"smtpConfig": self.smtp_json(p)})),
+                Some(p) if email => ok(json!({"config": self.smtp_json(p, true)})),
+                Some(p) => ok(json!({"smtpConfig": self.smtp_json(p, false)})),
                 None => not_found("Errors.SMTPConfig.NotFound"),
             },
             ("PUT", [id]) => {
@@ -853,9 +899,12 @@ fn actions(
                     sequence,
                 },
             );
-            ok(
-                json!({"id": id, "details": {"sequence": sequence.to_string(), "creationDate": created, "changeDate": now, "resourceOwner": org}}),
-            )
+            let details = json!({"sequence": sequence.to_string(), "creationDate": created, "changeDate": now, "resourceOwner": org});
+            // CreateActionResponse carries the id; UpdateActionResponse only details.
+            match rest {
+                [] => ok(json!({"id": id, "details": details})),
+                _ => ok(json!({ "details": details })),
+            }
         }
         ("DELETE", [id]) => match o.actions.shift_remove(*id) {
             Some(_) => {
@@ -866,9 +915,8 @@ fn actions(
                     }
                     flow.triggers.retain(|_, actions| !actions.is_empty());
                 }
-                ok(
-                    json!({"details": {"sequence": sequence.to_string(), "changeDate": now, "resourceOwner": org}}),
-                )
+                // DeleteActionResponse is an empty message.
+                ok(json!({}))
             }
             None => not_found("Errors.Action.NotFound"),
         },
@@ -1007,7 +1055,19 @@ pub fn route(
 ) -> Response {
     match segments {
         ["admin", "v1", "policies", rest @ ..] => instance.policy(method, &rest.join("/"), body),
-        ["admin", "v1", "smtp", rest @ ..] => instance.smtp(method, rest, body),
+        ["admin", "v1", "smtp", rest @ ..] => instance.smtp(method, rest, body, false),
+        ["admin", "v1", "email", rest @ ..] => {
+            // The email-provider paths of the same calls: SMTP ones name their type.
+            let rest: Vec<&str> = match rest {
+                ["smtp", tail @ ..] if !tail.is_empty() || method == Method::POST => tail.to_vec(),
+                ["smtp", ..] | ["http", ..] => {
+                    return error(StatusCode::NOT_FOUND, 5, "Not Found");
+                }
+                _ if method == Method::PUT => return error(StatusCode::NOT_FOUND, 5, "Not Found"),
+                other => other.to_vec(),
+            };
+            instance.smtp(method, &rest, body, true)
+        }
         ["admin", "v1", "idps", rest @ ..] => instance.idps(method, rest, body),
         ["admin", "v1", "text", "login", language] => {
             instance.texts(method, "login", language, body)

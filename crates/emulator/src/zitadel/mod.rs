@@ -12,6 +12,7 @@
 //! password, a client secret) accepted, never returned.
 
 pub mod config;
+pub mod spec;
 pub mod users;
 
 use axum::body::{Body, to_bytes};
@@ -256,11 +257,58 @@ impl Instance {
         })
     }
 
+    /// An organization as the v2 organization service lists it.
+    fn org_v2_json(&self, o: &Org) -> Value {
+        json!({
+            "id": o.id,
+            "details": self.details(o.sequence, &o.created, &o.changed),
+            "state": "ORGANIZATION_STATE_ACTIVE",
+            "name": o.name,
+            "primaryDomain": o.primary_domain,
+        })
+    }
+
+    /// Creates organization `name` (unique), answering its id.
+    fn add_org(&mut self, name: String) -> Result<(String, Value), Box<Response>> {
+        if name.trim().is_empty() {
+            return Err(Box::new(invalid("name is required (ORG-mruNY)")));
+        }
+        if self.orgs.values().any(|o| o.name == name) {
+            return Err(Box::new(error(
+                StatusCode::CONFLICT,
+                6,
+                "Errors.Org.AlreadyExists (ORG-lapo2m)",
+            )));
+        }
+        let (sequence, now) = self.touch();
+        let id = format!("{}", 290_000_000_000_000_000u64 + sequence);
+        let slug: String = name
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let org = Org {
+            id: id.clone(),
+            name,
+            primary_domain: format!("{slug}.zitadel.localhost"),
+            created: now.clone(),
+            changed: now.clone(),
+            sequence,
+            projects: IndexMap::new(),
+            members: IndexMap::new(),
+            actions: IndexMap::new(),
+            flows: IndexMap::new(),
+        };
+        let details = self.details(sequence, &now, &now);
+        self.orgs.insert(id.clone(), org);
+        Ok((id, details))
+    }
+
     fn sms_json(&self, p: &SmsProvider) -> Value {
         let mut v = json!({
             "id": p.id,
             "details": self.details(p.sequence, &p.created, &p.changed),
-            "state": if p.active { "SMS_PROVIDER_CONFIG_STATE_ACTIVE" } else { "SMS_PROVIDER_CONFIG_STATE_INACTIVE" },
+            "state": if p.active { "SMS_PROVIDER_CONFIG_ACTIVE" } else { "SMS_PROVIDER_CONFIG_INACTIVE" },
             "description": p.description,
         });
         match &p.kind {
@@ -433,6 +481,9 @@ pub async fn request(tenant: &Tenant, req: Request) -> Response {
         }
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if let Some(message) = spec::refusal(&method, &segments, &body) {
+        return invalid(&message);
+    }
     tenant.with_zitadel(|instance| {
         if config::serves(&segments) {
             let org = org_header
@@ -608,40 +659,48 @@ fn route(
                 None => not_found("organization"),
             }
         }
-        ("POST", ["management", "v1", "orgs"]) => {
-            let name = text(body, "name");
-            if name.trim().is_empty() {
-                return invalid("name is required (ORG-mruNY)");
-            }
-            if instance.orgs.values().any(|o| o.name == name) {
-                return error(
-                    StatusCode::CONFLICT,
-                    6,
-                    "Errors.Org.AlreadyExists (ORG-lapo2m)",
-                );
-            }
-            let (sequence, now) = instance.touch();
-            let id = format!("{}", 290_000_000_000_000_000u64 + sequence);
-            let slug: String = name
-                .to_lowercase()
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        ("POST", ["management", "v1", "orgs"]) => match instance.add_org(text(body, "name")) {
+            Ok((id, details)) => ok(json!({"id": id, "details": details})),
+            Err(refused) => *refused,
+        },
+        // The v2 organization service (the v1 calls above are deprecated in v4).
+        ("POST", ["v2", "organizations", "_search"]) => {
+            let name = body
+                .pointer("/queries/0/nameQuery/name")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let matching: Vec<&Org> = instance
+                .orgs
+                .values()
+                .filter(|o| name.as_ref().is_none_or(|n| &o.name == n))
                 .collect();
-            let org = Org {
-                id: id.clone(),
-                name,
-                primary_domain: format!("{slug}.zitadel.localhost"),
-                created: now.clone(),
-                changed: now.clone(),
-                sequence,
-                projects: IndexMap::new(),
-                members: IndexMap::new(),
-                actions: IndexMap::new(),
-                flows: IndexMap::new(),
-            };
-            let details = instance.details(sequence, &now, &now);
-            instance.orgs.insert(id.clone(), org);
-            ok(json!({"id": id, "details": details}))
+            let total = matching.len();
+            let (offset, limit) = page(body);
+            let result: Vec<Value> = matching
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .map(|o| instance.org_v2_json(o))
+                .collect();
+            ok(json!({
+                "details": {"totalResult": total.to_string(), "processedSequence": instance.sequence.to_string(), "timestamp": iso_now()},
+                "sortingColumn": "ORGANIZATION_FIELD_NAME_UNSPECIFIED",
+                "result": result,
+            }))
+        }
+        ("POST", ["v2", "organizations"]) => {
+            if body
+                .get("admins")
+                .is_some_and(|a| a.as_array().is_some_and(|a| !a.is_empty()))
+            {
+                return invalid("admins are not supported by the emulator");
+            }
+            match instance.add_org(text(body, "name")) {
+                Ok((id, details)) => {
+                    ok(json!({"organizationId": id, "details": details, "createdAdmins": []}))
+                }
+                Err(refused) => *refused,
+            }
         }
         ("POST", ["admin", "v1", "sms", kind @ ("twilio" | "http")]) => {
             let kind = if *kind == "twilio" {

@@ -225,7 +225,8 @@ impl Instance {
         u.changed_at(sequence, now)
     }
 
-    /// `POST /v2/users/new`.
+    /// `POST /v2/users/new` (CreateUser, newer than v4.0): `organizationId`, and a
+    /// `human` or a `machine` object; answers `{id, creationDate}`.
     fn create_user(&mut self, body: &Value) -> Response {
         let org = text(body, "organizationId");
         if !self.orgs.contains_key(&org) {
@@ -237,16 +238,54 @@ impl Instance {
         let Some(human) = body.get("human") else {
             return invalid("human or machine is required (USER-7nj3f)");
         };
+        match self.add_human(org, &text(body, "userId"), &text(body, "username"), human) {
+            Ok((id, now, _)) => ok(json!({"id": id, "creationDate": now})),
+            Err(refused) => *refused,
+        }
+    }
+
+    /// `POST /v2/users/human` (AddHumanUser, the stable create): `organization.orgId`,
+    /// the human's fields at the top; answers `{userId, details}`.
+    fn add_human_user(&mut self, body: &Value) -> Response {
+        let org = body
+            .pointer("/organization/orgId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if !self.orgs.contains_key(&org) {
+            return not_found("Errors.Org.NotFound (organization.orgId)");
+        }
+        if body.get("password").is_some() && body.get("hashedPassword").is_some() {
+            return invalid("password and hashedPassword exclude each other (USER-3n9fs)");
+        }
+        let owner = org.clone();
+        match self.add_human(org, &text(body, "userId"), &text(body, "username"), body) {
+            Ok((id, now, sequence)) => ok(json!({"userId": id, "details": {
+                "sequence": sequence.to_string(), "creationDate": now, "changeDate": now,
+                "resourceOwner": owner}})),
+            Err(refused) => *refused,
+        }
+    }
+
+    /// Creates a human user of `org` from `human` (profile, email, phone, metadata,
+    /// hashedPassword): its id, creation time and sequence, or the refusal.
+    fn add_human(
+        &mut self,
+        org: String,
+        user_id: &str,
+        username: &str,
+        human: &Value,
+    ) -> Result<(String, String, u64), Box<Response>> {
         let email = at(human, "/email/email");
         if !email.contains('@') {
-            return invalid("Errors.User.Email.Invalid (human.email.email)");
+            return Err(Box::new(invalid("Errors.User.Email.Invalid (email.email)")));
         }
         let profile = human.get("profile").cloned().unwrap_or(json!({}));
         for field in ["givenName", "familyName"] {
             if text(&profile, field).trim().is_empty() {
-                return invalid(&format!(
-                    "human.profile.{field} must not be empty (USER-4hP8s)"
-                ));
+                return Err(Box::new(invalid(&format!(
+                    "profile.{field} must not be empty (USER-4hP8s)"
+                ))));
             }
         }
         let mut metadata = IndexMap::new();
@@ -258,7 +297,9 @@ impl Instance {
         {
             let (key, value) = (text(entry, "key"), text(entry, "value"));
             if key.is_empty() || BASE64.decode(&value).is_err() {
-                return invalid("metadata needs a key and a base64 value (META-2n9Fs)");
+                return Err(Box::new(invalid(
+                    "metadata needs a key and a base64 value (META-2n9Fs)",
+                )));
             }
             metadata.insert(key, value);
         }
@@ -267,22 +308,22 @@ impl Instance {
             .and_then(Value::as_str)
             .map(str::to_owned);
         if let Some(problem) = hash.as_deref().and_then(hash_problem) {
-            return invalid(problem);
+            return Err(Box::new(invalid(problem)));
         }
-        let username = match text(body, "username") {
-            u if u.is_empty() => email.clone(),
-            u => u,
+        let username = match username {
+            "" => email.clone(),
+            u => u.to_owned(),
         };
         if self.users.values().any(|u| u.username == username) {
-            return conflict("Errors.User.AlreadyExists (V2-ei3dn)");
+            return Err(Box::new(conflict("Errors.User.AlreadyExists (V2-ei3dn)")));
         }
         let (sequence, now) = self.touch();
-        let id = match text(body, "userId") {
-            id if id.is_empty() => format!("{}", 310_000_000_000_000_000u64 + sequence),
-            id if self.users.contains_key(&id) => {
-                return conflict("Errors.User.AlreadyExists (userId)");
+        let id = match user_id {
+            "" => format!("{}", 310_000_000_000_000_000u64 + sequence),
+            id if self.users.contains_key(id) => {
+                return Err(Box::new(conflict("Errors.User.AlreadyExists (userId)")));
             }
-            id => id,
+            id => id.to_owned(),
         };
         let phone = human
             .pointer("/phone/phone")
@@ -308,7 +349,7 @@ impl Instance {
                 sequence,
             },
         );
-        ok(json!({"id": id, "creationDate": now}))
+        Ok((id, now, sequence))
     }
 
     /// `POST /v2/users`: `queries` of `userNameQuery` (exact) and `organizationIdQuery`.
@@ -431,6 +472,31 @@ pub fn route(
 ) -> Response {
     match (method.as_str(), segments) {
         ("POST", ["v2", "users", "new"]) => instance.create_user(body),
+        ("POST", ["v2", "users", "human"]) => instance.add_human_user(body),
+        ("POST", ["management", "v1", "users", "machine"]) => {
+            // AddMachineUser: the organization of the header (else the first one).
+            let Some(org) = org
+                .map(str::to_owned)
+                .or_else(|| instance.orgs.keys().next().cloned())
+                .filter(|o| instance.orgs.contains_key(o))
+            else {
+                return not_found("Errors.Org.NotFound");
+            };
+            let machine =
+                json!({"name": text(body, "name"), "description": text(body, "description")});
+            let body = json!({"username": text(body, "userName")});
+            let answer = instance.create_machine(org.clone(), &body, &machine);
+            if answer.status() != StatusCode::OK {
+                return answer;
+            }
+            let Some(user) = instance.users.values().last() else {
+                return not_found("Errors.User.NotFound");
+            };
+            ok(
+                json!({"userId": user.id, "details": {"sequence": user.sequence.to_string(),
+                "creationDate": user.created, "changeDate": user.changed, "resourceOwner": org}}),
+            )
+        }
         ("POST", ["v2", "users"]) => instance.list_users(body),
         ("POST", ["v2", "sessions"]) => instance.check_password(body),
         ("GET", ["v2", "users", id]) => match instance.users.get(*id) {
