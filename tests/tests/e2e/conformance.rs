@@ -53,6 +53,8 @@ async fn schemathesis_finds_the_emulated_zitadel_instance_true_to_zitadel_api() 
         ])
         .args(["--checks", CHECKS])
         .arg("--no-color")
+        // Its caches and reports stay in this test's folder.
+        .current_dir(dir.path())
         .output()
         .await
         .unwrap();
