@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use idferry_archive::diff::{DiffOptions, diff};
-use idferry_archive::prune::Policy;
+use idferry_archive::prune::{Policy, Soundness};
 use idferry_archive::{Decryption, SnapshotReader};
+use idferry_pipeline::stored::Check;
 use idferry_store::{Fetched, Outcome as ReportOutcome, Store};
 use serde_json::json;
 
@@ -140,6 +141,12 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Days, ISO weeks and months are UTC. A snapshot kept by any rule is kept.
+Only snapshots that can be restored count: each is verified first (every member and
+the archive's end, as `snapshots verify` does; encrypted ones with --identity or
+--passphrase-env, else they count unverified). This reads every snapshot of the tenants
+pruned, and downloads those in object storage: --quick reads only their manifests. A
+damaged snapshot fills no slot, is not deleted, and is listed (exit 1); the newest
+restorable snapshot of a tenant is always kept.
 Example: idferry snapshots prune /var/backups/idferry --keep-last 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run"
 )]
 pub struct PruneArgs {
@@ -163,6 +170,11 @@ pub struct PruneArgs {
     /// Show what would be deleted, delete nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Check only each snapshot's manifest, not its members (cheap; blind to damage).
+    #[arg(long)]
+    pub quick: bool,
+    #[command(flatten)]
+    pub key: KeyArgs,
     /// The plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -183,6 +195,9 @@ pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let (a, b) = (key.open(&a).await?, key.open(&b).await?);
+            // Differences of a damaged snapshot would be differences of its damage.
+            a.reader.checked()?;
+            b.reader.checked()?;
             let platforms = (a.reader.manifest()?.platform, b.reader.manifest()?.platform);
             let diffs = match (platforms.0.as_str(), platforms.1.as_str()) {
                 ("auth0", "auth0") => diff(&a.reader, &b.reader, DiffOptions { ignore_ids })?,
@@ -305,8 +320,16 @@ async fn list(store: &Store, key: &KeyArgs, as_json: bool) -> anyhow::Result<Exi
 fn inspect(reader: &SnapshotReader, as_json: bool) -> anyhow::Result<ExitCode> {
     let m = reader.manifest()?;
     if as_json {
-        out!("{}", serde_json::to_string_pretty(&m)?);
-        return Ok(ExitCode::SUCCESS);
+        let report = reader.verify()?;
+        let mut v = serde_json::to_value(&m)?;
+        v["verified"] = json!(report.passed());
+        v["problems"] = json!(report.problems);
+        out!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(if report.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     out!("tenant      {} ({}, {})", m.tenant, m.platform, m.source);
     out!("taken       {} .. {}", m.started_at, m.finished_at);
@@ -334,6 +357,15 @@ fn inspect(reader: &SnapshotReader, as_json: bool) -> anyhow::Result<ExitCode> {
     if let Some(warning) = idferry_pipeline::source::users_warning(&name, &m) {
         out!("warning     {warning}");
     }
+    // What the manifest says is worth what the members are: every one is checked.
+    let report = reader.verify()?;
+    if report.passed() {
+        out!("verified    every member and the archive's end");
+    } else {
+        for problem in &report.problems {
+            out!("DAMAGED     {problem}");
+        }
+    }
     out!();
     out!("{:<48} {:>10} {:>12}", "member", "records", "bytes");
     for member in &m.members {
@@ -344,7 +376,11 @@ fn inspect(reader: &SnapshotReader, as_json: bool) -> anyhow::Result<ExitCode> {
             member.bytes
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn verify(reader: &SnapshotReader, named: &Path) -> anyhow::Result<ExitCode> {
@@ -417,28 +453,70 @@ async fn prune(args: &PruneArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let store = open_store(&args.store)?;
-    let plan: Vec<(String, String, bool)> =
-        idferry_pipeline::stored::plan_store(&store, args.tenant.as_deref(), &policy)
-            .await?
-            .into_iter()
-            .map(|v| (v.path.to_string_lossy().into_owned(), v.tenant, v.keep))
-            .collect();
+    let key = args.key.decryption()?;
+    let check = if args.quick {
+        Check::ManifestOnly(key)
+    } else {
+        Check::Full(key)
+    };
+    let verdicts =
+        idferry_pipeline::stored::plan_store(&store, args.tenant.as_deref(), &policy, &check)
+            .await?;
+    let plan: Vec<(String, String, bool)> = verdicts
+        .iter()
+        .map(|v| {
+            (
+                v.path.to_string_lossy().into_owned(),
+                v.tenant.clone(),
+                v.keep,
+            )
+        })
+        .collect();
+    let damaged: Vec<(&str, &str)> = verdicts
+        .iter()
+        .zip(&plan)
+        .filter_map(|(v, (name, _, _))| match &v.soundness {
+            Soundness::Damaged(why) => Some((name.as_str(), why.as_str())),
+            _ => None,
+        })
+        .collect();
     let deleting = plan.iter().filter(|(_, _, k)| !k).count();
     if args.json {
-        let rows: Vec<_> = plan
+        let rows: Vec<_> = verdicts
             .iter()
-            .map(|(p, t, k)| json!({"file": store.display(p), "tenant": t, "keep": k}))
+            .zip(&plan)
+            .map(|(v, (p, t, k))| {
+                let (check, why) = match &v.soundness {
+                    Soundness::Sound => ("verified", None),
+                    Soundness::Unverified(w) => ("unverified", Some(w)),
+                    Soundness::Damaged(w) => ("damaged", Some(w)),
+                };
+                json!({"file": store.display(p), "tenant": t, "keep": k, "check": check, "problem": why})
+            })
             .collect();
         out!("{}", serde_json::Value::Array(rows));
     } else {
-        for (name, _, kept) in &plan {
-            out!(
-                "{} {}",
-                if *kept { "keep  " } else { "delete" },
-                store.display(name)
-            );
+        for (v, (name, _, kept)) in verdicts.iter().zip(&plan) {
+            let verb = match (&v.soundness, kept) {
+                (Soundness::Damaged(_), _) => "DAMAGED (kept, not counted)",
+                (_, true) => "keep  ",
+                (_, false) => "delete",
+            };
+            let note = match &v.soundness {
+                Soundness::Unverified(why) => format!("  (unverified: {why})"),
+                _ => String::new(),
+            };
+            out!("{verb} {}{note}", store.display(name));
+        }
+        for (name, why) in &damaged {
+            eprintln!("damaged: {}: {why}", store.display(name));
         }
     }
+    let exit = if damaged.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
     if args.dry_run {
         if !args.json {
             out!(
@@ -446,7 +524,7 @@ async fn prune(args: &PruneArgs) -> anyhow::Result<ExitCode> {
                 plan.len()
             );
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(exit);
     }
     for (name, _, kept) in &plan {
         if !kept {
@@ -458,8 +536,14 @@ async fn prune(args: &PruneArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.json {
         out!("deleted {deleting} of {} snapshots", plan.len());
+        if !damaged.is_empty() {
+            out!(
+                "{} damaged snapshots were not counted (see `idferry snapshots verify`)",
+                damaged.len()
+            );
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit)
 }
 
 async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {

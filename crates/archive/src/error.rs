@@ -21,6 +21,18 @@ pub enum ArchiveError {
         /// What is wrong, naming the member where there is one.
         message: String,
     },
+    /// A full check found the snapshot damaged: nothing is taken from it.
+    #[error(
+        "{}: the snapshot is damaged, nothing was taken from it: {}. `idferry snapshots verify` names every problem; use another snapshot",
+        path.display(),
+        problems.join("; ")
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// Each problem, naming its member.
+        problems: Vec<String>,
+    },
     /// The snapshot is encrypted and no (or the wrong) identity was given.
     #[error("{}: {message}", path.display())]
     Encrypted {

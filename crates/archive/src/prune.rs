@@ -1,7 +1,10 @@
 //! Retention: which snapshots of a tenant to keep, by the rules backup tools share
 //! (restic's): the newest `last`; and the newest snapshot of each of the newest `daily`
 //! days, `weekly` ISO weeks and `monthly` months that have one. A snapshot kept by any
-//! rule is kept. Days, weeks and months are UTC.
+//! rule is kept. Days, weeks and months are UTC. Only snapshots that can be restored
+//! count: a damaged one fills no slot (and is never deleted by a plan: it is reported
+//! for someone to look at), so a damaged newer snapshot never pushes out an older good
+//! one, and the newest good snapshot of a tenant is always kept.
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +103,18 @@ pub fn snapshot_files(dir: &Path) -> Result<Vec<(PathBuf, SnapshotName)>, Archiv
     Ok(out)
 }
 
+/// What a check before pruning found of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Soundness {
+    /// Every member and the archive's end verified.
+    Sound,
+    /// Not fully checked (why: encrypted without a key, or a manifest-only check); it
+    /// counts as restorable.
+    Unverified(String),
+    /// Damaged: what is wrong. It counts for nothing and is not deleted.
+    Damaged(String),
+}
+
 /// One snapshot of a prune plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -107,18 +122,21 @@ pub struct Verdict {
     pub path: PathBuf,
     /// Its tenant.
     pub tenant: String,
-    /// Kept by the policy.
+    /// Kept: by the policy, or because it is damaged (never deleted by a plan).
     pub keep: bool,
+    /// What the check found.
+    pub soundness: Soundness,
 }
 
 /// Which of `files` (of `tenant`, or of every tenant) `policy` keeps, tenant by tenant,
-/// oldest first. The paths are carried through: file paths, or object names.
+/// oldest first, counting only snapshots that are not damaged. The paths are carried
+/// through: file paths, or object names.
 pub fn plan(
-    files: Vec<(PathBuf, SnapshotName)>,
+    files: Vec<(PathBuf, SnapshotName, Soundness)>,
     tenant: Option<&str>,
     policy: &Policy,
 ) -> Vec<Verdict> {
-    let mut tenants: Vec<&str> = files.iter().map(|(_, n)| n.tenant.as_str()).collect();
+    let mut tenants: Vec<&str> = files.iter().map(|(_, n, _)| n.tenant.as_str()).collect();
     tenants.sort_unstable();
     tenants.dedup();
     let mut plan = Vec::new();
@@ -126,14 +144,29 @@ pub fn plan(
         if tenant.is_some_and(|want| want != t) {
             continue;
         }
-        let mine: Vec<&(PathBuf, SnapshotName)> =
-            files.iter().filter(|(_, n)| n.tenant == t).collect();
-        let times: Vec<Timestamp> = mine.iter().map(|(_, n)| n.time).collect();
-        for ((path, name), kept) in mine.into_iter().zip(keep(&times, policy)) {
+        let mine: Vec<&(PathBuf, SnapshotName, Soundness)> =
+            files.iter().filter(|(_, n, _)| n.tenant == t).collect();
+        let usable: Vec<&&(PathBuf, SnapshotName, Soundness)> = mine
+            .iter()
+            .filter(|(_, _, s)| !matches!(s, Soundness::Damaged(_)))
+            .collect();
+        let times: Vec<Timestamp> = usable.iter().map(|(_, n, _)| n.time).collect();
+        let mut kept = keep(&times, policy);
+        // The newest restorable snapshot stays whatever the rules say.
+        if let Some(newest) = (0..times.len()).max_by_key(|i| times[*i]) {
+            kept[newest] = true;
+        }
+        let kept: Vec<(&PathBuf, bool)> = usable.iter().map(|(p, _, _)| p).zip(kept).collect();
+        for (path, name, soundness) in mine {
+            let keep = match soundness {
+                Soundness::Damaged(_) => true,
+                _ => kept.iter().any(|(p, k)| *p == path && *k),
+            };
             plan.push(Verdict {
                 path: path.clone(),
                 tenant: name.tenant.clone(),
-                keep: kept,
+                keep,
+                soundness: soundness.clone(),
             });
         }
     }

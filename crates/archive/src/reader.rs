@@ -1,5 +1,9 @@
 //! Reading a snapshot: its manifest (the first member, so reading it is cheap), one
-//! kind's records, or everything with every checksum recomputed (`verify`).
+//! kind's records, or everything with every checksum recomputed (`verify`, `checked`).
+//! Every read goes through one checking path ([`SnapshotReader::for_each_member`]): a
+//! member read to its end has been compared with the manifest, and an archive read to
+//! its end has been checked for missing, extra, renamed and linked members, a cut or an
+//! appended tail.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -7,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::crypto::{AGE_MAGIC, Decryption};
 use crate::error::ArchiveError;
-use crate::manifest::{FORMAT, FORMAT_VERSION, MANIFEST, Manifest};
+use crate::manifest::{FORMAT, FORMAT_VERSION, MANIFEST, Manifest, MemberEntry};
 
 /// An open snapshot file.
 #[derive(Debug, Clone)]
@@ -126,7 +130,16 @@ impl SnapshotReader {
     }
 
     /// Calls `f` with a reader of each member (after the manifest), in order, until `f`
-    /// says stop (returns false).
+    /// says stop (returns false). The archive is checked as it is read, so that nothing
+    /// damaged passes as data:
+    /// - each member must be the next one the manifest lists, a regular file of that
+    ///   name (an extra, renamed, reordered, linked or missing member is an error);
+    /// - a member's reader fails when its content ends and its size, blake3 or record
+    ///   count differ from the manifest's (so a reader that reads to the end has read
+    ///   exactly what was backed up);
+    /// - when every member was gone through, the archive must end there: nothing after
+    ///   the tar's end but its zero padding, and the compressed (and encrypted) stream
+    ///   complete with its checksum, so a cut or an appended tail is an error.
     pub fn for_each_member(
         &self,
         mut f: impl FnMut(&Manifest, &str, &mut dyn Read) -> Result<bool, ArchiveError>,
@@ -137,7 +150,9 @@ impl SnapshotReader {
             .map_err(|e| self.corrupt(format!("not a tar stream: {e}")))?;
         let manifest = self.read_manifest(&mut entries)?;
         let mut last = MANIFEST.to_owned();
-        for entry in entries {
+        let mut index = 0;
+        let mut stopped = false;
+        for entry in entries.by_ref() {
             let mut entry = entry.map_err(|e| {
                 self.corrupt(format!("after member {last}: {e} (truncated or corrupt)"))
             })?;
@@ -146,16 +161,96 @@ impl SnapshotReader {
                 .map_err(|e| self.corrupt(e.to_string()))?
                 .to_string_lossy()
                 .into_owned();
-            if !f(&manifest, &name, &mut entry)? {
+            let Some(expected) = manifest.members.get(index) else {
+                return Err(self.corrupt(format!(
+                    "member {name} is not in the manifest (it lists {} members)",
+                    manifest.members.len()
+                )));
+            };
+            if expected.path != name {
+                let listed = manifest.members.iter().any(|m| m.path == name);
+                return Err(self.corrupt(if listed {
+                    format!(
+                        "member {name} where the manifest lists {} (reordered, or {} is missing)",
+                        expected.path, expected.path
+                    )
+                } else {
+                    format!(
+                        "member {name} is not in the manifest (where it lists {})",
+                        expected.path
+                    )
+                }));
+            }
+            let kind = entry.header().entry_type();
+            if !kind.is_file() {
+                return Err(self.corrupt(format!(
+                    "member {name} is not a regular file (tar entry type {:?})",
+                    kind.as_byte() as char
+                )));
+            }
+            index += 1;
+            let mut checked = Checked::new(&mut entry, expected);
+            if !f(&manifest, &name, &mut checked)? {
+                stopped = true;
                 break;
             }
             last = name;
         }
+        if stopped {
+            return Ok(manifest);
+        }
+        if let Some(missing) = manifest.members.get(index) {
+            return Err(self.corrupt(format!(
+                "member {} is missing, and {} more after it (truncated?)",
+                missing.path,
+                manifest.members.len() - index - 1
+            )));
+        }
+        self.check_end(archive.into_inner())?;
         Ok(manifest)
     }
 
-    /// Copies the member of `kind` to `out` (ndjson). Errors name the member.
+    /// After the tar's end: only zero padding, then the end of the compressed stream,
+    /// which verifies its checksum (and the encryption's authentication).
+    fn check_end(&self, mut rest: Box<dyn Read>) -> Result<(), ArchiveError> {
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match rest.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) if buf[..n].iter().all(|b| *b == 0) => {}
+                Ok(_) => {
+                    return Err(self.corrupt(
+                        "data after the archive's end (bytes appended, or a damaged end)",
+                    ));
+                }
+                Err(e) => {
+                    return Err(self.corrupt(format!(
+                        "the archive does not end where it should: {e} (cut short, or bytes appended)"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Every member read, checked against the manifest, and the archive's end checked:
+    /// the manifest when all is sound, else [`ArchiveError::Damaged`] naming every
+    /// problem. Commands that write anything from a snapshot (restore, migrate) or
+    /// decide on it (prune) call it first, so that nothing is taken from a damaged one.
+    pub fn checked(&self) -> Result<Manifest, ArchiveError> {
+        let report = self.verify()?;
+        if !report.passed() {
+            return Err(ArchiveError::Damaged {
+                path: self.path.clone(),
+                problems: report.problems,
+            });
+        }
+        self.manifest()
+    }
+
+    /// Copies the member of `kind` to `out` (ndjson), once the whole snapshot is
+    /// checked: nothing of a damaged snapshot is written. Errors name the member.
     pub fn cat(&self, kind: &str, out: &mut dyn Write) -> Result<u64, ArchiveError> {
+        self.checked()?;
         let mut found = None;
         let manifest = self.for_each_member(|manifest, name, reader| {
             let Some(member) = manifest.members.iter().find(|m| m.path == name) else {
@@ -229,68 +324,90 @@ impl SnapshotReader {
         .map(|_| ())
     }
 
-    /// Reads every member, recomputing its checksum and record count.
+    /// Reads every member, recomputing its checksum and record count, and checks the
+    /// archive's structure and end (see [`Self::for_each_member`]).
     pub fn verify(&self) -> Result<VerifyReport, ArchiveError> {
         let mut report = VerifyReport::default();
-        let mut seen = Vec::new();
-        let result = self.for_each_member(|manifest, name, reader| {
-            let Some(member) = manifest.members.iter().find(|m| m.path == name) else {
-                report
-                    .problems
-                    .push(format!("member {name} is not in the manifest"));
-                return Ok(true);
-            };
-            seen.push(name.to_owned());
-            let mut hasher = blake3::Hasher::new();
-            let mut lines = 0u64;
-            let mut bytes = 0u64;
-            let mut buf = vec![0u8; 1 << 16];
-            loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) => {
-                        report
-                            .problems
-                            .push(format!("member {name}: {e} (truncated or corrupt)"));
-                        return Ok(false);
-                    }
-                };
-                hasher.update(&buf[..n]);
-                lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
-                bytes += n as u64;
-            }
-            let digest = hasher.finalize().to_hex().to_string();
-            if digest != member.blake3 || bytes != member.bytes {
-                report.problems.push(format!(
-                    "member {name}: checksum mismatch ({bytes} bytes read, {} expected)",
-                    member.bytes
-                ));
-            } else if lines != member.records {
-                report.problems.push(format!(
-                    "member {name}: {lines} records, the manifest says {}",
-                    member.records
-                ));
-            } else {
-                report.ok.push(name.to_owned());
+        let result = self.for_each_member(|_, name, reader| {
+            match std::io::copy(reader, &mut std::io::sink()) {
+                Ok(_) => report.ok.push(name.to_owned()),
+                Err(e) => report.problems.push(format!("member {name}: {e}")),
             }
             Ok(true)
         });
         match result {
-            Ok(manifest) => {
-                for m in &manifest.members {
-                    if !seen.contains(&m.path)
-                        && !report.problems.iter().any(|p| p.contains(&m.path))
-                    {
-                        report
-                            .problems
-                            .push(format!("member {} is missing (truncated?)", m.path));
-                    }
-                }
-            }
+            Ok(_) => {}
             Err(ArchiveError::Corrupt { message, .. }) => report.problems.push(message),
             Err(e) => return Err(e),
         }
         Ok(report)
+    }
+}
+
+/// A member's reader that, at the end of its content, checks it against its manifest
+/// entry: size, blake3 and record (line) count.
+struct Checked<'a> {
+    inner: &'a mut dyn Read,
+    expected: &'a MemberEntry,
+    hasher: blake3::Hasher,
+    bytes: u64,
+    lines: u64,
+    ended: bool,
+}
+
+impl<'a> Checked<'a> {
+    fn new(inner: &'a mut dyn Read, expected: &'a MemberEntry) -> Self {
+        Self {
+            inner,
+            expected,
+            hasher: blake3::Hasher::new(),
+            bytes: 0,
+            lines: 0,
+            ended: false,
+        }
+    }
+
+    fn check(&self) -> std::io::Result<()> {
+        let e = self.expected;
+        let digest = self.hasher.finalize().to_hex();
+        let problem = if self.bytes != e.bytes {
+            format!(
+                "{} bytes where the manifest says {} (truncated or altered)",
+                self.bytes, e.bytes
+            )
+        } else if digest.as_str() != e.blake3 {
+            "checksum mismatch: its content was altered".to_owned()
+        } else if self.lines != e.records {
+            format!(
+                "{} records where the manifest says {}",
+                self.lines, e.records
+            )
+        } else {
+            return Ok(());
+        };
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            problem,
+        ))
+    }
+}
+
+impl Read for Checked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self
+            .inner
+            .read(buf)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{e} (truncated or corrupt)")))?;
+        if n == 0 {
+            if !self.ended {
+                self.ended = true;
+                self.check()?;
+            }
+            return Ok(0);
+        }
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        self.lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        Ok(n)
     }
 }

@@ -41,7 +41,8 @@ impl Source {
             )));
         }
         let reader = SnapshotReader::new(path, key.clone());
-        let platform = reader.manifest()?.platform;
+        // Checked whole before anything is taken from it (and again as it is read).
+        let platform = reader.checked()?.platform;
         if platform != "auth0" {
             return Err(PipelineError::Spec(across_platforms(
                 &path.display().to_string(),
@@ -166,7 +167,7 @@ pub fn zitadel_snapshot(
     key: Option<Decryption>,
 ) -> Result<std::collections::HashMap<String, Vec<Value>>, PipelineError> {
     let reader = SnapshotReader::new(path, key);
-    let platform = reader.manifest()?.platform;
+    let platform = reader.checked()?.platform;
     if platform != "zitadel" {
         return Err(PipelineError::Spec(across_platforms(
             &path.display().to_string(),

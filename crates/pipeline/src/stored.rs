@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use idferry_archive::naming::{self, SnapshotName};
-use idferry_archive::prune::{Policy, Verdict, plan};
+use idferry_archive::prune::{Policy, Soundness, Verdict, plan};
+use idferry_archive::{ArchiveError, Decryption, SnapshotReader};
 use idferry_store::{Fetched, Outcome, RunReport, Store};
 use serde_json::Value;
 
@@ -46,18 +47,73 @@ pub async fn snapshots_in(store: &Store) -> Result<Vec<Stored>, PipelineError> {
     Ok(out)
 }
 
-/// Which snapshots of `store` (of `tenant`, or of all) `policy` keeps; each verdict's
-/// `path` is the object name.
+/// How snapshots are checked before retention counts them.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// Every member and the archive's end read and verified (the default: it reads,
+    /// and for object storage downloads, every snapshot of the tenants pruned once).
+    /// Encrypted snapshots are verified with the key when one is given; without it
+    /// they count as unverified.
+    Full(Option<Decryption>),
+    /// Only the manifest read (the first MiB): cheap, blind to damage past it.
+    ManifestOnly(Option<Decryption>),
+}
+
+/// What `check` finds of snapshot `name` of `store`.
+async fn soundness(store: &Store, name: &str, check: &Check) -> Result<Soundness, PipelineError> {
+    let fetched = store.fetch(name).await?;
+    let path = fetched.path().to_owned();
+    let check = check.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let (key, full) = match &check {
+            Check::Full(k) => (k.clone(), true),
+            Check::ManifestOnly(k) => (k.clone(), false),
+        };
+        let reader = SnapshotReader::new(&path, key.clone());
+        if key.is_none() && reader.is_encrypted()? {
+            return Ok(Soundness::Unverified(
+                "encrypted: give its key to verify it".into(),
+            ));
+        }
+        if !full {
+            reader.manifest()?;
+            return Ok(Soundness::Unverified("manifest only".into()));
+        }
+        let report = reader.verify()?;
+        Ok::<_, ArchiveError>(if report.passed() {
+            Soundness::Sound
+        } else {
+            Soundness::Damaged(report.problems.join("; "))
+        })
+    })
+    .await
+    .map_err(|e| PipelineError::Stage(format!("checking {name}: {e}")))?;
+    drop(fetched);
+    Ok(match result {
+        Ok(s) => s,
+        Err(ArchiveError::Corrupt { message, .. }) => Soundness::Damaged(message),
+        Err(ArchiveError::Encrypted { message, .. }) => Soundness::Damaged(message),
+        Err(e) => return Err(e.into()),
+    })
+}
+
+/// Which snapshots of `store` (of `tenant`, or of all) `policy` keeps, each checked as
+/// `check` says first (damaged ones count for nothing and are kept for someone to look
+/// at); each verdict's `path` is the object name.
 pub async fn plan_store(
     store: &Store,
     tenant: Option<&str>,
     policy: &Policy,
+    check: &Check,
 ) -> Result<Vec<Verdict>, PipelineError> {
-    let files: Vec<(PathBuf, SnapshotName)> = snapshots_in(store)
-        .await?
-        .into_iter()
-        .map(|s| (PathBuf::from(s.name), s.parsed))
-        .collect();
+    let mut files: Vec<(PathBuf, SnapshotName, Soundness)> = Vec::new();
+    for s in snapshots_in(store).await? {
+        if tenant.is_some_and(|t| t != s.parsed.tenant) {
+            continue;
+        }
+        let found = soundness(store, &s.name, check).await?;
+        files.push((PathBuf::from(s.name), s.parsed, found));
+    }
     Ok(plan(files, tenant, policy))
 }
 
@@ -75,7 +131,8 @@ pub async fn apply_retention(
         ));
     }
     let mut deleted = 0;
-    for v in plan_store(store, Some(tenant), &policy).await? {
+    let check = Check::Full(None);
+    for v in plan_store(store, Some(tenant), &policy, &check).await? {
         if !v.keep {
             store.delete(&v.path.to_string_lossy()).await?;
             deleted += 1;

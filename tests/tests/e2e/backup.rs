@@ -468,21 +468,44 @@ async fn a_killed_backup_leaves_no_snapshot_and_the_next_one_succeeds() {
     assert!(out.contains("1 snapshots"), "{out}");
 }
 
+/// The bytes of a small, sound snapshot (one member of two records).
+pub fn small_snapshot() -> Vec<u8> {
+    use idferry_model::MemberSink;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = idferry_archive::SnapshotWriter::create(
+        dir.path(),
+        "acme-prod",
+        "auth0",
+        "http://x",
+        false,
+    )
+    .unwrap();
+    w.start_member("config/roles.ndjson", "roles").unwrap();
+    w.write_record(br#"{"id":"rol_1","name":"admin"}"#).unwrap();
+    w.write_record(br#"{"id":"rol_2","name":"viewer"}"#)
+        .unwrap();
+    w.finish_member().unwrap();
+    let written = w.finish(&idferry_archive::WriteOptions::default()).unwrap();
+    std::fs::read(written.path).unwrap()
+}
+
 #[tokio::test]
 async fn prune_keeps_the_policy_set_and_dry_run_deletes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let start: jiff::Timestamp = "2026-01-01T02:00:00Z".parse().unwrap();
+    // Prune counts only snapshots that verify: each name holds a sound one.
+    let sound = small_snapshot();
     for day in 0..60 {
         let t = start + jiff::SignedDuration::from_hours(24 * day);
         std::fs::write(
             dir.path().join(naming::file_name(t, "acme-prod", false)),
-            b"",
+            &sound,
         )
         .unwrap();
     }
     std::fs::write(
         dir.path().join(naming::file_name(start, "other", false)),
-        b"",
+        &sound,
     )
     .unwrap();
     let args = [

@@ -6,6 +6,7 @@ mod backup;
 mod cli;
 mod common;
 mod conformance;
+mod damaged;
 mod faults;
 mod fidelity;
 mod jobs;
