@@ -28,6 +28,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    owner_only();
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -49,6 +50,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Everything idferry creates (snapshots, spools, run journals, reports with users and
+/// hashes, config and secrets it writes, output files) is created readable by its
+/// owner only: files 0600, folders 0700, whatever the caller's umask.
+fn owner_only() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }
 
 fn broken_pipe(e: &anyhow::Error) -> bool {

@@ -53,6 +53,13 @@ impl Encryption {
 
     /// Checks the recipients before any work is done.
     pub fn validate(&self) -> Result<(), ArchiveError> {
+        if let Self::Passphrase(p) = self
+            && age::secrecy::ExposeSecret::expose_secret(p).is_empty()
+        {
+            return Err(ArchiveError::Usage(
+                "the passphrase is empty: an empty passphrase protects nothing".into(),
+            ));
+        }
         if let Self::Recipients(list) = self {
             if list.is_empty() {
                 return Err(ArchiveError::Usage("no age recipient given".into()));

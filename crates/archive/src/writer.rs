@@ -52,8 +52,41 @@ pub struct WrittenSnapshot {
 
 struct Current {
     entry: MemberEntry,
-    file: BufWriter<File>,
+    file: Spool,
     hasher: blake3::Hasher,
+}
+
+/// A member's spool file: plain, or sealed with age to a key that exists only in this
+/// process's memory (an encrypted backup never has its records in clear on disk, and
+/// what a killed one leaves cannot be read by anyone).
+enum Spool {
+    Plain(BufWriter<File>),
+    Sealed(age::stream::StreamWriter<BufWriter<File>>),
+}
+
+impl Spool {
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(mut w) => w.flush(),
+            Self::Sealed(w) => w.finish()?.flush(),
+        }
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(w) => w.write(buf),
+            Self::Sealed(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(w) => w.flush(),
+            Self::Sealed(w) => w.flush(),
+        }
+    }
 }
 
 /// A snapshot being written.
@@ -63,6 +96,8 @@ pub struct SnapshotWriter {
     manifest: Manifest,
     spool: tempfile::TempDir,
     current: Option<Current>,
+    /// The in-memory key of a sealed spool.
+    seal: Option<age::x25519::Identity>,
 }
 
 impl SnapshotWriter {
@@ -77,7 +112,7 @@ impl SnapshotWriter {
     ) -> Result<Self, ArchiveError> {
         std::fs::create_dir_all(out_dir).map_err(ArchiveError::io(out_dir))?;
         let spool = tempfile::Builder::new()
-            .prefix(".idferry-spool-")
+            .prefix(&spool_prefix(tenant))
             .tempdir_in(out_dir)
             .map_err(ArchiveError::io(out_dir))?;
         let started = Timestamp::now();
@@ -99,7 +134,33 @@ impl SnapshotWriter {
             },
             spool,
             current: None,
+            seal: None,
         })
+    }
+
+    /// Seals the spool: members are written aside encrypted to a key held only in
+    /// memory (call it for encrypted snapshots, before the first member).
+    pub fn seal_spool(&mut self) -> Result<(), ArchiveError> {
+        if self.current.is_some() || !self.manifest.members.is_empty() {
+            return Err(ArchiveError::Usage(
+                "the spool is sealed before the first member".into(),
+            ));
+        }
+        self.seal = Some(age::x25519::Identity::generate());
+        Ok(())
+    }
+
+    /// A spooled member's content, opened (and unsealed).
+    fn read_spool(&self, index: usize) -> std::io::Result<Box<dyn std::io::Read + '_>> {
+        let file = std::io::BufReader::new(File::open(self.spool_path(index))?);
+        let Some(key) = &self.seal else {
+            return Ok(Box::new(file));
+        };
+        let decryptor = age::Decryptor::new_buffered(file).map_err(std::io::Error::other)?;
+        let reader = decryptor
+            .decrypt(std::iter::once(key as &dyn age::Identity))
+            .map_err(std::io::Error::other)?;
+        Ok(Box::new(reader))
     }
 
     /// Records the fields the users were exported with, in the manifest.
@@ -154,7 +215,7 @@ impl SnapshotWriter {
         self.close_members()?;
         let final_path = self.out_dir.join(self.file_name(options));
         let tmp = tempfile::Builder::new()
-            .prefix(".idferry-")
+            .prefix(&partial_prefix(&self.manifest.tenant))
             .suffix(".partial")
             .tempfile_in(&self.out_dir)
             .map_err(ArchiveError::io(&self.out_dir))?;
@@ -211,8 +272,13 @@ impl SnapshotWriter {
             manifest.as_slice(),
         )?;
         for (i, member) in self.manifest.members.iter().enumerate() {
-            let file = File::open(self.spool_path(i))?;
-            append(&mut tar, &member.path, member.bytes, mtime, file)?;
+            append(
+                &mut tar,
+                &member.path,
+                member.bytes,
+                mtime,
+                self.read_spool(i)?,
+            )?;
         }
         tar.into_inner()?.finish()
     }
@@ -264,13 +330,70 @@ impl<W: Write> Write for Output<W> {
     }
 }
 
+/// The prefix of the spool folders of `tenant`'s snapshots being written (hidden):
+/// `.idferry-spool-<tenant>-`, so that the next backup of the tenant, holding its lease,
+/// can find and remove what a killed one left ([`remove_leftovers`]).
+pub fn spool_prefix(tenant: &str) -> String {
+    format!(".idferry-spool-{tenant}-")
+}
+
+/// The prefix of `tenant`'s archives being written aside in a directory store.
+pub fn partial_prefix(tenant: &str) -> String {
+    format!(".idferry-{tenant}-")
+}
+
+/// Removes from `dir` what killed backups of `tenant` left (spool folders and partial
+/// archives); returns how many. Call it only while holding the tenant's lease: a
+/// running backup of the tenant owns its own.
+pub fn remove_leftovers(dir: &Path, tenant: &str) -> std::io::Result<usize> {
+    let (spool, partial) = (spool_prefix(tenant), partial_prefix(tenant));
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // A tenant whose name extends another's (`acme` and `acme-eu`) is not matched:
+        // what follows the prefix is tempfile's random part, without dashes.
+        let rest = name.strip_prefix(&spool).or_else(|| {
+            name.strip_prefix(&partial)
+                .and_then(|r| r.strip_suffix(".partial"))
+        });
+        if rest.is_none_or(|r| r.contains('-') || r.is_empty()) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 impl MemberSink for SnapshotWriter {
     fn start_member(&mut self, path: &str, kind: &str) -> std::io::Result<()> {
         if self.current.is_some() {
             self.finish_member()?;
         }
         let index = self.manifest.members.len();
-        let file = File::create(self.spool_path(index))?;
+        let file = BufWriter::with_capacity(1 << 20, File::create(self.spool_path(index))?);
+        let file = match &self.seal {
+            None => Spool::Plain(file),
+            Some(key) => {
+                let recipient = key.to_public();
+                let encryptor = age::Encryptor::with_recipients(std::iter::once(
+                    &recipient as &dyn age::Recipient,
+                ))
+                .map_err(std::io::Error::other)?;
+                Spool::Sealed(encryptor.wrap_output(file)?)
+            }
+        };
         self.current = Some(Current {
             entry: MemberEntry {
                 path: path.into(),
@@ -279,7 +402,7 @@ impl MemberSink for SnapshotWriter {
                 bytes: 0,
                 blake3: String::new(),
             },
-            file: BufWriter::with_capacity(1 << 20, file),
+            file,
             hasher: blake3::Hasher::new(),
         });
         Ok(())
@@ -303,7 +426,7 @@ impl MemberSink for SnapshotWriter {
         let Some(mut current) = self.current.take() else {
             return Ok(());
         };
-        current.file.flush()?;
+        current.file.finish()?;
         current.entry.blake3 = current.hasher.finalize().to_hex().to_string();
         self.manifest.members.push(current.entry);
         Ok(())

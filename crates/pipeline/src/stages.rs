@@ -54,6 +54,10 @@ pub async fn snapshot(
     progress: &dyn Progress,
 ) -> Result<Snapshot, PipelineError> {
     let mut writer = new_writer(tenant, store, export_options.include_secrets)?;
+    // An encrypted snapshot's records are never in clear on disk, even while spooled.
+    if write_options.encryption.is_some() {
+        writer.seal_spool()?;
+    }
     let (summary, requests, rate_limited) = match tenant.platform {
         Platform::Auth0 => {
             let client = Client::new(tenant, ClientOptions::default())?;

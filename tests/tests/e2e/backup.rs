@@ -281,7 +281,7 @@ async fn diff_reports_one_change_one_addition_one_deletion() {
 
 /// Every string under the secret fields of what the tenant holds: `api_view` keeps only
 /// what the API returns (write-only values never reach a backup).
-fn secret_values(t: &Tenant, api_view: bool) -> HashSet<String> {
+pub fn secret_values(t: &Tenant, api_view: bool) -> HashSet<String> {
     fn strings(v: &Value, out: &mut HashSet<String>) {
         match v {
             Value::String(s) if s.len() >= 8 && s != "_VALUE_NOT_SHOWN_" => {

@@ -10,6 +10,7 @@ mod damaged;
 mod faults;
 mod fidelity;
 mod jobs;
+mod leaks;
 mod migrate;
 mod pagination;
 mod pipelines;
