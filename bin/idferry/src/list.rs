@@ -27,9 +27,16 @@ pub struct ListArgs {
     /// Ids of the parent objects of a sub-resource, outermost first.
     #[arg(long = "parent", value_name = "ID")]
     pub parents: Vec<String>,
+    /// Print secret fields (client secrets, connection and provider credentials, signing
+    /// keys) as the API returns them; without it they are shown as `[redacted]`.
+    #[arg(long)]
+    pub show_secrets: bool,
     #[command(flatten)]
     pub config: ConfigArg,
 }
+
+/// What a secret field shows without `--show-secrets`.
+const REDACTED: &str = "[redacted]";
 
 /// The kind called `name`, or an error listing the kinds there are.
 pub fn kind(name: &str) -> anyhow::Result<&'static Kind> {
@@ -69,7 +76,18 @@ pub async fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
         let parents: Vec<&str> = args.parents.iter().map(String::as_str).collect();
         client.list(kind, &parents)
     };
-    while let Some(record) = records.try_next().await? {
+    let mut redacted = 0u64;
+    while let Some(mut record) = records.try_next().await? {
+        if !args.show_secrets {
+            for path in kind.secrets {
+                idferry_model::record::map_values(&mut record, path, &mut |v| {
+                    if !v.is_null() {
+                        *v = json!(REDACTED);
+                        redacted += 1;
+                    }
+                });
+            }
+        }
         serde_json::to_writer(&mut out, &record)?;
         out.write_all(b"\n")?;
         count += 1;
@@ -80,6 +98,9 @@ pub async fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
         "{}: {count} {} in {} requests ({} answered 429)",
         args.tenant, kind.name, stats.requests, stats.rate_limited
     );
+    if redacted > 0 {
+        eprintln!("{redacted} secret values shown as {REDACTED} (--show-secrets prints them)");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

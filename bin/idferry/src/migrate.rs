@@ -20,7 +20,6 @@ use idferry_model::{Config, Platform, Progress};
 use idferry_pipeline::LoadedSpec;
 use idferry_pipeline::into_zitadel::PROFILE;
 use idferry_pipeline::stages::{import_profile, shape_user};
-use idferry_transform::Mapping;
 use serde_json::{Value, json};
 
 use crate::cli::ConfigArg;
@@ -124,6 +123,19 @@ pub async fn run(cmd: MigrateCommand) -> anyhow::Result<ExitCode> {
 async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     idferry_auth0::install_tls_provider();
     let config = args.config.load()?;
+    let same_tenant = args.from == args.to
+        || config.tenant(&args.from).is_ok_and(|from| {
+            config
+                .tenant(&args.to)
+                .is_ok_and(|to| from.base_url == to.base_url)
+        });
+    if same_tenant {
+        bail!(
+            "--from {} and --to {} are the same tenant: migrating it into itself would create every user again; name another target",
+            args.from,
+            args.to
+        );
+    }
     if config.tenant(&args.to)?.platform == Platform::Zitadel {
         return into_zitadel(args, &config).await;
     }
@@ -136,7 +148,9 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     let target = Client::new(config.tenant(&args.to)?, ClientOptions::default())?;
     let (source, _copy) = resolve_source(&args.from, &config, &args.key).await?;
     let mappings = match &args.map {
-        Some(file) => vec![Mapping::load(file, &|v| std::env::var(v).ok())?],
+        Some(file) => vec![idferry_pipeline::kinds::load_mapping(file, &|v| {
+            std::env::var(v).ok()
+        })?],
         None => Vec::new(),
     };
     let (profile, hashes) = import_profile(args.hashes.as_deref())?;

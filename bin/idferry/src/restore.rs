@@ -15,7 +15,6 @@ use idferry_import::plan::{Action, Plan, PlanOptions, secret_notes};
 use idferry_import::state::Selection;
 use idferry_import::{ApplyReport, State, Values, apply, plan};
 use idferry_model::Config;
-use idferry_transform::Mapping;
 use serde_json::json;
 
 use crate::cli::ConfigArg;
@@ -147,7 +146,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let progress = Reporter::new();
     let mut from = source.state(Selection::Config, &progress).await?;
     if let Some(file) = &args.map {
-        let mapping = Mapping::load(file, &|v| std::env::var(v).ok())?;
+        let mapping = idferry_pipeline::kinds::load_mapping(file, &|v| std::env::var(v).ok())?;
         from.apply_mapping(&mapping)?;
     }
     let into = State::from_tenant(&target, Selection::Config, &progress)
@@ -375,7 +374,7 @@ async fn restore_zitadel(args: &RestoreArgs, config: &Config) -> anyhow::Result<
     let secrets = |kind: &str, name: &str, field: &str| values.text(kind, name, field);
     let mut source = source;
     if let Some(file) = &args.map {
-        let mapping = Mapping::load(file, &|v| std::env::var(v).ok())?;
+        let mapping = idferry_pipeline::kinds::load_mapping(file, &|v| std::env::var(v).ok())?;
         idferry_pipeline::into_zitadel::map_records(&mut source, &mapping)?;
     }
     let current = zrestore::read_instance(&target).await?;

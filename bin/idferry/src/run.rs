@@ -242,7 +242,7 @@ pub fn runs(args: RunsArgs) -> anyhow::Result<ExitCode> {
 
 /// One run directory, from its journal (a damaged one says so).
 fn describe(dir: &Path) -> Value {
-    let opened = Journal::open(dir).and_then(|j| Ok((j.info()?, j.stages()?)));
+    let opened = Journal::read(dir).and_then(|j| Ok((j.info()?, j.stages()?)));
     match opened {
         Ok((info, stages)) => {
             let done = stages.iter().filter(|s| s.status == "done").count();

@@ -1,6 +1,6 @@
 //! `idferry transform`: records through a mapping spec, as a shell-pipe citizen.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -10,7 +10,7 @@ use idferry_transform::codec::{Output, open_input};
 use idferry_transform::hashes::HashFile;
 use idferry_transform::profiles;
 use idferry_transform::rules::Rule;
-use idferry_transform::{EngineOptions, Mapping, OnError, run};
+use idferry_transform::{EngineOptions, OnError, run};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -86,12 +86,32 @@ pub struct TransformArgs {
 pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
     let (mut mapping, spec_name) = match (&args.map, &args.profile) {
         (Some(file), _) => (
-            Mapping::load(file, &|var| std::env::var(var).ok())?,
+            idferry_pipeline::kinds::load_mapping(file, &|var| std::env::var(var).ok())?,
             file.display().to_string(),
         ),
         (None, Some(name)) => (profiles::profile(name)?, format!("profile {name}")),
         (None, None) => bail!("give --map FILE or --profile NAME"),
     };
+    idferry_pipeline::kinds::check_kind(&args.kind, "--kind")?;
+    // The rejects file must not be the input or the output: it would overwrite it.
+    if let Some(rejects) = &args.rejects {
+        let same = |a: &Path, b: &Path| {
+            a != Path::new("-")
+                && b != Path::new("-")
+                && (std::path::absolute(a).ok() == std::path::absolute(b).ok()
+                    || std::fs::canonicalize(a)
+                        .ok()
+                        .is_some_and(|x| std::fs::canonicalize(b).ok().is_some_and(|y| x == y)))
+        };
+        for (other, name) in [(&args.input, "--input"), (&args.output, "--output")] {
+            if same(rejects, other) {
+                bail!(
+                    "--rejects {} is also {name}: it would be overwritten; give another file",
+                    rejects.display()
+                );
+            }
+        }
+    }
     let hashes = match &args.hashes {
         Some(file) => {
             let loaded = Arc::new(HashFile::load(file).map_err(anyhow::Error::msg)?);

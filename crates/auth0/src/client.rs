@@ -134,6 +134,10 @@ impl Client {
             });
         }
         let credentials = tenant.resolve_credentials()?;
+        let mut options = options;
+        if let Some(secs) = tenant.request_timeout {
+            options.timeout = Duration::from_secs(secs);
+        }
         let rate = options.rate_limit.or(tenant.rate_limit);
         let burst = options.burst.or(tenant.burst);
         Self::from_parts(
@@ -375,6 +379,13 @@ impl Client {
             .counters
             .transient_retries
             .fetch_add(1, Ordering::Relaxed);
+        if e.is_timeout() {
+            return Failure::now(Error::Stalled {
+                tenant: self.inner.tenant.clone(),
+                method: method.to_string(),
+                path: path.to_owned(),
+            });
+        }
         let message = idferry_pacing::retry::transport_message(e);
         Failure::now(Error::Transport {
             tenant: self.inner.tenant.clone(),

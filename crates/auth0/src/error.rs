@@ -43,6 +43,16 @@ pub enum Error {
         /// What the HTTP stack said.
         message: String,
     },
+    /// The tenant took the request and did not answer within the request timeout.
+    #[error("{tenant}: {method} {path}: {}", idferry_pacing::retry::STALLED)]
+    Stalled {
+        /// The tenant.
+        tenant: String,
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+    },
     /// An answer could not be understood.
     #[error("{tenant}: {method} {path}: unexpected answer: {message}")]
     Decode {
@@ -106,6 +116,7 @@ impl Error {
             Self::Transport { .. } => RetryClass::Transient,
             Self::GaveUp { last, .. } => last.class(),
             Self::Decode { .. }
+            | Self::Stalled { .. }
             | Self::Auth { .. }
             | Self::Job { .. }
             | Self::Setup { .. }

@@ -13,6 +13,7 @@
 //! # (the JWT profile), or token_file / token_env, a personal access token
 //! rate_limit = 10                     # requests per second (optional)
 //! burst = 10                          # (optional)
+//! request_timeout = 60                # seconds before a silent tenant counts as stalled
 //! ```
 //!
 //! Errors name the file, the line and the key, so that a typo is found at once.
@@ -161,6 +162,9 @@ pub struct TenantConfig {
     pub rate_limit: Option<f64>,
     /// How many requests may go at once before the rate applies.
     pub burst: Option<u32>,
+    /// Seconds a request may take, answer included, before the tenant counts as stalled
+    /// (None: the client's default, 60).
+    pub request_timeout: Option<u64>,
 }
 
 impl TenantConfig {
@@ -195,6 +199,7 @@ impl TenantConfig {
             credentials: CredentialSource::Token(SecretSource::Env(var.to_owned())),
             rate_limit: None,
             burst: None,
+            request_timeout: None,
         }
     }
 }
@@ -340,6 +345,7 @@ struct RawTenant {
     audience: Option<String>,
     rate_limit: Option<Spanned<f64>>,
     burst: Option<Spanned<u32>>,
+    request_timeout: Option<Spanned<u64>>,
 }
 
 impl RawTenant {
@@ -506,6 +512,15 @@ impl RawTenant {
         {
             return Err(invalid(Some(burst.span()), "burst", "must be at least 1"));
         }
+        if let Some(t) = &self.request_timeout
+            && *t.get_ref() == 0
+        {
+            return Err(invalid(
+                Some(t.span()),
+                "request_timeout",
+                "seconds a request may take: at least 1",
+            ));
+        }
         Ok(TenantConfig {
             name: name.to_owned(),
             platform: self.platform.unwrap_or(Platform::Auth0),
@@ -513,6 +528,7 @@ impl RawTenant {
             credentials,
             rate_limit: self.rate_limit.map(Spanned::into_inner),
             burst: self.burst.map(Spanned::into_inner),
+            request_timeout: self.request_timeout.map(Spanned::into_inner),
         })
     }
 }

@@ -33,6 +33,9 @@ impl Default for RetryPolicy {
 /// (refused, reset, timed out), since its own message alone is often just "error
 /// sending request".
 pub fn transport_message(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return STALLED.to_owned();
+    }
     let mut message = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -42,6 +45,9 @@ pub fn transport_message(e: &reqwest::Error) -> String {
     }
     message
 }
+
+/// What a request that timed out says: the tenant stalled.
+pub const STALLED: &str = "no answer within the request timeout: the server took the request and stalled (not retried: a stalled server rarely recovers within a run). `request_timeout = SECONDS` in the tenant's config allows more time";
 
 impl RetryPolicy {
     /// How many attempts in all a failure of `class` allows; None when retrying cannot

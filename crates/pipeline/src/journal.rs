@@ -102,11 +102,56 @@ pub struct StageRow {
     pub error: Option<String>,
 }
 
-/// An open journal.
+/// An open journal. It holds its run directory's lock: one process at a time runs it.
 #[derive(Debug)]
 pub struct Journal {
     conn: Connection,
     path: PathBuf,
+    /// The run directory's lock; none for a journal opened only to be read.
+    _lock: Option<std::fs::File>,
+}
+
+/// The lock file of a run directory (an OS lock on it, released when its holder exits,
+/// however it exits; its text says who holds it).
+const LOCK: &str = "run.lock";
+
+/// Takes `dir`'s lock, or says who holds it.
+fn lock(dir: &Path) -> Result<std::fs::File, PipelineError> {
+    let path = dir.join(LOCK);
+    let io = |source| PipelineError::Io {
+        what: format!("locking the run directory {}", dir.display()),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            return Err(PipelineError::Journal(format!(
+                "the run directory {} is in use by another idferry ({}): two processes must not run one run; wait for it to end, or stop it, then `idferry resume {}`",
+                dir.display(),
+                holder.trim(),
+                dir.display()
+            )));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+    }
+    use std::io::Write;
+    file.set_len(0).map_err(io)?;
+    write!(
+        file,
+        "process {} since {}",
+        std::process::id(),
+        jiff::Timestamp::now()
+    )
+    .map_err(io)?;
+    Ok(file)
 }
 
 fn now() -> String {
@@ -146,6 +191,7 @@ impl Journal {
             source,
         })?;
         let path = dir.join(FILE);
+        let lock = lock(dir)?;
         if path.exists() {
             return Err(PipelineError::Journal(format!(
                 "{} already holds a run; resume it with `idferry resume {}`",
@@ -173,11 +219,26 @@ impl Journal {
             Ok(())
         };
         setup().map_err(|e| Self::db(&path, e))?;
-        Ok(Self { conn, path })
+        Ok(Self {
+            conn,
+            path,
+            _lock: Some(lock),
+        })
     }
 
-    /// Opens the journal of an existing run, refusing one that is damaged.
+    /// Opens the journal of an existing run to continue it (taking its lock), refusing
+    /// one that is damaged.
     pub fn open(dir: &Path) -> Result<Self, PipelineError> {
+        Self::open_as(dir, true)
+    }
+
+    /// Opens the journal of a run to read it (`idferry runs`), without its lock: a run
+    /// in progress can be looked at.
+    pub fn read(dir: &Path) -> Result<Self, PipelineError> {
+        Self::open_as(dir, false)
+    }
+
+    fn open_as(dir: &Path, locked: bool) -> Result<Self, PipelineError> {
         let path = dir.join(FILE);
         if !path.is_file() {
             return Err(PipelineError::Journal(format!(
@@ -185,6 +246,7 @@ impl Journal {
                 dir.display()
             )));
         }
+        let lock = if locked { Some(lock(dir)?) } else { None };
         let conn = Connection::open(&path).map_err(|e| Self::damaged(&path, e))?;
         let check: String = conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -202,7 +264,11 @@ impl Journal {
             ));
         }
         Self::pragmas(&conn).map_err(|e| Self::damaged(&path, e))?;
-        let journal = Self { conn, path };
+        let journal = Self {
+            conn,
+            path,
+            _lock: lock,
+        };
         journal
             .info()
             .map_err(|e| Self::damaged(&journal.path, e))?;

@@ -8,6 +8,7 @@
 pub mod error;
 pub mod into_zitadel;
 pub mod journal;
+pub mod kinds;
 pub mod progress;
 pub mod run;
 pub mod shard;

@@ -156,7 +156,7 @@ fn load_mappings(
     spec.spec
         .transforms
         .iter()
-        .map(|p| Ok(Mapping::load(p, &env)?))
+        .map(|p| crate::kinds::load_mapping(p, &env))
         .collect()
 }
 

@@ -93,6 +93,8 @@ pub struct Mapping {
     pub all: Vec<Rule>,
     /// Rules per kind.
     pub kinds: BTreeMap<String, Vec<Rule>>,
+    /// The line of each kind's first rule in the spec file (for errors naming a kind).
+    pub lines: BTreeMap<String, usize>,
 }
 
 /// What is wrong with a spec.
@@ -147,6 +149,11 @@ impl Mapping {
             .map_err(|e| at(e.span().unwrap_or(0..0), e.message().to_owned()))?;
         let mut mapping = Mapping::default();
         for (kind, rules) in raw {
+            if let Some(first) = rules.first() {
+                mapping
+                    .lines
+                    .insert(kind.clone(), line_col(text, first.span().start).0);
+            }
             let mut compiled = Vec::with_capacity(rules.len());
             for rule in rules {
                 let span = rule.span();

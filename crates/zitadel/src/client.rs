@@ -84,7 +84,7 @@ impl Client {
         // reqwest is built without a TLS provider of its own (no aws-lc build): ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_secs(tenant.request_timeout.unwrap_or(60)))
             .build()
             .map_err(|e| Error::Transport {
                 instance: tenant.name.clone(),
@@ -182,11 +182,20 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let transport = |e: reqwest::Error| Error::Transport {
-            instance: self.inner.instance.clone(),
-            method: method.to_string(),
-            path: path.to_owned(),
-            message: idferry_pacing::retry::transport_message(&e),
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() {
+                return Error::Stalled {
+                    instance: self.inner.instance.clone(),
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                };
+            }
+            Error::Transport {
+                instance: self.inner.instance.clone(),
+                method: method.to_string(),
+                path: path.to_owned(),
+                message: idferry_pacing::retry::transport_message(&e),
+            }
         };
         let permit = self.inner.throttle.acquire().await;
         self.inner.requests.fetch_add(1, Ordering::Relaxed);

@@ -46,6 +46,16 @@ pub enum Error {
         /// What broke.
         message: String,
     },
+    /// The instance took the request and did not answer within the request timeout.
+    #[error("{instance}: {method} {path}: {}", idferry_pacing::retry::STALLED)]
+    Stalled {
+        /// The instance.
+        instance: String,
+        /// The HTTP method.
+        method: String,
+        /// The path.
+        path: String,
+    },
     /// An answer that is not what the API documents.
     #[error("{instance}: {method} {path}: unexpected answer: {message}")]
     Decode {

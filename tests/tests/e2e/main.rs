@@ -14,6 +14,7 @@ mod leaks;
 mod migrate;
 mod pagination;
 mod pipelines;
+mod refusals;
 mod restore;
 mod store;
 mod throttle;

@@ -214,6 +214,7 @@ fn client_config(t: &idferry_emulator::Tenant) -> idferry_model::TenantConfig {
         ),
         rate_limit: None,
         burst: None,
+        request_timeout: None,
     }
 }
 
