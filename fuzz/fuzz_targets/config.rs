@@ -1,0 +1,11 @@
+//! A tenant config (idferry.toml) of any text: tenants, or an error naming file:line.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = idferry_model::Config::parse(text, std::path::Path::new("idferry.toml"));
+});
