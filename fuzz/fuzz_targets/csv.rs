@@ -4,5 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = idferry_transform::csv::csv_to_ndjson(data, std::io::sink());
+    let _ = idferry_transform::csv::csv_to_ndjson(data, std::io::sink(), None);
+    let mut rejects = Vec::new();
+    let _ = idferry_transform::csv::csv_to_ndjson(data, std::io::sink(), Some(&mut rejects));
 });

@@ -157,19 +157,31 @@ pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
             Format::Ndjson => (input, None),
             Format::Csv => {
                 let (reader, writer) = std::io::pipe()?;
+                let skip = matches!(on_error, OnError::Skip);
                 let from_csv = scope.spawn(move || {
-                    idferry_transform::csv::csv_to_ndjson(input, std::io::BufWriter::new(writer))
+                    // Rows csv cannot read go to the rejects after the engine's, with
+                    // --on-error skip.
+                    let mut csv_rejects = Vec::new();
+                    idferry_transform::csv::csv_to_ndjson(
+                        input,
+                        std::io::BufWriter::new(writer),
+                        skip.then_some(&mut csv_rejects as &mut dyn std::io::Write),
+                    )
+                    .map(|(_, rejected)| (csv_rejects, rejected))
                 });
                 (Box::new(std::io::BufReader::new(reader)), Some(from_csv))
             }
         };
-        let rejects = rejects
+        let engine_rejects = rejects
             .as_mut()
             .map(|r| r as &mut (dyn std::io::Write + Send));
         let (stats, output) = match args.to {
             Format::Ndjson => {
                 let mut output = output;
-                (run(&mapping, &options, input, &mut output, rejects), output)
+                (
+                    run(&mapping, &options, input, &mut output, engine_rejects),
+                    output,
+                )
             }
             Format::Csv => {
                 let (reader, mut writer) = std::io::pipe()?;
@@ -180,7 +192,7 @@ pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
                     idferry_transform::csv::ndjson_to_csv(reader, &mut output, columns, 1000)
                         .map(|_| output)
                 });
-                let stats = run(&mapping, &options, input, &mut writer, rejects);
+                let stats = run(&mapping, &options, input, &mut writer, engine_rejects);
                 drop(writer);
                 let output = to_csv
                     .join()
@@ -190,11 +202,19 @@ pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
             }
         };
         // The engine's own error first: a csv error after it is its consequence.
-        let stats = stats?;
+        let mut stats = stats?;
         if let Some(t) = from_csv {
-            t.join()
+            let (csv_rejects, rejected) = t
+                .join()
                 .map_err(|_| anyhow::anyhow!("the csv reader stopped"))?
                 .context("reading csv")?;
+            // The engine's rejects first, then the rows csv could not read.
+            if let Some(r) = rejects.as_mut() {
+                std::io::Write::write_all(r, &csv_rejects)
+                    .context("cannot write the rejects file")?;
+            }
+            stats.rejected += rejected;
+            stats.read += rejected;
         }
         output.finish().context("cannot finish the output")?;
         Ok(stats)

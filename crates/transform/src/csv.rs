@@ -78,8 +78,41 @@ pub fn unflatten(headers: &[String], cells: &csv::StringRecord) -> Value {
     Value::Object(record)
 }
 
-/// csv (with a header row) to ndjson.
-pub fn csv_to_ndjson(input: impl Read, mut output: impl Write) -> Result<u64, CsvError> {
+/// Why `headers` cannot name a record's fields without losing some: a column named
+/// twice, or a column that is also the object of another (`a` and `a.b`).
+fn header_problem(headers: &[String]) -> Option<String> {
+    for (i, h) in headers.iter().enumerate() {
+        for (j, other) in headers.iter().enumerate().skip(i + 1) {
+            if h == other {
+                return Some(format!(
+                    "column {h:?} appears twice (columns {} and {}): one of its values would be lost",
+                    i + 1,
+                    j + 1
+                ));
+            }
+            let (short, long) = if h.len() < other.len() {
+                (h, other)
+            } else {
+                (other, h)
+            };
+            if long.starts_with(short.as_str()) && long.as_bytes().get(short.len()) == Some(&b'.') {
+                return Some(format!(
+                    "columns {short:?} and {long:?}: {short:?} cannot be a value and hold {long:?} at once"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// csv (with a header row) to ndjson. A row that cannot be read stops the conversion
+/// naming its line, or with `rejects`, is written there (`{line, reason, input}`, as
+/// the engine's rejects) and skipped; returns the records written and rejected.
+pub fn csv_to_ndjson(
+    input: impl Read,
+    mut output: impl Write,
+    mut rejects: Option<&mut dyn Write>,
+) -> Result<(u64, u64), CsvError> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
     let headers: Vec<String> = reader
         .headers()
@@ -90,12 +123,34 @@ pub fn csv_to_ndjson(input: impl Read, mut output: impl Write) -> Result<u64, Cs
         .iter()
         .map(str::to_owned)
         .collect();
+    if let Some(message) = header_problem(&headers) {
+        return Err(CsvError { line: 1, message });
+    }
     let mut n = 0;
+    let mut rejected = 0;
     for row in reader.records() {
-        let row = row.map_err(|e| CsvError {
-            line: e.position().map_or(0, |p| p.line()),
-            message: e.to_string(),
-        })?;
+        let row = match (row, rejects.as_deref_mut()) {
+            (Ok(row), _) => row,
+            (Err(e), Some(out)) => {
+                let line = e.position().map_or(0, |p| p.line());
+                let reject =
+                    serde_json::json!({"line": line, "reason": e.to_string(), "input": null});
+                serde_json::to_writer(&mut *out, &reject)
+                    .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
+                    .map_err(|e| CsvError {
+                        line,
+                        message: format!("writing the rejects: {e}"),
+                    })?;
+                rejected += 1;
+                continue;
+            }
+            (Err(e), None) => {
+                return Err(CsvError {
+                    line: e.position().map_or(0, |p| p.line()),
+                    message: e.to_string(),
+                });
+            }
+        };
         let line = row.position().map_or(0, |p| p.line());
         serde_json::to_writer(&mut output, &unflatten(&headers, &row))
             .and_then(|()| output.write_all(b"\n").map_err(serde_json::Error::io))
@@ -109,7 +164,7 @@ pub fn csv_to_ndjson(input: impl Read, mut output: impl Write) -> Result<u64, Cs
         line: 0,
         message: e.to_string(),
     })?;
-    Ok(n)
+    Ok((n, rejected))
 }
 
 /// A record's line number and its flattened fields.
@@ -239,7 +294,10 @@ mod tests {
             "{header}"
         );
         let mut back = Vec::new();
-        assert_eq!(csv_to_ndjson(&csv_text[..], &mut back).unwrap(), 2);
+        assert_eq!(
+            csv_to_ndjson(&csv_text[..], &mut back, None).unwrap(),
+            (2, 0)
+        );
         let got: Vec<Value> = String::from_utf8(back)
             .unwrap()
             .lines()
@@ -258,5 +316,37 @@ mod tests {
         ndjson_to_csv(ndjson.as_bytes(), &mut out, Some(vec!["b".into()]), 1).unwrap();
         // A one-column empty row is written `""` so that it is not a blank line.
         assert_eq!(String::from_utf8(out).unwrap(), "b\n\"\"\n3\n");
+    }
+
+    #[test]
+    fn ambiguous_headers_are_refused_and_bad_rows_go_to_the_rejects() {
+        let dup =
+            csv_to_ndjson(&b"email,name,email\na,b,c\n"[..], std::io::sink(), None).unwrap_err();
+        assert_eq!(dup.line, 1);
+        assert!(
+            dup.message.contains("\"email\" appears twice"),
+            "{}",
+            dup.message
+        );
+        let nested = csv_to_ndjson(&b"a,a.b\n1,2\n"[..], std::io::sink(), None).unwrap_err();
+        assert!(
+            nested.message.contains("cannot be a value"),
+            "{}",
+            nested.message
+        );
+        // A short row: an error, or with rejects, a reject line and the others carried.
+        let text = &b"a,b\n1,2\n3\n4,5\n"[..];
+        assert_eq!(
+            csv_to_ndjson(text, std::io::sink(), None).unwrap_err().line,
+            3
+        );
+        let (mut out, mut rejects) = (Vec::new(), Vec::new());
+        assert_eq!(
+            csv_to_ndjson(text, &mut out, Some(&mut rejects)).unwrap(),
+            (2, 1)
+        );
+        let reject: Value = serde_json::from_slice(&rejects).unwrap();
+        assert_eq!(reject["line"], 3);
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2);
     }
 }

@@ -11,7 +11,7 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::rules::{Rule, apply_all};
 use crate::spec::Mapping;
@@ -189,9 +189,7 @@ fn transform_chunk(
         // string in it, which parsing from a `str` skips.
         let result = std::str::from_utf8(line)
             .map_err(|e| format!("not UTF-8: {e}"))
-            .and_then(|text| {
-                serde_json::from_str::<Value>(text).map_err(|e| format!("not JSON: {e}"))
-            })
+            .and_then(|text| crate::strict::parse(text).map_err(|e| format!("not JSON: {e}")))
             .and_then(|mut record| {
                 apply_all(rules.iter().copied(), &mut record)
                     .map(|keep| keep.then_some(record))
@@ -366,6 +364,7 @@ pub fn run(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::Value;
 
     fn no_env(_: &str) -> Option<String> {
         None

@@ -11,6 +11,7 @@ pub mod path;
 pub mod profiles;
 pub mod rules;
 pub mod spec;
+pub mod strict;
 
 pub use engine::{EngineError, EngineOptions, OnError, Stats, run};
 pub use spec::{Mapping, SpecError};

@@ -227,3 +227,70 @@ async fn a_tenant_that_never_answers_is_reported_stalled_within_its_timeout() {
         "a stalled tenant is given up on after its timeout, not retried for minutes: {took:?}"
     );
 }
+
+#[tokio::test]
+async fn transform_loses_nothing_of_its_input_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(
+        p.join("keep.toml"),
+        "[[users]]\nop = \"drop\"\nfields = [\"x\"]\n",
+    )
+    .unwrap();
+    let transform = |extra: &[&str]| {
+        let mut args = vec!["transform", "--map", "keep.toml"];
+        args.extend(extra);
+        args.iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<String>>()
+    };
+    let run = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_idferry(&args, p).await
+    };
+    // A key twice in one record: refused naming the line and the key.
+    std::fs::write(
+        p.join("dup.ndjson"),
+        "{\"email\":\"a@x\"}\n{\"email\":\"b@x\",\"email\":\"c@x\"}\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(transform(&["-i", "dup.ndjson"])).await;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("line 2") && err.contains("\"email\" appears twice"),
+        "{err}"
+    );
+    // An integer beyond 64 bits: refused, not rounded.
+    std::fs::write(
+        p.join("big.ndjson"),
+        "{\"id\":123456789012345678901234567}\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(transform(&["-i", "big.ndjson"])).await;
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("beyond 64 bits"), "{err}");
+    // A csv column named twice: refused; a csv row that cannot be read goes to the
+    // rejects with --on-error skip, the others are carried.
+    std::fs::write(p.join("dup.csv"), "email,email\na,b\n").unwrap();
+    let (code, _, err) = run(transform(&["--from", "csv", "-i", "dup.csv"])).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("appears twice"), "{err}");
+    std::fs::write(p.join("short.csv"), "email,name\na@x,A\nb@x\nc@x,C\n").unwrap();
+    let (code, out, err) = run(transform(&[
+        "--from",
+        "csv",
+        "-i",
+        "short.csv",
+        "--on-error",
+        "skip",
+        "--rejects",
+        "rej.ndjson",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let rejects = std::fs::read_to_string(p.join("rej.ndjson")).unwrap();
+    assert_eq!(rejects.lines().count(), 1, "{rejects}");
+    assert!(rejects.contains("\"line\":3"), "{rejects}");
+    assert!(err.contains("1 rejected"), "{err}");
+}
