@@ -50,6 +50,9 @@ pub struct ZitadelSink<'a> {
     pub spool: PathBuf,
     /// The report (refusals and what is not carried).
     pub report: PathBuf,
+    /// The password-hash export: hashes are read from it when users are sent, never
+    /// written into the spool.
+    pub hashes: Option<PathBuf>,
 }
 
 fn io(what: String) -> impl Fn(std::io::Error) -> PipelineError {
@@ -135,6 +138,11 @@ pub async fn extract(
                                               "not_carried": shaped.not_carried}),
                     )?;
                 }
+                // The spool never holds a hash: the import reads it from the file again.
+                let mut shaped = shaped;
+                if let Some(human) = shaped.body.get_mut("human").and_then(Value::as_object_mut) {
+                    human.remove("hashedPassword");
+                }
                 let line = SourceUser {
                     source_id,
                     user: shaped,
@@ -204,7 +212,24 @@ pub async fn import(
     stage: &str,
     progress: &dyn Progress,
 ) -> Result<Value, PipelineError> {
-    let users = read_spool(&sink.spool)?;
+    let mut users = read_spool(&sink.spool)?;
+    if let Some(file) = &sink.hashes {
+        let hashes = HashFile::load(file)
+            .map_err(|e| PipelineError::Spec(format!("hashes {}: {e}", file.display())))?;
+        for u in &mut users {
+            // Found as at extract: by the source's user id, else by email.
+            let email = u
+                .user
+                .body
+                .pointer("/human/email/email")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let key = json!({"user_id": u.source_id, "email": email});
+            if let Some(hash) = hashes.find(&key) {
+                zusers::set_hash(&mut u.user, hash);
+            }
+        }
+    }
     let org_id = zusers::ensure_org(sink.target, &sink.org).await?;
     let mut report = crate::stages::append(&sink.report)?;
     let mut chunks = UnitChunks {

@@ -491,6 +491,7 @@ impl Ctx<'_> {
                             upsert: *upsert,
                             spool: unit_dir.join(format!("users-{i}.ndjson.zst")),
                             report: unit_dir.join(format!("users-{i}-report.ndjson")),
+                            hashes: hashes.clone(),
                         };
                         let refused = self
                             .users_into_zitadel(
@@ -530,9 +531,11 @@ impl Ctx<'_> {
                         },
                         spool: unit_dir.join(format!("users-{i}.ndjson.zst")),
                         report: unit_dir.join(format!("users-{i}-errors.ndjson")),
+                        hashes: hashes.clone(),
                     };
                     self.stage(unit, &format!("{stage}:extract"), || async {
-                        let (profile, _) = stages::import_profile(hashes.as_deref())?;
+                        // Hashes are merged at import, so that the spool holds none.
+                        let (profile, _) = stages::import_profile(None)?;
                         stages::extract_users(
                             &source()?,
                             self.mappings,

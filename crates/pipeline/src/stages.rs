@@ -341,6 +341,9 @@ pub struct UsersSink<'a> {
     pub spool: PathBuf,
     /// The error report.
     pub report: PathBuf,
+    /// The password-hash export: hashes are merged when users are sent, never written
+    /// into the spool.
+    pub hashes: Option<PathBuf>,
 }
 
 /// Imports the spooled users, file by file, journaled.
@@ -351,7 +354,15 @@ pub async fn import_spool(
     stage: &str,
     progress: &dyn Progress,
 ) -> Result<Value, PipelineError> {
-    let users = read_spool(&sink.spool)?;
+    let mut users = read_spool(&sink.spool)?;
+    if let Some(file) = &sink.hashes {
+        let hashes = HashFile::load(file)
+            .map_err(|e| PipelineError::Spec(format!("hashes {}: {e}", file.display())))?;
+        for u in &mut users {
+            // The profile's last step (`import_profile`), on the spooled user it saw.
+            hashes.merge_into(&mut u.user);
+        }
+    }
     let mut report = Report::new(append(&sink.report)?);
     let mut chunks = UnitChunks {
         journal,

@@ -216,6 +216,21 @@ pub fn add_human_body(org_id: &str, username: &str, human: &Value) -> Value {
     Value::Object(body)
 }
 
+/// Gives `user` the password hash `hash` when it is in a format ZITADEL verifies (what
+/// [`shape`] does; a hash in another format was reported as not carried there).
+pub fn set_hash(user: &mut Shaped, hash: &str) {
+    if HASH_SCHEMES
+        .iter()
+        .any(|(prefix, _)| hash.starts_with(prefix))
+        && let Some(human) = user.body.get_mut("human").and_then(Value::as_object_mut)
+    {
+        human.insert(
+            "hashedPassword".into(),
+            json!({"hash": hash, "changeRequired": false}),
+        );
+    }
+}
+
 /// A user to import: its id at the source and its shaped form.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceUser {

@@ -233,6 +233,43 @@ async fn no_file_idferry_makes_is_readable_by_others_nor_holds_secrets_or_hashes
     );
     assert!(work.join("refused.ndjson").exists());
 
+    // 4. The same as a pipeline, in a run directory (extract spool, journal, report).
+    std::fs::write(
+        given.join("users.toml"),
+        format!(
+            "name = \"users\"\n[source]\ntenant = \"acme-prod\"\n[[sink]]\ntype = \"users\"\nto = \"acme-staging\"\nhashes = \"{}\"\nupsert = true\nmemberships = false\n",
+            hashes_file.display()
+        ),
+    )
+    .unwrap();
+    let out = idferry(
+        &work,
+        &[
+            "run",
+            given.join("users.toml").to_str().unwrap(),
+            "--config",
+            config,
+            "--run-dir",
+            "runs/users",
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        work.join("runs/users/journal.sqlite").exists() || work.join("runs/users").is_dir(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spools: Vec<PathBuf> = {
+        let mut all = Vec::new();
+        walk(&work.join("runs/users"), &mut all);
+        all.into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(".ndjson.zst"))
+            .collect()
+    };
+    assert!(!spools.is_empty(), "the run spooled its users");
+
     // Every file and folder idferry made: owner only; no secret, no hash in clear.
     let mut made = Vec::new();
     walk(&work, &mut made);
