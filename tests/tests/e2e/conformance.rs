@@ -73,6 +73,15 @@ async fn schemathesis_finds_the_emulated_zitadel_instance_true_to_zitadel_api() 
             .values()
             .map(|ops| ops.as_object().unwrap().len())
             .sum::<usize>();
+    // The figures, for whoever runs it with --nocapture.
+    for line in stdout.lines().filter(|l| {
+        l.contains("Tested:")
+            || l.contains("generated")
+            || l.contains("Failures")
+            || l.contains("passed")
+    }) {
+        eprintln!("schemathesis: {}", line.trim());
+    }
     let tested = format!("Tested: {operations}");
     assert!(stdout.contains(&tested), "expected «{tested}»:\n{stdout}");
 }
