@@ -8,10 +8,7 @@ use serde_json::Value;
 use crate::common::bin;
 
 fn root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
+    crate::common::repo().to_owned()
 }
 
 async fn transform(args: &[&str], stdin: &str, cwd: &std::path::Path) -> (i32, String, String) {

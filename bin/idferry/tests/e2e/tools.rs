@@ -2,7 +2,7 @@
 //! Python packages from PyPI into one virtual environment under `target/`, made once
 //! (one installer at a time in this test binary) and reused by later runs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -13,7 +13,7 @@ pub const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .unwrap_or_else(|| crate::common::repo().join("target"))
 }
 
 /// The path of `tool` in the test venv (`target/test-venv`), with `requirement`

@@ -4,7 +4,6 @@
 //! reported per user), and the same as a pipeline killed with SIGKILL and resumed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -376,10 +375,7 @@ async fn an_auth0_to_zitadel_pipeline_killed_mid_way_ends_with_every_user_exactl
     const USERS: usize = 3_000;
     // Paced so that kills land in the import.
     let (emu, dir) = pair(USERS, 1500.0).await;
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("samples/pipelines");
+    let samples = crate::common::repo().join("samples/pipelines");
     std::fs::copy(
         samples.join("auth0-to-zitadel.toml"),
         dir.path().join("auth0-to-zitadel.toml"),

@@ -194,10 +194,7 @@ async fn a_restore_into_an_empty_tenant_matches_the_source_and_a_rerun_plans_not
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_staging_restore_rewrites_urls_and_scrubs_people() {
     let p = Pair::new(500).await;
-    let map = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("samples/mappings/staging.toml");
+    let map = crate::common::repo().join("samples/mappings/staging.toml");
     let map = map.to_str().unwrap();
     p.restore_config(&["--map", map]).await;
     let (code, out, err) = p

@@ -33,10 +33,7 @@ async fn tenants(users: usize, import_rate: f64) -> Emulator {
 fn workdir(emu: &Emulator) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     emu.write_config(&dir.path().join("idferry.toml")).unwrap();
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("samples");
+    let samples = crate::common::repo().join("samples");
     for sub in ["pipelines", "mappings"] {
         let to = dir.path().join("samples").join(sub);
         std::fs::create_dir_all(&to).unwrap();

@@ -79,20 +79,21 @@ pub fn db_connection(t: &Tenant) -> String {
     })
 }
 
-/// The idferry binary of this build (`IDFERRY_BIN` overrides).
+/// The idferry binary that cargo built for these tests (`IDFERRY_BIN` overrides): never
+/// a stale one from another build.
 pub fn bin() -> std::path::PathBuf {
     if let Ok(path) = std::env::var("IDFERRY_BIN") {
         return path.into();
     }
-    // target/<profile>/deps/e2e-<hash> -> target/<profile>/idferry
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("idferry");
-    assert!(
-        path.exists(),
-        "no binary at {}: run `cargo build -p idferry` or `cargo test --workspace`",
-        path.display()
-    );
-    path
+    env!("CARGO_BIN_EXE_idferry").into()
+}
+
+/// The repository's root (samples, test data, target/).
+pub fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository")
 }
 
 /// Runs the binary without blocking the runtime (the emulator answers from it).

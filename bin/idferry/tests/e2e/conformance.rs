@@ -5,8 +5,6 @@
 //! types are the documented ones and that every answer validates against its schema,
 //! on an instance holding every kind idferry reads.
 
-use std::path::Path;
-
 use idferry_emulator::TenantOptions;
 use idferry_model::Platform;
 
@@ -33,8 +31,8 @@ async fn schemathesis_finds_the_emulated_zitadel_instance_true_to_zitadel_api() 
         idferry_zitadel::Client::new(config.tenant("zitadel-prod").unwrap(), Default::default())
             .unwrap();
     crate::zitadel::fill(&client).await;
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../crates/zitadel/testdata/zitadel-api-subset.openapi.json");
+    let spec =
+        crate::common::repo().join("crates/zitadel/testdata/zitadel-api-subset.openapi.json");
     let out = tokio::process::Command::new(&st)
         .arg("run")
         .arg(&spec)

@@ -1,1 +1,0 @@
-//! End-to-end tests of idferry live in `tests/`; this library is empty.
