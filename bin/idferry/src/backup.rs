@@ -192,7 +192,7 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
                 let scratch = store
                     .local_dir()
                     .map_or_else(std::env::temp_dir, std::path::Path::to_owned);
-                match idferry_archive::writer::remove_leftovers(&scratch, &tenant.name) {
+                match idferry_archive::writer::remove_leftovers(&scratch, &tenant.name, None) {
                     Ok(0) => {}
                     Ok(n) => progress.message(&format!(
                         "{}: removed {n} leftovers of killed backups from {}",

@@ -343,9 +343,14 @@ pub fn partial_prefix(tenant: &str) -> String {
 }
 
 /// Removes from `dir` what killed backups of `tenant` left (spool folders and partial
-/// archives); returns how many. Call it only while holding the tenant's lease: a
-/// running backup of the tenant owns its own.
-pub fn remove_leftovers(dir: &Path, tenant: &str) -> std::io::Result<usize> {
+/// archives); returns how many. Holding the tenant's lease, call it with no age (a
+/// running backup of the tenant would hold the lease); without it, with an age past
+/// which no running backup still writes them (`older_than`: untouched that long).
+pub fn remove_leftovers(
+    dir: &Path,
+    tenant: &str,
+    older_than: Option<std::time::Duration>,
+) -> std::io::Result<usize> {
     let (spool, partial) = (spool_prefix(tenant), partial_prefix(tenant));
     let mut removed = 0;
     let entries = match std::fs::read_dir(dir) {
@@ -366,6 +371,12 @@ pub fn remove_leftovers(dir: &Path, tenant: &str) -> std::io::Result<usize> {
             continue;
         }
         let path = entry.path();
+        if let Some(age) = older_than {
+            let touched = newest_change(&path)?;
+            if touched.elapsed().unwrap_or_default() < age {
+                continue;
+            }
+        }
         if entry.file_type()?.is_dir() {
             std::fs::remove_dir_all(&path)?;
         } else {
@@ -374,6 +385,17 @@ pub fn remove_leftovers(dir: &Path, tenant: &str) -> std::io::Result<usize> {
         removed += 1;
     }
     Ok(removed)
+}
+
+/// When `path` (a file, or a folder and what it holds) last changed.
+fn newest_change(path: &Path) -> std::io::Result<std::time::SystemTime> {
+    let mut newest = std::fs::metadata(path)?.modified()?;
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            newest = newest.max(entry?.metadata()?.modified()?);
+        }
+    }
+    Ok(newest)
 }
 
 impl MemberSink for SnapshotWriter {
@@ -430,5 +452,38 @@ impl MemberSink for SnapshotWriter {
         current.entry.blake3 = current.hasher.finalize().to_hex().to_string();
         self.manifest.members.push(current.entry);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_of_a_tenant_are_found_by_name_and_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join(".idferry-spool-acme-Ab12Cd")).unwrap();
+        std::fs::write(d.join(".idferry-spool-acme-Ab12Cd/0000.ndjson"), b"x").unwrap();
+        std::fs::write(d.join(".idferry-acme-Zz9.partial"), b"x").unwrap();
+        // Another tenant's (whose name extends this one's), and a snapshot: kept.
+        std::fs::create_dir(d.join(".idferry-spool-acme-eu-Qq1")).unwrap();
+        std::fs::write(d.join("20260101T000000.000Z_acme.tar.zst"), b"x").unwrap();
+        // Fresh ones are left to whoever may still write them.
+        let hour = Some(std::time::Duration::from_secs(3600));
+        assert_eq!(remove_leftovers(d, "acme", hour).unwrap(), 0);
+        assert_eq!(remove_leftovers(d, "acme", None).unwrap(), 2);
+        let mut left: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".idferry-spool-acme-eu-Qq1",
+                "20260101T000000.000Z_acme.tar.zst"
+            ]
+        );
     }
 }

@@ -53,6 +53,24 @@ pub async fn snapshot(
     write_options: &WriteOptions,
     progress: &dyn Progress,
 ) -> Result<Snapshot, PipelineError> {
+    // What killed backups of the tenant left: a pipeline holds no lease (yet), so only
+    // what no backup has touched for the lease time (two hours) is taken for a leftover.
+    let scratch = store
+        .local_dir()
+        .map_or_else(std::env::temp_dir, Path::to_owned);
+    match idferry_archive::writer::remove_leftovers(
+        &scratch,
+        &tenant.name,
+        Some(std::time::Duration::from_secs(2 * 3600)),
+    ) {
+        Ok(0) => {}
+        Ok(n) => progress.message(&format!(
+            "{}: removed {n} leftovers of killed backups from {}",
+            tenant.name,
+            scratch.display()
+        )),
+        Err(e) => tracing::warn!("{}: removing leftovers: {e}", tenant.name),
+    }
     let mut writer = new_writer(tenant, store, export_options.include_secrets)?;
     // An encrypted snapshot's records are never in clear on disk, even while spooled.
     if write_options.encryption.is_some() {

@@ -190,15 +190,22 @@ fn transform_chunk(
         let result = std::str::from_utf8(line)
             .map_err(|e| format!("not UTF-8: {e}"))
             .and_then(|text| crate::strict::parse(text).map_err(|e| format!("not JSON: {e}")))
-            .and_then(|mut record| {
-                apply_all(rules.iter().copied(), &mut record)
-                    .map(|keep| keep.then_some(record))
+            .and_then(|mut parsed| {
+                apply_all(rules.iter().copied(), &mut parsed.value)
+                    .map(|keep| keep.then_some(parsed))
                     .map_err(|e| e.to_string())
             });
         match result {
-            Ok(Some(record)) => {
+            Ok(Some(parsed)) => {
                 // Serializing a Value into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut done.out, &record);
+                if parsed.big.is_empty() {
+                    let _ = serde_json::to_writer(&mut done.out, &parsed.value);
+                } else {
+                    // Integers beyond 64 bits go back as they came.
+                    let mut record = serde_json::to_vec(&parsed.value).unwrap_or_default();
+                    crate::strict::restore(&mut record, &parsed.big);
+                    done.out.extend_from_slice(&record);
+                }
                 done.out.push(b'\n');
                 done.written += 1;
             }
