@@ -25,20 +25,19 @@ impl S3 {
             .local_addr()
             .unwrap()
             .port();
-        let server = tokio::process::Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
+        // moto from PyPI, in the tests' virtual environment under target/.
+        let moto = tokio::task::spawn_blocking(|| {
+            crate::tools::python_tool("moto_server", crate::tools::MOTO)
+        })
+        .await
+        .unwrap();
+        let server = tokio::process::Command::new(moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .expect("python3 is needed to run moto, the S3 server of these tests");
+            .expect("moto_server starts");
         let s3 = Self {
             port,
             _server: server,
@@ -56,9 +55,7 @@ impl S3 {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!(
-            "moto did not answer on port {port}: is it installed? `python3 -m pip install 'moto[server]'` (.ci/run does it)"
-        );
+        panic!("moto did not answer on port {port} within 30 s");
     }
 
     fn endpoint(&self) -> String {

@@ -9,6 +9,33 @@ use std::sync::Mutex;
 /// schemathesis, the property-based OpenAPI tester, pinned.
 pub const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 
+/// moto, a real S3-compatible server, pinned.
+pub const MOTO: &str = "moto[server]==5.2.1";
+
+/// Whether `tool` is on PATH.
+pub fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}
+
+/// Whether the `age` command-line tool (Debian's package; installing it needs root) is
+/// here. Without it the checks that our snapshots open with it are skipped, saying so,
+/// unless `IDFERRY_REQUIRE_AGE` is set (`.ci/run` sets it, after installing it): then
+/// its absence fails.
+pub fn age_cli() -> bool {
+    let here = on_path("age") && on_path("age-keygen");
+    if !here {
+        assert!(
+            std::env::var_os("IDFERRY_REQUIRE_AGE").is_none(),
+            "IDFERRY_REQUIRE_AGE is set and the age tool is missing: apt-get install age"
+        );
+        eprintln!(
+            "note: the age tool is not installed; the check that age opens our snapshots is skipped (.ci/run runs it)"
+        );
+    }
+    here
+}
+
 /// The workspace's `target/` folder.
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
