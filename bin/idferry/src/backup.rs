@@ -187,20 +187,13 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
                         };
                     }
                 };
-                // Under the tenant's lease: what its killed backups left is ours to remove
-                // (spools beside a directory store's snapshots, else in the temp folder).
-                let scratch = store
-                    .local_dir()
-                    .map_or_else(std::env::temp_dir, std::path::Path::to_owned);
-                match idferry_archive::writer::remove_leftovers(&scratch, &tenant.name, None) {
-                    Ok(0) => {}
-                    Ok(n) => progress.message(&format!(
-                        "{}: removed {n} leftovers of killed backups from {}",
-                        tenant.name,
-                        scratch.display()
-                    )),
-                    Err(e) => tracing::warn!("{}: removing leftovers: {e}", tenant.name),
-                }
+                // Under the tenant's lease: what its killed backups left is ours.
+                idferry_pipeline::stages::remove_leftovers(
+                    store,
+                    &tenant.name,
+                    None,
+                    progress.as_ref(),
+                );
                 let work = backup_one(
                     &tenant,
                     store,

@@ -53,24 +53,14 @@ pub async fn snapshot(
     write_options: &WriteOptions,
     progress: &dyn Progress,
 ) -> Result<Snapshot, PipelineError> {
-    // What killed backups of the tenant left: a pipeline holds no lease (yet), so only
-    // what no backup has touched for the lease time (two hours) is taken for a leftover.
-    let scratch = store
-        .local_dir()
-        .map_or_else(std::env::temp_dir, Path::to_owned);
-    match idferry_archive::writer::remove_leftovers(
-        &scratch,
+    // A pipeline holds no lease (yet): only what no backup has touched for the lease
+    // time (two hours) is taken for a leftover.
+    remove_leftovers(
+        store,
         &tenant.name,
         Some(std::time::Duration::from_secs(2 * 3600)),
-    ) {
-        Ok(0) => {}
-        Ok(n) => progress.message(&format!(
-            "{}: removed {n} leftovers of killed backups from {}",
-            tenant.name,
-            scratch.display()
-        )),
-        Err(e) => tracing::warn!("{}: removing leftovers: {e}", tenant.name),
-    }
+        progress,
+    );
     let mut writer = new_writer(tenant, store, export_options.include_secrets)?;
     // An encrypted snapshot's records are never in clear on disk, even while spooled.
     if write_options.encryption.is_some() {
@@ -108,6 +98,29 @@ pub async fn snapshot(
         requests,
         rate_limited,
     })
+}
+
+/// Removes what killed backups of `tenant` left where its snapshots are spooled (beside
+/// a directory store's snapshots, else in the temp folder): with no age only under the
+/// tenant's lease, else what is untouched for `older_than`. What fails is logged: a
+/// leftover never stops a backup.
+pub fn remove_leftovers(
+    store: &Store,
+    tenant: &str,
+    older_than: Option<std::time::Duration>,
+    progress: &dyn Progress,
+) {
+    let scratch = store
+        .local_dir()
+        .map_or_else(std::env::temp_dir, Path::to_owned);
+    match idferry_archive::writer::remove_leftovers(&scratch, tenant, older_than) {
+        Ok(0) => {}
+        Ok(n) => progress.message(&format!(
+            "{tenant}: removed {n} leftovers of killed backups from {}",
+            scratch.display()
+        )),
+        Err(e) => tracing::warn!("{tenant}: removing leftovers: {e}"),
+    }
 }
 
 /// A snapshot of `tenant` for `store`, its members spooled beside a local store's

@@ -679,17 +679,7 @@ async fn custom_step(
         }
         ("smtp_providers", action) => {
             let smtp = record.get("smtp").cloned().unwrap_or(Value::Null);
-            let mut body = pick(
-                &smtp,
-                &[
-                    "senderAddress",
-                    "senderName",
-                    "tls",
-                    "host",
-                    "user",
-                    "replyToAddress",
-                ],
-            );
+            let mut body = pick(&smtp, crate::catalog::SMTP_SETTINGS);
             body["description"] = json!(text(record, "/description"));
             if matches!(action, Action::Create) {
                 if !text(&smtp, "/user").is_empty() {

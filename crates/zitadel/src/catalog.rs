@@ -579,6 +579,16 @@ pub const CATALOG: &[Kind] = &[
 /// Fields every object has that its instance sets: its id and its `details` block.
 pub const ALWAYS_SERVER_SET: &[&str] = &["id", "userId", "details"];
 
+/// The settings of an SMTP email provider (its `smtp` block; the password aside).
+pub const SMTP_SETTINGS: &[&str] = &[
+    "senderAddress",
+    "senderName",
+    "tls",
+    "host",
+    "user",
+    "replyToAddress",
+];
+
 /// A record of `kind` as an older idferry wrote it into a snapshot, in today's shape:
 /// SMTP providers were read from the deprecated `/admin/v1/smtp/_search` (settings at
 /// the top, `SMTP_CONFIG_*` states) and are now email providers (settings in `smtp`).
@@ -590,16 +600,9 @@ pub fn upgrade(kind: &Kind, record: &mut serde_json::Value) {
         return;
     };
     let mut smtp = serde_json::Map::new();
-    for field in [
-        "senderAddress",
-        "senderName",
-        "tls",
-        "host",
-        "user",
-        "replyToAddress",
-    ] {
-        if let Some(v) = map.remove(field) {
-            smtp.insert(field.into(), v);
+    for field in SMTP_SETTINGS {
+        if let Some(v) = map.remove(*field) {
+            smtp.insert((*field).into(), v);
         }
     }
     if let Some(state) = map.get_mut("state")

@@ -68,6 +68,26 @@ pub async fn raw(
     (status, headers, body)
 }
 
+/// Every record of a users-exports job made with `request`, once it is done.
+pub async fn export_all(
+    client: &Client,
+    request: &idferry_auth0::ExportRequest,
+) -> Vec<serde_json::Value> {
+    use futures_util::TryStreamExt;
+    let job = client.create_export(request).await.unwrap();
+    client
+        .wait_job(job.id(), &idferry_model::Silent)
+        .await
+        .unwrap();
+    client
+        .export_records(job.id())
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
 /// The id of the tenant's database connection.
 pub fn db_connection(t: &Tenant) -> String {
     t.with(|s| {

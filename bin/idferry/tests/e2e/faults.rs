@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use idferry_auth0::{ExportRequest, ImportRequest};
 use idferry_emulator::{Faults, GenerateSpec, TenantOptions};
 use idferry_model::Silent;
@@ -50,18 +49,7 @@ async fn twenty_percent_faults_surface_no_error_and_duplicate_no_user() {
     assert_eq!((members.len(), ids.len()), (10_000, 10_000));
 
     // All 10k through an export job.
-    let job = client
-        .create_export(&ExportRequest::every_user_field())
-        .await
-        .unwrap();
-    client.wait_job(job.id(), &Silent).await.unwrap();
-    let exported: Vec<Value> = client
-        .export_records(job.id())
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let exported = crate::common::export_all(&client, &ExportRequest::every_user_field()).await;
     assert_eq!(exported.len(), 10_000);
 
     // An import of 1000 new users.

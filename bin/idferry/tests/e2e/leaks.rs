@@ -106,21 +106,22 @@ async fn no_file_idferry_makes_is_readable_by_others_nor_holds_secrets_or_hashes
         latency_ms: 15,
         ..Default::default()
     });
-    let mut child = idferry(
-        &work,
-        &[
-            "backup",
-            "acme-prod",
-            "--config",
-            config,
-            "--out",
-            "sealed",
-            "--passphrase-env",
-            "IDF_PASSPHRASE",
-        ],
-    )
-    .spawn()
-    .unwrap();
+    let sealed_backup = || {
+        idferry(
+            &work,
+            &[
+                "backup",
+                "acme-prod",
+                "--config",
+                config,
+                "--out",
+                "sealed",
+                "--passphrase-env",
+                "IDF_PASSPHRASE",
+            ],
+        )
+    };
+    let mut child = sealed_backup().spawn().unwrap();
     let sealed = work.join("sealed");
     let started = Instant::now();
     let spooled = loop {
@@ -158,22 +159,7 @@ async fn no_file_idferry_makes_is_readable_by_others_nor_holds_secrets_or_hashes
     }
     t.set_faults(idferry_emulator::Faults::default());
     // The next backup of the tenant, under its lease, removes what the killed one left.
-    let out = idferry(
-        &work,
-        &[
-            "backup",
-            "acme-prod",
-            "--config",
-            config,
-            "--out",
-            "sealed",
-            "--passphrase-env",
-            "IDF_PASSPHRASE",
-        ],
-    )
-    .output()
-    .await
-    .unwrap();
+    let out = sealed_backup().output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(

@@ -9,12 +9,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use futures_util::TryStreamExt;
 use idferry_archive::SnapshotReader;
 use idferry_auth0::ExportRequest;
 use idferry_emulator::store::UserRow;
 use idferry_emulator::{Emulator, GenerateSpec, Tenant, TenantOptions};
-use idferry_model::Silent;
 use serde_json::{Value, json};
 
 use crate::common::{raw, run_idferry, start, token_client};
@@ -218,18 +216,7 @@ async fn an_export_without_fields_lacks_the_metadata_the_backup_test_checks() {
     let api = s.users_as_the_api_shows_them().await;
     let fields = spec_user_properties();
     let client = token_client(s.prod());
-    let job = client
-        .create_export(&ExportRequest::default())
-        .await
-        .unwrap();
-    client.wait_job(job.id(), &Silent).await.unwrap();
-    let exported: Vec<Value> = client
-        .export_records(job.id())
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let exported = crate::common::export_all(&client, &ExportRequest::default()).await;
     assert_eq!(exported.len(), api.len());
     for user in &exported {
         for lost in ["user_metadata", "app_metadata", "identities", "blocked"] {
