@@ -182,11 +182,18 @@ pub async fn kill_and_resume(
     attempts: usize,
     (low_ms, high_ms): (u64, u64),
 ) -> (u64, Vec<u64>) {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
+    // IDFERRY_KILL_SEED replays the moments of an earlier run (its seed is printed).
+    let seed = std::env::var("IDFERRY_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        })
         | 1;
+    eprintln!("kill moments: seed {seed} (IDFERRY_KILL_SEED={seed} replays them)");
     let mut moments = Moments(seed);
     let mut kills = Vec::new();
     for attempt in 0..attempts {
@@ -213,5 +220,9 @@ pub async fn kill_and_resume(
         }
         let _ = child.wait().await;
     }
+    assert!(
+        !kills.is_empty(),
+        "seed {seed}: every run ended before its kill: the test proved nothing (make the work slower)"
+    );
     (seed, kills)
 }

@@ -383,14 +383,15 @@ async fn an_auth0_to_zitadel_pipeline_killed_mid_way_ends_with_every_user_exactl
     .unwrap();
     let run_dir = "runs/crash";
     let first = ["run", "auth0-to-zitadel.toml", "--run-dir", run_dir];
-    let (_, kills) = kill_and_resume(dir.path(), &first, run_dir, 8, (300, 1500)).await;
+    let (seed, kills) = kill_and_resume(dir.path(), &first, run_dir, 8, (300, 1500)).await;
+    let kills = format!("seed {seed}, kills at {kills:?} ms");
     let (code, out, err) = run_idferry(&["resume", run_dir, "--json"], dir.path()).await;
-    assert_eq!(code, 0, "kills {kills:?}:\n{out}\n{err}");
+    assert_eq!(code, 0, "{kills}:\n{out}\n{err}");
     let (auth0, z) = (&emu.tenants()[0], &emu.tenants()[1]);
     let want: Vec<String> = source(auth0).users.into_keys().collect();
     let got = usernames(z);
-    assert_eq!(got.len(), USERS, "kills {kills:?}");
-    assert_eq!(got, want, "every user exactly once (kills {kills:?})");
+    assert_eq!(got.len(), USERS, "{kills}");
+    assert_eq!(got, want, "every user exactly once ({kills})");
     // The journal's counts add up: created once, or found from an interrupted send.
     let run: Value = serde_json::from_str(&out).unwrap();
     let import = import_counts(&run);
@@ -400,7 +401,7 @@ async fn an_auth0_to_zitadel_pipeline_killed_mid_way_ends_with_every_user_exactl
         "{import}"
     );
     assert_eq!(import["failed"], 0, "{import}");
-    eprintln!("kills at {kills:?} ms: {import}");
+    eprintln!("{kills}: {import}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
