@@ -55,12 +55,7 @@ pub async fn snapshot(
 ) -> Result<Snapshot, PipelineError> {
     // A pipeline holds no lease (yet): only what no backup has touched for the lease
     // time (two hours) is taken for a leftover.
-    remove_leftovers(
-        store,
-        &tenant.name,
-        Some(std::time::Duration::from_secs(2 * 3600)),
-        progress,
-    );
+    remove_leftovers(store, &tenant.name, Some(LEFTOVER_AGE), progress);
     let mut writer = new_writer(tenant, store, export_options.include_secrets)?;
     // An encrypted snapshot's records are never in clear on disk, even while spooled.
     if write_options.encryption.is_some() {
@@ -100,19 +95,29 @@ pub async fn snapshot(
     })
 }
 
+/// How long a leftover must be untouched before it is taken for one where no lease
+/// covers it: a lease's default time to live.
+const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+
 /// Removes what killed backups of `tenant` left where its snapshots are spooled (beside
 /// a directory store's snapshots, else in the temp folder): with no age only under the
-/// tenant's lease, else what is untouched for `older_than`. What fails is logged: a
-/// leftover never stops a backup.
+/// tenant's lease, else what is untouched for `older_than`. The temp folder is shared
+/// with backups into other stores, which the lease does not cover: there only what is
+/// untouched for a lease's time goes. What fails is logged: a leftover never stops a
+/// backup.
 pub fn remove_leftovers(
     store: &Store,
     tenant: &str,
     older_than: Option<std::time::Duration>,
     progress: &dyn Progress,
 ) {
-    let scratch = store
-        .local_dir()
-        .map_or_else(std::env::temp_dir, Path::to_owned);
+    let (scratch, older_than) = match store.local_dir() {
+        Some(dir) => (dir.to_owned(), older_than),
+        None => (
+            std::env::temp_dir(),
+            Some(older_than.unwrap_or(LEFTOVER_AGE).max(LEFTOVER_AGE)),
+        ),
+    };
     match idferry_archive::writer::remove_leftovers(&scratch, tenant, older_than) {
         Ok(0) => {}
         Ok(n) => progress.message(&format!(
