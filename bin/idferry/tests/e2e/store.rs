@@ -180,6 +180,19 @@ async fn a_store_in_s3_serves_every_snapshots_command_and_restore() {
     let (code, out, err) = idferry(dir.path(), &s3, &[&prune[..], &["--dry-run"]].concat()).await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1 of 2 snapshots would be deleted"), "{out}");
+    // --quick reads only each manifest (the object's first MiB), and says so.
+    let (code, out, err) = idferry(
+        dir.path(),
+        &s3,
+        &[&prune[..], &["--dry-run", "--quick"]].concat(),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("1 of 2 snapshots would be deleted")
+            && out.contains("unverified: manifest only"),
+        "{out}"
+    );
     let (_, out, _) = idferry(dir.path(), &s3, &["snapshots", "list", store, "--json"]).await;
     assert_eq!(listed(&out).len(), 2);
     let (code, out, err) = idferry(dir.path(), &s3, &prune).await;
