@@ -57,6 +57,7 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
             users.push(SourceUser {
                 source_id,
                 user: shaped,
+                source_email: None,
             });
         }
     }

@@ -112,6 +112,7 @@ pub async fn extract(
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
+        let source_email = user.get("email").and_then(Value::as_str).map(str::to_owned);
         let shaped = shape_user(mappings, &profile, hashes, user);
         let shaped = shaped.and_then(|s| match s {
             Some(s) => match usernames.get(&s.username().to_lowercase()) {
@@ -146,6 +147,7 @@ pub async fn extract(
                 let line = SourceUser {
                     source_id,
                     user: shaped,
+                    source_email,
                 };
                 out.line(&line)?;
             }
@@ -217,14 +219,8 @@ pub async fn import(
         let hashes = HashFile::load(file)
             .map_err(|e| PipelineError::Spec(format!("hashes {}: {e}", file.display())))?;
         for u in &mut users {
-            // Found as at extract: by the source's user id, else by email.
-            let email = u
-                .user
-                .body
-                .pointer("/human/email/email")
-                .cloned()
-                .unwrap_or(Value::Null);
-            let key = json!({"user_id": u.source_id, "email": email});
+            // Found as at extract: by the source's user id, else by its email there.
+            let key = json!({"user_id": u.source_id, "email": u.source_email});
             if let Some(hash) = hashes.find(&key) {
                 zusers::set_hash(&mut u.user, hash);
             }

@@ -238,6 +238,10 @@ pub struct SourceUser {
     pub source_id: String,
     /// The user for ZITADEL.
     pub user: Shaped,
+    /// The source's email, as the password-hash file was searched with (a mapping may
+    /// have changed the one in `user`): the hash is found again by it when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_email: Option<String>,
 }
 
 /// Counts of a batch or of a whole import (the journals' shape, shared with Auth0's).
