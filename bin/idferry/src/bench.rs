@@ -28,6 +28,10 @@ pub enum BenchCommand {
     /// limited to R requests/s: requests per user, 429s, and the time against
     /// requests/R.
     ToZitadel(ZitadelBench),
+    /// Back up the users of an emulated ZITADEL instance of N users (the emulator runs as a
+    /// separate process) limited to R requests/s: requests made against the minimum, the
+    /// time against requests/R, and peak memory.
+    ZitadelBackup(ZitadelBackupBench),
     /// N generated users (ndjson.zst) through a mapping spec into ndjson.zst, against
     /// `jq` running the equivalent program on the same input.
     Transform(TransformBench),
@@ -63,6 +67,26 @@ pub struct TransformBench {
     /// Lines per batch.
     #[arg(long, default_value_t = idferry_transform::EngineOptions::default().batch)]
     pub batch: usize,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ZitadelBackupBench {
+    /// Users in the instance.
+    #[arg(long, default_value_t = 100_000)]
+    pub users: usize,
+    /// Organizations they are spread over.
+    #[arg(long, default_value_t = 20)]
+    pub organizations: usize,
+    /// The instance's rate limit, requests per second (the client is set to the same:
+    /// ZITADEL sends no rate-limit headers).
+    #[arg(long, default_value_t = 50.0)]
+    pub rate: f64,
+    /// The instance's bucket size.
+    #[arg(long, default_value_t = 50)]
+    pub burst: u32,
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
@@ -174,6 +198,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::ToZitadel(args) => crate::bench_zitadel::run(args).await,
         BenchCommand::Backup(args) => backup(args).await,
         BenchCommand::Transform(args) => transform(args),
+        BenchCommand::ZitadelBackup(args) => crate::bench_zitadel::backup(args).await,
         BenchCommand::Upload(args) => upload(args).await,
         BenchCommand::GenUsers { users, out } => gen_users(users, &out),
     }
@@ -332,7 +357,7 @@ async fn list(args: ListBench) -> anyhow::Result<ExitCode> {
 }
 
 /// Kills the emulator child when the benchmark ends, however it ends.
-struct Child(std::process::Child);
+pub(crate) struct Child(pub(crate) std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -342,7 +367,7 @@ impl Drop for Child {
 }
 
 /// Peak resident memory of this process, from /proc (Linux).
-fn peak_rss_bytes() -> Option<u64> {
+pub(crate) fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -546,6 +571,29 @@ fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
     let rate = stats.read as f64 / secs;
     let mb_s = stats.bytes_in as f64 / secs / 1e6;
 
+    // The floor: the same input decompressed and compressed again at the same level by
+    // the zstd CLI (two processes, so both cores), with no transform at all.
+    let zstd_secs = if which("zstd") {
+        eprintln!(
+            "running zstd -dc | zstd -{} on the same input...",
+            args.zstd_level
+        );
+        let started = Instant::now();
+        let script = format!(
+            "zstd -dc {} | zstd -{} -q -o {}",
+            input.display(),
+            args.zstd_level,
+            scratch.path().join("zstd.ndjson.zst").display()
+        );
+        let ok = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .status()?
+            .success();
+        ok.then(|| started.elapsed().as_secs_f64())
+    } else {
+        None
+    };
     let jq_secs = if args.jq.exists() && which("jq") {
         eprintln!("running jq on the same input...");
         let started = Instant::now();
@@ -569,6 +617,8 @@ fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
         "mb_per_second_in": mb_s, "peak_rss_bytes": rss, "jq_seconds": jq_secs,
         "jq_records_per_second": jq_secs.map(|s| stats.read as f64 / s),
         "speedup_vs_jq": jq_secs.map(|s| s / secs),
+        "zstd_round_trip_seconds": zstd_secs, "times_zstd_round_trip": zstd_secs.map(|z| secs / z),
+        "zstd_level": args.zstd_level,
     });
     if args.json {
         out!("{figures}");
@@ -583,6 +633,14 @@ fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
             "peak RSS          {}",
             rss.map_or("unknown".into(), crate::backup::human_bytes)
         );
+        match zstd_secs {
+            Some(z) => out!(
+                "bare zstd         {z:.2}s for zstd -dc | zstd -{} of the same input: idferry takes {:.2}x that",
+                args.zstd_level,
+                secs / z
+            ),
+            None => out!("bare zstd         not run (the zstd CLI is missing)"),
+        }
         match jq_secs {
             Some(s) => out!(
                 "jq                {s:.2}s ({:.0} records/s): idferry is {:.1}x faster",

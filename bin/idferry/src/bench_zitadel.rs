@@ -172,3 +172,115 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
     emulator.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `idferry bench zitadel-backup`: the users of a generated ZITADEL instance (in an
+/// emulator process of its own, so that only the backup's memory is measured) streamed
+/// into a snapshot through the client limited to the instance's rate.
+pub async fn backup(args: crate::bench::ZitadelBackupBench) -> anyhow::Result<ExitCode> {
+    use idferry_archive::{SnapshotWriter, WriteOptions};
+
+    idferry_auth0::install_tls_provider();
+    let scratch = tempfile::Builder::new()
+        .prefix("idferry-bench-")
+        .tempdir()?;
+    let config_path = scratch.path().join("idferry.toml");
+    eprintln!(
+        "generating a ZITADEL instance of {} users in {} organizations in an emulator process...",
+        args.users, args.organizations
+    );
+    let child = std::process::Command::new(std::env::current_exe()?)
+        .args(["emulate", "--generated-zitadel", "bench-zitadel"])
+        .args(["--generate-users", &args.users.to_string()])
+        .args(["--organizations", &args.organizations.to_string()])
+        .args(["--rate-limit", &args.rate.to_string()])
+        .args(["--burst", &args.burst.to_string()])
+        .arg("--config-out")
+        .arg(&config_path)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("cannot start the emulator")?;
+    let _child = crate::bench::Child(child);
+    while !config_path.exists() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let config = Config::load(&config_path)?;
+    let mut tenant = config.tenant("bench-zitadel")?.clone();
+    tenant.rate_limit = Some(args.rate);
+    tenant.burst = Some(args.burst);
+    let client = idferry_zitadel::Client::new(&tenant, Default::default())?;
+    let users_kind = idferry_zitadel::catalog::CATALOG
+        .iter()
+        .find(|k| k.name == "users")
+        .context("the ZITADEL catalog has no users kind")?;
+
+    eprintln!("backing up the users at {} requests/s...", args.rate);
+    let before = client.stats();
+    let started = Instant::now();
+    let out = scratch.path().join("snapshots");
+    let mut writer =
+        SnapshotWriter::create(&out, "bench-zitadel", "zitadel", &tenant.base_url, false)?;
+    idferry_model::MemberSink::start_member(&mut writer, "config/users.ndjson", "users")?;
+    let mut sink_error = None;
+    let users = idferry_zitadel::export::for_each_record(&client, users_kind, &mut |record| {
+        let text = serde_json::to_vec(&record).unwrap_or_default();
+        if let Err(e) = idferry_model::MemberSink::write_record(&mut writer, &text) {
+            sink_error.get_or_insert(e);
+        }
+        Ok(())
+    })
+    .await?;
+    if let Some(e) = sink_error {
+        return Err(e).context("cannot write the snapshot");
+    }
+    idferry_model::MemberSink::finish_member(&mut writer)?;
+    let read_secs = started.elapsed().as_secs_f64();
+    let written =
+        tokio::task::spawn_blocking(move || writer.finish(&WriteOptions::default())).await??;
+    let secs = started.elapsed().as_secs_f64();
+    let stats = client.stats();
+    let requests = stats.requests - before.requests;
+    let rss = crate::bench::peak_rss_bytes();
+
+    // The least any client needs: the organizations (one page), each organization's users
+    // at the largest page ZITADEL allows (1000), and one metadata read per user (there is
+    // no bulk read of metadata).
+    let orgs = args.organizations.max(1);
+    let per_org = |i: usize| args.users / orgs + usize::from(i < args.users % orgs);
+    let pages: usize = (0..orgs).map(|i| per_org(i).div_ceil(1000).max(1)).sum();
+    let minimum = 1 + pages + args.users;
+    let floor = requests as f64 / args.rate;
+    let figures = json!({
+        "users": users, "requests": requests, "minimum_requests": minimum,
+        "requests_vs_minimum": requests as f64 / minimum as f64, "rate_limited": stats.rate_limited - before.rate_limited,
+        "seconds": secs, "read_seconds": read_secs, "requests_over_rate_seconds": floor,
+        "time_vs_requests_over_rate": secs / floor, "peak_rss_bytes": rss,
+        "archive_bytes": written.bytes,
+    });
+    if args.json {
+        out!("{figures}");
+    } else {
+        out!(
+            "users backed up     {users} in {secs:.1}s ({:.0} users/s; reading {read_secs:.1}s)",
+            users as f64 / secs
+        );
+        out!(
+            "requests            {requests} against a minimum of {minimum} ({:.4}x); {} answered 429",
+            requests as f64 / minimum as f64,
+            stats.rate_limited - before.rate_limited
+        );
+        out!(
+            "time                {secs:.1}s against requests/limit {floor:.1}s at {} req/s ({:.4}x)",
+            args.rate,
+            secs / floor
+        );
+        out!(
+            "peak RSS            {}",
+            rss.map_or("unknown".into(), crate::backup::human_bytes)
+        );
+        out!(
+            "archive             {}",
+            crate::backup::human_bytes(written.bytes)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

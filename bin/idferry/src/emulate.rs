@@ -31,6 +31,10 @@ pub struct EmulateArgs {
     /// admin, management and v2 APIs, with a personal access token.
     #[arg(long = "zitadel", value_name = "NAME")]
     pub zitadel: Vec<String>,
+    /// A ZITADEL instance filled with --generate-users users (two metadata entries
+    /// each) in --organizations organizations (repeatable).
+    #[arg(long = "generated-zitadel", value_name = "NAME")]
+    pub generated_zitadel: Vec<String>,
     /// Users to generate in each generated tenant.
     #[arg(long, default_value_t = 1000)]
     pub generate_users: usize,
@@ -83,15 +87,18 @@ pub struct EmulateArgs {
 impl EmulateArgs {
     /// The options of every tenant asked for.
     pub fn tenant_options(&self) -> Vec<TenantOptions> {
-        let (generated, empty) =
-            if self.tenants.is_empty() && self.empty.is_empty() && self.zitadel.is_empty() {
-                (
-                    vec!["acme-prod".to_owned()],
-                    vec!["acme-staging".to_owned()],
-                )
-            } else {
-                (self.tenants.clone(), self.empty.clone())
-            };
+        let (generated, empty) = if self.tenants.is_empty()
+            && self.empty.is_empty()
+            && self.zitadel.is_empty()
+            && self.generated_zitadel.is_empty()
+        {
+            (
+                vec!["acme-prod".to_owned()],
+                vec!["acme-staging".to_owned()],
+            )
+        } else {
+            (self.tenants.clone(), self.empty.clone())
+        };
         let faults = Faults {
             latency_ms: self.latency_ms,
             rate_429: self.fault_429,
@@ -111,6 +118,11 @@ impl EmulateArgs {
                 self.zitadel
                     .iter()
                     .map(|n| (n.clone(), false, Platform::Zitadel)),
+            )
+            .chain(
+                self.generated_zitadel
+                    .iter()
+                    .map(|n| (n.clone(), true, Platform::Zitadel)),
             );
         tagged
             .enumerate()

@@ -448,8 +448,9 @@ fn build_tenant(
     };
     if !loaded {
         match &opts.generate {
-            Some(spec) => generate::tenant(&mut store, spec),
-            None => generate::platform_defaults(&mut store),
+            // A ZITADEL instance generates its own users (below).
+            Some(spec) if opts.platform != Platform::Zitadel => generate::tenant(&mut store, spec),
+            _ => generate::platform_defaults(&mut store),
         }
     }
     let zitadel = match &opts.data_dir {
@@ -461,10 +462,16 @@ fn build_tenant(
                 message: e.to_string(),
             })?
         }
-        _ => crate::zitadel::Instance {
-            id: format!("{}", 270_000_000_000_000_000u64 + (opts.seed % 1_000_000)),
-            ..Default::default()
-        },
+        _ => {
+            let mut instance = crate::zitadel::Instance {
+                id: format!("{}", 270_000_000_000_000_000u64 + (opts.seed % 1_000_000)),
+                ..Default::default()
+            };
+            if let (Some(spec), Platform::Zitadel) = (&opts.generate, opts.platform) {
+                instance.generate(spec);
+            }
+            instance
+        }
     };
     // The credentials come from their own generator so that they do not shift with the
     // amount of generated data.

@@ -4,7 +4,9 @@
 //! the chunks back in input order and writes them. There is no barrier between batches:
 //! a slow chunk holds back only the writer, never the workers, so both cores stay busy.
 //! Memory is bounded by the few batches read ahead and a fixed number of chunks in
-//! flight, however long the input.
+//! flight, however long the input. A line already in compact JSON (what exports hold) is
+//! read lazily ([`crate::record`]): rules parse only the fields they reach, and the rest
+//! goes out as the bytes it came in, identical to parsing and writing it whole.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -13,7 +15,8 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use serde_json::json;
 
-use crate::rules::{Rule, apply_all};
+use crate::record::Record;
+use crate::rules::{Rule, apply_to};
 use crate::spec::Mapping;
 
 /// What to do with a line that cannot be read or transformed.
@@ -44,7 +47,7 @@ impl Default for EngineOptions {
         Self {
             kind: "users".into(),
             batch: 1024,
-            chunk: 64,
+            chunk: 256,
             on_error: OnError::Fail,
         }
     }
@@ -189,22 +192,33 @@ fn transform_chunk(
         // string in it, which parsing from a `str` skips.
         let result = std::str::from_utf8(line)
             .map_err(|e| format!("not UTF-8: {e}"))
-            .and_then(|text| crate::strict::parse(text).map_err(|e| format!("not JSON: {e}")))
-            .and_then(|mut parsed| {
-                apply_all(rules.iter().copied(), &mut parsed.value)
-                    .map(|keep| keep.then_some(parsed))
-                    .map_err(|e| e.to_string())
+            .and_then(|text| {
+                // A line in compact form is read lazily; any other strictly, whole.
+                match Record::scan(text) {
+                    Some(record) => Ok((record, Vec::new())),
+                    None => crate::strict::parse(text)
+                        .map(|parsed| (Record::from_value(parsed.value), parsed.big))
+                        .map_err(|e| format!("not JSON: {e}")),
+                }
+            })
+            .and_then(|(mut record, big)| {
+                let keep =
+                    apply_to(rules.iter().copied(), &mut record).map_err(|e| e.to_string())?;
+                match record.damage() {
+                    Some(damage) => Err(format!("not JSON: {damage}")),
+                    None => Ok(keep.then_some((record, big))),
+                }
             });
         match result {
-            Ok(Some(parsed)) => {
-                // Serializing a Value into a Vec cannot fail.
-                if parsed.big.is_empty() {
-                    let _ = serde_json::to_writer(&mut done.out, &parsed.value);
+            Ok(Some((record, big))) => {
+                if big.is_empty() {
+                    record.write(&mut done.out);
                 } else {
                     // Integers beyond 64 bits go back as they came.
-                    let mut record = serde_json::to_vec(&parsed.value).unwrap_or_default();
-                    crate::strict::restore(&mut record, &parsed.big);
-                    done.out.extend_from_slice(&record);
+                    let mut text = Vec::new();
+                    record.write(&mut text);
+                    crate::strict::restore(&mut text, &big);
+                    done.out.extend_from_slice(&text);
                 }
                 done.out.push(b'\n');
                 done.written += 1;
@@ -233,7 +247,7 @@ fn transform_chunk(
 
 /// Chunks transformed or being transformed, not yet written: each holds at most
 /// `chunk` lines of output, so this bounds the memory of the middle stage.
-const CHUNKS_IN_FLIGHT: usize = 16;
+const CHUNKS_IN_FLIGHT: usize = 24;
 
 /// Takes a slot for one more chunk in flight; false once the writer has stopped. A
 /// rayon worker (the caller may run inside `ThreadPool::install`) runs queued chunks

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{Value, json};
 
 use crate::codec::open_input;
+use crate::record::Record;
 
 /// A loaded hash file.
 #[derive(Debug, Default)]
@@ -86,33 +87,49 @@ impl HashFile {
     /// The hash of an Auth0 user record (by its id without the provider prefix, else
     /// by email), if the file has one.
     pub fn find(&self, record: &Value) -> Option<&str> {
-        let id = record
-            .get("user_id")
-            .and_then(Value::as_str)
-            .map(|id| id.rsplit('|').next().unwrap_or(id).to_owned());
-        id.and_then(|id| self.by_id.get(&id))
-            .or_else(|| {
-                let email = record.get("email").and_then(Value::as_str)?.to_lowercase();
-                self.by_email.get(&email)
-            })
+        let text = |key| record.get(key).and_then(Value::as_str);
+        self.find_by(text("user_id"), text("email"))
+    }
+
+    fn find_by(&self, user_id: Option<&str>, email: Option<&str>) -> Option<&str> {
+        let id = user_id.map(|id| id.rsplit('|').next().unwrap_or(id));
+        id.and_then(|id| self.by_id.get(id))
+            .or_else(|| self.by_email.get(&email?.to_lowercase()))
             .map(String::as_str)
     }
 
     /// Sets the record's hash, if the file has one for it.
     pub fn merge_into(&self, record: &mut Value) {
-        let Some(hash) = self.find(record).map(str::to_owned) else {
+        let mut whole = Record::from_value(std::mem::take(record));
+        self.merge_into_record(&mut whole);
+        *record = whole.into_value();
+    }
+
+    /// [`HashFile::merge_into`], for a record the engine reads.
+    pub(crate) fn merge_into_record(&self, record: &mut Record<'_>) {
+        let user_id = record
+            .get("user_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let email = record
+            .get("email")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let Some(hash) = self
+            .find_by(user_id.as_deref(), email.as_deref())
+            .map(str::to_owned)
+        else {
             return;
         };
-        let Value::Object(map) = record else { return };
         let custom = |algorithm: &str| json!({"algorithm": algorithm, "hash": {"value": hash}});
         if hash.starts_with("$2a$") || hash.starts_with("$2b$") {
-            map.insert("password_hash".into(), json!(hash));
+            record.insert("password_hash", json!(hash));
         } else if hash.starts_with("$2y$") {
-            map.insert("custom_password_hash".into(), custom("bcrypt"));
+            record.insert("custom_password_hash", custom("bcrypt"));
         } else if hash.starts_with("$argon2") {
-            map.insert("custom_password_hash".into(), custom("argon2"));
+            record.insert("custom_password_hash", custom("argon2"));
         } else if hash.starts_with("$pbkdf2-") {
-            map.insert("custom_password_hash".into(), custom("pbkdf2"));
+            record.insert("custom_password_hash", custom("pbkdf2"));
         } else {
             self.unsupported.fetch_add(1, Ordering::Relaxed);
             return;
@@ -139,17 +156,18 @@ mod tests {
         )
         .unwrap();
         let file = HashFile::load(&path).unwrap();
-        let mut a = json!({"user_id": "euclid", "email": "other@example.com"});
-        file.merge_into(&mut a);
+        let merged = |mut v: Value| {
+            file.merge_into(&mut v);
+            v
+        };
+        let a = merged(json!({"user_id": "euclid", "email": "other@example.com"}));
         assert_eq!(a["password_hash"], "$2b$10$abc");
-        let mut b = json!({"user_id": "zzz", "email": "b@example.com"});
-        file.merge_into(&mut b);
+        let b = merged(json!({"user_id": "zzz", "email": "b@example.com"}));
         assert_eq!(
             b["custom_password_hash"],
             json!({"algorithm": "bcrypt", "hash": {"value": "$2y$10$def"}})
         );
-        let mut c = json!({"user_id": "auth0|000000000000000000000003"});
-        file.merge_into(&mut c);
+        let c = merged(json!({"user_id": "auth0|000000000000000000000003"}));
         assert!(c.get("password_hash").is_none() && c.get("custom_password_hash").is_none());
         assert_eq!(file.unsupported.load(Ordering::Relaxed), 1);
         assert_eq!(file.merged.load(Ordering::Relaxed), 2);

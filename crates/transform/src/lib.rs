@@ -9,6 +9,7 @@ pub mod engine;
 pub mod hashes;
 pub mod path;
 pub mod profiles;
+pub mod record;
 pub mod rules;
 pub mod spec;
 pub mod strict;

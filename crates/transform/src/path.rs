@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::record::{Fields, Record};
+
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -67,94 +69,191 @@ impl Path {
 
     /// The value at this path.
     pub fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
-        let mut at = value;
-        for step in &self.steps {
-            at = match step {
-                Step::Key(k) => at.get(k)?,
-                Step::Index(i) => at.get(*i)?,
-            };
-        }
-        Some(at)
+        walk(value, &self.steps)
     }
 
     /// The value at this path, mutably.
     pub fn get_mut<'v>(&self, value: &'v mut Value) -> Option<&'v mut Value> {
-        let mut at = value;
-        for step in &self.steps {
-            at = match step {
-                Step::Key(k) => at.get_mut(k)?,
-                Step::Index(i) => at.get_mut(*i)?,
-            };
-        }
-        Some(at)
+        walk_mut(value, &self.steps)
     }
 
     /// Removes and returns the value at this path.
     pub fn remove(&self, value: &mut Value) -> Option<Value> {
-        let (last, parents) = self.steps.split_last()?;
-        let mut at = value;
-        for step in parents {
-            at = match step {
-                Step::Key(k) => at.get_mut(k)?,
-                Step::Index(i) => at.get_mut(*i)?,
-            };
-        }
-        match (last, at) {
-            (Step::Key(k), Value::Object(map)) => map.remove(k),
-            (Step::Index(i), Value::Array(items)) if *i < items.len() => Some(items.remove(*i)),
-            _ => None,
-        }
+        remove_at(value, &self.steps)
     }
 
     /// Sets the value at this path, creating objects on the way. Errors when the way
     /// goes through something that is not an object (or an array, for an index).
     pub fn set(&self, value: &mut Value, new: Value) -> Result<(), String> {
-        let mut at = value;
-        let mut walked = String::new();
-        for (n, step) in self.steps.iter().enumerate() {
-            let last = n + 1 == self.steps.len();
-            match step {
-                Step::Key(k) => {
-                    if at.is_null() {
-                        *at = Value::Object(Map::new());
-                    }
-                    let Value::Object(map) = at else {
-                        return Err(format!(
-                            "{} is {}, not an object",
-                            shown(&walked),
-                            kind_of(at)
-                        ));
-                    };
-                    if last {
-                        map.insert(k.clone(), new);
-                        return Ok(());
-                    }
-                    at = map.entry(k.clone()).or_insert(Value::Null);
-                    push_key(&mut walked, k);
+        set_at(value, &self.steps, String::new(), new)
+    }
+
+    /// [`Path::get`] in a record: only the fields on the way are read.
+    pub fn get_in<'r>(&self, record: &'r mut Record<'_>) -> Option<&'r Value> {
+        get_lazy(record.fields_mut()?, &self.steps)
+    }
+
+    /// [`Path::get_mut`] in a record.
+    pub fn get_mut_in<'r>(&self, record: &'r mut Record<'_>) -> Option<&'r mut Value> {
+        get_mut_lazy(record.fields_mut()?, &self.steps)
+    }
+
+    /// [`Path::remove`] in a record.
+    pub fn remove_in(&self, record: &mut Record<'_>) -> Option<Value> {
+        remove_lazy(record.fields_mut()?, &self.steps)
+    }
+
+    /// [`Path::set`] in a record.
+    pub fn set_in(&self, record: &mut Record<'_>, new: Value) -> Result<(), String> {
+        let kind = record.kind();
+        match record.fields_mut() {
+            Some(fields) => set_lazy(fields, &self.steps, String::new(), new),
+            None => Err(format!("the record is {kind}, not an object")),
+        }
+    }
+}
+
+/// The first key of `steps` and what follows, and whether the walk goes on into that
+/// key's object (so an unparsed object there can be read field by field).
+fn split_key(steps: &[Step]) -> Option<(&str, &[Step], bool)> {
+    match steps.split_first()? {
+        (Step::Key(k), rest) => Some((k, rest, matches!(rest.first(), Some(Step::Key(_))))),
+        (Step::Index(_), _) => None,
+    }
+}
+
+fn get_lazy<'f>(fields: &'f mut Fields<'_>, steps: &[Step]) -> Option<&'f Value> {
+    let (key, rest, into) = split_key(steps)?;
+    if into && fields.is_unparsed_object(key) {
+        return get_lazy(fields.lazy_mut(key)?, rest);
+    }
+    walk(fields.get(key)?, rest)
+}
+
+fn get_mut_lazy<'f>(fields: &'f mut Fields<'_>, steps: &[Step]) -> Option<&'f mut Value> {
+    let (key, rest, into) = split_key(steps)?;
+    if into && fields.is_unparsed_object(key) {
+        return get_mut_lazy(fields.lazy_mut(key)?, rest);
+    }
+    walk_mut(fields.get_mut(key)?, rest)
+}
+
+fn remove_lazy(fields: &mut Fields<'_>, steps: &[Step]) -> Option<Value> {
+    let (key, rest, into) = split_key(steps)?;
+    if rest.is_empty() {
+        return fields.remove(key);
+    }
+    if into && fields.is_unparsed_object(key) {
+        return remove_lazy(fields.lazy_mut(key)?, rest);
+    }
+    remove_at(fields.get_mut(key)?, rest)
+}
+
+fn set_lazy(
+    fields: &mut Fields<'_>,
+    steps: &[Step],
+    mut walked: String,
+    new: Value,
+) -> Result<(), String> {
+    let Some((key, rest, into)) = split_key(steps) else {
+        return Err(format!("{} is an object, not an array", shown(&walked)));
+    };
+    if rest.is_empty() {
+        fields.insert(key, new);
+        return Ok(());
+    }
+    push_key(&mut walked, key);
+    if into && fields.is_unparsed_object(key) {
+        // An object scanned with its line always reads field by field.
+        if let Some(inner) = fields.lazy_mut(key) {
+            return set_lazy(inner, rest, walked, new);
+        }
+    }
+    match fields.entry(key) {
+        Some(at) => set_at(at, rest, walked, new),
+        None => Err(format!("{} could not be read", shown(&walked))),
+    }
+}
+
+fn walk<'v>(mut at: &'v Value, steps: &[Step]) -> Option<&'v Value> {
+    for step in steps {
+        at = match step {
+            Step::Key(k) => at.get(k)?,
+            Step::Index(i) => at.get(*i)?,
+        };
+    }
+    Some(at)
+}
+
+fn walk_mut<'v>(mut at: &'v mut Value, steps: &[Step]) -> Option<&'v mut Value> {
+    for step in steps {
+        at = match step {
+            Step::Key(k) => at.get_mut(k)?,
+            Step::Index(i) => at.get_mut(*i)?,
+        };
+    }
+    Some(at)
+}
+
+fn remove_at(value: &mut Value, steps: &[Step]) -> Option<Value> {
+    let (last, parents) = steps.split_last()?;
+    match (last, walk_mut(value, parents)?) {
+        (Step::Key(k), Value::Object(map)) => map.remove(k),
+        (Step::Index(i), Value::Array(items)) if *i < items.len() => Some(items.remove(*i)),
+        _ => None,
+    }
+}
+
+/// Sets `new` at `steps` below `at`, which is at `walked` (for messages).
+fn set_at(
+    mut at: &mut Value,
+    steps: &[Step],
+    mut walked: String,
+    new: Value,
+) -> Result<(), String> {
+    for (n, step) in steps.iter().enumerate() {
+        let last = n + 1 == steps.len();
+        match step {
+            Step::Key(k) => {
+                if at.is_null() {
+                    *at = Value::Object(Map::new());
                 }
-                Step::Index(i) => {
-                    let Value::Array(items) = at else {
-                        return Err(format!(
-                            "{} is {}, not an array",
-                            shown(&walked),
-                            kind_of(at)
-                        ));
-                    };
-                    let len = items.len();
-                    let slot = items.get_mut(*i).ok_or_else(|| {
-                        format!("{}[{i}] is past the end ({len} items)", shown(&walked))
-                    })?;
-                    if last {
-                        *slot = new;
-                        return Ok(());
-                    }
-                    at = slot;
-                    walked.push_str(&format!("[{i}]"));
+                let Value::Object(map) = at else {
+                    return Err(format!(
+                        "{} is {}, not an object",
+                        shown(&walked),
+                        kind_of(at)
+                    ));
+                };
+                if last {
+                    map.insert(k.clone(), new);
+                    return Ok(());
                 }
+                at = map.entry(k.clone()).or_insert(Value::Null);
+                push_key(&mut walked, k);
+            }
+            Step::Index(i) => {
+                let Value::Array(items) = at else {
+                    return Err(format!(
+                        "{} is {}, not an array",
+                        shown(&walked),
+                        kind_of(at)
+                    ));
+                };
+                let len = items.len();
+                let slot = items.get_mut(*i).ok_or_else(|| {
+                    format!("{}[{i}] is past the end ({len} items)", shown(&walked))
+                })?;
+                if last {
+                    *slot = new;
+                    return Ok(());
+                }
+                at = slot;
+                walked.push_str(&format!("[{i}]"));
             }
         }
-        Ok(())
     }
+    Ok(())
 }
 
 fn push_key(walked: &mut String, key: &str) {

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::path::{Path, kind_of};
+use crate::path::Path;
+use crate::record::Record;
 
 /// A rule, compiled (paths parsed, patterns built, keys derived). `line` is where it is
 /// written in its spec, for errors; the other fields are the spec's (see `spec.rs`).
@@ -43,11 +44,14 @@ pub enum Rule {
         table: BTreeMap<String, Value>,
         default: Option<Value>,
     },
-    /// Replaces what a pattern matches in strings.
+    /// Replaces what a pattern matches in strings. `plain`: the pattern has no anchor
+    /// or word boundary, so a text it does not match holds no string it would (a whole
+    /// unparsed field is then left as it is).
     Rewrite {
         line: usize,
         fields: Option<Vec<Path>>,
         pattern: regex::Regex,
+        plain: bool,
         replace: String,
     },
     /// Keeps (or drops) records matching a predicate.
@@ -141,13 +145,13 @@ pub fn parse_template(text: &str) -> Result<Vec<Part>, String> {
 
 impl Predicate {
     /// Whether `record` satisfies it.
-    pub fn holds(&self, record: &Value) -> bool {
+    pub fn holds(&self, record: &mut Record<'_>) -> bool {
         match self {
-            Self::Equals(p, v) => p.get(record) == Some(v),
-            Self::In(p, vs) => p.get(record).is_some_and(|x| vs.contains(x)),
-            Self::Exists(p, want) => p.get(record).is_some_and(|v| !v.is_null()) == *want,
+            Self::Equals(p, v) => p.get_in(record) == Some(v),
+            Self::In(p, vs) => p.get_in(record).is_some_and(|x| vs.contains(x)),
+            Self::Exists(p, want) => p.get_in(record).is_some_and(|v| !v.is_null()) == *want,
             Self::Matches(p, re) => p
-                .get(record)
+                .get_in(record)
                 .and_then(Value::as_str)
                 .is_some_and(|s| re.is_match(s)),
             Self::All(ps) => ps.iter().all(|p| p.holds(record)),
@@ -162,6 +166,22 @@ fn text_of(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+/// A rewrite of every string: of the value when the record is not an object, else of
+/// each field, leaving alone the unparsed fields a plain pattern does not match.
+fn rewrite_everywhere(record: &mut Record<'_>, pattern: &regex::Regex, plain: bool, replace: &str) {
+    if let Some(v) = record.other_mut() {
+        return rewrite_strings(v, pattern, replace);
+    }
+    // One look at the whole line clears every field still as it came.
+    let line_clean = plain && record.source().is_some_and(|s| !pattern.is_match(s));
+    if let Some(fields) = record.fields_mut() {
+        fields.for_each_value(
+            &|raw| line_clean || (plain && !pattern.is_match(raw)),
+            &mut |v| rewrite_strings(v, pattern, replace),
+        );
     }
 }
 
@@ -248,46 +268,42 @@ impl Rule {
     }
 
     /// Applies the rule; Ok(false) when a filter drops the record.
-    pub fn apply(&self, record: &mut Value) -> Result<bool, RuleError> {
+    pub fn apply(&self, record: &mut Record<'_>) -> Result<bool, RuleError> {
         let fail = |message: String| RuleError {
             line: self.line(),
             message,
         };
         // A rewrite everywhere reaches any value (a settings record may be an array).
         let everywhere = matches!(self, Self::Rewrite { fields: None, .. });
-        if !record.is_object() && !everywhere {
+        if record.other_mut().is_some() && !everywhere {
             return Err(fail(format!(
                 "the record is {}, not an object",
-                kind_of(record)
+                record.kind()
             )));
         }
         match self {
             Self::Move { from, to, .. } => {
-                if let Some(v) = from.remove(record) {
-                    to.set(record, v)
+                if let Some(v) = from.remove_in(record) {
+                    to.set_in(record, v)
                         .map_err(|m| fail(format!("move {from} to {to}: {m}")))?;
                 }
             }
             Self::Copy { from, to, .. } => {
-                if let Some(v) = from.get(record).cloned() {
-                    to.set(record, v)
+                if let Some(v) = from.get_in(record).cloned() {
+                    to.set_in(record, v)
                         .map_err(|m| fail(format!("copy {from} to {to}: {m}")))?;
                 }
             }
             Self::Drop { fields, .. } => {
                 for f in fields {
-                    f.remove(record);
+                    f.remove_in(record);
                 }
             }
-            Self::Keep { fields, .. } => {
-                if let Value::Object(map) = record {
-                    map.retain(|k, _| fields.iter().any(|f| f == k));
-                }
-            }
-            Self::MergeHashes { hashes, .. } => hashes.merge_into(record),
+            Self::Keep { fields, .. } => record.retain(|k| fields.iter().any(|f| f == k)),
+            Self::MergeHashes { hashes, .. } => hashes.merge_into_record(record),
             Self::SetValue { field, value, .. } => {
                 field
-                    .set(record, value.clone())
+                    .set_in(record, value.clone())
                     .map_err(|m| fail(format!("set {field}: {m}")))?;
             }
             Self::SetTemplate { field, parts, .. } => {
@@ -296,12 +312,12 @@ impl Rule {
                     match part {
                         Part::Text(t) => out.push_str(t),
                         Part::Field(p) => {
-                            out.push_str(&p.get(record).map(text_of).unwrap_or_default())
+                            out.push_str(&p.get_in(record).map(text_of).unwrap_or_default())
                         }
                     }
                 }
                 field
-                    .set(record, Value::String(out))
+                    .set_in(record, Value::String(out))
                     .map_err(|m| fail(format!("set {field}: {m}")))?;
             }
             Self::Map {
@@ -310,7 +326,7 @@ impl Rule {
                 default,
                 ..
             } => {
-                let Some(current) = field.get(record) else {
+                let Some(current) = field.get_in(record) else {
                     return Ok(true);
                 };
                 let next = match table.get(&text_of(current)) {
@@ -319,20 +335,21 @@ impl Rule {
                 };
                 if let Some(v) = next {
                     field
-                        .set(record, v)
+                        .set_in(record, v)
                         .map_err(|m| fail(format!("map {field}: {m}")))?;
                 }
             }
             Self::Rewrite {
                 fields,
                 pattern,
+                plain,
                 replace,
                 ..
             } => match fields {
-                None => rewrite_strings(record, pattern, replace),
+                None => rewrite_everywhere(record, pattern, *plain, replace),
                 Some(fields) => {
                     for f in fields {
-                        if let Some(v) = f.get_mut(record) {
+                        if let Some(v) = f.get_mut_in(record) {
                             rewrite_strings(v, pattern, replace);
                         }
                     }
@@ -346,8 +363,8 @@ impl Rule {
             } => {
                 for f in fields {
                     if *how == ScrubAs::Drop {
-                        f.remove(record);
-                    } else if let Some(v) = f.get_mut(record) {
+                        f.remove_in(record);
+                    } else if let Some(v) = f.get_mut_in(record) {
                         scrub_value(v, *how, key);
                     }
                 }
@@ -357,10 +374,10 @@ impl Rule {
     }
 }
 
-/// Applies `rules` in order; Ok(false) when the record is filtered out.
-pub fn apply_all<'r>(
+/// Applies `rules` in order to a record; Ok(false) when it is filtered out.
+pub fn apply_to<'r>(
     rules: impl IntoIterator<Item = &'r Rule>,
-    record: &mut Value,
+    record: &mut Record<'_>,
 ) -> Result<bool, RuleError> {
     for rule in rules {
         if !rule.apply(record)? {
@@ -368,6 +385,17 @@ pub fn apply_all<'r>(
         }
     }
     Ok(true)
+}
+
+/// Applies `rules` in order to a value; Ok(false) when it is filtered out.
+pub fn apply_all<'r>(
+    rules: impl IntoIterator<Item = &'r Rule>,
+    value: &mut Value,
+) -> Result<bool, RuleError> {
+    let mut record = Record::from_value(std::mem::take(value));
+    let keep = apply_to(rules, &mut record);
+    *value = record.into_value();
+    keep
 }
 
 #[cfg(test)]

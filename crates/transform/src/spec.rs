@@ -198,6 +198,14 @@ fn regex(pattern: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(pattern).map_err(|e| format!("bad regular expression {pattern:?}: {e}"))
 }
 
+/// True when `pattern` has no anchor or word boundary (no look-around of any kind), so
+/// that whatever it finds in a string it finds in any text holding that string.
+fn is_plain(pattern: &str) -> bool {
+    regex_syntax::Parser::new()
+        .parse(pattern)
+        .is_ok_and(|hir| hir.properties().look_set().is_empty())
+}
+
 fn compile(
     spec: RuleSpec,
     line: usize,
@@ -260,6 +268,7 @@ fn compile(
             fields: fields
                 .map(|f| f.iter().map(|p| path(p)).collect::<Result<_, _>>())
                 .transpose()?,
+            plain: is_plain(&pattern),
             pattern: regex(&pattern)?,
             replace,
         },

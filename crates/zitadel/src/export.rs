@@ -20,7 +20,16 @@ fn text(v: &Value, key: &str) -> String {
         .to_owned()
 }
 
-async fn all(client: &Client, path: &str, org: Option<&str>) -> Result<Vec<Value>> {
+/// Metadata reads of users in flight at once: enough to keep the client's throttle busy
+/// whatever the server's latency; the throttle keeps them to the configured rate.
+const USER_READS_IN_FLIGHT: usize = 16;
+
+/// The results of the search at `path`, page by page (in organization `org` when given).
+fn list<'a>(
+    client: &'a Client,
+    path: &'a str,
+    org: Option<&'a str>,
+) -> futures_util::stream::BoxStream<'a, Result<Value>> {
     // v2 lists ignore the organization header: they take a query.
     let filter = match org {
         Some(org) if path.starts_with("/v2/") => {
@@ -29,8 +38,10 @@ async fn all(client: &Client, path: &str, org: Option<&str>) -> Result<Vec<Value
         _ => json!({}),
     };
     crate::list::search(client, path, org, filter)
-        .try_collect()
-        .await
+}
+
+async fn all(client: &Client, path: &str, org: Option<&str>) -> Result<Vec<Value>> {
+    list(client, path, org).try_collect().await
 }
 
 /// A user's metadata as `{key: base64 value}` (as the API stores it).
@@ -47,43 +58,86 @@ async fn metadata(client: &Client, org: &str, user: &str) -> Result<Value> {
 
 /// Every object of `kind` in snapshot shape (see [`Scope`]).
 pub async fn read_kind(client: &Client, kind: &Kind) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for_each_record(client, kind, &mut |record| {
+        out.push(record);
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Hands every object of `kind` in snapshot shape to `each` as it is read, so that a
+/// kind is never held whole: users stream page by page, their metadata read
+/// [`USER_READS_IN_FLIGHT`] at a time, in the order listed. Answers how many.
+pub async fn for_each_record(
+    client: &Client,
+    kind: &Kind,
+    each: &mut dyn FnMut(Value) -> Result<()>,
+) -> Result<u64> {
+    let mut count = 0u64;
+    let mut each = |record| {
+        count += 1;
+        each(record)
+    };
     let search = match kind.read {
         Read::Settings(path) => {
             let answer = client.get(path).await?;
-            return Ok(answer.get("policy").cloned().into_iter().collect());
+            answer.get("policy").cloned().map(&mut each).transpose()?;
+            return Ok(count);
         }
-        Read::Each { .. } => return read_each(client, kind).await,
+        Read::Each { .. } => {
+            read_each(client, kind)
+                .await?
+                .into_iter()
+                .try_for_each(&mut each)?;
+            return Ok(count);
+        }
         Read::Search(path) => path,
     };
     if kind.scope == Scope::Instance {
-        return all(client, search, None).await;
+        let mut records = list(client, search, None);
+        while let Some(record) = records.try_next().await? {
+            each(record)?;
+        }
+        return Ok(count);
     }
-    let mut out = Vec::new();
     let orgs = all(client, crate::catalog::ORG_SEARCH, None).await?;
     for org in &orgs {
         let (org_id, org_name) = (text(org, "id"), text(org, "name"));
+        let org_id = org_id.as_str();
         if kind.scope == Scope::Org {
-            for mut record in all(client, search, Some(&org_id)).await? {
-                if kind.name == "users" {
-                    record["metadata"] =
-                        metadata(client, &org_id, &text(&record, "userId")).await?;
+            let mut records = list(client, search, Some(org_id));
+            if kind.name == "users" {
+                let mut users = records
+                    .map_ok(|mut user| async move {
+                        user["metadata"] = metadata(client, org_id, &text(&user, "userId")).await?;
+                        Ok(user)
+                    })
+                    .try_buffered(USER_READS_IN_FLIGHT);
+                while let Some(user) = users.try_next().await? {
+                    each(json!({"parent": {"org": org_name}, "record": user}))?;
                 }
-                out.push(json!({"parent": {"org": org_name}, "record": record}));
+            } else {
+                while let Some(record) = records.try_next().await? {
+                    each(json!({"parent": {"org": org_name}, "record": record}))?;
+                }
             }
             continue;
         }
-        let projects = all(client, "/management/v1/projects/_search", Some(&org_id)).await?;
+        let projects = all(client, "/management/v1/projects/_search", Some(org_id)).await?;
         for project in &projects {
             let path = search.replace("{project}", &text(project, "id"));
-            for record in all(client, &path, Some(&org_id)).await? {
-                out.push(json!({
+            let mut records = list(client, &path, Some(org_id));
+            while let Some(record) = records.try_next().await? {
+                each(json!({
                     "parent": {"org": org_name, "project": text(project, "name")},
                     "record": record,
-                }));
+                }))?;
             }
         }
     }
-    Ok(out)
+    Ok(count)
 }
 
 /// A kind read one value at a time ([`Read::Each`]), per organization for scoped
@@ -162,17 +216,18 @@ pub async fn export(
             source,
         };
         progress.start(kind.name, None);
-        let records = read_kind(client, kind).await?;
         sink.start_member(&format!("config/{}.ndjson", kind.name), kind.name)
             .map_err(sink_error)?;
-        for record in &records {
-            let text = serde_json::to_vec(record).map_err(|e| sink_error(e.into()))?;
+        let written = for_each_record(client, kind, &mut |record| {
+            let text = serde_json::to_vec(&record).map_err(|e| sink_error(e.into()))?;
             sink.write_record(&text).map_err(sink_error)?;
-        }
+            progress.advance(kind.name, 1);
+            Ok(())
+        })
+        .await?;
         sink.finish_member().map_err(sink_error)?;
-        progress.advance(kind.name, records.len() as u64);
         progress.finish(kind.name);
-        counts.push((kind.name.to_owned(), records.len() as u64));
+        counts.push((kind.name.to_owned(), written));
     }
     Ok(counts)
 }

@@ -133,6 +133,51 @@ fn at(v: &Value, pointer: &str) -> String {
 }
 
 impl Instance {
+    /// Fills the instance with `spec.users` human users with two metadata entries each,
+    /// spread over `spec.organizations` organizations (at least one), without going
+    /// through the API (a bench needs 100,000 users at once).
+    pub fn generate(&mut self, spec: &crate::GenerateSpec) {
+        let orgs: Vec<String> = (0..spec.organizations.max(1))
+            .filter_map(|i| {
+                self.add_org(format!("Generated {i}"))
+                    .ok()
+                    .map(|(id, _)| id)
+            })
+            .collect();
+        let (_, now) = self.touch();
+        for i in 0..spec.users {
+            let (sequence, _) = self.touch();
+            let id = format!("{}", 300_000_000_000_000_000u64 + sequence);
+            let username = format!("user{i}@generated.example.com");
+            let mut metadata = IndexMap::new();
+            metadata.insert(
+                "plan".to_owned(),
+                BASE64.encode(["free", "pro", "enterprise"][i % 3]),
+            );
+            metadata.insert(
+                "customer_id".to_owned(),
+                BASE64.encode(format!("cus_{i:08}")),
+            );
+            let user = User {
+                id: id.clone(),
+                org: orgs[i % orgs.len()].clone(),
+                username: username.clone(),
+                profile: json!({"givenName": format!("Given{i}"), "familyName": format!("Family{i}"), "displayName": format!("Given{i} Family{i}"), "preferredLanguage": "en"}),
+                email: username,
+                email_verified: i % 5 != 0,
+                phone: None,
+                metadata,
+                hash: None,
+                machine: None,
+                active: true,
+                created: now.clone(),
+                changed: now.clone(),
+                sequence,
+            };
+            self.users.insert(id, user);
+        }
+    }
+
     fn user_json(&self, u: &User) -> Value {
         let kind = match &u.machine {
             Some(m) => ("machine", m.clone()),
