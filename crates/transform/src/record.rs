@@ -465,12 +465,48 @@ impl<'a> Scanner<'a> {
                 }
                 self.eat(b':')?;
                 let from = self.at;
-                if self.check {
-                    self.value(1)?;
-                } else {
+                let slot = if !self.check {
                     self.skip_value()?;
-                }
+                    Slot::Raw(text.get(from..self.at)?)
+                } else if self.peek()? == b'{' {
+                    Slot::Lazy(self.nested_fields(text)?)
+                } else {
+                    self.value(1)?;
+                    Slot::Raw(text.get(from..self.at)?)
+                };
                 fields.push(Field {
+                    key: Cow::Borrowed(key),
+                    slot,
+                });
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b'}' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        (self.at == self.bytes.len()).then_some(fields)
+    }
+
+    /// An object one level down, cut into fields as it is checked, so that a rule
+    /// reaching into it does not read it again.
+    fn nested_fields(&mut self, text: &'a str) -> Option<Fields<'a>> {
+        self.eat(b'{')?;
+        let mut list: Vec<Field<'a>> = Vec::with_capacity(8);
+        if self.eat(b'}').is_none() {
+            loop {
+                let (start, end) = self.string()?;
+                let key = text.get(start..end)?;
+                if list.len() >= MAX_KEYS || list.iter().any(|f| f.key == key) {
+                    return None;
+                }
+                self.eat(b':')?;
+                let from = self.at;
+                self.value(2)?;
+                list.push(Field {
                     key: Cow::Borrowed(key),
                     slot: Slot::Raw(text.get(from..self.at)?),
                 });
@@ -484,7 +520,7 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
-        (self.at == self.bytes.len()).then_some(fields)
+        Some(Fields { list, damage: None })
     }
 
     /// Steps over a value already checked: strings (which may hold brackets) and

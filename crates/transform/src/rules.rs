@@ -200,15 +200,16 @@ fn rewrite_strings(v: &mut Value, pattern: &regex::Regex, replace: &str) {
     }
 }
 
-/// Appends the first `chars` hex digits of `bytes` to `out`.
+/// Appends the first `chars` hex digits of `bytes` to `out` (at most two per byte).
 fn push_hex(out: &mut String, bytes: &[u8], chars: usize) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().take(chars.div_ceil(2)).enumerate() {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        if 2 * i + 1 < chars {
-            out.push(DIGITS[usize::from(b & 15)] as char);
-        }
+    let mut digits = [0u8; 64];
+    let n = chars.min(digits.len()).min(bytes.len() * 2);
+    for (i, d) in digits[..n].iter_mut().enumerate() {
+        let b = bytes[i / 2];
+        *d = DIGITS[usize::from(if i % 2 == 0 { b >> 4 } else { b & 15 })];
     }
+    out.push_str(std::str::from_utf8(&digits[..n]).unwrap_or_default());
 }
 
 fn scrub_value(v: &mut Value, how: ScrubAs, key: &[u8; 32]) {
@@ -232,10 +233,9 @@ fn scrub_value(v: &mut Value, how: ScrubAs, key: &[u8; 32]) {
                 }
                 ScrubAs::Phone => {
                     let n = u64::from_le_bytes(hash[..8].try_into().unwrap_or([0; 8]));
-                    let digits = (n % 10_000_000).to_string();
-                    s.push_str("+1555");
-                    s.extend(std::iter::repeat_n('0', 7 - digits.len()));
-                    s.push_str(&digits);
+                    // Writing into a String cannot fail.
+                    let _ =
+                        std::fmt::Write::write_fmt(s, format_args!("+1555{:07}", n % 10_000_000));
                 }
                 ScrubAs::Name => {
                     s.push_str("User ");
