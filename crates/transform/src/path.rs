@@ -103,6 +103,22 @@ impl Path {
         remove_lazy(record.fields_mut()?, &self.steps)
     }
 
+    /// [`Path::remove`] in a record, not reading what is removed; true when it was there.
+    pub fn discard_in(&self, record: &mut Record<'_>) -> bool {
+        record
+            .fields_mut()
+            .is_some_and(|fields| discard_lazy(fields, &self.steps))
+    }
+
+    /// Calls `f` on the value at this path in a record, or, when it is an object not yet
+    /// read, on each value below it that holds a string (see
+    /// [`Fields::for_each_string_holder`]): for rules that change strings only.
+    pub fn strings_in(&self, record: &mut Record<'_>, f: &mut dyn FnMut(&mut Value)) {
+        if let Some(fields) = record.fields_mut() {
+            strings_lazy(fields, &self.steps, f);
+        }
+    }
+
     /// [`Path::set`] in a record.
     pub fn set_in(&self, record: &mut Record<'_>, new: Value) -> Result<(), String> {
         let kind = record.kind();
@@ -147,6 +163,43 @@ fn remove_lazy(fields: &mut Fields<'_>, steps: &[Step]) -> Option<Value> {
         return remove_lazy(fields.lazy_mut(key)?, rest);
     }
     remove_at(fields.get_mut(key)?, rest)
+}
+
+fn discard_lazy(fields: &mut Fields<'_>, steps: &[Step]) -> bool {
+    let Some((key, rest, into)) = split_key(steps) else {
+        return false;
+    };
+    if rest.is_empty() {
+        return fields.discard(key);
+    }
+    if into && fields.is_unparsed_object(key) {
+        return fields
+            .lazy_mut(key)
+            .is_some_and(|inner| discard_lazy(inner, rest));
+    }
+    fields
+        .get_mut(key)
+        .and_then(|v| remove_at(v, rest))
+        .is_some()
+}
+
+fn strings_lazy(fields: &mut Fields<'_>, steps: &[Step], f: &mut dyn FnMut(&mut Value)) {
+    let Some((key, rest, into)) = split_key(steps) else {
+        return;
+    };
+    if fields.is_unparsed_object(key) && (rest.is_empty() || into) {
+        if let Some(inner) = fields.lazy_mut(key) {
+            if rest.is_empty() {
+                inner.for_each_string_holder(f);
+            } else {
+                strings_lazy(inner, rest, f);
+            }
+        }
+        return;
+    }
+    if let Some(v) = fields.get_mut(key).and_then(|v| walk_mut(v, rest)) {
+        f(v);
+    }
 }
 
 fn set_lazy(

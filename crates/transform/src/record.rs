@@ -265,7 +265,11 @@ impl<'a> Fields<'a> {
     /// The fields of object field `key`, read without parsing their values.
     pub(crate) fn lazy_mut(&mut self, key: &str) -> Option<&mut Fields<'a>> {
         let i = self.position(key)?;
-        let field = &mut self.list[i];
+        self.lazy_mut_at(i)
+    }
+
+    fn lazy_mut_at(&mut self, i: usize) -> Option<&mut Fields<'a>> {
+        let field = self.list.get_mut(i)?;
         if let Slot::Raw(raw) = field.slot {
             match Fields::scan(raw, false) {
                 Some(inner) => field.slot = Slot::Lazy(inner),
@@ -300,6 +304,46 @@ impl<'a> Fields<'a> {
         match self.list.swap_remove(i).slot {
             Slot::Parsed(v) => Some(v),
             _ => None,
+        }
+    }
+
+    /// Removes `key` without reading its value (true when it was there); the last field
+    /// takes its place, as with [`Fields::remove`].
+    pub(crate) fn discard(&mut self, key: &str) -> bool {
+        match self.position(key) {
+            Some(i) => {
+                self.list.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Calls `f` on every value below this object that holds a string (strings, and
+    /// arrays, which are parsed whole), reading nested objects field by field and
+    /// leaving numbers, booleans and nulls unread: what a rule that rewrites only
+    /// strings (scrub) needs.
+    pub(crate) fn for_each_string_holder(&mut self, f: &mut dyn FnMut(&mut Value)) {
+        for i in 0..self.list.len() {
+            match &self.list[i].slot {
+                Slot::Raw(raw) if raw.starts_with('{') => {
+                    if let Some(inner) = self.lazy_mut_at(i) {
+                        inner.for_each_string_holder(f);
+                    }
+                    continue;
+                }
+                Slot::Raw(raw) if !raw.starts_with(['"', '[']) => continue,
+                Slot::Lazy(_) => {
+                    if let Some(inner) = self.lazy_mut_at(i) {
+                        inner.for_each_string_holder(f);
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(v) = self.parsed(i) {
+                f(v);
+            }
         }
     }
 
@@ -419,6 +463,17 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
     }
 }
 
+/// Marks `key` in `seen`, a 64-bit filter of an object's keys so far; true when a key
+/// like it may have been seen (then the caller compares for real), false when surely not.
+fn seen_before(seen: &mut u64, key: &[u8]) -> bool {
+    let first = key.first().copied().unwrap_or(0);
+    let last = key.last().copied().unwrap_or(0);
+    let bit = 1u64 << ((key.len() * 7 + usize::from(first) * 3 + usize::from(last)) % 64);
+    let maybe = *seen & bit != 0;
+    *seen |= bit;
+    maybe
+}
+
 /// A checked string (no escapes in it) or literal without serde_json's machinery; None
 /// for numbers and containers.
 fn scalar(raw: &str) -> Option<Value> {
@@ -456,11 +511,16 @@ impl<'a> Scanner<'a> {
     fn object_fields(&mut self, text: &'a str) -> Option<Vec<Field<'a>>> {
         self.eat(b'{')?;
         let mut fields: Vec<Field<'a>> = Vec::with_capacity(if self.check { 24 } else { 8 });
+        let mut seen = 0u64;
         if self.eat(b'}').is_none() {
             loop {
                 let (start, end) = self.string()?;
                 let key = text.get(start..end)?;
-                if self.check && (fields.len() >= MAX_KEYS || fields.iter().any(|f| f.key == key)) {
+                if self.check
+                    && (fields.len() >= MAX_KEYS
+                        || (seen_before(&mut seen, key.as_bytes())
+                            && fields.iter().any(|f| f.key == key)))
+                {
                     return None;
                 }
                 self.eat(b':')?;
@@ -496,11 +556,14 @@ impl<'a> Scanner<'a> {
     fn nested_fields(&mut self, text: &'a str) -> Option<Fields<'a>> {
         self.eat(b'{')?;
         let mut list: Vec<Field<'a>> = Vec::with_capacity(8);
+        let mut seen = 0u64;
         if self.eat(b'}').is_none() {
             loop {
                 let (start, end) = self.string()?;
                 let key = text.get(start..end)?;
-                if list.len() >= MAX_KEYS || list.iter().any(|f| f.key == key) {
+                if list.len() >= MAX_KEYS
+                    || (seen_before(&mut seen, key.as_bytes()) && list.iter().any(|f| f.key == key))
+                {
                     return None;
                 }
                 self.eat(b':')?;
@@ -586,11 +649,14 @@ impl<'a> Scanner<'a> {
         }
         self.eat(b'{')?;
         let base = self.keys.len();
+        let mut seen = 0u64;
         if self.eat(b'}').is_none() {
             loop {
                 let (start, end) = self.string()?;
                 let key = &self.bytes[start..end];
-                if self.keys.len() - base >= MAX_KEYS || self.keys[base..].contains(&key) {
+                if self.keys.len() - base >= MAX_KEYS
+                    || (seen_before(&mut seen, key) && self.keys[base..].contains(&key))
+                {
                     return None;
                 }
                 self.keys.push(key);

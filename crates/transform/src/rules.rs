@@ -296,7 +296,7 @@ impl Rule {
             }
             Self::Drop { fields, .. } => {
                 for f in fields {
-                    f.remove_in(record);
+                    f.discard_in(record);
                 }
             }
             Self::Keep { fields, .. } => record.retain(|k| fields.iter().any(|f| f == k)),
@@ -363,9 +363,9 @@ impl Rule {
             } => {
                 for f in fields {
                     if *how == ScrubAs::Drop {
-                        f.remove_in(record);
-                    } else if let Some(v) = f.get_mut_in(record) {
-                        scrub_value(v, *how, key);
+                        f.discard_in(record);
+                    } else {
+                        f.strings_in(record, &mut |v| scrub_value(v, *how, key));
                     }
                 }
             }
