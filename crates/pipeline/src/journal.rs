@@ -284,13 +284,21 @@ impl Journal {
                 [],
                 |r| {
                     let tenants: String = r.get(4)?;
+                    // A list that does not read would resume over no tenant at all.
+                    let tenants = serde_json::from_str(&tenants).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            4,
+                            rusqlite::types::Type::Text,
+                            format!("the run's tenant list does not read: {e}").into(),
+                        )
+                    })?;
                     Ok(RunInfo {
                         dir: dir.clone(),
                         name: r.get(0)?,
                         spec_path: PathBuf::from(r.get::<_, String>(1)?),
                         spec_hash: r.get(2)?,
                         config_path: PathBuf::from(r.get::<_, String>(3)?),
-                        tenants: serde_json::from_str(&tenants).unwrap_or_default(),
+                        tenants,
                         started_at: r.get(5)?,
                         finished_at: r.get(6)?,
                         status: r.get(7)?,
@@ -435,11 +443,13 @@ impl Journal {
         Ok(match row {
             None => ChunkState::New,
             Some((status, job, counts, sends)) => match (status.as_str(), job) {
-                ("done", _) => ChunkState::Done(
-                    counts
-                        .and_then(|c| serde_json::from_str(&c).ok())
-                        .unwrap_or_default(),
-                ),
+                // Counts that do not read would make the report undercount, silently.
+                ("done", _) => ChunkState::Done(match counts {
+                    Some(c) => serde_json::from_str(&c).map_err(|e| {
+                        Self::damaged(&self.path, format!("chunk {chunk} of {unit} {stage}: {e}"))
+                    })?,
+                    None => Default::default(),
+                }),
                 ("submitted", Some(job)) => ChunkState::Submitted {
                     job,
                     in_doubt: sends > 1,
@@ -591,5 +601,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no run journal"), "{e}");
+    }
+
+    #[test]
+    fn a_run_whose_tenants_or_counts_do_not_read_is_refused_not_resumed_over_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = std::sync::Arc::new(std::sync::Mutex::new(journal(dir.path())));
+        let mut c = UnitChunks {
+            journal: j.clone(),
+            unit: "a".into(),
+            stage: "0:users".into(),
+        };
+        c.sending(0, "run-00000").unwrap();
+        c.done(0, ChunkCounts::default()).unwrap();
+        let damage = |sql: &str| j.lock().unwrap().conn.execute(sql, []).unwrap();
+        damage("UPDATE chunks SET counts = '{not json'");
+        let e = c.state(0).unwrap_err().to_string();
+        assert!(
+            e.contains("damaged") && e.contains("chunk 0 of a 0:users"),
+            "{e}"
+        );
+        damage("UPDATE run SET tenants = 'a,b'");
+        let e = j.lock().unwrap().info().unwrap_err().to_string();
+        assert!(e.contains("damaged") && e.contains("tenant list"), "{e}");
     }
 }

@@ -215,7 +215,8 @@ pub async fn restore(
     };
     let plan = plan(&from, &into, &values, &options);
     let report = apply(sink.target, &plan, progress).await;
-    if let Ok(mut j) = journal.lock() {
+    {
+        let mut j = lock_journal(journal)?;
         j.put_ids(
             unit,
             "configuration",
@@ -434,7 +435,8 @@ pub async fn memberships(
     let memberships =
         Memberships::from_state(&source.state(Selection::Memberships, progress).await?);
     let ids = target_ids(sink.target, emails, progress).await?;
-    if let Ok(mut j) = journal.lock() {
+    {
+        let mut j = lock_journal(journal)?;
         j.put_ids(
             unit,
             "users",
@@ -453,4 +455,18 @@ pub async fn memberships(
         )));
     }
     Ok(serde_json::to_value(&m).unwrap_or(Value::Null))
+}
+
+/// The journal, for a stage to record in; a lock poisoned by a stage that panicked stops
+/// the run rather than leaving results unrecorded.
+fn lock_journal(
+    journal: &Mutex<Journal>,
+) -> Result<std::sync::MutexGuard<'_, Journal>, PipelineError> {
+    journal.lock().map_err(|_| {
+        PipelineError::Journal(
+            "the journal's lock was poisoned by a stage that stopped in the middle; the run stops \
+             here so that nothing goes unrecorded. Continue it with `idferry resume DIR`"
+                .into(),
+        )
+    })
 }

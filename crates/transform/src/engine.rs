@@ -131,6 +131,14 @@ struct Done {
     rejected: u64,
 }
 
+/// Bytes asked of the input at a time: at least a BufReader's whole buffer, so that it
+/// hands the read straight to the decompressor instead of copying through its own.
+const READ_BLOCK: usize = 1 << 20;
+
+/// Reads `batch` lines at a time in large blocks (not line by line: cutting lines in a
+/// block is one pass of memchr), carrying a line cut by the block's end to the next
+/// batch. A line is what ends at a newline (its trailing carriage returns left out), and
+/// what follows the last newline when it is not empty.
 fn read_batches(
     mut input: impl BufRead,
     batch: usize,
@@ -138,30 +146,59 @@ fn read_batches(
     send: std::sync::mpsc::SyncSender<std::io::Result<Batch>>,
 ) {
     let mut line_no = 1u64;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut eof = false;
     loop {
         let mut b = Batch {
             first_line: line_no,
-            text: pool.take(batch * 1100),
+            text: pool.take(batch * 1100 + READ_BLOCK),
             lines: Vec::with_capacity(batch),
         };
-        while b.lines.len() < batch {
-            let start = b.text.len();
-            match input.read_until(b'\n', &mut b.text) {
-                Ok(0) => break,
-                Ok(_) => {
-                    let mut end = b.text.len();
-                    while end > start && matches!(b.text[end - 1], b'\n' | b'\r') {
-                        end -= 1;
-                    }
-                    b.lines.push((start, end));
-                    line_no += 1;
+        b.text.extend_from_slice(&carry);
+        carry.clear();
+        let mut cut = 0;
+        loop {
+            while b.lines.len() < batch {
+                let Some(at) = memchr::memchr(b'\n', &b.text[cut..]) else {
+                    break;
+                };
+                let mut end = cut + at;
+                while end > cut && b.text[end - 1] == b'\r' {
+                    end -= 1;
                 }
+                b.lines.push((cut, end));
+                line_no += 1;
+                cut += at + 1;
+            }
+            if b.lines.len() >= batch || eof {
+                break;
+            }
+            let len = b.text.len();
+            b.text.resize(len + READ_BLOCK, 0);
+            match input.read(&mut b.text[len..]) {
+                Ok(n) => {
+                    b.text.truncate(len + n);
+                    eof = n == 0;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => b.text.truncate(len),
                 Err(e) => {
                     let _ = send.send(Err(e));
                     return;
                 }
             }
         }
+        if eof && b.lines.len() < batch && cut < b.text.len() {
+            // The last line, without a newline.
+            let mut end = b.text.len();
+            while end > cut && b.text[end - 1] == b'\r' {
+                end -= 1;
+            }
+            b.lines.push((cut, end));
+            line_no += 1;
+            cut = b.text.len();
+        }
+        carry.extend_from_slice(&b.text[cut..]);
+        b.text.truncate(cut);
         let last = b.lines.is_empty();
         if send.send(Ok(b)).is_err() || last {
             return;
@@ -386,6 +423,62 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::Value;
+
+    /// Lines as `read_until` cuts them, numbered from 1: the plain way, to hold the
+    /// block reader to.
+    fn lines_by_read_until(mut input: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            if input.read_until(b'\n', &mut line).unwrap() == 0 {
+                return out;
+            }
+            while matches!(line.last(), Some(b'\n' | b'\r')) {
+                line.pop();
+            }
+            out.push((out.len() as u64 + 1, line));
+        }
+    }
+
+    fn lines_by_blocks(input: &[u8], batch: usize) -> Vec<(u64, Vec<u8>)> {
+        let pool = Pool::default();
+        let (tx, rx) = sync_channel(1_000_000);
+        read_batches(input, batch, &pool, tx);
+        let mut out = Vec::new();
+        for b in rx {
+            let b = b.unwrap();
+            for (i, &(start, end)) in b.lines.iter().enumerate() {
+                out.push((b.first_line + i as u64, b.text[start..end].to_vec()));
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn block_reading_cuts_the_lines_read_until_cuts(
+            parts in prop::collection::vec(
+                prop_oneof![Just("\n".to_owned()), Just("\r\n".to_owned()), Just("\r".to_owned()), "[a-z{}\":]{0,40}"],
+                0..200,
+            ),
+            batch in 1usize..7,
+        ) {
+            let text: String = parts.concat();
+            prop_assert_eq!(lines_by_blocks(text.as_bytes(), batch), lines_by_read_until(text.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_a_read_block_is_one_line() {
+        let long = "x".repeat(READ_BLOCK * 2 + 17);
+        let text = format!("a\n{long}\r\nb");
+        assert_eq!(
+            lines_by_blocks(text.as_bytes(), 2),
+            lines_by_read_until(text.as_bytes())
+        );
+        assert_eq!(lines_by_blocks(text.as_bytes(), 2)[1].1.len(), long.len());
+    }
 
     fn no_env(_: &str) -> Option<String> {
         None

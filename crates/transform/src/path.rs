@@ -85,7 +85,7 @@ impl Path {
     /// Sets the value at this path, creating objects on the way. Errors when the way
     /// goes through something that is not an object (or an array, for an index).
     pub fn set(&self, value: &mut Value, new: Value) -> Result<(), String> {
-        set_at(value, &self.steps, String::new(), new)
+        set_at(value, &self.steps, 0, new)
     }
 
     /// [`Path::get`] in a record: only the fields on the way are read.
@@ -123,7 +123,7 @@ impl Path {
     pub fn set_in(&self, record: &mut Record<'_>, new: Value) -> Result<(), String> {
         let kind = record.kind();
         match record.fields_mut() {
-            Some(fields) => set_lazy(fields, &self.steps, String::new(), new),
+            Some(fields) => set_lazy(fields, &self.steps, 0, new),
             None => Err(format!("the record is {kind}, not an object")),
         }
     }
@@ -202,29 +202,28 @@ fn strings_lazy(fields: &mut Fields<'_>, steps: &[Step], f: &mut dyn FnMut(&mut 
     }
 }
 
-fn set_lazy(
-    fields: &mut Fields<'_>,
-    steps: &[Step],
-    mut walked: String,
-    new: Value,
-) -> Result<(), String> {
+/// [`set_at`] through objects not yet read; `all[..done]` is the way walked so far.
+fn set_lazy(fields: &mut Fields<'_>, all: &[Step], done: usize, new: Value) -> Result<(), String> {
+    let steps = &all[done..];
     let Some((key, rest, into)) = split_key(steps) else {
-        return Err(format!("{} is an object, not an array", shown(&walked)));
+        return Err(format!(
+            "{} is an object, not an array",
+            walked(&all[..done])
+        ));
     };
     if rest.is_empty() {
         fields.insert(key, new);
         return Ok(());
     }
-    push_key(&mut walked, key);
     if into && fields.is_unparsed_object(key) {
         // An object scanned with its line always reads field by field.
         if let Some(inner) = fields.lazy_mut(key) {
-            return set_lazy(inner, rest, walked, new);
+            return set_lazy(inner, all, done + 1, new);
         }
     }
     match fields.entry(key) {
-        Some(at) => set_at(at, rest, walked, new),
-        None => Err(format!("{} could not be read", shown(&walked))),
+        Some(at) => set_at(at, all, done + 1, new),
+        None => Err(format!("{} could not be read", walked(&all[..=done]))),
     }
 }
 
@@ -257,15 +256,11 @@ fn remove_at(value: &mut Value, steps: &[Step]) -> Option<Value> {
     }
 }
 
-/// Sets `new` at `steps` below `at`, which is at `walked` (for messages).
-fn set_at(
-    mut at: &mut Value,
-    steps: &[Step],
-    mut walked: String,
-    new: Value,
-) -> Result<(), String> {
-    for (n, step) in steps.iter().enumerate() {
-        let last = n + 1 == steps.len();
+/// Sets `new` at `all[done..]` below `at`, which `all[..done]` leads to. The way walked
+/// is written out only for an error (a set that succeeds allocates nothing for it).
+fn set_at(mut at: &mut Value, all: &[Step], done: usize, new: Value) -> Result<(), String> {
+    for (n, step) in all.iter().enumerate().skip(done) {
+        let last = n + 1 == all.len();
         match step {
             Step::Key(k) => {
                 if at.is_null() {
@@ -274,7 +269,7 @@ fn set_at(
                 let Value::Object(map) = at else {
                     return Err(format!(
                         "{} is {}, not an object",
-                        shown(&walked),
+                        walked(&all[..n]),
                         kind_of(at)
                     ));
                 };
@@ -283,45 +278,48 @@ fn set_at(
                     return Ok(());
                 }
                 at = map.entry(k.clone()).or_insert(Value::Null);
-                push_key(&mut walked, k);
             }
             Step::Index(i) => {
                 let Value::Array(items) = at else {
                     return Err(format!(
                         "{} is {}, not an array",
-                        shown(&walked),
+                        walked(&all[..n]),
                         kind_of(at)
                     ));
                 };
                 let len = items.len();
                 let slot = items.get_mut(*i).ok_or_else(|| {
-                    format!("{}[{i}] is past the end ({len} items)", shown(&walked))
+                    format!("{}[{i}] is past the end ({len} items)", walked(&all[..n]))
                 })?;
                 if last {
                     *slot = new;
                     return Ok(());
                 }
                 at = slot;
-                walked.push_str(&format!("[{i}]"));
             }
         }
     }
     Ok(())
 }
 
-fn push_key(walked: &mut String, key: &str) {
-    if !walked.is_empty() {
-        walked.push('.');
+/// `steps` as a path is written (`a.b[0].c`), or "the record" for none.
+fn walked(steps: &[Step]) -> String {
+    if steps.is_empty() {
+        return "the record".to_owned();
     }
-    walked.push_str(key);
-}
-
-fn shown(walked: &str) -> &str {
-    if walked.is_empty() {
-        "the record"
-    } else {
-        walked
+    let mut text = String::new();
+    for step in steps {
+        match step {
+            Step::Key(k) => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(k);
+            }
+            Step::Index(i) => text.push_str(&format!("[{i}]")),
+        }
     }
+    text
 }
 
 /// "a string", "an array"..., for messages.

@@ -96,7 +96,11 @@ impl Error {
             Error::Api { status, .. } => Some(*status),
             Error::NotServed { .. } => Some(404),
             Error::GaveUp { last, .. } => last.status(),
-            _ => None,
+            Error::Transport { .. }
+            | Error::Stalled { .. }
+            | Error::Decode { .. }
+            | Error::Sink { .. }
+            | Error::Config(_) => None,
         }
     }
 
@@ -105,7 +109,14 @@ impl Error {
         match self {
             Error::Api { status, .. } => RetryClass::of_status(*status),
             Error::Transport { .. } => RetryClass::Transient,
-            _ => RetryClass::Permanent,
+            // Retries that ran out are what their last failure was (a caller that retries
+            // at its own level, such as a stage resuming, reads this).
+            Error::GaveUp { last, .. } => last.class(),
+            Error::NotServed { .. }
+            | Error::Stalled { .. }
+            | Error::Decode { .. }
+            | Error::Sink { .. }
+            | Error::Config(_) => RetryClass::Permanent,
         }
     }
 
@@ -179,5 +190,12 @@ mod tests {
         let html = Error::api("z", "GET", "/x", 502, b"<html>bad gateway</html>");
         assert_eq!(html.class(), RetryClass::Transient);
         assert!(html.to_string().contains("bad gateway"));
+        // Retries that ran out keep their last failure's class and status, as Auth0's do.
+        let gave_up = Error::GaveUp {
+            attempts: 8,
+            last: Box::new(html),
+        };
+        assert_eq!(gave_up.class(), RetryClass::Transient);
+        assert_eq!(gave_up.status(), Some(502));
     }
 }
