@@ -234,6 +234,7 @@ pub async fn backup(args: crate::bench::ZitadelBackupBench) -> anyhow::Result<Ex
     }
     idferry_model::MemberSink::finish_member(&mut writer)?;
     let read_secs = started.elapsed().as_secs_f64();
+    let read_rss = crate::bench::peak_rss_bytes();
     let written =
         tokio::task::spawn_blocking(move || writer.finish(&WriteOptions::default())).await??;
     let secs = started.elapsed().as_secs_f64();
@@ -253,7 +254,7 @@ pub async fn backup(args: crate::bench::ZitadelBackupBench) -> anyhow::Result<Ex
         "users": users, "requests": requests, "minimum_requests": minimum,
         "requests_vs_minimum": requests as f64 / minimum as f64, "rate_limited": stats.rate_limited - before.rate_limited,
         "seconds": secs, "read_seconds": read_secs, "requests_over_rate_seconds": floor,
-        "time_vs_requests_over_rate": secs / floor, "peak_rss_bytes": rss,
+        "time_vs_requests_over_rate": secs / floor, "peak_rss_bytes": rss, "peak_rss_reading_bytes": read_rss,
         "archive_bytes": written.bytes,
     });
     if args.json {
@@ -274,7 +275,8 @@ pub async fn backup(args: crate::bench::ZitadelBackupBench) -> anyhow::Result<Ex
             secs / floor
         );
         out!(
-            "peak RSS            {}",
+            "peak RSS            {} while reading users, {} with the archive written",
+            read_rss.map_or("unknown".into(), crate::backup::human_bytes),
             rss.map_or("unknown".into(), crate::backup::human_bytes)
         );
         out!(

@@ -18,6 +18,9 @@ use crate::error::ArchiveError;
 use crate::manifest::{FORMAT, FORMAT_VERSION, MANIFEST, Manifest, MemberEntry};
 use crate::naming;
 
+/// Bytes of input per zstd job when compressing with worker threads.
+const JOB_SIZE: u32 = 1 << 20;
+
 /// How the archive is compressed and protected.
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
@@ -260,6 +263,11 @@ impl SnapshotWriter {
         zstd.include_checksum(true)?;
         if options.threads > 0 {
             zstd.multithread(options.threads)?;
+            // Jobs of a fixed size (zstd's default grows with the level's window, 8 MiB
+            // and more, each held in and out by every worker): memory is then the same
+            // for a small tenant as for a large one, and a snapshot of a few MiB already
+            // keeps every worker busy.
+            zstd.set_parameter(zstd::stream::raw::CParameter::JobSize(JOB_SIZE))?;
         }
         let mut tar = tar::Builder::new(zstd);
         let mtime = self.started.as_second().max(0) as u64;

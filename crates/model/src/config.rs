@@ -310,6 +310,18 @@ pub enum ConfigError {
         /// The names it has.
         known: String,
     },
+    /// A tenant of one platform was given where another is needed.
+    #[error(
+        "tenant {tenant} is {platform} (its config's `platform`), not {wanted}: this needs {wanted}"
+    )]
+    WrongPlatform {
+        /// The tenant.
+        tenant: String,
+        /// Its platform.
+        platform: Platform,
+        /// The platform needed.
+        wanted: Platform,
+    },
     /// A secret could not be read from its source.
     #[error("tenant {tenant}: {key}: {message}")]
     Secret {

@@ -59,10 +59,10 @@ impl Client {
     /// (`token_env` / `token_file`).
     pub fn new(tenant: &TenantConfig, retry: RetryPolicy) -> Result<Self> {
         if tenant.platform != idferry_model::Platform::Zitadel {
-            return Err(Error::Config(ConfigError::Secret {
+            return Err(Error::Config(ConfigError::WrongPlatform {
                 tenant: tenant.name.clone(),
-                key: "platform".into(),
-                message: format!("an {} tenant, not a ZITADEL instance", tenant.platform),
+                platform: tenant.platform,
+                wanted: idferry_model::Platform::Zitadel,
             }));
         }
         let auth = match tenant.resolve_credentials()? {
