@@ -131,12 +131,8 @@ struct Done {
     rejected: u64,
 }
 
-/// Bytes asked of the input at a time: at least a BufReader's whole buffer, so that it
-/// hands the read straight to the decompressor instead of copying through its own.
-const READ_BLOCK: usize = 1 << 20;
-
-/// Reads `batch` lines at a time in large blocks (not line by line: cutting lines in a
-/// block is one pass of memchr), carrying a line cut by the block's end to the next
+/// Reads `batch` lines at a time in large blocks, as much as a batch's buffer holds
+/// (not line by line: cutting lines in a block is one pass of memchr), carrying a line cut by the block's end to the next
 /// batch. A line is what ends at a newline (its trailing carriage returns left out), and
 /// what follows the last newline when it is not empty.
 fn read_batches(
@@ -151,7 +147,7 @@ fn read_batches(
     loop {
         let mut b = Batch {
             first_line: line_no,
-            text: pool.take(batch * 1100 + READ_BLOCK),
+            text: pool.take(batch * 1100),
             lines: Vec::with_capacity(batch),
         };
         b.text.extend_from_slice(&carry);
@@ -173,8 +169,11 @@ fn read_batches(
             if b.lines.len() >= batch || eof {
                 break;
             }
+            // Read into the room the buffer has (64 KiB at least: it grows for a line
+            // longer than a batch's worth).
             let len = b.text.len();
-            b.text.resize(len + READ_BLOCK, 0);
+            let room = (b.text.capacity() - len).max(64 << 10);
+            b.text.resize(len + room, 0);
             match input.read(&mut b.text[len..]) {
                 Ok(n) => {
                     b.text.truncate(len + n);
@@ -312,6 +311,7 @@ fn write_in_order(
     slots: Receiver<()>,
     output: &mut (dyn Write + Send),
     mut rejects: Option<&mut (dyn Write + Send)>,
+    outs: &Pool,
 ) -> Result<Stats, EngineError> {
     let io = |what: &'static str| move |source| EngineError::Io { what, source };
     let mut stats = Stats::default();
@@ -325,6 +325,7 @@ fn write_in_order(
             output
                 .write_all(&chunk.out)
                 .map_err(io("writing the output"))?;
+            outs.give(std::mem::take(&mut chunk.out));
             if let Some(r) = rejects.as_deref_mut() {
                 r.write_all(&chunk.rejects)
                     .map_err(io("writing the rejects"))?;
@@ -360,14 +361,16 @@ pub fn run(
     let on_error = options.on_error;
     let rules: Vec<&Rule> = mapping.rules_for(&options.kind).collect();
     let rules = &rules[..];
-    let pool = Pool::default();
-    let pool = &pool;
+    // Input batches and output chunks each reuse their own buffers (the writer hands
+    // an output buffer back once written).
+    let (pool, outs) = (Pool::default(), Pool::default());
+    let (pool, outs) = (&pool, &outs);
     std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = sync_channel::<std::io::Result<Batch>>(2);
         let (done_tx, done_rx) = sync_channel::<(u64, Done)>(CHUNKS_IN_FLIGHT);
         let (slot_tx, slot_rx) = sync_channel::<()>(CHUNKS_IN_FLIGHT);
         scope.spawn(move || read_batches(input, batch_size, pool, batch_tx));
-        let writer = scope.spawn(move || write_in_order(done_rx, slot_rx, output, rejects));
+        let writer = scope.spawn(move || write_in_order(done_rx, slot_rx, output, rejects, outs));
         let mut bytes_in = 0u64;
         let mut failure = None;
         rayon::in_place_scope_fifo(|tasks| {
@@ -393,7 +396,7 @@ pub fn run(
                     let n = seq;
                     seq += 1;
                     tasks.spawn_fifo(move |_| {
-                        let done = transform_chunk(rules, on_error, &batch, range, pool);
+                        let done = transform_chunk(rules, on_error, &batch, range, outs);
                         // The last chunk of a batch hands its text back for reuse.
                         if let Some(batch) = Arc::into_inner(batch) {
                             pool.give(batch.text);
@@ -470,8 +473,8 @@ mod tests {
     }
 
     #[test]
-    fn a_line_longer_than_a_read_block_is_one_line() {
-        let long = "x".repeat(READ_BLOCK * 2 + 17);
+    fn a_line_longer_than_a_batch_buffer_is_one_line() {
+        let long = "x".repeat((3 << 20) + 17);
         let text = format!("a\n{long}\r\nb");
         assert_eq!(
             lines_by_blocks(text.as_bytes(), 2),
