@@ -183,8 +183,8 @@ impl<'a> Fields<'a> {
             keys: Vec::new(),
             check: top,
         };
-        let list = scanner.object_fields(text)?;
-        Some(Fields { list, damage: None })
+        let list = scanner.object_fields(text, false)?;
+        (scanner.at == text.len()).then_some(Fields { list, damage: None })
     }
 
     fn damage(&self) -> Option<&str> {
@@ -508,9 +508,13 @@ impl<'a> Scanner<'a> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
-    fn object_fields(&mut self, text: &'a str) -> Option<Vec<Field<'a>>> {
+    /// The fields of the object at the cursor. Checking, a top-level object's objects
+    /// are cut into fields too (`nested` for them), so that a rule reaching into one does
+    /// not read it again; not checking, values are stepped over.
+    fn object_fields(&mut self, text: &'a str, nested: bool) -> Option<Vec<Field<'a>>> {
         self.eat(b'{')?;
-        let mut fields: Vec<Field<'a>> = Vec::with_capacity(if self.check { 24 } else { 8 });
+        let top = self.check && !nested;
+        let mut fields: Vec<Field<'a>> = Vec::with_capacity(if top { 24 } else { 8 });
         let mut seen = 0u64;
         if self.eat(b'}').is_none() {
             loop {
@@ -528,10 +532,13 @@ impl<'a> Scanner<'a> {
                 let slot = if !self.check {
                     self.skip_value()?;
                     Slot::Raw(text.get(from..self.at)?)
-                } else if self.peek()? == b'{' {
-                    Slot::Lazy(self.nested_fields(text)?)
+                } else if top && self.peek()? == b'{' {
+                    Slot::Lazy(Fields {
+                        list: self.object_fields(text, true)?,
+                        damage: None,
+                    })
                 } else {
-                    self.value(1)?;
+                    self.value(if nested { 2 } else { 1 })?;
                     Slot::Raw(text.get(from..self.at)?)
                 };
                 fields.push(Field {
@@ -548,42 +555,7 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
-        (self.at == self.bytes.len()).then_some(fields)
-    }
-
-    /// An object one level down, cut into fields as it is checked, so that a rule
-    /// reaching into it does not read it again.
-    fn nested_fields(&mut self, text: &'a str) -> Option<Fields<'a>> {
-        self.eat(b'{')?;
-        let mut list: Vec<Field<'a>> = Vec::with_capacity(8);
-        let mut seen = 0u64;
-        if self.eat(b'}').is_none() {
-            loop {
-                let (start, end) = self.string()?;
-                let key = text.get(start..end)?;
-                if list.len() >= MAX_KEYS
-                    || (seen_before(&mut seen, key.as_bytes()) && list.iter().any(|f| f.key == key))
-                {
-                    return None;
-                }
-                self.eat(b':')?;
-                let from = self.at;
-                self.value(2)?;
-                list.push(Field {
-                    key: Cow::Borrowed(key),
-                    slot: Slot::Raw(text.get(from..self.at)?),
-                });
-                match self.peek()? {
-                    b',' => self.at += 1,
-                    b'}' => {
-                        self.at += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-        }
-        Some(Fields { list, damage: None })
+        Some(fields)
     }
 
     /// Steps over a value already checked: strings (which may hold brackets) and
