@@ -103,6 +103,17 @@ impl Pool {
         buf
     }
 
+    /// A buffer at least `len` bytes long, its bytes whatever they were: a reused one is
+    /// not zeroed again (input is read over it).
+    fn take_len(&self, len: usize) -> Vec<u8> {
+        let reused = self.0.lock().ok().and_then(|mut p| p.pop());
+        let mut buf = reused.unwrap_or_default();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf
+    }
+
     fn give(&self, buf: Vec<u8>) {
         if let Ok(mut p) = self.0.lock()
             && p.len() < 8
@@ -115,7 +126,9 @@ impl Pool {
 /// A batch of input lines: one buffer, lines as ranges, and the first line's number.
 struct Batch {
     first_line: u64,
+    /// The buffer; its bytes past `filled` are not the batch's.
     text: Vec<u8>,
+    filled: usize,
     lines: Vec<(usize, usize)>,
 }
 
@@ -147,15 +160,16 @@ fn read_batches(
     loop {
         let mut b = Batch {
             first_line: line_no,
-            text: pool.take(batch * 1100),
+            text: pool.take_len((batch * 1100).max(carry.len())),
+            filled: carry.len(),
             lines: Vec::with_capacity(batch),
         };
-        b.text.extend_from_slice(&carry);
+        b.text[..carry.len()].copy_from_slice(&carry);
         carry.clear();
         let mut cut = 0;
         loop {
             while b.lines.len() < batch {
-                let Some(at) = memchr::memchr(b'\n', &b.text[cut..]) else {
+                let Some(at) = memchr::memchr(b'\n', &b.text[cut..b.filled]) else {
                     break;
                 };
                 let mut end = cut + at;
@@ -171,33 +185,33 @@ fn read_batches(
             }
             // Read into the room the buffer has (64 KiB at least: it grows for a line
             // longer than a batch's worth).
-            let len = b.text.len();
-            let room = (b.text.capacity() - len).max(64 << 10);
-            b.text.resize(len + room, 0);
-            match input.read(&mut b.text[len..]) {
+            if b.text.len() - b.filled < 64 << 10 {
+                b.text.resize(b.filled + (64 << 10), 0);
+            }
+            match input.read(&mut b.text[b.filled..]) {
                 Ok(n) => {
-                    b.text.truncate(len + n);
+                    b.filled += n;
                     eof = n == 0;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => b.text.truncate(len),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     let _ = send.send(Err(e));
                     return;
                 }
             }
         }
-        if eof && b.lines.len() < batch && cut < b.text.len() {
+        if eof && b.lines.len() < batch && cut < b.filled {
             // The last line, without a newline.
-            let mut end = b.text.len();
+            let mut end = b.filled;
             while end > cut && b.text[end - 1] == b'\r' {
                 end -= 1;
             }
             b.lines.push((cut, end));
             line_no += 1;
-            cut = b.text.len();
+            cut = b.filled;
         }
-        carry.extend_from_slice(&b.text[cut..]);
-        b.text.truncate(cut);
+        carry.extend_from_slice(&b.text[cut..b.filled]);
+        b.filled = cut;
         let last = b.lines.is_empty();
         if send.send(Ok(b)).is_err() || last {
             return;
@@ -386,7 +400,7 @@ pub fn run(
                         break;
                     }
                 };
-                bytes_in += batch.text.len() as u64;
+                bytes_in += batch.filled as u64;
                 for start in (0..batch.lines.len()).step_by(chunk) {
                     if !take_slot(&slot_tx) {
                         break 'batches;
