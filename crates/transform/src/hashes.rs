@@ -100,9 +100,18 @@ impl HashFile {
 
     /// Sets the record's hash, if the file has one for it.
     pub fn merge_into(&self, record: &mut Value) {
-        let mut whole = Record::from_value(std::mem::take(record));
-        self.merge_into_record(&mut whole);
-        *record = whole.into_value();
+        let text = |key| record.get(key).and_then(Value::as_str);
+        let Some(hash) = self
+            .find_by(text("user_id"), text("email"))
+            .map(str::to_owned)
+        else {
+            return;
+        };
+        if let Value::Object(map) = record {
+            self.set_hash(hash, |key, value| {
+                map.insert(key.to_owned(), value);
+            });
+        }
     }
 
     /// [`HashFile::merge_into`], for a record the engine reads.
@@ -121,15 +130,22 @@ impl HashFile {
         else {
             return;
         };
+        self.set_hash(hash, |key, value| record.insert(key, value));
+    }
+
+    /// Sets `hash` where Auth0's import reads it (bcrypt `$2a$`/`$2b$` as
+    /// `password_hash`, others as `custom_password_hash`), counting what was merged and
+    /// what is of an unsupported scheme.
+    fn set_hash(&self, hash: String, mut set: impl FnMut(&str, Value)) {
         let custom = |algorithm: &str| json!({"algorithm": algorithm, "hash": {"value": hash}});
         if hash.starts_with("$2a$") || hash.starts_with("$2b$") {
-            record.insert("password_hash", json!(hash));
+            set("password_hash", json!(hash));
         } else if hash.starts_with("$2y$") {
-            record.insert("custom_password_hash", custom("bcrypt"));
+            set("custom_password_hash", custom("bcrypt"));
         } else if hash.starts_with("$argon2") {
-            record.insert("custom_password_hash", custom("argon2"));
+            set("custom_password_hash", custom("argon2"));
         } else if hash.starts_with("$pbkdf2-") {
-            record.insert("custom_password_hash", custom("pbkdf2"));
+            set("custom_password_hash", custom("pbkdf2"));
         } else {
             self.unsupported.fetch_add(1, Ordering::Relaxed);
             return;

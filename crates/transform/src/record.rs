@@ -81,11 +81,16 @@ impl<'a> Record<'a> {
         Record { body, source: None }
     }
 
-    /// The record as a value (every field parsed).
-    pub fn into_value(self) -> Value {
+    /// The record as a value (every field parsed); the error names a field whose text
+    /// does not read (which a scanned line cannot hold) or damage a rule met.
+    pub fn into_value(self) -> Result<Value, String> {
         match self.body {
-            Body::Other(v) => v,
-            Body::Object(fields) => fields.into_value(),
+            Body::Other(v) => Ok(v),
+            Body::Object(fields) => {
+                let mut damage = fields.damage().map(str::to_owned);
+                let value = fields.into_value(&mut damage);
+                damage.map_or(Ok(value), Err)
+            }
         }
     }
 
@@ -196,15 +201,20 @@ impl<'a> Fields<'a> {
         })
     }
 
-    fn into_value(self) -> Value {
+    /// The fields as an object; a text that does not read becomes null and is named in
+    /// `damage` (the first one).
+    fn into_value(self, damage: &mut Option<String>) -> Value {
         Value::Object(
             self.list
                 .into_iter()
                 .map(|f| {
                     let value = match f.slot {
                         Slot::Parsed(v) => v,
-                        Slot::Lazy(inner) => inner.into_value(),
-                        Slot::Raw(raw) => serde_json::from_str(raw).unwrap_or(Value::Null),
+                        Slot::Lazy(inner) => inner.into_value(damage),
+                        Slot::Raw(raw) => serde_json::from_str(raw).unwrap_or_else(|e| {
+                            damage.get_or_insert_with(|| format!("field {:?}: {e}", f.key));
+                            Value::Null
+                        }),
                     };
                     (f.key.into_owned(), value)
                 })
@@ -233,10 +243,12 @@ impl<'a> Fields<'a> {
                 },
             ),
             Slot::Lazy(inner) => {
-                if let Some(d) = inner.damage() {
-                    self.damage.get_or_insert_with(|| d.to_owned());
+                let mut damage = inner.damage().map(str::to_owned);
+                let value = std::mem::take(inner).into_value(&mut damage);
+                if let Some(d) = damage {
+                    self.damage.get_or_insert(d);
                 }
-                Some(std::mem::take(inner).into_value())
+                Some(value)
             }
         };
         let field = &mut self.list[i];
@@ -800,7 +812,7 @@ mod tests {
         let mut out = Vec::new();
         scanned.write(&mut out);
         assert_eq!(out, serde_json::to_vec(&value).unwrap());
-        assert_eq!(scanned.clone().into_value(), value);
+        assert_eq!(scanned.clone().into_value(), Ok(value));
         scanned.retain(|k| k != "d");
         let mut out = Vec::new();
         scanned.write(&mut out);

@@ -394,7 +394,11 @@ pub fn apply_all<'r>(
 ) -> Result<bool, RuleError> {
     let mut record = Record::from_value(std::mem::take(value));
     let keep = apply_to(rules, &mut record);
-    *value = record.into_value();
+    // The value comes back also when a rule failed (callers name the record in the
+    // error). A record made from a value has no field left as text: this cannot fail.
+    *value = record
+        .into_value()
+        .map_err(|message| RuleError { line: 0, message })?;
     keep
 }
 
