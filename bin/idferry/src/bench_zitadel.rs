@@ -219,20 +219,8 @@ pub async fn backup(args: crate::bench::ZitadelBackupBench) -> anyhow::Result<Ex
     let out = scratch.path().join("snapshots");
     let mut writer =
         SnapshotWriter::create(&out, "bench-zitadel", "zitadel", &tenant.base_url, false)?;
-    idferry_model::MemberSink::start_member(&mut writer, "config/users.ndjson", "users")?;
-    let mut sink_error = None;
-    let users = idferry_zitadel::export::for_each_record(&client, users_kind, &mut |record| {
-        let text = serde_json::to_vec(&record).unwrap_or_default();
-        if let Err(e) = idferry_model::MemberSink::write_record(&mut writer, &text) {
-            sink_error.get_or_insert(e);
-        }
-        Ok(())
-    })
-    .await?;
-    if let Some(e) = sink_error {
-        return Err(e).context("cannot write the snapshot");
-    }
-    idferry_model::MemberSink::finish_member(&mut writer)?;
+    let users =
+        idferry_zitadel::export::export_kind(&client, users_kind, &mut writer, &Silent).await?;
     let read_secs = started.elapsed().as_secs_f64();
     let read_rss = crate::bench::peak_rss_bytes();
     let written =

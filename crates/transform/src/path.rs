@@ -190,7 +190,7 @@ fn strings_lazy(fields: &mut Fields<'_>, steps: &[Step], f: &mut dyn FnMut(&mut 
     if fields.is_unparsed_object(key) && (rest.is_empty() || into) {
         if let Some(inner) = fields.lazy_mut(key) {
             if rest.is_empty() {
-                inner.for_each_string_holder(f);
+                inner.for_each_string_holder(&|_| false, f);
             } else {
                 strings_lazy(inner, rest, f);
             }

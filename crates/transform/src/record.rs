@@ -286,7 +286,12 @@ impl<'a> Fields<'a> {
             match Fields::scan(raw, false) {
                 Some(inner) => field.slot = Slot::Lazy(inner),
                 None => {
-                    self.parsed(i);
+                    // A text checked with its line always cuts; if it does not, the record
+                    // is refused naming the field rather than read as if it were absent.
+                    let key = &field.key;
+                    self.damage.get_or_insert_with(|| {
+                        format!("field {key:?}: its object could not be read field by field")
+                    });
                     return None;
                 }
             }
@@ -333,28 +338,30 @@ impl<'a> Fields<'a> {
 
     /// Calls `f` on every value below this object that holds a string (strings, and
     /// arrays, which are parsed whole), reading nested objects field by field and
-    /// leaving numbers, booleans and nulls unread: what a rule that rewrites only
-    /// strings (scrub) needs.
-    pub(crate) fn for_each_string_holder(&mut self, f: &mut dyn FnMut(&mut Value)) {
+    /// leaving numbers, booleans and nulls unread, and any text `untouched` says `f`
+    /// would leave as it is: what a rule that rewrites only strings (scrub, rewrite)
+    /// needs.
+    pub(crate) fn for_each_string_holder(
+        &mut self,
+        untouched: &dyn Fn(&str) -> bool,
+        f: &mut dyn FnMut(&mut Value),
+    ) {
         for i in 0..self.list.len() {
             match &self.list[i].slot {
-                Slot::Raw(raw) if raw.starts_with('{') => {
-                    if let Some(inner) = self.lazy_mut_at(i) {
-                        inner.for_each_string_holder(f);
+                Slot::Raw(raw) if untouched(raw) || !raw.starts_with(['"', '[', '{']) => {
+                    continue;
+                }
+                Slot::Raw(raw) if raw.starts_with('{') => {}
+                Slot::Lazy(_) => {}
+                _ => {
+                    if let Some(v) = self.parsed(i) {
+                        f(v);
                     }
                     continue;
                 }
-                Slot::Raw(raw) if !raw.starts_with(['"', '[']) => continue,
-                Slot::Lazy(_) => {
-                    if let Some(inner) = self.lazy_mut_at(i) {
-                        inner.for_each_string_holder(f);
-                    }
-                    continue;
-                }
-                _ => {}
             }
-            if let Some(v) = self.parsed(i) {
-                f(v);
+            if let Some(inner) = self.lazy_mut_at(i) {
+                inner.for_each_string_holder(untouched, f);
             }
         }
     }
@@ -376,28 +383,6 @@ impl<'a> Fields<'a> {
             self.insert(key, Value::Null);
         }
         self.get_mut(key)
-    }
-
-    /// Calls `f` on every value in order, parsing each first, except those still as
-    /// text that `untouched` says `f` would leave as they are.
-    pub(crate) fn for_each_value(
-        &mut self,
-        untouched: &dyn Fn(&str) -> bool,
-        f: &mut dyn FnMut(&mut Value),
-    ) {
-        for i in 0..self.list.len() {
-            match &mut self.list[i].slot {
-                Slot::Raw(raw) if untouched(raw) => continue,
-                Slot::Lazy(inner) => {
-                    inner.for_each_value(untouched, f);
-                    continue;
-                }
-                _ => {}
-            }
-            if let Some(v) = self.parsed(i) {
-                f(v);
-            }
-        }
     }
 
     fn write(&self, out: &mut Vec<u8>) {

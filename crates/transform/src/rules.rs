@@ -178,7 +178,7 @@ fn rewrite_everywhere(record: &mut Record<'_>, pattern: &regex::Regex, plain: bo
     // One look at the whole line clears every field still as it came.
     let line_clean = plain && record.source().is_some_and(|s| !pattern.is_match(s));
     if let Some(fields) = record.fields_mut() {
-        fields.for_each_value(
+        fields.for_each_string_holder(
             &|raw| line_clean || (plain && !pattern.is_match(raw)),
             &mut |v| rewrite_strings(v, pattern, replace),
         );

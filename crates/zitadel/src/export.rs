@@ -211,23 +211,37 @@ pub async fn export(
 ) -> Result<Vec<(String, u64)>> {
     let mut counts = Vec::new();
     for kind in CATALOG {
-        let sink_error = |source: std::io::Error| Error::Sink {
-            kind: kind.name.to_owned(),
-            source,
-        };
-        progress.start(kind.name, None);
-        sink.start_member(&format!("config/{}.ndjson", kind.name), kind.name)
-            .map_err(sink_error)?;
-        let written = for_each_record(client, kind, &mut |record| {
-            let text = serde_json::to_vec(&record).map_err(|e| sink_error(e.into()))?;
-            sink.write_record(&text).map_err(sink_error)?;
-            progress.advance(kind.name, 1);
-            Ok(())
-        })
-        .await?;
-        sink.finish_member().map_err(sink_error)?;
-        progress.finish(kind.name);
-        counts.push((kind.name.to_owned(), written));
+        counts.push((
+            kind.name.to_owned(),
+            export_kind(client, kind, sink, progress).await?,
+        ));
     }
     Ok(counts)
+}
+
+/// Writes every object of `kind` into `sink` as one member (`config/<kind>.ndjson`),
+/// each as it is read; answers how many.
+pub async fn export_kind(
+    client: &Client,
+    kind: &Kind,
+    sink: &mut dyn MemberSink,
+    progress: &dyn Progress,
+) -> Result<u64> {
+    let sink_error = |source: std::io::Error| Error::Sink {
+        kind: kind.name.to_owned(),
+        source,
+    };
+    progress.start(kind.name, None);
+    sink.start_member(&format!("config/{}.ndjson", kind.name), kind.name)
+        .map_err(sink_error)?;
+    let written = for_each_record(client, kind, &mut |record| {
+        let text = serde_json::to_vec(&record).map_err(|e| sink_error(e.into()))?;
+        sink.write_record(&text).map_err(sink_error)?;
+        progress.advance(kind.name, 1);
+        Ok(())
+    })
+    .await?;
+    sink.finish_member().map_err(sink_error)?;
+    progress.finish(kind.name);
+    Ok(written)
 }
