@@ -64,7 +64,7 @@ fn stand_in_values(needed: &[idferry_import::plan::NeededValue]) -> Values {
 }
 
 pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let mut source = TenantOptions::new("bench-source");
     source.generate = Some(GenerateSpec {
         users: args.users,

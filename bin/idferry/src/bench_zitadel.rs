@@ -20,7 +20,7 @@ use crate::bench::ZitadelBench;
 use crate::output::out;
 
 pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let mut source = TenantOptions::new("bench-auth0");
     source.generate = Some(GenerateSpec {
         users: args.users,
@@ -179,7 +179,7 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
 pub async fn backup(args: crate::bench::ZitadelBackupBench) -> anyhow::Result<ExitCode> {
     use idferry_archive::{SnapshotWriter, WriteOptions};
 
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let scratch = tempfile::Builder::new()
         .prefix("idferry-bench-")
         .tempdir()?;

@@ -99,7 +99,7 @@ fn write_samples(out: &Path) -> anyhow::Result<()> {
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let started = Instant::now();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;

@@ -121,7 +121,7 @@ pub async fn run(cmd: MigrateCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let config = args.config.load()?;
     let same_tenant = args.from == args.to
         || config.tenant(&args.from).is_ok_and(|from| {

@@ -122,7 +122,7 @@ fn parse_only(only: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let config = args.config.load()?;
     if config.tenant(&args.to)?.platform == Platform::Zitadel {
         return restore_zitadel(&args, &config).await;

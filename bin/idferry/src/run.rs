@@ -74,7 +74,7 @@ pub struct RunsArgs {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let config = args.config.load()?;
     let spec = LoadedSpec::load(&args.spec)?;
     let tenants: Option<Vec<String>> = if args.all {
@@ -117,7 +117,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let progress: Arc<dyn Progress> = Arc::new(Reporter::new());
     let report = idferry_pipeline::resume(&args.run_dir, progress).await?;
     Ok(finish(&report, args.json))

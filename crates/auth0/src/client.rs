@@ -3,71 +3,23 @@
 //! retry can help.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use idferry_model::config::{Credentials, TenantConfig};
 use idferry_model::{RetryClass, Secret};
+use idferry_pacing::{Answer, Failure, RetryableError, Transport, TransportOptions};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
 use crate::Result;
 use crate::auth::CachedToken;
 use crate::error::{ApiError, Error};
-use idferry_pacing::{RetryPolicy, Throttle};
 
-/// Makes ring the process's TLS provider (reqwest is built without a default one).
-/// Call it before building any other reqwest client; calling it again is harmless.
-pub fn install_tls_provider() {
-    // A second install fails because one is there already, which is what we want.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use idferry_pacing::RequestStats;
 
-/// Tuning of a client.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// Retries.
-    pub retry: RetryPolicy,
-    /// Time allowed for one request, answer included.
-    pub timeout: Duration,
-    /// Requests per second (overrides the tenant config's `rate_limit`).
-    pub rate_limit: Option<f64>,
-    /// Burst (overrides the tenant config's `burst`).
-    pub burst: Option<u32>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        Self {
-            retry: RetryPolicy::default(),
-            timeout: Duration::from_secs(60),
-            rate_limit: None,
-            burst: None,
-        }
-    }
-}
-
-/// Counters of what a client did: what benchmarks and summaries report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RequestStats {
-    /// HTTP requests sent (every attempt counts).
-    pub requests: u64,
-    /// Answers with status 429.
-    pub rate_limited: u64,
-    /// Retries after 5xx answers or broken connections.
-    pub transient_retries: u64,
-    /// Tokens fetched from `/oauth/token`.
-    pub tokens_fetched: u64,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    requests: AtomicU64,
-    rate_limited: AtomicU64,
-    transient_retries: AtomicU64,
-    tokens_fetched: AtomicU64,
-}
+/// Tuning of a client: the transport's.
+pub type ClientOptions = TransportOptions;
 
 /// A successful answer.
 #[derive(Debug, Clone)]
@@ -97,12 +49,9 @@ pub enum Payload {
 pub(crate) struct Inner {
     pub(crate) tenant: String,
     pub(crate) base_url: String,
-    pub(crate) http: reqwest::Client,
     pub(crate) credentials: Credentials,
     pub(crate) token: tokio::sync::Mutex<Option<CachedToken>>,
-    pub(crate) throttle: Throttle,
-    pub(crate) retry: RetryPolicy,
-    counters: Counters,
+    pub(crate) transport: Transport,
 }
 
 /// A Management API client for one tenant.
@@ -159,27 +108,22 @@ impl Client {
         burst: Option<u32>,
         options: ClientOptions,
     ) -> Result<Self> {
-        install_tls_provider();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("idferry/", env!("CARGO_PKG_VERSION")))
-            .timeout(options.timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| Error::Setup {
-                tenant: tenant.to_owned(),
-                message: e.to_string(),
-            })?;
+        let options = TransportOptions {
+            rate_limit,
+            burst,
+            ..options
+        };
+        let transport = Transport::new(tenant, &options).map_err(|e| Error::Setup {
+            tenant: tenant.to_owned(),
+            message: e.to_string(),
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 tenant: tenant.to_owned(),
                 base_url: base_url.trim_end_matches('/').to_owned(),
-                http,
                 credentials,
                 token: tokio::sync::Mutex::new(None),
-                throttle: Throttle::new(rate_limit, burst),
-                retry: options.retry,
-                counters: Counters::default(),
+                transport,
             }),
         })
     }
@@ -196,13 +140,7 @@ impl Client {
 
     /// What this client has done so far.
     pub fn stats(&self) -> RequestStats {
-        let c = &self.inner.counters;
-        RequestStats {
-            requests: c.requests.load(Ordering::Relaxed),
-            rate_limited: c.rate_limited.load(Ordering::Relaxed),
-            transient_retries: c.transient_retries.load(Ordering::Relaxed),
-            tokens_fetched: c.tokens_fetched.load(Ordering::Relaxed),
-        }
+        self.inner.transport.stats()
     }
 
     /// `GET path` (under `/api/v2`) with a query, expecting JSON.
@@ -242,46 +180,34 @@ impl Client {
         payload: Payload,
     ) -> Result<Response> {
         let url = format!("{}/api/v2{path}", self.inner.base_url);
-        let mut auth_retried = false;
-        let mut attempt = 0u32;
-        loop {
-            let token = self.bearer().await?;
-            let request = self
-                .inner
-                .http
-                .request(method.clone(), &url)
-                .query(query)
-                .bearer_auth(token.expose());
-            let outcome = self.attempt(request, &method, path, &payload).await;
-            attempt += 1;
-            match outcome {
-                Ok(response) => return Ok(response),
-                Err(Failure { error, wait }) => {
-                    let unauthorized = error.status() == Some(401);
-                    if unauthorized && !auth_retried && self.uses_client_credentials() {
-                        // The token may have been revoked or expired early: get a new one once.
-                        auth_retried = true;
+        let transport = &self.inner.transport;
+        transport
+            .with_retries(path, || async {
+                // A token that cannot be had ends the request: its own fetch has retried.
+                let token = self.bearer().await.map_err(Failure::fatal)?;
+                let request = transport
+                    .http()
+                    .request(method.clone(), &url)
+                    .query(query)
+                    .bearer_auth(token.expose());
+                let request = self.with_payload(request, &method, path, &payload)?;
+                let answer = transport
+                    .exchange(request)
+                    .await
+                    .map_err(|e| self.transport(&method, path, &e))?;
+                match self.read(&method, path, answer) {
+                    // Waiting for an import job to finish helps, retrying at once does
+                    // not: the caller decides.
+                    Err(f) if f.error.is_import_slot_refusal() => Err(Failure::fatal(f.error)),
+                    // The token may have been revoked or expired early: a new one.
+                    Err(f) if f.error.status() == Some(401) && self.uses_client_credentials() => {
                         *self.inner.token.lock().await = None;
-                        continue;
+                        Err(Failure::renewed(f.error))
                     }
-                    if error.is_import_slot_refusal() {
-                        return Err(error);
-                    }
-                    let Some(limit) = self.inner.retry.attempts(error.class()) else {
-                        return Err(error);
-                    };
-                    if attempt >= limit {
-                        return Err(Error::GaveUp {
-                            attempts: attempt,
-                            last: Box::new(error),
-                        });
-                    }
-                    let wait = wait.unwrap_or_else(|| self.inner.retry.backoff(attempt - 1));
-                    tracing::debug!(tenant = %self.inner.tenant, %path, ?wait, "retrying: {error}");
-                    tokio::time::sleep(wait).await;
+                    other => other,
                 }
-            }
-        }
+            })
+            .await
     }
 
     fn uses_client_credentials(&self) -> bool {
@@ -291,15 +217,15 @@ impl Client {
         )
     }
 
-    /// One attempt: throttle, send, read the whole answer.
-    async fn attempt(
+    /// The request with its body.
+    fn with_payload(
         &self,
         request: RequestBuilder,
         method: &Method,
         path: &str,
         payload: &Payload,
-    ) -> std::result::Result<Response, Failure> {
-        let request = match payload {
+    ) -> std::result::Result<RequestBuilder, Failure<Error>> {
+        Ok(match payload {
             Payload::None => request,
             Payload::Json(v) => request.json(v),
             Payload::Multipart { fields, file } => {
@@ -310,31 +236,28 @@ impl Client {
                 let part = reqwest::multipart::Part::bytes(file.2.to_vec())
                     .file_name(file.1.clone())
                     .mime_str("application/json")
-                    .map_err(|e| Failure::now(self.decode_error(method, path, e.to_string())))?;
+                    .map_err(|e| Failure::fatal(self.decode_error(method, path, e.to_string())))?;
                 request.multipart(form.part(file.0.clone(), part))
             }
-        };
-        let permit = self.inner.throttle.acquire().await;
-        self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
-        let sent = request.send().await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => return Err(self.transport(method, path, &e)),
-        };
-        self.inner.throttle.observe(response.headers());
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Err(self.transport(method, path, &e)),
-        };
-        drop(permit);
+        })
+    }
+
+    /// An answer read: its JSON body, or the API's error (with the wait a 429 asks).
+    fn read(
+        &self,
+        method: &Method,
+        path: &str,
+        answer: Answer,
+    ) -> std::result::Result<Response, Failure<Error>> {
+        let Answer {
+            status, body, wait, ..
+        } = answer;
         if status.is_success() {
-            let body = if bytes.is_empty() || status == StatusCode::NO_CONTENT {
+            let body = if body.is_empty() || status == StatusCode::NO_CONTENT {
                 None
             } else {
-                Some(serde_json::from_slice(&bytes).map_err(|e| {
-                    Failure::now(self.decode_error(method, path, format!("invalid JSON: {e}")))
+                Some(serde_json::from_slice(&body).map_err(|e| {
+                    Failure::fatal(self.decode_error(method, path, format!("invalid JSON: {e}")))
                 })?)
             };
             return Ok(Response {
@@ -342,52 +265,24 @@ impl Client {
                 body,
             });
         }
-        let error = self.api_error(method, path, status, &bytes);
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            self.inner
-                .counters
-                .rate_limited
-                .fetch_add(1, Ordering::Relaxed);
-            let num = |name: &str| {
-                headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-            };
-            let reset = num("x-ratelimit-reset");
-            self.inner.throttle.exhausted(reset);
-            let wait = self
-                .inner
-                .retry
-                .rate_limited_wait(0, num("retry-after"), reset);
-            return Err(Failure {
-                error,
-                wait: Some(wait),
-            });
-        }
-        if error.class() == RetryClass::Transient {
-            self.inner
-                .counters
-                .transient_retries
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        Err(Failure::now(error))
+        let error = self.api_error(method, path, status, &body);
+        Err(Failure {
+            wait,
+            ..Failure::from(error)
+        })
     }
 
-    fn transport(&self, method: &Method, path: &str, e: &reqwest::Error) -> Failure {
-        self.inner
-            .counters
-            .transient_retries
-            .fetch_add(1, Ordering::Relaxed);
+    /// A request that got no answer.
+    fn transport(&self, method: &Method, path: &str, e: &reqwest::Error) -> Failure<Error> {
         if e.is_timeout() {
-            return Failure::now(Error::Stalled {
+            return Failure::from(Error::Stalled {
                 tenant: self.inner.tenant.clone(),
                 method: method.to_string(),
                 path: path.to_owned(),
             });
         }
         let message = idferry_pacing::retry::transport_message(e);
-        Failure::now(Error::Transport {
+        Failure::from(Error::Transport {
             tenant: self.inner.tenant.clone(),
             method: method.to_string(),
             path: path.to_owned(),
@@ -454,39 +349,26 @@ impl Client {
             "audience": audience,
         });
         let url = format!("{}/oauth/token", self.inner.base_url);
-        let mut attempt = 0u32;
-        let answer = loop {
-            let request = self.inner.http.post(&url).json(&body);
-            attempt += 1;
-            match self
-                .attempt(request, &Method::POST, "/oauth/token", &Payload::None)
-                .await
-            {
-                Ok(r) => break r,
-                Err(Failure { error, wait }) => {
-                    if error.class() == RetryClass::Permanent {
-                        return Err(Error::Auth {
-                            tenant: self.inner.tenant.clone(),
-                            message: error.to_string(),
-                        });
-                    }
-                    if attempt >= self.inner.retry.max_attempts {
-                        return Err(Error::GaveUp {
-                            attempts: attempt,
-                            last: Box::new(error),
-                        });
-                    }
-                    tokio::time::sleep(
-                        wait.unwrap_or_else(|| self.inner.retry.backoff(attempt - 1)),
-                    )
-                    .await;
-                }
-            }
-        };
-        self.inner
-            .counters
-            .tokens_fetched
-            .fetch_add(1, Ordering::Relaxed);
+        let transport = &self.inner.transport;
+        let path = "/oauth/token";
+        let answer = transport
+            .with_retries(path, || async {
+                let request = transport.http().post(&url).json(&body);
+                let answer = transport
+                    .exchange(request)
+                    .await
+                    .map_err(|e| self.transport(&Method::POST, path, &e))?;
+                self.read(&Method::POST, path, answer)
+            })
+            .await
+            .map_err(|error| match error.class() {
+                RetryClass::Permanent => Error::Auth {
+                    tenant: self.inner.tenant.clone(),
+                    message: error.to_string(),
+                },
+                _ => error,
+            })?;
+        transport.token_fetched();
         let body = answer.body.unwrap_or(Value::Null);
         let token = body
             .get("access_token")
@@ -505,14 +387,15 @@ impl Client {
     }
 }
 
-/// A failed attempt and, for 429s, how long the answer said to wait.
-struct Failure {
-    error: Error,
-    wait: Option<Duration>,
-}
+impl RetryableError for Error {
+    fn class(&self) -> RetryClass {
+        Error::class(self)
+    }
 
-impl Failure {
-    fn now(error: Error) -> Self {
-        Self { error, wait: None }
+    fn gave_up(self, attempts: u32) -> Self {
+        Error::GaveUp {
+            attempts,
+            last: Box::new(self),
+        }
     }
 }

@@ -236,7 +236,13 @@ impl Client {
                 )));
             };
             // The link is signed: it must not carry our token, which is for the API only.
-            let response = self.inner.http.request(Method::GET, url).send().await;
+            let response = self
+                .inner
+                .transport
+                .http()
+                .request(Method::GET, url)
+                .send()
+                .await;
             match response {
                 Ok(r) if r.status().is_success() => {
                     let bytes = r.bytes_stream().map_err(std::io::Error::other);
@@ -246,7 +252,7 @@ impl Client {
                 Ok(r) => last = format!("the download answered {}", r.status()),
                 Err(e) => last = format!("the download failed: {e}"),
             }
-            tokio::time::sleep(self.inner.retry.backoff(attempt)).await;
+            tokio::time::sleep(self.inner.transport.retry().backoff(attempt)).await;
         }
         Err(fail(last))
     }

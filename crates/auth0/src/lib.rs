@@ -12,7 +12,7 @@ pub mod error;
 pub mod jobs;
 pub mod paginate;
 
-pub use client::{Client, ClientOptions, Payload, RequestStats, Response, install_tls_provider};
+pub use client::{Client, ClientOptions, Payload, RequestStats, Response};
 pub use error::{ApiError, Error};
 pub use idferry_pacing::{RetryPolicy, Throttle, retry, throttle};
 pub use jobs::{

@@ -33,7 +33,7 @@ pub(crate) fn locate(url: &str, options: &[(String, String)]) -> Result<Location
         return Ok(Location::Local(PathBuf::from(url)));
     };
     // The HTTP client's TLS has no crypto provider of its own (no aws-lc build).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    idferry_pacing::install_tls_provider();
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     let prefix = ObjectPath::parse(prefix.trim_matches('/'))
         .map_err(|e| url_error(url, format!("bad prefix: {e}")))?;

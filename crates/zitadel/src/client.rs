@@ -2,13 +2,12 @@
 //! instance's throttle, carries the token, and is retried while a retry can help.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use idferry_model::config::{Credentials, TenantConfig};
-use idferry_model::{ConfigError, Secret};
-use idferry_pacing::{RetryPolicy, Throttle};
-use reqwest::{Method, StatusCode};
+use idferry_model::{ConfigError, RetryClass, Secret};
+use idferry_pacing::{Failure, RetryPolicy, RetryableError, Transport, TransportOptions};
+use reqwest::Method;
 use serde_json::Value;
 
 use crate::Result;
@@ -31,21 +30,10 @@ struct Inner {
     instance: String,
     base_url: String,
     auth: Auth,
-    http: reqwest::Client,
-    throttle: Throttle,
-    retry: RetryPolicy,
-    requests: AtomicU64,
-    rate_limited: AtomicU64,
+    transport: Transport,
 }
 
-/// What a client sent: what summaries report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RequestStats {
-    /// HTTP requests sent (every attempt counts).
-    pub requests: u64,
-    /// Answers with status 429.
-    pub rate_limited: u64,
-}
+pub use idferry_pacing::RequestStats;
 
 /// A client of one ZITADEL instance.
 #[derive(Debug, Clone)]
@@ -81,37 +69,31 @@ impl Client {
                 }));
             }
         };
-        // reqwest is built without a TLS provider of its own (no aws-lc build): ring.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(tenant.request_timeout.unwrap_or(60)))
-            .build()
-            .map_err(|e| Error::Transport {
-                instance: tenant.name.clone(),
-                method: String::new(),
-                path: String::new(),
-                message: format!("cannot build the HTTP client: {e}"),
-            })?;
+        let options = TransportOptions {
+            retry,
+            timeout: Duration::from_secs(tenant.request_timeout.unwrap_or(60)),
+            rate_limit: tenant.rate_limit,
+            burst: tenant.burst,
+        };
+        let transport = Transport::new(&tenant.name, &options).map_err(|e| Error::Transport {
+            instance: tenant.name.clone(),
+            method: String::new(),
+            path: String::new(),
+            message: format!("cannot build the HTTP client: {e}"),
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 instance: tenant.name.clone(),
                 base_url: tenant.base_url.clone(),
                 auth,
-                http,
-                throttle: Throttle::new(tenant.rate_limit, tenant.burst),
-                retry,
-                requests: AtomicU64::new(0),
-                rate_limited: AtomicU64::new(0),
+                transport,
             }),
         })
     }
 
     /// What it has sent so far.
     pub fn stats(&self) -> RequestStats {
-        RequestStats {
-            requests: self.inner.requests.load(Ordering::Relaxed),
-            rate_limited: self.inner.rate_limited.load(Ordering::Relaxed),
-        }
+        self.inner.transport.stats()
     }
 
     /// The instance's name in the config.
@@ -129,51 +111,26 @@ impl Client {
         org: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Value> {
-        let mut attempt = 0u32;
-        let mut renewed = false;
-        loop {
-            attempt += 1;
-            let (error, wait) = match self.attempt(&method, path, org, body).await {
-                Ok(value) => return Ok(value),
-                Err(failure) => failure,
-            };
-            // An access token revoked or expired early: one new one, then as it comes.
-            if error.status() == Some(401)
-                && !renewed
-                && let Auth::JwtProfile { current, .. } = &self.inner.auth
-            {
-                *current.lock().await = None;
-                renewed = true;
-                continue;
-            }
-            let Some(limit) = self.inner.retry.attempts(error.class()) else {
-                return Err(error);
-            };
-            if attempt >= limit {
-                return Err(Error::GaveUp {
-                    attempts: attempt,
-                    last: Box::new(error),
-                });
-            }
-            let wait = wait.unwrap_or_else(|| self.inner.retry.backoff(attempt - 1));
-            tracing::debug!(instance = %self.inner.instance, %path, ?wait, "retrying: {error}");
-            tokio::time::sleep(wait).await;
-        }
+        let transport = &self.inner.transport;
+        transport
+            .with_retries(path, || self.attempt(&method, path, org, body))
+            .await
     }
 
-    /// One attempt; on failure, the error and how long to wait before the next.
+    /// One attempt.
     async fn attempt(
         &self,
         method: &Method,
         path: &str,
         org: Option<&str>,
         body: Option<&Value>,
-    ) -> std::result::Result<Value, (Error, Option<Duration>)> {
+    ) -> std::result::Result<Value, Failure<Error>> {
         let url = format!("{}{path}", self.inner.base_url);
-        let bearer = self.bearer().await.map_err(|e| (e, None))?;
-        let mut request = self
-            .inner
-            .http
+        // A token that cannot be had ends the request: the login has its own answer.
+        let bearer = self.bearer().await.map_err(Failure::fatal)?;
+        let transport = &self.inner.transport;
+        let mut request = transport
+            .http()
             .request(method.clone(), &url)
             .bearer_auth(bearer.expose());
         if let Some(org) = org {
@@ -182,61 +139,53 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let transport = |e: reqwest::Error| {
-            if e.is_timeout() {
-                return Error::Stalled {
+        let answer = transport.exchange(request).await.map_err(|e| {
+            Failure::from(if e.is_timeout() {
+                Error::Stalled {
                     instance: self.inner.instance.clone(),
                     method: method.to_string(),
                     path: path.to_owned(),
-                };
-            }
-            Error::Transport {
-                instance: self.inner.instance.clone(),
-                method: method.to_string(),
-                path: path.to_owned(),
-                message: idferry_pacing::retry::transport_message(&e),
-            }
-        };
-        let permit = self.inner.throttle.acquire().await;
-        self.inner.requests.fetch_add(1, Ordering::Relaxed);
-        let response = request.send().await.map_err(|e| (transport(e), None))?;
-        self.inner.throttle.observe(response.headers());
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let bytes = response.bytes().await.map_err(|e| (transport(e), None))?;
-        drop(permit);
-        if status.is_success() {
-            if bytes.is_empty() {
+                }
+            } else {
+                Error::Transport {
+                    instance: self.inner.instance.clone(),
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                    message: idferry_pacing::retry::transport_message(&e),
+                }
+            })
+        })?;
+        if answer.status.is_success() {
+            if answer.body.is_empty() {
                 return Ok(Value::Null);
             }
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                let error = Error::Decode {
+            return serde_json::from_slice(&answer.body).map_err(|e| {
+                Failure::fatal(Error::Decode {
                     instance: self.inner.instance.clone(),
                     method: method.to_string(),
                     path: path.to_owned(),
                     message: format!("invalid JSON: {e}"),
-                };
-                (error, None)
+                })
             });
         }
         let error = Error::api(
             &self.inner.instance,
             method.as_str(),
             path,
-            status.as_u16(),
-            &bytes,
+            answer.status.as_u16(),
+            &answer.body,
         );
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            self.inner.rate_limited.fetch_add(1, Ordering::Relaxed);
-            self.inner.throttle.exhausted(None);
-            let wait = self.inner.retry.rate_limited_wait(0, retry_after, None);
-            return Err((error, Some(wait)));
+        // An access token revoked or expired early: a new one.
+        if answer.status.as_u16() == 401
+            && let Auth::JwtProfile { current, .. } = &self.inner.auth
+        {
+            *current.lock().await = None;
+            return Err(Failure::renewed(error));
         }
-        Err((error, None))
+        Err(Failure {
+            wait: answer.wait,
+            ..Failure::from(error)
+        })
     }
 
     /// The bearer token: the personal access token, or a current access token of the
@@ -250,12 +199,13 @@ impl Client {
                     return Ok(t.token.clone());
                 }
                 let fresh = crate::login::exchange(
-                    &self.inner.http,
+                    self.inner.transport.http(),
                     &self.inner.instance,
                     &self.inner.base_url,
                     key,
                 )
                 .await?;
+                self.inner.transport.token_fetched();
                 let token = fresh.token.clone();
                 *current = Some(fresh);
                 Ok(token)
@@ -281,5 +231,18 @@ impl Client {
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<Value> {
         self.send(Method::DELETE, path, None, None).await
+    }
+}
+
+impl RetryableError for Error {
+    fn class(&self) -> RetryClass {
+        Error::class(self)
+    }
+
+    fn gave_up(self, attempts: u32) -> Self {
+        Error::GaveUp {
+            attempts,
+            last: Box::new(self),
+        }
     }
 }

@@ -51,7 +51,7 @@ pub async fn raw(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, HeaderMap, Value) {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let http = reqwest::Client::new();
     let mut req = http.request(method, format!("{}/api/v2{path}", t.base_url));
     if let Some(token) = token {

@@ -18,7 +18,7 @@ async fn schemathesis_finds_the_emulated_zitadel_instance_true_to_zitadel_api() 
     let st = tokio::task::spawn_blocking(|| python_tool("schemathesis", SCHEMATHESIS))
         .await
         .unwrap();
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let mut o = TenantOptions::new("zitadel-prod");
     o.platform = Platform::Zitadel;
     let emu = crate::common::start(vec![o]).await;

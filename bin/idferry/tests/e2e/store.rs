@@ -18,7 +18,7 @@ struct S3 {
 
 impl S3 {
     async fn start(bucket: &str) -> Self {
-        idferry_auth0::install_tls_provider();
+        idferry_pacing::install_tls_provider();
         // A free port: moto cannot report the one it picked.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

@@ -10,7 +10,7 @@ use idferry_zitadel::{Client, Error};
 use serde_json::json;
 
 async fn instance(rate_limit: f64) -> (Emulator, tempfile::TempDir, Client) {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let mut o = TenantOptions::new("zitadel-prod");
     o.platform = Platform::Zitadel;
     o.rate_limit = rate_limit;
@@ -188,7 +188,7 @@ async fn prod_and_staging() -> (
     tempfile::TempDir,
     idferry_model::Config,
 ) {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
         .iter()
         .map(|n| {
@@ -581,7 +581,7 @@ pub async fn fill(prod: &Client) {
 #[tokio::test]
 async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secrets_set_not_written()
 {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let mut instances: Vec<TenantOptions> = ["zitadel-prod", "zitadel-staging"]
         .iter()
         .map(|n| {
@@ -955,7 +955,7 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
 
 #[tokio::test]
 async fn a_service_user_key_logs_in_and_renews_its_access_token() {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let mut o = TenantOptions::new("zitadel-prod");
     o.platform = Platform::Zitadel;
     // Tokens live 61 s and are renewed a minute early: every second, here.
@@ -1214,7 +1214,7 @@ async fn zitadel_restores_take_kinds_objects_mappings_and_deletions() {
 
 #[tokio::test]
 async fn an_emulated_instance_saved_to_its_data_dir_starts_again_as_it_was() {
-    idferry_auth0::install_tls_provider();
+    idferry_pacing::install_tls_provider();
     let data = tempfile::tempdir().unwrap();
     let options = || {
         let mut o = TenantOptions::new("zitadel-prod");
