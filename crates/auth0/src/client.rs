@@ -218,6 +218,7 @@ impl Client {
     }
 
     /// The request with its body.
+    #[allow(clippy::result_large_err)] // once per failed attempt, moved into the loop
     fn with_payload(
         &self,
         request: RequestBuilder,
@@ -243,6 +244,7 @@ impl Client {
     }
 
     /// An answer read: its JSON body, or the API's error (with the wait a 429 asks).
+    #[allow(clippy::result_large_err)] // once per failed attempt, moved into the loop
     fn read(
         &self,
         method: &Method,
