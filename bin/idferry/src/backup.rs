@@ -13,6 +13,7 @@ use clap::Args;
 use futures_util::StreamExt;
 use idferry_archive::{Encryption, WriteOptions};
 use idferry_export::{ExportOptions, selected_kinds};
+use idferry_model::units::human_bytes;
 use idferry_model::{Progress, TenantConfig};
 use idferry_pipeline::shard::Shard;
 use idferry_pipeline::stored::Ended;
@@ -366,21 +367,5 @@ fn report(outcomes: &[Outcome], as_json: bool) {
         .count();
     if failed > 0 {
         out!("{failed} of {} tenants failed", outcomes.len());
-    }
-}
-
-/// `1536` -> `1.5 KiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use idferry_model::Config;
 
-use crate::{backup, bench, demo, emulate, list, migrate, restore, run, snapshots, transform};
+use crate::{backup, demo, emulate, list, migrate, restore, run, snapshots, transform};
 
 /// Migrate, back up and restore identity tenants (Auth0 first, ZITADEL second).
 #[derive(Debug, Parser)]
@@ -59,9 +59,6 @@ pub enum Command {
     },
     /// Print every object of one kind of a tenant, as ndjson on stdout.
     List(list::ListArgs),
-    /// Benchmarks that print their figures.
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
 }
 
 /// Where the tenant config file is.
@@ -113,6 +110,5 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             idferry_model::Platform::Zitadel => list::zitadel_catalog(json),
         },
         Command::List(args) => list::run(args).await,
-        Command::Bench(cmd) => bench::run(cmd).await,
     }
 }

@@ -16,9 +16,9 @@ use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
 use idferry_model::{Config, Progress};
 use idferry_pipeline::LoadedSpec;
 
-use crate::backup::human_bytes;
 use crate::output::out;
 use crate::progress::Reporter;
+use idferry_model::units::human_bytes;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {

@@ -3,9 +3,6 @@
 //! progress; the work itself lives in the crates.
 
 mod backup;
-mod bench;
-mod bench_migrate;
-mod bench_zitadel;
 mod cli;
 mod demo;
 mod emulate;

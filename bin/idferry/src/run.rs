@@ -245,7 +245,10 @@ fn describe(dir: &Path) -> Value {
     let opened = Journal::read(dir).and_then(|j| Ok((j.info()?, j.stages()?)));
     match opened {
         Ok((info, stages)) => {
-            let done = stages.iter().filter(|s| s.status == "done").count();
+            let done = stages
+                .iter()
+                .filter(|s| s.status == idferry_pipeline::Status::Done)
+                .count();
             json!({
                 "dir": dir, "name": info.name, "status": info.status, "started_at": info.started_at,
                 "finished_at": info.finished_at, "tenants": info.tenants, "stages_done": done,

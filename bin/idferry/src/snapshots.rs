@@ -16,8 +16,8 @@ use idferry_pipeline::stored::Check;
 use idferry_store::{Fetched, Outcome as ReportOutcome, Store};
 use serde_json::json;
 
-use crate::backup::human_bytes;
 use crate::cli::ConfigArg;
+use idferry_model::units::human_bytes;
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotsCommand {

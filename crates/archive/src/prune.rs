@@ -15,7 +15,7 @@ use crate::error::ArchiveError;
 use crate::naming::{self, SnapshotName};
 
 /// How many of each to keep (in a pipeline spec: `retention = { keep_last = 3, ... }`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// The newest N.

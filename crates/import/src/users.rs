@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use idferry_auth0::{Client, ExportField, ExportRequest, ImportRequest, Job};
 use idferry_model::{Progress, catalog};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
@@ -50,7 +50,7 @@ impl Default for UsersOptions {
 }
 
 /// Counts of a users import.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsersSummary {
     /// Users read.
     pub total: u64,
@@ -128,7 +128,7 @@ impl ChunkJournal for NoJournal {
 const CONFLICTS: &[&str] = &["CONFLICT", "CONFLICT_EMAIL"];
 
 /// Counts of the memberships given.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipSummary {
     /// (role, user) assignments.
     pub role_users: u64,

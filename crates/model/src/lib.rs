@@ -10,6 +10,7 @@ pub mod error;
 pub mod progress;
 pub mod record;
 pub mod sink;
+pub mod units;
 
 pub use batch::ChunkCounts;
 pub use catalog::{CATALOG, Endpoint, Kind, Method, Pagination, Reference, Shape};

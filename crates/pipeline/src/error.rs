@@ -1,17 +1,220 @@
-//! What stops a pipeline run (or a resume) before it starts, or a tenant's part of it.
+//! What stops a pipeline run (or a resume) before it starts, or a tenant's part of it:
+//! one variant per situation, each saying what failed, where, and what to do.
+
+use std::path::PathBuf;
 
 /// Why a run could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    /// The spec is wrong.
-    #[error("{0}")]
-    Spec(String),
-    /// The run's journal refuses a resume (changed spec, damage).
-    #[error("{0}")]
-    Journal(String),
-    /// A stage ended with objects or users not written (the message says which).
-    #[error("{0}")]
-    Stage(String),
+    // ---- the spec and what it names ----
+    /// A spec file does not parse.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    SpecSyntax {
+        /// The spec.
+        path: PathBuf,
+        /// Line of the problem (1-based).
+        line: usize,
+        /// Column of the problem (1-based).
+        column: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// A spec parses but cannot be run as it is.
+    #[error("{}: {problem}", path.display())]
+    SpecShape {
+        /// The spec.
+        path: PathBuf,
+        /// What is wrong and what to write instead.
+        problem: &'static str,
+    },
+    /// A kind no catalog has, where kinds are chosen (`kinds`, `--kinds`).
+    #[error("{what}: no kind {kind:?}{suggestion}; the kinds are: {known}")]
+    UnknownKind {
+        /// Where it was named.
+        what: String,
+        /// The kind.
+        kind: String,
+        /// ` (did you mean "users"?)` for a near miss.
+        suggestion: String,
+        /// The kinds there are.
+        known: String,
+    },
+    /// A mapping with rules under a kind no catalog has: they would apply to nothing.
+    #[error(
+        "{file}:{line}: [[{kind}]]: no kind {kind:?}{suggestion}, so these rules would apply to nothing; the kinds are: all, {known}"
+    )]
+    MappingKind {
+        /// The mapping file.
+        file: String,
+        /// The line of the kind's first rule.
+        line: usize,
+        /// The kind.
+        kind: String,
+        /// ` (did you mean "users"?)` for a near miss.
+        suggestion: String,
+        /// The kinds there are.
+        known: String,
+    },
+    /// A mapping rule failed on a record.
+    #[error("mapping of kind {kind}: {message}")]
+    MappingFailed {
+        /// The kind of the record.
+        kind: String,
+        /// What the rule said.
+        message: String,
+    },
+    /// A password hashes file does not load.
+    #[error("hashes {}: {message}", path.display())]
+    Hashes {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong in it.
+        message: String,
+    },
+    /// A snapshot named as a source is not there.
+    #[error("no snapshot at {}", path.display())]
+    NoSnapshot {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// A snapshot location is neither a path nor a snapshot URL.
+    #[error("{location}: not a snapshot URL (a path, or STORE_URL/SNAPSHOT_NAME)")]
+    NotASnapshotUrl {
+        /// What was given.
+        location: String,
+    },
+    /// Work from one platform into another that has no converter for it.
+    #[error("{}", crate::source::across_platforms(read, from, to))]
+    AcrossPlatforms {
+        /// The snapshot or tenant read.
+        read: String,
+        /// Its platform.
+        from: String,
+        /// The target's platform.
+        to: String,
+    },
+    /// Kind filters asked of a platform whose snapshots hold every kind.
+    #[error(
+        "{tenant} is a ZITADEL instance: its snapshots hold every kind (kind filters are for Auth0 tenants)"
+    )]
+    KindsNotFiltered {
+        /// The instance.
+        tenant: String,
+    },
+    /// A retention policy that keeps nothing (it would delete every snapshot).
+    #[error("retention keeps nothing: set keep_last, keep_daily, keep_weekly or keep_monthly")]
+    RetentionKeepsNothing,
+
+    // ---- the run's journal ----
+    /// Another process holds the run directory.
+    #[error(
+        "the run directory {} is in use by another idferry ({holder}): two processes must not run one run; wait for it to end, or stop it, then `idferry resume {}`",
+        dir.display(), dir.display()
+    )]
+    RunInUse {
+        /// The run directory.
+        dir: PathBuf,
+        /// Who holds it (process, host, since).
+        holder: String,
+    },
+    /// A new run asked for in a directory that holds one.
+    #[error("{} already holds a run; resume it with `idferry resume {}`", dir.display(), dir.display())]
+    RunExists {
+        /// The run directory.
+        dir: PathBuf,
+    },
+    /// A resume asked for in a directory that holds no run.
+    #[error(
+        "{} holds no run journal ({}): is it a run directory? (`idferry runs` lists them)",
+        dir.display(), crate::journal::FILE
+    )]
+    NotARun {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The journal does not read: resuming from it could redo or skip work.
+    #[error(
+        "the journal {} is damaged ({detail}); not resuming from it. Start a new run with `idferry run SPEC` (objects already written are matched by name, users by email)",
+        path.display()
+    )]
+    JournalDamaged {
+        /// The journal file.
+        path: PathBuf,
+        /// What does not read.
+        detail: String,
+    },
+    /// The journal could not be written.
+    #[error("the journal {}: {message}", path.display())]
+    JournalWrite {
+        /// The journal file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// A stage stopped in the middle while holding the journal.
+    #[error(
+        "the journal's lock was poisoned by a stage that stopped in the middle; the run stops here so that nothing goes unrecorded. Continue it with `idferry resume DIR`"
+    )]
+    JournalPoisoned,
+    /// The spec of a run being resumed no longer reads.
+    #[error("cannot read the run's spec {}: {message}; not resuming", path.display())]
+    SpecUnreadable {
+        /// The spec.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The spec of a run being resumed changed since it started.
+    #[error(
+        "the spec {} (or a file it names) changed since this run started; resuming would mix two different runs. Start a new run with `idferry run {}`",
+        path.display(), path.display()
+    )]
+    SpecChanged {
+        /// The spec.
+        path: PathBuf,
+    },
+
+    // ---- a stage's work ----
+    /// Users not carried into the target (refused by it, or not shaped by the
+    /// mappings); the report names each.
+    #[error("{count} users were not migrated into {target}; see {}", report.display())]
+    UsersNotMigrated {
+        /// How many.
+        count: u64,
+        /// The target.
+        target: String,
+        /// The report naming each, with the reason.
+        report: PathBuf,
+    },
+    /// Roles, grants or memberships the target refused; the report names each.
+    #[error("{count} memberships could not be given in {target}; see {}", report.display())]
+    MembershipsRefused {
+        /// How many.
+        count: u64,
+        /// The target.
+        target: String,
+        /// The report naming each.
+        report: PathBuf,
+    },
+    /// Objects of a configuration not restored (refused, or lacking a value only the
+    /// user can give).
+    #[error("{} objects were not restored into {target}:{}", failures.len(), listed(failures))]
+    ObjectsNotRestored {
+        /// The target.
+        target: String,
+        /// Each object, with why.
+        failures: Vec<ObjectFailure>,
+    },
+    /// A task of the run stopped before it ended (a panic: a bug).
+    #[error("{what} stopped: {message}")]
+    TaskStopped {
+        /// What the task was doing.
+        what: String,
+        /// What stopped it.
+        message: String,
+    },
+
+    // ---- the layers below ----
     /// A file could not be read or written.
     #[error("{what}: {source}")]
     Io {
@@ -44,4 +247,23 @@ pub enum PipelineError {
     /// A mapping spec is wrong.
     #[error(transparent)]
     Mapping(#[from] idferry_transform::SpecError),
+}
+
+/// One object not restored, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectFailure {
+    /// Its kind.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Why it was not written, with what to do when the user can help.
+    pub problem: String,
+}
+
+/// Every failure, one per line (none is left out: there may be no other record).
+fn listed(failures: &[ObjectFailure]) -> String {
+    failures
+        .iter()
+        .map(|f| format!("\n  {} {:?}: {}", f.kind, f.name, f.problem))
+        .collect()
 }

@@ -21,8 +21,9 @@ use idferry_zitadel::users::{
 };
 use serde_json::{Value, json};
 
-use crate::error::PipelineError;
+use crate::error::{ObjectFailure, PipelineError};
 use crate::journal::{Journal, UnitChunks};
+use crate::results::{Extracted, StepsApplied};
 use crate::source::Source;
 use crate::spool::SpoolWriter;
 
@@ -92,7 +93,7 @@ pub async fn extract(
     spool: &Path,
     report: &Path,
     progress: &dyn Progress,
-) -> Result<Value, PipelineError> {
+) -> Result<Extracted, PipelineError> {
     let profile = idferry_transform::profiles::profile(PROFILE)?;
     let mut out = SpoolWriter::create(spool)?;
     // The report starts here (a rerun of this step starts it again); later steps add.
@@ -166,11 +167,16 @@ pub async fn extract(
     progress.finish("extract users");
     out.finish()?;
     errors.finish()?;
-    Ok(
-        json!({"read": read, "kept": kept, "filtered": filtered, "failed": failed,
-              "with_hash": with_hash, "partly_carried": partly_carried, "blocked": blocked,
-              "spool": spool}),
-    )
+    Ok(Extracted {
+        read,
+        kept,
+        filtered,
+        failed,
+        with_hash,
+        partly_carried,
+        blocked,
+        spool: spool.to_owned(),
+    })
 }
 
 /// The spooled users, in order.
@@ -213,11 +219,13 @@ pub async fn import(
     unit: &str,
     stage: &str,
     progress: &dyn Progress,
-) -> Result<Value, PipelineError> {
+) -> Result<zusers::Summary, PipelineError> {
     let mut users = read_spool(&sink.spool)?;
     if let Some(file) = &sink.hashes {
-        let hashes = HashFile::load(file)
-            .map_err(|e| PipelineError::Spec(format!("hashes {}: {e}", file.display())))?;
+        let hashes = HashFile::load(file).map_err(|e| PipelineError::Hashes {
+            path: file.to_owned(),
+            message: e.to_string(),
+        })?;
         for u in &mut users {
             // Found as at extract: by the source's user id, else by its email there.
             let key = json!({"user_id": u.source_id, "email": u.source_email});
@@ -251,7 +259,7 @@ pub async fn import(
     report
         .flush()
         .map_err(io(format!("writing {}", sink.report.display())))?;
-    Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+    Ok(summary)
 }
 
 /// Gives the imported users their roles and organization memberships.
@@ -259,7 +267,7 @@ pub async fn memberships(
     source: &Source,
     sink: &ZitadelSink<'_>,
     progress: &dyn Progress,
-) -> Result<Value, PipelineError> {
+) -> Result<zusers::AssignSummary, PipelineError> {
     let usernames: HashMap<String, String> = read_spool(&sink.spool)?
         .into_iter()
         .map(|u| {
@@ -288,14 +296,13 @@ pub async fn memberships(
     )
     .await?;
     if summary.failed > 0 {
-        return Err(PipelineError::Stage(format!(
-            "{} grants or memberships were refused by {}; see {}",
-            summary.failed,
-            sink.target.instance(),
-            sink.report.display()
-        )));
+        return Err(PipelineError::MembershipsRefused {
+            count: summary.failed,
+            target: sink.target.instance().to_owned(),
+            report: sink.report.clone(),
+        });
     }
-    Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+    Ok(summary)
 }
 
 /// Runs each kind's records (snapshot shape: scoped kinds' fields under `record.`)
@@ -307,9 +314,12 @@ pub fn map_records(
     for (kind, list) in records.iter_mut() {
         let mut kept = Vec::with_capacity(list.len());
         for mut record in list.drain(..) {
-            if apply_all(mapping.rules_for(kind), &mut record)
-                .map_err(|e| PipelineError::Spec(format!("mapping of kind {kind}: {e}")))?
-            {
+            if apply_all(mapping.rules_for(kind), &mut record).map_err(|e| {
+                PipelineError::MappingFailed {
+                    kind: kind.clone(),
+                    message: e.to_string(),
+                }
+            })? {
                 kept.push(record);
             }
         }
@@ -328,7 +338,7 @@ pub async fn restore(
     kinds: &[String],
     values: Option<&Path>,
     allow_delete: bool,
-) -> Result<Value, PipelineError> {
+) -> Result<StepsApplied, PipelineError> {
     use idferry_zitadel::restore::{self as zrestore, PlanOptions};
     for m in mappings {
         map_records(&mut records, m)?;
@@ -346,30 +356,37 @@ pub async fn restore(
     };
     let plan = zrestore::plan(&records, &current, &secrets, &options);
     let report = zrestore::apply(target, &plan, &secrets).await;
-    let mut problems: Vec<String> = plan
+    let mut failures: Vec<ObjectFailure> = plan
         .missing
         .iter()
-        .map(|m| {
-            format!(
-                "{} {:?} lacks its write-only {}; add to the values file: {}",
-                m.kind, m.name, m.field, m.add
-            )
+        .map(|m| ObjectFailure {
+            kind: m.kind.clone(),
+            name: m.name.clone(),
+            problem: format!(
+                "lacks its write-only {}; add to the values file: {}",
+                m.field, m.add
+            ),
         })
         .collect();
-    problems.extend(
+    failures.extend(
         report
             .failed
             .iter()
-            .map(|(kind, name, error)| format!("{kind} {name:?}: {error}")),
+            .map(|(kind, name, error)| ObjectFailure {
+                kind: kind.clone(),
+                name: name.clone(),
+                problem: error.clone(),
+            }),
     );
-    if !problems.is_empty() {
-        return Err(PipelineError::Stage(format!(
-            "{} objects were not restored into {}:\n  {}",
-            problems.len(),
-            target.instance(),
-            problems.join("\n  ")
-        )));
+    if !failures.is_empty() {
+        return Err(PipelineError::ObjectsNotRestored {
+            target: target.instance().to_owned(),
+            failures,
+        });
     }
-    Ok(json!({"to": target.instance(), "steps": report.done,
-              "unchanged": plan.unchanged.iter().map(|(_, n)| n).sum::<usize>()}))
+    Ok(StepsApplied {
+        to: target.instance().to_owned(),
+        steps: report.done,
+        unchanged: plan.unchanged.iter().map(|(_, n)| n).sum::<usize>(),
+    })
 }

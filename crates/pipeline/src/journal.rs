@@ -64,6 +64,49 @@ CREATE TABLE ids (
 );
 ";
 
+/// Where a run, or one stage of it, stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Started and not ended (or stopped without a word: killed).
+    Running,
+    /// Ended with everything done.
+    Done,
+    /// Ended with something not done (the error says what).
+    Failed,
+}
+
+impl Status {
+    /// As the journal stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Done => "done",
+            Status::Failed => "failed",
+        }
+    }
+
+    fn column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        let text: String = r.get(i)?;
+        match text.as_str() {
+            "running" => Ok(Status::Running),
+            "done" => Ok(Status::Done),
+            "failed" => Ok(Status::Failed),
+            other => Err(rusqlite::Error::FromSqlConversionFailure(
+                i,
+                rusqlite::types::Type::Text,
+                format!("no status {other:?} (running, done, failed)").into(),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a journal says about its run.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunInfo {
@@ -83,8 +126,8 @@ pub struct RunInfo {
     pub started_at: String,
     /// End time, once ended.
     pub finished_at: Option<String>,
-    /// `running`, `done` or `failed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: Status,
 }
 
 /// One stage of one unit.
@@ -94,9 +137,9 @@ pub struct StageRow {
     pub unit: String,
     /// The stage.
     pub stage: String,
-    /// `running`, `done` or `failed`.
-    pub status: String,
-    /// What it did.
+    /// Where it stands.
+    pub status: Status,
+    /// What it did (the stage's typed result, as stored).
     pub counts: Option<Value>,
     /// Why it failed.
     pub error: Option<String>,
@@ -133,12 +176,10 @@ fn lock(dir: &Path) -> Result<std::fs::File, PipelineError> {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            return Err(PipelineError::Journal(format!(
-                "the run directory {} is in use by another idferry ({}): two processes must not run one run; wait for it to end, or stop it, then `idferry resume {}`",
-                dir.display(),
-                holder.trim(),
-                dir.display()
-            )));
+            return Err(PipelineError::RunInUse {
+                dir: dir.to_owned(),
+                holder: holder.trim().to_owned(),
+            });
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
     }
@@ -154,20 +195,35 @@ fn lock(dir: &Path) -> Result<std::fs::File, PipelineError> {
     Ok(file)
 }
 
+/// A stage's stored counts, read (column `i`): text that does not read is damage, not
+/// an empty record.
+fn stage_counts(text: &str, i: usize) -> rusqlite::Result<Value> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("a stage's counts do not read: {e}").into(),
+        )
+    })
+}
+
 fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
 impl Journal {
     fn damaged(path: &Path, detail: impl std::fmt::Display) -> PipelineError {
-        PipelineError::Journal(format!(
-            "the journal {} is damaged ({detail}); not resuming from it. Start a new run with `idferry run SPEC` (objects already written are matched by name, users by email)",
-            path.display()
-        ))
+        PipelineError::JournalDamaged {
+            path: path.to_owned(),
+            detail: detail.to_string(),
+        }
     }
 
     fn db(path: &Path, e: rusqlite::Error) -> PipelineError {
-        PipelineError::Journal(format!("the journal {}: {e}", path.display()))
+        PipelineError::JournalWrite {
+            path: path.to_owned(),
+            message: e.to_string(),
+        }
     }
 
     fn pragmas(conn: &Connection) -> rusqlite::Result<()> {
@@ -193,11 +249,9 @@ impl Journal {
         let path = dir.join(FILE);
         let lock = lock(dir)?;
         if path.exists() {
-            return Err(PipelineError::Journal(format!(
-                "{} already holds a run; resume it with `idferry resume {}`",
-                dir.display(),
-                dir.display()
-            )));
+            return Err(PipelineError::RunExists {
+                dir: dir.to_owned(),
+            });
         }
         let conn = Connection::open(&path).map_err(|e| Self::db(&path, e))?;
         let setup = || -> rusqlite::Result<()> {
@@ -241,10 +295,9 @@ impl Journal {
     fn open_as(dir: &Path, locked: bool) -> Result<Self, PipelineError> {
         let path = dir.join(FILE);
         if !path.is_file() {
-            return Err(PipelineError::Journal(format!(
-                "{} holds no run journal ({FILE}): is it a run directory? (`idferry runs` lists them)",
-                dir.display()
-            )));
+            return Err(PipelineError::NotARun {
+                dir: dir.to_owned(),
+            });
         }
         let lock = if locked { Some(lock(dir)?) } else { None };
         let conn = Connection::open(&path).map_err(|e| Self::damaged(&path, e))?;
@@ -301,7 +354,7 @@ impl Journal {
                         tenants,
                         started_at: r.get(5)?,
                         finished_at: r.get(6)?,
-                        status: r.get(7)?,
+                        status: Status::column(r, 7)?,
                     })
                 },
             )
@@ -316,8 +369,9 @@ impl Journal {
     }
 
     /// Marks the run running (again), or ended with `status`.
-    pub fn set_status(&self, status: &str) -> Result<(), PipelineError> {
-        let finished = (status != "running").then(now);
+    pub fn set_status(&self, status: Status) -> Result<(), PipelineError> {
+        let finished = (status != Status::Running).then(now);
+        let status = status.as_str();
         self.exec(
             "UPDATE run SET status = ?1, finished_at = ?2 WHERE id = 1",
             params![status, finished],
@@ -335,14 +389,36 @@ impl Journal {
                     Ok(StageRow {
                         unit: unit.to_owned(),
                         stage: stage.to_owned(),
-                        status: r.get(0)?,
-                        counts: counts.and_then(|c| serde_json::from_str(&c).ok()),
+                        status: Status::column(r, 0)?,
+                        counts: counts.map(|c| stage_counts(&c, 1)).transpose()?,
                         error: r.get(2)?,
                     })
                 },
             )
             .optional()
-            .map_err(|e| Self::db(&self.path, e))
+            .map_err(|e| Self::damaged(&self.path, e))
+    }
+
+    /// What a done stage did, as the type it was stored from; None when the stage is
+    /// not done. A done stage whose record does not read as `T` is damage.
+    pub fn stage_result<T: serde::de::DeserializeOwned>(
+        &self,
+        unit: &str,
+        stage: &str,
+    ) -> Result<Option<T>, PipelineError> {
+        let Some(row) = self.stage(unit, stage)? else {
+            return Ok(None);
+        };
+        if row.status != Status::Done {
+            return Ok(None);
+        }
+        let counts = row.counts.unwrap_or(Value::Null);
+        serde_json::from_value(counts).map(Some).map_err(|e| {
+            Self::damaged(
+                &self.path,
+                format!("stage {stage} of {unit} is done, but what it did does not read: {e}"),
+            )
+        })
     }
 
     /// Every stage, in the order they started.
@@ -357,14 +433,14 @@ impl Journal {
                 Ok(StageRow {
                     unit: r.get(0)?,
                     stage: r.get(1)?,
-                    status: r.get(2)?,
-                    counts: counts.and_then(|c| serde_json::from_str(&c).ok()),
+                    status: Status::column(r, 2)?,
+                    counts: counts.map(|c| stage_counts(&c, 3)).transpose()?,
                     error: r.get(4)?,
                 })
             })
             .map_err(|e| Self::db(&self.path, e))?;
         rows.collect::<Result<_, _>>()
-            .map_err(|e| Self::db(&self.path, e))
+            .map_err(|e| Self::damaged(&self.path, e))
     }
 
     /// A stage starts (or starts again).
@@ -377,10 +453,19 @@ impl Journal {
     }
 
     /// A stage is done, with what it did.
-    pub fn stage_done(&self, unit: &str, stage: &str, counts: &Value) -> Result<(), PipelineError> {
+    pub fn stage_done(
+        &self,
+        unit: &str,
+        stage: &str,
+        counts: &impl serde::Serialize,
+    ) -> Result<(), PipelineError> {
+        let counts = serde_json::to_string(counts).map_err(|e| PipelineError::JournalWrite {
+            path: self.path.clone(),
+            message: format!("what stage {stage} of {unit} did cannot be recorded: {e}"),
+        })?;
         self.exec(
             "UPDATE stages SET status = 'done', finished_at = ?3, counts = ?4 WHERE unit = ?1 AND stage = ?2",
-            params![unit, stage, now(), counts.to_string()],
+            params![unit, stage, now(), counts],
         )
     }
 
@@ -624,5 +709,44 @@ mod tests {
         damage("UPDATE run SET tenants = 'a,b'");
         let e = j.lock().unwrap().info().unwrap_err().to_string();
         assert!(e.contains("damaged") && e.contains("tenant list"), "{e}");
+    }
+
+    #[test]
+    fn a_stage_result_comes_back_as_its_type_and_one_that_does_not_read_is_damage() {
+        use crate::results::Restored;
+        let dir = tempfile::tempdir().unwrap();
+        let j = journal(dir.path());
+        let restored = Restored {
+            to: "b".into(),
+            created: 3,
+            updated: 1,
+            unchanged: 7,
+            deleted: 0,
+            failed: 0,
+        };
+        j.stage_started("a", "0:restore").unwrap();
+        assert_eq!(j.stage_result::<Restored>("a", "0:restore").unwrap(), None);
+        j.stage_done("a", "0:restore", &restored).unwrap();
+        assert_eq!(
+            j.stage_result::<Restored>("a", "0:restore").unwrap(),
+            Some(restored.clone())
+        );
+        assert_eq!(j.stages().unwrap()[0].status, Status::Done);
+        // A record of another shape (a changed stage, or damage) is not read as zeros.
+        let e = j
+            .stage_result::<crate::results::Snapshotted>("a", "0:restore")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("damaged") && e.contains("0:restore of a"), "{e}");
+        j.conn
+            .execute("UPDATE stages SET counts = '{not json'", [])
+            .unwrap();
+        let e = j.stages().unwrap_err().to_string();
+        assert!(e.contains("damaged") && e.contains("counts"), "{e}");
+        j.conn
+            .execute("UPDATE stages SET status = 'dnoe'", [])
+            .unwrap();
+        let e = j.stage("a", "0:restore").unwrap_err().to_string();
+        assert!(e.contains("damaged") && e.contains("dnoe"), "{e}");
     }
 }

@@ -23,11 +23,12 @@ pub fn check_kind(kind: &str, what: &str) -> Result<(), PipelineError> {
     if kind == "all" || known().contains(&kind) {
         return Ok(());
     }
-    Err(PipelineError::Spec(format!(
-        "{what}: no kind {kind:?}{}; the kinds are: {}",
-        suggestion(kind),
-        known().join(", ")
-    )))
+    Err(PipelineError::UnknownKind {
+        what: what.to_owned(),
+        kind: kind.to_owned(),
+        suggestion: suggestion(kind),
+        known: known().join(", "),
+    })
 }
 
 /// Refuses a mapping (read from `file`) with rules under a kind no catalog has.
@@ -36,11 +37,13 @@ pub fn check_mapping(mapping: &Mapping, file: &str) -> Result<(), PipelineError>
     for kind in mapping.kinds.keys() {
         if !known.contains(&kind.as_str()) {
             let line = mapping.lines.get(kind).copied().unwrap_or(0);
-            return Err(PipelineError::Spec(format!(
-                "{file}:{line}: [[{kind}]]: no kind {kind:?}{}, so these rules would apply to nothing; the kinds are: all, {}",
-                suggestion(kind),
-                known.join(", ")
-            )));
+            return Err(PipelineError::MappingKind {
+                file: file.to_owned(),
+                line,
+                kind: kind.clone(),
+                suggestion: suggestion(kind),
+                known: known.join(", "),
+            });
         }
     }
     Ok(())

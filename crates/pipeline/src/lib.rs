@@ -10,6 +10,7 @@ pub mod into_zitadel;
 pub mod journal;
 pub mod kinds;
 pub mod progress;
+pub mod results;
 pub mod run;
 pub mod shard;
 pub mod source;
@@ -18,8 +19,8 @@ pub mod spool;
 pub mod stages;
 pub mod stored;
 
-pub use error::PipelineError;
-pub use journal::{Journal, RunInfo, StageRow};
+pub use error::{ObjectFailure, PipelineError};
+pub use journal::{Journal, RunInfo, StageRow, Status};
 pub use run::{RunReport, UnitReport, resume, start};
 pub use source::Source;
 pub use spec::{LoadedSpec, SinkSpec, Spec};

@@ -18,12 +18,12 @@ use idferry_store::{Fetched, Store};
 use idferry_transform::Mapping;
 use idferry_transform::hashes::HashFile;
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::error::PipelineError;
 use crate::into_zitadel::{self, ZitadelSink};
-use crate::journal::{Journal, StageRow};
+use crate::journal::{Journal, StageRow, Status};
 use crate::progress::Prefixed;
+use crate::results::Snapshotted;
 use crate::source::Source;
 use crate::spec::{LoadedSpec, SinkSpec};
 use crate::stages::{self, RestoreSink, UsersSink};
@@ -83,10 +83,10 @@ pub async fn start(
         units
     };
     if units.is_empty() {
-        return Err(PipelineError::Spec(format!(
-            "{}: no source tenant (name them in [source] or with --tenants)",
-            spec.path.display()
-        )));
+        return Err(PipelineError::SpecShape {
+            path: spec.path.clone(),
+            problem: "no source tenant (name them in [source] or with --tenants)",
+        });
     }
     let mappings = load_mappings(spec, vars)?;
     let journal = Journal::create(
@@ -116,22 +116,18 @@ pub async fn resume(
 ) -> Result<RunReport, PipelineError> {
     let journal = Journal::open(run_dir)?;
     let info = journal.info()?;
-    let spec = LoadedSpec::load(&info.spec_path).map_err(|e| {
-        PipelineError::Journal(format!(
-            "cannot read the run's spec {}: {e}; not resuming",
-            info.spec_path.display()
-        ))
+    let spec = LoadedSpec::load(&info.spec_path).map_err(|e| PipelineError::SpecUnreadable {
+        path: info.spec_path.clone(),
+        message: e.to_string(),
     })?;
     if spec.hash != info.spec_hash {
-        return Err(PipelineError::Journal(format!(
-            "the spec {} (or a file it names) changed since this run started; resuming would mix two different runs. Start a new run with `idferry run {}`",
-            info.spec_path.display(),
-            info.spec_path.display()
-        )));
+        return Err(PipelineError::SpecChanged {
+            path: info.spec_path.clone(),
+        });
     }
     let config = Config::load(&info.config_path)?;
     let mappings = load_mappings(&spec, &[])?;
-    journal.set_status("running")?;
+    journal.set_status(Status::Running)?;
     execute(
         Arc::new(Mutex::new(journal)),
         &spec,
@@ -170,9 +166,7 @@ struct Ctx<'a> {
 }
 
 fn lock(journal: &Mutex<Journal>) -> Result<std::sync::MutexGuard<'_, Journal>, PipelineError> {
-    journal
-        .lock()
-        .map_err(|_| PipelineError::Journal("the journal lock is poisoned".into()))
+    journal.lock().map_err(|_| PipelineError::JournalPoisoned)
 }
 
 async fn execute(
@@ -199,7 +193,7 @@ async fn execute(
         .await;
     reports.sort_by_key(|r| units.iter().position(|u| *u == r.unit));
     let ok = reports.iter().all(|r| r.ok);
-    lock(&journal)?.set_status(if ok { "done" } else { "failed" })?;
+    lock(&journal)?.set_status(if ok { Status::Done } else { Status::Failed })?;
     Ok(RunReport {
         run_dir,
         name: spec.spec.name.clone(),
@@ -272,9 +266,12 @@ impl Ctx<'_> {
         let extracted = self
             .stage(unit, &format!("{stage}:extract"), || async {
                 let hashes = match hashes {
-                    Some(file) => Some(HashFile::load(file).map_err(|e| {
-                        PipelineError::Spec(format!("hashes {}: {e}", file.display()))
-                    })?),
+                    Some(file) => {
+                        Some(HashFile::load(file).map_err(|e| PipelineError::Hashes {
+                            path: file.to_owned(),
+                            message: e.to_string(),
+                        })?)
+                    }
                     None => None,
                 };
                 into_zitadel::extract(
@@ -302,20 +299,19 @@ impl Ctx<'_> {
             .await?;
         }
         // Users the extract could not shape (or duplicates) were not migrated either.
-        let failed = |v: &Value| v.get("failed").and_then(Value::as_u64).unwrap_or(0);
-        Ok(failed(&imported) + failed(&extracted))
+        Ok(imported.counts.failed + extracted.failed)
     }
 
-    /// Runs `f` as stage `stage` of `unit` unless the journal has it done.
-    async fn stage<F, Fut>(&self, unit: &str, stage: &str, f: F) -> Result<Value, PipelineError>
+    /// Runs `f` as stage `stage` of `unit` unless the journal has it done (then what it
+    /// did then comes back, read as the same type).
+    async fn stage<T, F, Fut>(&self, unit: &str, stage: &str, f: F) -> Result<T, PipelineError>
     where
+        T: serde::Serialize + serde::de::DeserializeOwned,
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Value, PipelineError>>,
+        Fut: std::future::Future<Output = Result<T, PipelineError>>,
     {
-        if let Some(row) = lock(&self.journal)?.stage(unit, stage)?
-            && row.status == "done"
-        {
-            return Ok(row.counts.unwrap_or(Value::Null));
+        if let Some(done) = lock(&self.journal)?.stage_result::<T>(unit, stage)? {
+            return Ok(done);
         }
         lock(&self.journal)?.stage_started(unit, stage)?;
         self.progress.message(&format!("{unit}: {stage}"));
@@ -385,12 +381,14 @@ impl Ctx<'_> {
                                     Some(r) => stored::apply_retention(&store, unit, *r).await?,
                                     None => 0,
                                 };
-                                Ok(json!({
-                                    "path": written.path, "bytes": written.bytes,
-                                    "records": summary.counts.iter().map(|(_, n)| n).sum::<u64>(),
-                                    "users": summary.count("users"), "pruned": pruned,
-                                    "requests": taken.requests,
-                                }))
+                                Ok(Snapshotted {
+                                    path: written.path,
+                                    bytes: written.bytes,
+                                    records: summary.counts.iter().map(|(_, n)| n).sum::<u64>(),
+                                    users: summary.count("users"),
+                                    pruned,
+                                    requests: taken.requests,
+                                })
                             }
                             .await;
                             let worker = format!("run {}", self.run_dir.display());
@@ -405,10 +403,7 @@ impl Ctx<'_> {
                             result
                         })
                         .await?;
-                    snapshot = match done.get("path").and_then(Value::as_str) {
-                        Some(written) => Some(stored::fetch_snapshot(Path::new(written)).await?),
-                        None => None,
-                    };
+                    snapshot = Some(stored::fetch_snapshot(&done.path).await?);
                 }
                 SinkSpec::Restore {
                     to,
@@ -505,10 +500,11 @@ impl Ctx<'_> {
                             )
                             .await?;
                         if refused > 0 {
-                            return Err(PipelineError::Stage(format!(
-                                "{refused} users were not migrated into {to}; see {}",
-                                sink.report.display()
-                            )));
+                            return Err(PipelineError::UsersNotMigrated {
+                                count: refused,
+                                target: to,
+                                report: sink.report.clone(),
+                            });
                         }
                         continue;
                     }
@@ -560,7 +556,7 @@ impl Ctx<'_> {
                             .await
                         })
                         .await?;
-                    refused_users += imported.get("failed").and_then(Value::as_u64).unwrap_or(0);
+                    refused_users += imported.failed;
                     if *memberships {
                         self.stage(unit, &format!("{stage}:memberships"), || async {
                             stages::memberships(&source()?, &sink, &self.journal, unit, &progress)
@@ -569,10 +565,11 @@ impl Ctx<'_> {
                         .await?;
                     }
                     if refused_users > 0 {
-                        return Err(PipelineError::Stage(format!(
-                            "{refused_users} users were refused by {to}; see {}",
-                            sink.report.display()
-                        )));
+                        return Err(PipelineError::UsersNotMigrated {
+                            count: refused_users,
+                            target: to,
+                            report: sink.report.clone(),
+                        });
                     }
                 }
             }

@@ -35,20 +35,19 @@ impl Source {
         key: &Option<Decryption>,
     ) -> Result<SnapshotReader, PipelineError> {
         if !path.is_file() {
-            return Err(PipelineError::Spec(format!(
-                "no snapshot at {}",
-                path.display()
-            )));
+            return Err(PipelineError::NoSnapshot {
+                path: path.to_owned(),
+            });
         }
         let reader = SnapshotReader::new(path, key.clone());
         // Checked whole before anything is taken from it (and again as it is read).
         let platform = reader.checked()?.platform;
         if platform != "auth0" {
-            return Err(PipelineError::Spec(across_platforms(
-                &path.display().to_string(),
-                &platform,
-                "auth0",
-            )));
+            return Err(PipelineError::AcrossPlatforms {
+                read: path.display().to_string(),
+                from: platform.clone(),
+                to: "auth0".into(),
+            });
         }
         Ok(reader)
     }
@@ -169,11 +168,11 @@ pub fn zitadel_snapshot(
     let reader = SnapshotReader::new(path, key);
     let platform = reader.checked()?.platform;
     if platform != "zitadel" {
-        return Err(PipelineError::Spec(across_platforms(
-            &path.display().to_string(),
-            &platform,
-            "zitadel",
-        )));
+        return Err(PipelineError::AcrossPlatforms {
+            read: path.display().to_string(),
+            from: platform.clone(),
+            to: "zitadel".into(),
+        });
     }
     let mut records = std::collections::HashMap::new();
     for kind in idferry_zitadel::catalog::CATALOG {
@@ -249,11 +248,11 @@ pub async fn zitadel_instance(
     tenant: &idferry_model::TenantConfig,
 ) -> Result<std::collections::HashMap<String, Vec<Value>>, PipelineError> {
     if tenant.platform != idferry_model::Platform::Zitadel {
-        return Err(PipelineError::Spec(across_platforms(
-            &tenant.name,
-            &tenant.platform.to_string(),
-            "zitadel",
-        )));
+        return Err(PipelineError::AcrossPlatforms {
+            read: tenant.name.clone(),
+            from: tenant.platform.to_string(),
+            to: "zitadel".into(),
+        });
     }
     let client = idferry_zitadel::Client::new(tenant, idferry_pacing::RetryPolicy::default())?;
     Ok(idferry_zitadel::export::read_instance(&client).await?)

@@ -26,18 +26,19 @@
 use std::path::{Path, PathBuf};
 
 use idferry_archive::prune::Policy;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::PipelineError;
 
 /// A pipeline spec, as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// The pipeline's name (run directories and reports use it).
     pub name: String,
     /// What it is for.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// What it reads.
     pub source: SourceSpec,
@@ -58,22 +59,25 @@ fn default_concurrency() -> usize {
 }
 
 /// What a pipeline reads.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
     /// One tenant of the config.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
     /// Several tenants of the config.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tenants: Option<Vec<String>>,
     /// Every tenant of the config.
     #[serde(default)]
     pub all: bool,
     /// A snapshot file.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<PathBuf>,
 }
 
 /// Where a pipeline writes. `to` may name the source tenant as `{tenant}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SinkSpec {
     /// A snapshot archive per source tenant.
@@ -87,6 +91,7 @@ pub enum SinkSpec {
         #[serde(default)]
         exclude_kinds: Vec<String>,
         /// Snapshots kept afterwards (per tenant); none pruned when absent.
+        #[serde(skip_serializing_if = "Option::is_none")]
         retention: Option<Policy>,
     },
     /// The configuration restored into a tenant.
@@ -97,6 +102,7 @@ pub enum SinkSpec {
         #[serde(default)]
         kinds: Vec<String>,
         /// Values for write-only secrets.
+        #[serde(skip_serializing_if = "Option::is_none")]
         values: Option<PathBuf>,
         /// Delete what only the target has.
         #[serde(default)]
@@ -110,6 +116,7 @@ pub enum SinkSpec {
         #[serde(default = "default_connection")]
         connection: String,
         /// Password hashes (an Auth0 password-hash export).
+        #[serde(skip_serializing_if = "Option::is_none")]
         hashes: Option<PathBuf>,
         /// Update users that exist.
         #[serde(default)]
@@ -119,9 +126,11 @@ pub enum SinkSpec {
         memberships: bool,
         /// ZITADEL targets: the organization users are created in (created when
         /// missing); the source tenant's name when absent.
+        #[serde(skip_serializing_if = "Option::is_none")]
         org: Option<String>,
         /// ZITADEL targets: the project whose roles stand for the source's roles (in
         /// `org`); the source tenant's name when absent.
+        #[serde(skip_serializing_if = "Option::is_none")]
         project: Option<String>,
         /// ZITADEL targets: the member role given to organization members.
         #[serde(default = "default_member_role")]
@@ -142,6 +151,14 @@ fn yes() -> bool {
 }
 
 impl SinkSpec {
+    /// The report of the users sink at `index` for source `unit` of the run in
+    /// `run_dir`: every user refused or not carried whole, with the reason.
+    pub fn users_report(run_dir: &Path, unit: &str, index: usize) -> PathBuf {
+        run_dir
+            .join(unit)
+            .join(format!("users-{index}-report.ndjson"))
+    }
+
     /// The stage name of this sink in a run's journal.
     pub fn stage(&self, index: usize) -> String {
         match self {
@@ -166,6 +183,22 @@ pub struct LoadedSpec {
 }
 
 impl LoadedSpec {
+    /// Writes `spec` (built as a value by a command, its paths absolute) to `path` as
+    /// the TOML a user would write, then reads it back as any spec file: a run started
+    /// from it resumes with `idferry resume` like any other.
+    pub fn write(spec: &Spec, path: &Path, written_by: &str) -> Result<Self, PipelineError> {
+        let text = toml::to_string(spec).map_err(|e| PipelineError::Io {
+            what: format!("writing the spec {}", path.display()),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let text = format!("# Written by `{written_by}`; `idferry resume` reads it.\n{text}");
+        std::fs::write(path, text).map_err(|source| PipelineError::Io {
+            what: format!("writing the spec {}", path.display()),
+            source,
+        })?;
+        Self::load(path)
+    }
+
     /// Reads and checks a spec file.
     pub fn load(path: &Path) -> Result<Self, PipelineError> {
         let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Io {
@@ -175,7 +208,12 @@ impl LoadedSpec {
         let mut spec: Spec = toml::from_str(&text).map_err(|e| {
             let (line, col) =
                 idferry_model::config::line_col(&text, e.span().map_or(0, |s| s.start));
-            PipelineError::Spec(format!("{}:{line}:{col}: {}", path.display(), e.message()))
+            PipelineError::SpecSyntax {
+                path: path.to_owned(),
+                line,
+                column: col,
+                message: e.message().to_owned(),
+            }
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let abs = |p: &mut PathBuf| {
@@ -201,16 +239,16 @@ impl LoadedSpec {
             spec.source.snapshot.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() != 1 {
-            return Err(PipelineError::Spec(format!(
-                "{}: [source] needs exactly one of tenant, tenants, all, snapshot",
-                path.display()
-            )));
+            return Err(PipelineError::SpecShape {
+                path: path.to_owned(),
+                problem: "[source] needs exactly one of tenant, tenants, all, snapshot",
+            });
         }
         if spec.sinks.is_empty() {
-            return Err(PipelineError::Spec(format!(
-                "{}: no [[sink]]: a pipeline writes somewhere (snapshot, restore or users)",
-                path.display()
-            )));
+            return Err(PipelineError::SpecShape {
+                path: path.to_owned(),
+                problem: "no [[sink]]: a pipeline writes somewhere (snapshot, restore or users)",
+            });
         }
         let mut hasher = blake3::Hasher::new();
         hasher.update(text.as_bytes());

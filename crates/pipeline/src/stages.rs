@@ -24,8 +24,9 @@ use idferry_transform::hashes::HashFile;
 use idferry_transform::rules::{Rule, apply_all};
 use serde_json::{Value, json};
 
-use crate::error::PipelineError;
+use crate::error::{ObjectFailure, PipelineError};
 use crate::journal::{Journal, UnitChunks};
+use crate::results::{Extracted, MembershipSummary, Restored, UsersSummary};
 use crate::source::Source;
 use crate::spool::SpoolWriter;
 
@@ -70,10 +71,9 @@ pub async fn snapshot(
         }
         Platform::Zitadel => {
             if !export_options.kinds.is_empty() || !export_options.exclude.is_empty() {
-                return Err(PipelineError::Spec(format!(
-                    "{} is a ZITADEL instance: its snapshots hold every kind (kind filters are for Auth0 tenants)",
-                    tenant.name
-                )));
+                return Err(PipelineError::KindsNotFiltered {
+                    tenant: tenant.name.clone(),
+                });
             }
             let client = idferry_zitadel::Client::new(tenant, RetryPolicy::default())?;
             let counts = idferry_zitadel::export::export(&client, &mut writer, progress).await?;
@@ -175,7 +175,10 @@ async fn write_snapshot(
         })
     })
     .await
-    .map_err(|e| PipelineError::Stage(format!("the archive task stopped: {e}")))?
+    .map_err(|e| PipelineError::TaskStopped {
+        what: "the archive task".into(),
+        message: e.to_string(),
+    })?
 }
 
 /// What a restore sink takes.
@@ -198,7 +201,7 @@ pub async fn restore(
     journal: &Mutex<Journal>,
     unit: &str,
     progress: &dyn Progress,
-) -> Result<Value, PipelineError> {
+) -> Result<Restored, PipelineError> {
     let mut from = source.state(Selection::Config, progress).await?;
     for m in mappings {
         from.apply_mapping(m)?;
@@ -229,24 +232,27 @@ pub async fn restore(
     let sum = |f: fn(&idferry_import::apply::KindResult) -> usize| -> usize {
         report.kinds.values().map(f).sum()
     };
-    let counts = json!({
-        "to": sink.target.tenant(),
-        "created": sum(|k| k.created), "updated": sum(|k| k.updated),
-        "unchanged": sum(|k| k.unchanged), "deleted": sum(|k| k.deleted), "failed": sum(|k| k.failed),
-    });
+    let counts = Restored {
+        to: sink.target.tenant().to_owned(),
+        created: sum(|k| k.created),
+        updated: sum(|k| k.updated),
+        unchanged: sum(|k| k.unchanged),
+        deleted: sum(|k| k.deleted),
+        failed: sum(|k| k.failed),
+    };
     if report.failed() > 0 {
-        let mut message = format!(
-            "{} objects could not be restored into {}:",
-            report.failed(),
-            sink.target.tenant()
-        );
-        for f in report.failures.iter().take(5) {
-            message.push_str(&format!("\n  {} {}: {}", f.kind, f.name, f.error));
-        }
-        if report.failures.len() > 5 {
-            message.push_str(&format!("\n  ... and {} more", report.failures.len() - 5));
-        }
-        return Err(PipelineError::Stage(message));
+        return Err(PipelineError::ObjectsNotRestored {
+            target: sink.target.tenant().to_owned(),
+            failures: report
+                .failures
+                .iter()
+                .map(|f| ObjectFailure {
+                    kind: f.kind.clone(),
+                    name: f.name.clone(),
+                    problem: f.error.clone(),
+                })
+                .collect(),
+        });
     }
     Ok(counts)
 }
@@ -260,10 +266,10 @@ pub fn import_profile(
     let mut profile = idferry_transform::profiles::profile("auth0-export-to-import")?;
     let mut loaded = None;
     if let Some(file) = hashes {
-        let file = Arc::new(
-            HashFile::load(file)
-                .map_err(|e| PipelineError::Spec(format!("hashes {}: {e}", file.display())))?,
-        );
+        let file = Arc::new(HashFile::load(file).map_err(|e| PipelineError::Hashes {
+            path: file.to_owned(),
+            message: e.to_string(),
+        })?);
         profile.push(
             "users",
             Rule::MergeHashes {
@@ -304,7 +310,7 @@ pub async fn extract_users(
     spool: &Path,
     report: &Path,
     progress: &dyn Progress,
-) -> Result<Value, PipelineError> {
+) -> Result<Extracted, PipelineError> {
     let mut out = SpoolWriter::create(spool)?;
     let mut errors = Report::new(append(report)?);
     let (mut read, mut kept, mut filtered, mut failed) = (0u64, 0u64, 0u64, 0u64);
@@ -334,7 +340,16 @@ pub async fn extract_users(
     progress.finish("extract users");
     out.finish()?;
     errors.finish()?;
-    Ok(json!({"read": read, "kept": kept, "filtered": filtered, "failed": failed, "spool": spool}))
+    Ok(Extracted {
+        read,
+        kept,
+        filtered,
+        failed,
+        with_hash: 0,
+        partly_carried: 0,
+        blocked: 0,
+        spool: spool.to_owned(),
+    })
 }
 
 /// A report file opened for appending (a resumed run adds to it).
@@ -390,11 +405,13 @@ pub async fn import_spool(
     unit: &str,
     stage: &str,
     progress: &dyn Progress,
-) -> Result<Value, PipelineError> {
+) -> Result<UsersSummary, PipelineError> {
     let mut users = read_spool(&sink.spool)?;
     if let Some(file) = &sink.hashes {
-        let hashes = HashFile::load(file)
-            .map_err(|e| PipelineError::Spec(format!("hashes {}: {e}", file.display())))?;
+        let hashes = HashFile::load(file).map_err(|e| PipelineError::Hashes {
+            path: file.to_owned(),
+            message: e.to_string(),
+        })?;
         for u in &mut users {
             // The profile's last step (`import_profile`), on the spooled user it saw.
             hashes.merge_into(&mut u.user);
@@ -417,7 +434,7 @@ pub async fn import_spool(
     )
     .await?;
     report.finish()?;
-    Ok(serde_json::to_value(&summary).unwrap_or(Value::Null))
+    Ok(summary)
 }
 
 /// Gives the imported users their roles and organizations in the target.
@@ -427,7 +444,7 @@ pub async fn memberships(
     journal: &Mutex<Journal>,
     unit: &str,
     progress: &dyn Progress,
-) -> Result<Value, PipelineError> {
+) -> Result<MembershipSummary, PipelineError> {
     let emails: HashMap<String, String> = read_spool(&sink.spool)?
         .into_iter()
         .filter_map(|u| Some((u.source_id?, u.user.get("email")?.as_str()?.to_lowercase())))
@@ -447,14 +464,13 @@ pub async fn memberships(
     let m = assign_memberships(sink.target, &memberships, &ids, &mut report, progress).await?;
     report.finish()?;
     if m.failed > 0 {
-        return Err(PipelineError::Stage(format!(
-            "{} memberships could not be given in {}; see {}",
-            m.failed,
-            sink.target.tenant(),
-            sink.report.display()
-        )));
+        return Err(PipelineError::MembershipsRefused {
+            count: m.failed,
+            target: sink.target.tenant().to_owned(),
+            report: sink.report.clone(),
+        });
     }
-    Ok(serde_json::to_value(&m).unwrap_or(Value::Null))
+    Ok(m)
 }
 
 /// The journal, for a stage to record in; a lock poisoned by a stage that panicked stops
@@ -462,11 +478,5 @@ pub async fn memberships(
 fn lock_journal(
     journal: &Mutex<Journal>,
 ) -> Result<std::sync::MutexGuard<'_, Journal>, PipelineError> {
-    journal.lock().map_err(|_| {
-        PipelineError::Journal(
-            "the journal's lock was poisoned by a stage that stopped in the middle; the run stops \
-             here so that nothing goes unrecorded. Continue it with `idferry resume DIR`"
-                .into(),
-        )
-    })
+    journal.lock().map_err(|_| PipelineError::JournalPoisoned)
 }

@@ -7,9 +7,9 @@ use idferry_archive::naming::{self, SnapshotName};
 use idferry_archive::prune::{Policy, Soundness, Verdict, plan};
 use idferry_archive::{ArchiveError, Decryption, SnapshotReader};
 use idferry_store::{Fetched, Outcome, RunReport, Store};
-use serde_json::Value;
 
 use crate::error::PipelineError;
+use crate::results::Snapshotted;
 
 /// A snapshot in a store.
 #[derive(Debug, Clone)]
@@ -82,7 +82,10 @@ async fn soundness(store: &Store, name: &str, check: &Check) -> Result<Soundness
             Ok(Soundness::Unverified("manifest only".into()))
         })
         .await
-        .map_err(|e| PipelineError::Stage(format!("checking {name}: {e}")))?;
+        .map_err(|e| PipelineError::TaskStopped {
+            what: format!("checking {name}"),
+            message: e.to_string(),
+        })?;
         return Ok(match found {
             Ok(s) => s,
             Err(ArchiveError::Corrupt { message, .. }) => Soundness::Damaged(message),
@@ -115,7 +118,10 @@ async fn soundness(store: &Store, name: &str, check: &Check) -> Result<Soundness
         })
     })
     .await
-    .map_err(|e| PipelineError::Stage(format!("checking {name}: {e}")))?;
+    .map_err(|e| PipelineError::TaskStopped {
+        what: format!("checking {name}"),
+        message: e.to_string(),
+    })?;
     drop(fetched);
     Ok(match result {
         Ok(s) => s,
@@ -153,10 +159,7 @@ pub async fn apply_retention(
     policy: Policy,
 ) -> Result<usize, PipelineError> {
     if policy.is_empty() {
-        return Err(PipelineError::Spec(
-            "retention keeps nothing: set keep_last, keep_daily, keep_weekly or keep_monthly"
-                .into(),
-        ));
+        return Err(PipelineError::RetentionKeepsNothing);
     }
     let mut deleted = 0;
     let check = Check::Full(None);
@@ -187,7 +190,9 @@ pub async fn fetch_snapshot(location: &Path) -> Result<Fetched, PipelineError> {
     }
     let text = location.to_string_lossy();
     let Some((store, name)) = text.trim_end_matches('/').rsplit_once('/') else {
-        return Err(PipelineError::Spec(format!("{text}: not a snapshot URL")));
+        return Err(PipelineError::NotASnapshotUrl {
+            location: text.into_owned(),
+        });
     };
     Ok(Store::open(store)?.fetch(name).await?)
 }
@@ -222,23 +227,17 @@ impl Ended {
         }
     }
 
-    /// From a snapshot stage's result (its counts: `path`, `bytes`, `records`, `users`).
-    pub fn from_result(result: &Result<Value, PipelineError>) -> Self {
+    /// From a snapshot stage's result.
+    pub fn from_result(result: &Result<Snapshotted, PipelineError>) -> Self {
         match result {
-            Ok(counts) => {
-                let field = |name: &str| counts.get(name).and_then(Value::as_u64);
-                Self {
-                    outcome: Outcome::Ok,
-                    snapshot: counts
-                        .get("path")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    bytes: field("bytes"),
-                    records: field("records"),
-                    users: field("users"),
-                    error: None,
-                }
-            }
+            Ok(done) => Self {
+                outcome: Outcome::Ok,
+                snapshot: Some(done.path.to_string_lossy().into_owned()),
+                bytes: Some(done.bytes),
+                records: Some(done.records),
+                users: Some(done.users),
+                error: None,
+            },
             Err(e) => Self::without_snapshot(Outcome::Failed, e.to_string()),
         }
     }

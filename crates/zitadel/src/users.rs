@@ -299,7 +299,7 @@ pub struct ImportOptions {
 }
 
 /// Counts of an import.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Users given.
     pub total: u64,
@@ -510,7 +510,7 @@ pub struct AssignOptions {
 }
 
 /// Counts of [`assign`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignSummary {
     /// Users given a grant with their roles.
     pub grants: u64,

@@ -1,4 +1,4 @@
-//! `idferry bench migrate`: a configuration restore and a users migration into a tenant
+//! `idferry-bench migrate`: a configuration restore and a users migration into a tenant
 //! limited to R requests/s, with the requests made against the minimum needed.
 //!
 //! The minimum counts what carries work: every write, every page read, one token, and one
@@ -24,7 +24,6 @@ use idferry_pipeline::stages::{import_profile, shape_user};
 use serde_json::json;
 
 use crate::bench::MigrateBench;
-use crate::output::out;
 
 fn client(
     t: &idferry_emulator::Tenant,
@@ -79,7 +78,7 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
     let from = client(a, None, None)?;
     let into = client(b, Some(args.rate), Some(args.burst))?;
     if !args.json {
-        out!(
+        println!(
             "source: {} users generated in {:.1}s; target limited to {} req/s (burst {})",
             args.users,
             generated.elapsed().as_secs_f64(),
@@ -178,34 +177,29 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
         "wall_seconds": wall, "requests_over_rate_seconds": ideal, "wall_ratio": wall / ideal,
     });
     if args.json {
-        out!("{figures}");
+        println!("{figures}");
     } else {
-        out!(
+        println!(
             "restore   {objects} configuration objects: {reads} page reads + {writes} writes (plan: {}) in {restore_seconds:.1}s",
             the_plan.requests()
         );
-        out!(
+        println!(
             "users     {} inserted by {} import jobs ({} status reads); {} requests",
-            summary.inserted,
-            summary.jobs,
-            summary.status_checks,
-            imports
+            summary.inserted, summary.jobs, summary.status_checks, imports
         );
-        out!(
+        println!(
             "members   {} role assignments, {} organization memberships, {} member roles: {assigns} requests",
-            m.role_users,
-            m.organization_members,
-            m.member_roles
+            m.role_users, m.organization_members, m.member_roles
         );
-        out!(
+        println!(
             "requests made    {total:>8}  (minimum {minimum}; overhead: {extra_status} extra status reads, {retries} retries)  -> {:.3}x",
             total as f64 / minimum as f64
         );
-        out!(
+        println!(
             "429s received    {rate_limited:>8}  (server counted {})",
             server.rate_limited
         );
-        out!(
+        println!(
             "wall time        {wall:>8.1}s (requests/limit {ideal:.1}s)  -> {:.3}x",
             wall / ideal
         );

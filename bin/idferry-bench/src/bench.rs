@@ -1,6 +1,6 @@
-//! `idferry bench`: benchmarks that print their figures, so that anyone can rerun them.
+//! The benchmark commands (`idferry-bench list|backup|transform|upload|...`): each prints
+//! its figures, so that anyone can rerun them.
 
-use crate::output::out;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -38,7 +38,7 @@ pub enum BenchCommand {
     /// The same snapshot file written to a local folder (and fsynced) and uploaded to a
     /// store as a streamed multipart upload: the throughput of each.
     Upload(UploadBench),
-    /// Writes N generated users as ndjson.zst (used by `bench transform`).
+    /// Writes N generated users as ndjson.zst (used by `idferry-bench transform`).
     #[command(hide = true)]
     GenUsers {
         /// Users.
@@ -114,7 +114,7 @@ pub struct BackupBench {
 #[derive(Debug, Args)]
 #[command(after_help = "Example, against a local S3-compatible server:
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x \\
-    idferry bench upload --store s3://bench/idferry --file snapshots/SNAPSHOT.tar.zst")]
+    idferry-bench upload --store s3://bench/idferry --file snapshots/SNAPSHOT.tar.zst")]
 pub struct UploadBench {
     /// The store to upload to (a URL, s3://BUCKET/PREFIX).
     #[arg(long)]
@@ -194,11 +194,11 @@ pub struct ListBench {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::List(args) => list(args).await,
-        BenchCommand::Migrate(args) => crate::bench_migrate::run(args).await,
-        BenchCommand::ToZitadel(args) => crate::bench_zitadel::run(args).await,
+        BenchCommand::Migrate(args) => crate::migrate::run(args).await,
+        BenchCommand::ToZitadel(args) => crate::zitadel::run(args).await,
         BenchCommand::Backup(args) => backup(args).await,
         BenchCommand::Transform(args) => transform(args),
-        BenchCommand::ZitadelBackup(args) => crate::bench_zitadel::backup(args).await,
+        BenchCommand::ZitadelBackup(args) => crate::zitadel::backup(args).await,
         BenchCommand::Upload(args) => upload(args).await,
         BenchCommand::GenUsers { users, out } => gen_users(users, &out),
     }
@@ -249,20 +249,20 @@ async fn upload(args: UploadBench) -> anyhow::Result<ExitCode> {
         "part_bytes": idferry_store::upload::PART_BYTES, "store": store.url(),
     });
     if args.json {
-        out!("{figures}");
+        println!("{figures}");
     } else {
-        out!("snapshot          {mb:.1} MB ({})", args.file.display());
-        out!(
+        println!("snapshot          {mb:.1} MB ({})", args.file.display());
+        println!(
             "local disk        {:.1} MB/s ({disk:.2}s, write + fsync)",
             mb / disk
         );
-        out!(
+        println!(
             "upload            {:.1} MB/s ({s3:.2}s, multipart, {} MiB parts) to {}",
             mb / s3,
             idferry_store::upload::PART_BYTES >> 20,
             store.url()
         );
-        out!(
+        println!(
             "ratio             upload takes {:.1}x the disk write",
             s3 / disk
         );
@@ -320,7 +320,7 @@ async fn list(args: ListBench) -> anyhow::Result<ExitCode> {
         bail!("listed {listed} objects, expected {}", args.objects);
     }
     if args.json {
-        out!(
+        println!(
             "{}",
             json!({
                 "objects": listed, "kind": kind.name, "rate": args.rate, "burst": args.burst,
@@ -331,23 +331,20 @@ async fn list(args: ListBench) -> anyhow::Result<ExitCode> {
             })
         );
     } else {
-        out!(
+        println!(
             "listed {listed} {} from a tenant limited to {} req/s (burst {})",
-            kind.name,
-            args.rate,
-            args.burst
+            kind.name, args.rate, args.burst
         );
-        out!(
+        println!(
             "requests made    {:>8}  (minimum {minimum}: {pages} pages + 1 token)  -> {:.3}x",
             stats.requests,
             stats.requests as f64 / minimum as f64
         );
-        out!(
+        println!(
             "429s received    {:>8}  (server counted {})",
-            stats.rate_limited,
-            server.rate_limited
+            stats.rate_limited, server.rate_limited
         );
-        out!(
+        println!(
             "wall time        {wall:>8.2}s (requests/limit {ideal:.2}s)  -> {:.3}x",
             wall / ideal
         );
@@ -382,7 +379,7 @@ async fn backup(args: BackupBench) -> anyhow::Result<ExitCode> {
         .prefix("idferry-bench-")
         .tempdir_in(args.dir.clone().unwrap_or_else(std::env::temp_dir))?;
     let config_path = scratch.path().join("idferry.toml");
-    let exe = std::env::current_exe()?;
+    let exe = crate::idferry_exe()?;
     eprintln!(
         "generating a tenant of {} users in an emulator process...",
         args.users
@@ -468,41 +465,40 @@ async fn backup(args: BackupBench) -> anyhow::Result<ExitCode> {
         "peak_rss_bytes": rss, "zstd_level": args.level, "zstd_threads": args.threads,
     });
     if args.json {
-        out!("{figures}");
+        println!("{figures}");
     } else {
-        out!(
+        println!(
             "users backed up     {users} in {total:.1}s ({:.0} users/s)",
             users as f64 / total
         );
-        out!(
+        println!(
             "  export + spool    {exported:.1}s (users-exports job, download, gunzip, write members)"
         );
-        out!(
+        println!(
             "  archive           {archive_secs:.1}s (tar + zstd level {} x{} threads, fsync, rename)",
-            args.level,
-            args.threads
+            args.level, args.threads
         );
-        out!(
+        println!(
             "snapshot ndjson     {} (every member, uncompressed)",
-            crate::backup::human_bytes(raw)
+            idferry_model::units::human_bytes(raw)
         );
-        out!(
+        println!(
             "archive             {} ({:.3}x gzip -6)",
-            crate::backup::human_bytes(written.bytes),
+            idferry_model::units::human_bytes(written.bytes),
             written.bytes as f64 / gzip_bytes as f64
         );
-        out!(
+        println!(
             "gzip -6             {} in {gzip_secs:.1}s",
-            crate::backup::human_bytes(gzip_bytes)
+            idferry_model::units::human_bytes(gzip_bytes)
         );
-        out!(
+        println!(
             "speed vs gzip -6    archive {:.2}x faster, whole backup {:.2}x",
             gzip_secs / archive_secs,
             gzip_secs / total
         );
-        out!(
+        println!(
             "peak RSS            {}",
-            rss.map_or("unknown".into(), crate::backup::human_bytes)
+            rss.map_or("unknown".into(), idferry_model::units::human_bytes)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -538,13 +534,7 @@ fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
     let input = scratch.path().join("users.ndjson.zst");
     eprintln!("generating {} users...", args.records);
     let status = std::process::Command::new(std::env::current_exe()?)
-        .args([
-            "bench",
-            "gen-users",
-            "--users",
-            &args.records.to_string(),
-            "--out",
-        ])
+        .args(["gen-users", "--users", &args.records.to_string(), "--out"])
         .arg(&input)
         .status()?;
     if !status.success() {
@@ -621,33 +611,34 @@ fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
         "zstd_level": args.zstd_level,
     });
     if args.json {
-        out!("{figures}");
+        println!("{figures}");
     } else {
-        out!(
+        println!(
             "records           {} read, {} written in {secs:.2}s",
-            stats.read,
-            stats.written
+            stats.read, stats.written
         );
-        out!("throughput        {rate:.0} records/s, {mb_s:.1} MB/s of ndjson (zst in and out)");
-        out!(
+        println!(
+            "throughput        {rate:.0} records/s, {mb_s:.1} MB/s of ndjson (zst in and out)"
+        );
+        println!(
             "peak RSS          {}",
-            rss.map_or("unknown".into(), crate::backup::human_bytes)
+            rss.map_or("unknown".into(), idferry_model::units::human_bytes)
         );
         match zstd_secs {
-            Some(z) => out!(
+            Some(z) => println!(
                 "bare zstd         {z:.2}s for zstd -dc | zstd -{} of the same input: idferry takes {:.2}x that",
                 args.zstd_level,
                 secs / z
             ),
-            None => out!("bare zstd         not run (the zstd CLI is missing)"),
+            None => println!("bare zstd         not run (the zstd CLI is missing)"),
         }
         match jq_secs {
-            Some(s) => out!(
+            Some(s) => println!(
                 "jq                {s:.2}s ({:.0} records/s): idferry is {:.1}x faster",
                 stats.read as f64 / s,
                 s / secs
             ),
-            None => out!(
+            None => println!(
                 "jq                not run (jq or {} missing)",
                 args.jq.display()
             ),

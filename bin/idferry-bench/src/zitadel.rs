@@ -1,4 +1,4 @@
-//! `idferry bench to-zitadel`: a generated Auth0 tenant's users migrated into an
+//! `idferry-bench to-zitadel`: a generated Auth0 tenant's users migrated into an
 //! emulated ZITADEL instance limited to R requests/s (ZITADEL sends no rate-limit
 //! headers, so the client is set to the same limit), with the requests made per user,
 //! the 429s met and the wall time against requests/R.
@@ -17,7 +17,6 @@ use idferry_zitadel::users::{self as zusers, AssignOptions, ImportOptions, NoJou
 use serde_json::json;
 
 use crate::bench::ZitadelBench;
-use crate::output::out;
 
 pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
     idferry_pacing::install_tls_provider();
@@ -71,7 +70,7 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
         organizations: m.organizations,
     };
     if !args.json {
-        out!(
+        println!(
             "source: {} users, {} roles, {} organizations; target limited to {} req/s (burst {})",
             users.len(),
             memberships.roles.len(),
@@ -145,25 +144,23 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
         "wall_seconds": wall, "requests_over_rate_seconds": ideal, "wall_ratio": wall / ideal,
     });
     if args.json {
-        out!("{figures}");
+        println!("{figures}");
     } else {
-        out!(
+        println!(
             "users     {} created ({blocked} then deactivated) in {import_seconds:.1}s: {} requests",
-            summary.counts.inserted,
-            imported.requests
+            summary.counts.inserted, imported.requests
         );
-        out!(
+        println!(
             "members   {} user grants, {} organization memberships",
-            assigned.grants,
-            assigned.members
+            assigned.grants, assigned.members
         );
-        out!(
+        println!(
             "requests made    {:>8}  ({work} writes of users, grants and memberships; {:.2} requests per user)",
             stats.requests,
             stats.requests as f64 / args.users as f64
         );
-        out!("429s received    {retries:>8}");
-        out!(
+        println!("429s received    {retries:>8}");
+        println!(
             "wall time        {wall:>8.1}s (requests/limit {ideal:.1}s)  -> {:.3}x; {:.0} users/s",
             wall / ideal,
             summary.counts.inserted as f64 / wall
@@ -173,7 +170,7 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `idferry bench zitadel-backup`: the users of a generated ZITADEL instance (in an
+/// `idferry-bench zitadel-backup`: the users of a generated ZITADEL instance (in an
 /// emulator process of its own, so that only the backup's memory is measured) streamed
 /// into a snapshot through the client limited to the instance's rate.
 pub async fn backup(args: crate::bench::ZitadelBackupBench) -> anyhow::Result<ExitCode> {
@@ -188,7 +185,7 @@ pub async fn backup(args: crate::bench::ZitadelBackupBench) -> anyhow::Result<Ex
         "generating a ZITADEL instance of {} users in {} organizations in an emulator process...",
         args.users, args.organizations
     );
-    let child = std::process::Command::new(std::env::current_exe()?)
+    let child = std::process::Command::new(crate::idferry_exe()?)
         .args(["emulate", "--generated-zitadel", "bench-zitadel"])
         .args(["--generate-users", &args.users.to_string()])
         .args(["--organizations", &args.organizations.to_string()])
@@ -246,30 +243,30 @@ pub async fn backup(args: crate::bench::ZitadelBackupBench) -> anyhow::Result<Ex
         "archive_bytes": written.bytes,
     });
     if args.json {
-        out!("{figures}");
+        println!("{figures}");
     } else {
-        out!(
+        println!(
             "users backed up     {users} in {secs:.1}s ({:.0} users/s; reading {read_secs:.1}s)",
             users as f64 / secs
         );
-        out!(
+        println!(
             "requests            {requests} against a minimum of {minimum} ({:.4}x); {} answered 429",
             requests as f64 / minimum as f64,
             stats.rate_limited - before.rate_limited
         );
-        out!(
+        println!(
             "time                {secs:.1}s against requests/limit {floor:.1}s at {} req/s ({:.4}x)",
             args.rate,
             secs / floor
         );
-        out!(
+        println!(
             "peak RSS            {} while reading users, {} with the archive written",
-            read_rss.map_or("unknown".into(), crate::backup::human_bytes),
-            rss.map_or("unknown".into(), crate::backup::human_bytes)
+            read_rss.map_or("unknown".into(), idferry_model::units::human_bytes),
+            rss.map_or("unknown".into(), idferry_model::units::human_bytes)
         );
-        out!(
+        println!(
             "archive             {}",
-            crate::backup::human_bytes(written.bytes)
+            idferry_model::units::human_bytes(written.bytes)
         );
     }
     Ok(ExitCode::SUCCESS)
