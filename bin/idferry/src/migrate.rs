@@ -17,7 +17,8 @@ use idferry_import::users::{
     Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
 };
 use idferry_model::{Config, Platform, Progress};
-use idferry_pipeline::LoadedSpec;
+use idferry_pipeline::spec::SourceSpec;
+use idferry_pipeline::{LoadedSpec, SinkSpec, Spec};
 use idferry_pipeline::into_zitadel::PROFILE;
 use idferry_pipeline::stages::{import_profile, shape_user};
 use serde_json::{Value, json};
@@ -281,42 +282,48 @@ async fn into_zitadel(args: MigrateUsersArgs, config: &Config) -> anyhow::Result
             "into a ZITADEL instance the migration runs as a pipeline, which reads plain snapshots: decrypt it first (`age -d -i KEY -o plain.tar.zst SNAPSHOT`)"
         );
     }
-    let quote = |s: &str| Value::String(s.to_owned()).to_string();
-    let absolute = |p: &Path| -> anyhow::Result<String> {
-        let p = std::path::absolute(p).with_context(|| format!("{}", p.display()))?;
-        Ok(quote(&p.to_string_lossy()))
+    let absolute = |p: &Path| -> anyhow::Result<PathBuf> {
+        std::path::absolute(p).with_context(|| format!("{}", p.display()))
     };
-    let mut spec = format!(
-        "# Written by `idferry migrate users`; `idferry resume` reads it.\nname = {}\n",
-        quote(&format!("migrate-users-{}", args.to))
-    );
-    if let Some(map) = args.map.as_deref().filter(|m| *m != Path::new(PROFILE)) {
-        spec += &format!("transforms = [{}]\n", absolute(map)?);
-    }
     let from = Path::new(&args.from);
-    if from.is_file() {
-        spec += &format!("\n[source]\nsnapshot = {}\n", absolute(from)?);
+    let source = if from.is_file() {
+        SourceSpec {
+            snapshot: Some(absolute(from)?),
+            ..SourceSpec::default()
+        }
     } else if idferry_pipeline::stored::is_url(from) {
-        spec += &format!("\n[source]\nsnapshot = {}\n", quote(&args.from));
+        SourceSpec {
+            snapshot: Some(from.to_owned()),
+            ..SourceSpec::default()
+        }
     } else {
         config.tenant(&args.from)?;
-        spec += &format!("\n[source]\ntenant = {}\n", quote(&args.from));
-    }
-    spec += &format!(
-        "\n[[sink]]\ntype = \"users\"\nto = {}\nmember_role = {}\nmemberships = {}\nupsert = {}\n",
-        quote(&args.to),
-        quote(&args.member_role),
-        !args.no_memberships,
-        args.upsert
-    );
-    for (key, value) in [("org", &args.org), ("project", &args.project)] {
-        if let Some(v) = value {
-            spec += &format!("{key} = {}\n", quote(v));
+        SourceSpec {
+            tenant: Some(args.from.clone()),
+            ..SourceSpec::default()
         }
-    }
-    if let Some(h) = &args.hashes {
-        spec += &format!("hashes = {}\n", absolute(h)?);
-    }
+    };
+    let transforms = match args.map.as_deref().filter(|m| *m != Path::new(PROFILE)) {
+        Some(map) => vec![absolute(map)?],
+        None => Vec::new(),
+    };
+    let spec = Spec {
+        name: format!("migrate-users-{}", args.to),
+        description: None,
+        source,
+        transforms,
+        sinks: vec![SinkSpec::Users {
+            to: args.to.clone(),
+            connection: args.connection.clone(),
+            hashes: args.hashes.as_deref().map(absolute).transpose()?,
+            upsert: args.upsert,
+            memberships: !args.no_memberships,
+            org: args.org.clone(),
+            project: args.project.clone(),
+            member_role: args.member_role.clone(),
+        }],
+        concurrency: 1,
+    };
     let run_dir = args.run_dir.clone().unwrap_or_else(|| {
         let stamp = jiff::Timestamp::now()
             .strftime("%Y%m%dT%H%M%SZ")
@@ -325,10 +332,11 @@ async fn into_zitadel(args: MigrateUsersArgs, config: &Config) -> anyhow::Result
     });
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create {}", run_dir.display()))?;
-    let spec_path = run_dir.join("migrate-users.toml");
-    std::fs::write(&spec_path, spec)
-        .with_context(|| format!("cannot write {}", spec_path.display()))?;
-    let loaded = LoadedSpec::load(&spec_path)?;
+    let loaded = LoadedSpec::write(
+        &spec,
+        &run_dir.join("migrate-users.toml"),
+        "idferry migrate users",
+    )?;
     let progress: Arc<dyn Progress> = Arc::new(Reporter::new());
     progress.message(&format!(
         "run directory: {} (if this stops: idferry resume {})",
@@ -338,7 +346,7 @@ async fn into_zitadel(args: MigrateUsersArgs, config: &Config) -> anyhow::Result
     let report = idferry_pipeline::start(&loaded, config, &run_dir, None, &[], progress).await?;
     // The unit's report (refusals, what is not carried) where --report says.
     for unit in &report.units {
-        let written = run_dir.join(&unit.unit).join("users-0-report.ndjson");
+        let written = SinkSpec::users_report(&run_dir, &unit.unit, 0);
         if written.is_file() {
             std::fs::copy(&written, &args.report)
                 .with_context(|| format!("cannot write {}", args.report.display()))?;

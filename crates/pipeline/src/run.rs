@@ -485,7 +485,7 @@ impl Ctx<'_> {
                             in_flight: 8,
                             upsert: *upsert,
                             spool: unit_dir.join(format!("users-{i}.ndjson.zst")),
-                            report: unit_dir.join(format!("users-{i}-report.ndjson")),
+                            report: SinkSpec::users_report(&self.run_dir, unit, i),
                             hashes: hashes.clone(),
                         };
                         let refused = self

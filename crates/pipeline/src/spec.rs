@@ -329,6 +329,53 @@ mod tests {
     }
 
     #[test]
+    fn a_spec_built_as_a_value_is_written_as_toml_and_reads_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let map = write(dir.path(), "m.toml", "[[users]]\nop = \"drop\"\nfields = [\"x\"]\n");
+        let spec = Spec {
+            name: "migrate \"quoted\" name".into(),
+            description: None,
+            source: SourceSpec {
+                tenant: Some("acme-prod".into()),
+                ..SourceSpec::default()
+            },
+            transforms: vec![map],
+            sinks: vec![
+                SinkSpec::Snapshot {
+                    dir: dir.path().join("snaps"),
+                    kinds: vec![],
+                    exclude_kinds: vec!["users".into()],
+                    retention: Some(Policy {
+                        last: 3,
+                        ..Policy::default()
+                    }),
+                },
+                SinkSpec::Users {
+                    to: "zitadel-prod".into(),
+                    connection: default_connection(),
+                    hashes: None,
+                    upsert: true,
+                    memberships: false,
+                    org: Some("acme".into()),
+                    project: None,
+                    member_role: default_member_role(),
+                },
+            ],
+            concurrency: 1,
+        };
+        let path = dir.path().join("written.toml");
+        let loaded = LoadedSpec::write(&spec, &path, "a test").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# Written by `a test`"), "{text}");
+        // What reads back is what was built (paths were absolute already).
+        assert_eq!(
+            toml::to_string(&loaded.spec).unwrap(),
+            toml::to_string(&spec).unwrap()
+        );
+        assert_eq!(loaded.spec.name, "migrate \"quoted\" name");
+    }
+
+    #[test]
     fn specs_resolve_paths_and_hash_what_they_name() {
         let dir = tempfile::tempdir().unwrap();
         let map = write(
