@@ -15,10 +15,11 @@ use idferry_archive::{Encryption, WriteOptions};
 use idferry_export::{ExportOptions, selected_kinds};
 use idferry_model::units::human_bytes;
 use idferry_model::{Progress, TenantConfig};
+use idferry_pipeline::leased::{Leased, under_lease};
 use idferry_pipeline::shard::Shard;
 use idferry_pipeline::stored::Ended;
 use idferry_store::lease::LeaseBody;
-use idferry_store::{Lease, LeaseOutcome, Outcome as ReportOutcome, Store};
+use idferry_store::{Outcome as ReportOutcome, Store};
 use serde_json::json;
 
 use crate::cli::ConfigArg;
@@ -126,7 +127,7 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let worker = args
         .worker
         .clone()
-        .unwrap_or_else(|| worker_name(args.shard));
+        .unwrap_or_else(|| idferry_pipeline::leased::worker_name(args.shard));
     let lease_ttl = std::time::Duration::from_secs(args.lease_minutes.saturating_mul(60));
     let tenants: Vec<TenantConfig> = names
         .iter()
@@ -163,59 +164,43 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
             async move {
                 let started = Instant::now();
                 let started_at = jiff::Timestamp::now();
-                let lease = match Lease::acquire(store, &tenant.name, worker, lease_ttl).await {
-                    Ok(LeaseOutcome::Acquired(lease)) => Some(lease),
-                    Ok(LeaseOutcome::Held(body)) => {
-                        let outcome = Outcome {
-                            tenant: tenant.name.clone(),
-                            result: Err(anyhow::anyhow!(
+                let work = async {
+                    // Under the tenant's lease: what its killed backups left is ours.
+                    idferry_pipeline::stages::remove_leftovers(
+                        store,
+                        &tenant.name,
+                        None,
+                        progress.as_ref(),
+                    );
+                    backup_one(
+                        &tenant,
+                        store,
+                        &export_options,
+                        &write_options,
+                        progress.as_ref(),
+                    )
+                    .await
+                };
+                let (result, held_by) =
+                    match under_lease(store, &tenant.name, worker, lease_ttl, work).await {
+                        Ok(Leased::Ran(result)) => (result, None),
+                        Ok(Leased::Held(body)) => (
+                            Err(anyhow::anyhow!(
                                 "skipped: {} holds its lease until {}",
                                 body.worker,
                                 body.expires_at
                             )),
-                            held_by: Some(body),
-                            seconds: started.elapsed().as_secs_f64(),
-                        };
-                        file_report(store, worker, started_at, &outcome).await;
-                        return outcome;
-                    }
-                    Err(e) => {
-                        return Outcome {
-                            tenant: tenant.name.clone(),
-                            result: Err(anyhow::Error::new(e).context("taking the tenant's lease")),
-                            held_by: None,
-                            seconds: started.elapsed().as_secs_f64(),
-                        };
-                    }
-                };
-                // Under the tenant's lease: what its killed backups left is ours.
-                idferry_pipeline::stages::remove_leftovers(
-                    store,
-                    &tenant.name,
-                    None,
-                    progress.as_ref(),
-                );
-                let work = backup_one(
-                    &tenant,
-                    store,
-                    &export_options,
-                    &write_options,
-                    progress.as_ref(),
-                );
-                let mut lease = lease;
-                let result = keep_lease(work, lease.as_mut(), lease_ttl).await;
+                            Some(body),
+                        ),
+                        Err(e) => (Err(e.into()), None),
+                    };
                 let outcome = Outcome {
                     tenant: tenant.name.clone(),
                     result,
-                    held_by: None,
+                    held_by,
                     seconds: started.elapsed().as_secs_f64(),
                 };
                 file_report(store, worker, started_at, &outcome).await;
-                if let Some(lease) = lease
-                    && let Err(e) = lease.release().await
-                {
-                    tracing::warn!("{}: giving back the lease: {e}", tenant.name);
-                }
                 outcome
             }
         })
@@ -233,42 +218,6 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         },
     )
-}
-
-/// Runs `work`, renewing `lease` every third of its time to live, so that a backup
-/// longer than the lease is not taken over. A lease lost anyway stops the work.
-async fn keep_lease<T>(
-    work: impl std::future::Future<Output = anyhow::Result<T>>,
-    mut lease: Option<&mut Lease>,
-    ttl: std::time::Duration,
-) -> anyhow::Result<T> {
-    tokio::pin!(work);
-    let period = (ttl / 3).max(std::time::Duration::from_secs(1));
-    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    loop {
-        tokio::select! {
-            done = &mut work => return done,
-            _ = renew.tick() => {
-                if let Some(lease) = lease.as_deref_mut() {
-                    lease.renew(ttl).await.context("keeping the tenant's lease")?;
-                }
-            }
-        }
-    }
-}
-
-/// The default worker name: the host, and the shard when there is one.
-fn worker_name(shard: Option<Shard>) -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "idferry".into());
-    match shard {
-        Some(s) => format!("{host}-shard-{}-of-{}", s.index, s.count),
-        None => host,
-    }
 }
 
 /// Files the run report of one tenant in the store.

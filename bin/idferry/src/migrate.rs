@@ -17,10 +17,10 @@ use idferry_import::users::{
     Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
 };
 use idferry_model::{Config, Platform, Progress};
-use idferry_pipeline::spec::SourceSpec;
-use idferry_pipeline::{LoadedSpec, SinkSpec, Spec};
 use idferry_pipeline::into_zitadel::PROFILE;
+use idferry_pipeline::spec::SourceSpec;
 use idferry_pipeline::stages::{import_profile, shape_user};
+use idferry_pipeline::{LoadedSpec, SinkSpec, Spec};
 use serde_json::{Value, json};
 
 use crate::cli::ConfigArg;

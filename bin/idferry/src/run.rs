@@ -159,9 +159,16 @@ pub fn print_report(report: &RunReport) {
         out!(
             "  {:<20} {:<7} {:>7.1}s",
             u.unit,
-            if u.ok { "ok" } else { "FAILED" },
+            match (u.ok, &u.held_by) {
+                (_, Some(_)) => "skipped",
+                (true, None) => "ok",
+                (false, None) => "FAILED",
+            },
             u.seconds
         );
+        if let Some(who) = &u.held_by {
+            out!("      another worker holds its lease: {who}");
+        }
         for s in &u.stages {
             out!("      {:<24} {:<8} {}", s.stage, s.status, brief(&s.counts));
         }

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use idferry_archive::diff::{DiffOptions, diff};
 use idferry_archive::prune::{Policy, Soundness};
 use idferry_archive::{Decryption, SnapshotReader};
 use idferry_pipeline::stored::Check;
@@ -198,19 +197,21 @@ pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
             // Differences of a damaged snapshot would be differences of its damage.
             a.reader.checked()?;
             b.reader.checked()?;
-            let platforms = (a.reader.manifest()?.platform, b.reader.manifest()?.platform);
-            let diffs = match (platforms.0.as_str(), platforms.1.as_str()) {
-                ("auth0", "auth0") => diff(&a.reader, &b.reader, DiffOptions { ignore_ids })?,
-                ("zitadel", "zitadel") => idferry_pipeline::source::zitadel_diff(
-                    a.reader.path(),
-                    b.reader.path(),
-                    key.decryption()?,
-                    ignore_ids,
-                )?,
-                (x, y) => bail!(
+            let (x, y) = (a.reader.manifest()?.platform, b.reader.manifest()?.platform);
+            if x != y {
+                bail!(
                     "a {x} snapshot and a {y} snapshot: their kinds differ, there is nothing to compare"
-                ),
-            };
+                );
+            }
+            let platform = idferry_pipeline::platforms::named(&x).with_context(|| {
+                format!("a snapshot of platform {x:?}, which this idferry does not know")
+            })?;
+            let diffs = platform.diff(
+                a.reader.path(),
+                b.reader.path(),
+                key.decryption()?,
+                ignore_ids,
+            )?;
             print_diff(&diffs, json)
         }
         SnapshotsCommand::Prune(args) => prune(&args).await,

@@ -214,6 +214,17 @@ pub enum PipelineError {
         message: String,
     },
 
+    /// A tenant's lease in its snapshot store could not be taken or kept.
+    #[error("{tenant}: {action} its lease in the snapshot store: {source}")]
+    Lease {
+        /// The tenant.
+        tenant: String,
+        /// `taking` or `keeping`.
+        action: &'static str,
+        /// What the store said.
+        source: idferry_store::StoreError,
+    },
+
     // ---- the layers below ----
     /// A file could not be read or written.
     #[error("{what}: {source}")]

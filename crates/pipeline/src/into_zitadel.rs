@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ObjectFailure, PipelineError};
 use crate::journal::{Journal, UnitChunks};
-use crate::results::{Extracted, StepsApplied};
+use crate::results::{Extracted, Restored};
 use crate::source::Source;
 use crate::spool::SpoolWriter;
 
@@ -338,7 +338,7 @@ pub async fn restore(
     kinds: &[String],
     values: Option<&Path>,
     allow_delete: bool,
-) -> Result<StepsApplied, PipelineError> {
+) -> Result<Restored, PipelineError> {
     use idferry_zitadel::restore::{self as zrestore, PlanOptions};
     for m in mappings {
         map_records(&mut records, m)?;
@@ -384,9 +384,23 @@ pub async fn restore(
             failures,
         });
     }
-    Ok(StepsApplied {
+    // Every step was done (a failed one fails the stage above): counted by what it did.
+    let mut restored = Restored {
         to: target.instance().to_owned(),
-        steps: report.done,
+        created: 0,
+        updated: 0,
         unchanged: plan.unchanged.iter().map(|(_, n)| n).sum::<usize>(),
-    })
+        deleted: 0,
+        failed: 0,
+    };
+    for step in &plan.steps {
+        match step.action {
+            zrestore::Action::Create => restored.created += 1,
+            zrestore::Action::Delete => restored.deleted += 1,
+            zrestore::Action::Update { .. }
+            | zrestore::Action::SetSecret { .. }
+            | zrestore::Action::Activate => restored.updated += 1,
+        }
+    }
+    Ok(restored)
 }

@@ -9,6 +9,8 @@ pub mod error;
 pub mod into_zitadel;
 pub mod journal;
 pub mod kinds;
+pub mod leased;
+pub mod platforms;
 pub mod progress;
 pub mod results;
 pub mod run;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use idferry_import::users::{MembershipSummary, UsersSummary};
+use idferry_model::ChunkCounts;
 
 /// A snapshot written (and the store's retention applied).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,16 +42,39 @@ pub struct Restored {
     pub failed: usize,
 }
 
-/// A configuration restored as a list of steps (a platform whose restore is steps, not
-/// per-object verbs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepsApplied {
-    /// The target.
-    pub to: String,
-    /// Steps done.
-    pub steps: usize,
-    /// Objects already as the source has them.
-    pub unchanged: usize,
+/// Users sent to the target, counted as every platform counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersImported {
+    /// Users given.
+    pub total: u64,
+    /// Per outcome.
+    #[serde(flatten)]
+    pub counts: ChunkCounts,
+    /// Import jobs run (platforms that import users as jobs).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub jobs: u64,
+    /// Job status reads (at least one per job).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub status_checks: u64,
+}
+
+/// Roles and organization memberships given to the imported users.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipsGiven {
+    /// Users given their roles (one assignment per role, or one grant with all).
+    pub roles: u64,
+    /// Organization memberships.
+    pub organizations: u64,
+    /// Roles given within organizations.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub member_roles: u64,
+    /// Already given (a resumed run).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub already: u64,
+    /// Not attempted: the user was not imported (refused, or left out by a mapping).
+    pub not_imported: u64,
+    /// Refused (see the report; the stage fails with them).
+    pub failed: u64,
 }
 
 /// Users read from the source and shaped into the spool the import sends.

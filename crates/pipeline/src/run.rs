@@ -11,22 +11,19 @@ use futures_util::stream::{self, StreamExt};
 use idferry_archive::WriteOptions;
 use idferry_auth0::{Client, ClientOptions};
 use idferry_export::ExportOptions;
-use idferry_import::users::UsersOptions;
-use idferry_model::{Config, Platform, Progress};
-use idferry_pacing::RetryPolicy;
+use idferry_model::{Config, Progress};
 use idferry_store::{Fetched, Store};
 use idferry_transform::Mapping;
-use idferry_transform::hashes::HashFile;
 use serde::Serialize;
 
 use crate::error::PipelineError;
-use crate::into_zitadel::{self, ZitadelSink};
 use crate::journal::{Journal, StageRow, Status};
+use crate::platforms::{self, From, RestoreJob, UsersJob};
 use crate::progress::Prefixed;
 use crate::results::Snapshotted;
 use crate::source::Source;
 use crate::spec::{LoadedSpec, SinkSpec};
-use crate::stages::{self, RestoreSink, UsersSink};
+use crate::stages;
 use crate::stored;
 
 /// What happened to one source tenant.
@@ -38,6 +35,9 @@ pub struct UnitReport {
     pub ok: bool,
     /// Why not.
     pub error: Option<String>,
+    /// Skipped: another worker holds the tenant's lease in the snapshot store (who, and
+    /// until when). Not a failure: that worker backs it up.
+    pub held_by: Option<String>,
     /// Its stages, with their counts.
     pub stages: Vec<StageRow>,
     /// Time taken by this attempt.
@@ -209,7 +209,40 @@ fn target_name(to: &str, unit: &str) -> String {
 impl Ctx<'_> {
     async fn unit(&self, unit: String) -> UnitReport {
         let started = Instant::now();
-        let result = self.stages(&unit).await;
+        let mut held_by = None;
+        // A run that writes snapshots works on a tenant under its lease in the (first)
+        // snapshot store, as `backup` does, so that two workers (`run --shard`, or a
+        // backup at the same time) never take one tenant at once.
+        let result = match self.lease_store() {
+            Ok(Some(store)) => {
+                let worker = format!(
+                    "{} run {}",
+                    crate::leased::worker_name(None),
+                    self.run_dir.display()
+                );
+                match crate::leased::under_lease(
+                    &store,
+                    &unit,
+                    &worker,
+                    crate::leased::DEFAULT_TTL,
+                    self.stages(&unit),
+                )
+                .await
+                {
+                    Ok(crate::leased::Leased::Ran(result)) => result,
+                    Ok(crate::leased::Leased::Held(body)) => {
+                        let who = format!("{} until {}", body.worker, body.expires_at);
+                        self.progress
+                            .message(&format!("{unit}: skipped: {who} holds its lease"));
+                        held_by = Some(who);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(None) => self.stages(&unit).await,
+            Err(e) => Err(e),
+        };
         let stages = lock(&self.journal)
             .and_then(|j| j.stages())
             .map(|all| all.into_iter().filter(|s| s.unit == unit).collect())
@@ -220,10 +253,39 @@ impl Ctx<'_> {
         UnitReport {
             ok: result.is_ok(),
             error: result.err().map(|e| e.to_string()),
+            held_by,
             unit,
             stages,
             seconds: started.elapsed().as_secs_f64(),
         }
+    }
+
+    /// The store a unit's lease is taken in: the first snapshot sink's, when the run
+    /// reads tenants (a snapshot source has no tenant to lease).
+    fn lease_store(&self) -> Result<Option<Store>, PipelineError> {
+        if self.spec.spec.source.snapshot.is_some() {
+            return Ok(None);
+        }
+        let dir = self.spec.spec.sinks.iter().find_map(|s| match s {
+            SinkSpec::Snapshot { dir, .. } => Some(dir),
+            _ => None,
+        });
+        Ok(match dir {
+            Some(dir) => Some(Store::open(&dir.to_string_lossy())?),
+            None => None,
+        })
+    }
+
+    /// What a sink of `unit` reads: the snapshot the run read or wrote, else the tenant.
+    fn reads_from<'a>(
+        &'a self,
+        unit: &str,
+        snapshot: &'a Option<Fetched>,
+    ) -> Result<From<'a>, PipelineError> {
+        Ok(match snapshot {
+            Some(fetched) => From::Snapshot(fetched.path()),
+            None => From::Tenant(self.config.tenant(unit)?),
+        })
     }
 
     fn client(&self, tenant: &str) -> Result<Client, PipelineError> {
@@ -248,58 +310,6 @@ impl Ctx<'_> {
             })
             .map(|m| m.tenant)
             .unwrap_or_else(|| unit.to_owned())
-    }
-
-    /// A users sink into a ZITADEL instance: extract, import, memberships, each a
-    /// journaled stage; returns the users refused.
-    #[allow(clippy::too_many_arguments)]
-    async fn users_into_zitadel(
-        &self,
-        unit: &str,
-        stage: &str,
-        sink: &ZitadelSink<'_>,
-        hashes: Option<&Path>,
-        memberships: bool,
-        source: &dyn Fn() -> Result<Source, PipelineError>,
-        progress: &dyn Progress,
-    ) -> Result<u64, PipelineError> {
-        let extracted = self
-            .stage(unit, &format!("{stage}:extract"), || async {
-                let hashes = match hashes {
-                    Some(file) => {
-                        Some(HashFile::load(file).map_err(|e| PipelineError::Hashes {
-                            path: file.to_owned(),
-                            message: e.to_string(),
-                        })?)
-                    }
-                    None => None,
-                };
-                into_zitadel::extract(
-                    &source()?,
-                    self.mappings,
-                    hashes.as_ref(),
-                    &sink.spool,
-                    &sink.report,
-                    progress,
-                )
-                .await
-            })
-            .await?;
-        let import_stage = format!("{stage}:import");
-        let imported = self
-            .stage(unit, &import_stage, || async {
-                into_zitadel::import(sink, self.journal.clone(), unit, &import_stage, progress)
-                    .await
-            })
-            .await?;
-        if memberships {
-            self.stage(unit, &format!("{stage}:memberships"), || async {
-                into_zitadel::memberships(&source()?, sink, progress).await
-            })
-            .await?;
-        }
-        // Users the extract could not shape (or duplicates) were not migrated either.
-        Ok(imported.counts.failed + extracted.failed)
     }
 
     /// Runs `f` as stage `stage` of `unit` unless the journal has it done (then what it
@@ -337,18 +347,11 @@ impl Ctx<'_> {
             None => None,
         };
         let unit_dir = self.run_dir.join(unit);
-        let mut refused_users = 0u64;
         for (i, sink) in spec.sinks.iter().enumerate() {
             let stage = sink.stage(i);
             let progress = Prefixed {
                 inner: self.progress.as_ref(),
                 prefix: format!("{unit} {stage}"),
-            };
-            let source = || -> Result<Source, PipelineError> {
-                Ok(match &snapshot {
-                    Some(fetched) => Source::Snapshot(fetched.path().to_owned(), None),
-                    None => Source::Tenant(self.client(unit)?),
-                })
             };
             match sink {
                 SinkSpec::Snapshot {
@@ -411,52 +414,20 @@ impl Ctx<'_> {
                     values,
                     allow_delete,
                 } => {
-                    let to = target_name(to, unit);
-                    if self.config.tenant(&to)?.platform == Platform::Zitadel {
-                        self.stage(unit, &stage, || async {
-                            let records = match &snapshot {
-                                Some(fetched) => {
-                                    crate::source::zitadel_snapshot(fetched.path(), None)?
-                                }
-                                None => {
-                                    crate::source::zitadel_instance(self.config.tenant(unit)?)
-                                        .await?
-                                }
-                            };
-                            let target = idferry_zitadel::Client::new(
-                                self.config.tenant(&to)?,
-                                RetryPolicy::default(),
-                            )?;
-                            into_zitadel::restore(
-                                records,
-                                self.mappings,
-                                &target,
-                                kinds,
-                                values.as_deref(),
-                                *allow_delete,
-                            )
-                            .await
-                        })
-                        .await?;
-                        continue;
-                    }
+                    let target = self.config.tenant(&target_name(to, unit))?;
                     self.stage(unit, &stage, || async {
-                        let target = self.client(&to)?;
-                        let sink = RestoreSink {
-                            target: &target,
+                        let job = RestoreJob {
+                            from: self.reads_from(unit, &snapshot)?,
+                            mappings: self.mappings,
+                            target,
                             kinds,
                             values: values.as_deref(),
                             allow_delete: *allow_delete,
-                        };
-                        stages::restore(
-                            &source()?,
-                            self.mappings,
-                            &sink,
-                            &self.journal,
+                            journal: &self.journal,
                             unit,
-                            &progress,
-                        )
-                        .await
+                            progress: &progress,
+                        };
+                        platforms::of(target.platform).restore(job).await
                     })
                     .await?;
                 }
@@ -470,105 +441,64 @@ impl Ctx<'_> {
                     project,
                     member_role,
                 } => {
-                    let to = target_name(to, unit);
-                    if self.config.tenant(&to)?.platform == Platform::Zitadel {
-                        let target = idferry_zitadel::Client::new(
-                            self.config.tenant(&to)?,
-                            RetryPolicy::default(),
-                        )?;
-                        let source_name = self.source_name(unit, &snapshot);
-                        let sink = ZitadelSink {
-                            target: &target,
-                            org: org.clone().unwrap_or_else(|| source_name.clone()),
-                            project: project.clone().unwrap_or(source_name),
-                            member_role: member_role.clone(),
-                            in_flight: 8,
-                            upsert: *upsert,
-                            spool: unit_dir.join(format!("users-{i}.ndjson.zst")),
-                            report: SinkSpec::users_report(&self.run_dir, unit, i),
-                            hashes: hashes.clone(),
-                        };
-                        let refused = self
-                            .users_into_zitadel(
-                                unit,
-                                &stage,
-                                &sink,
-                                hashes.as_deref(),
-                                *memberships,
-                                &source,
-                                &progress,
-                            )
-                            .await?;
-                        if refused > 0 {
-                            return Err(PipelineError::UsersNotMigrated {
-                                count: refused,
-                                target: to,
-                                report: sink.report.clone(),
-                            });
-                        }
-                        continue;
-                    }
-                    let target = self.client(&to)?;
-                    let sink = UsersSink {
-                        target: &target,
-                        options: UsersOptions {
-                            connection: connection.clone(),
-                            upsert: *upsert,
-                            // Stable across resumes: the jobs of this run and sink.
-                            run_id: format!(
-                                "idferry-{}-{}-{i}",
-                                self.run_dir
-                                    .file_name()
-                                    .map(|n| n.to_string_lossy().into_owned())
-                                    .unwrap_or_default(),
-                                unit
-                            ),
-                            ..UsersOptions::default()
-                        },
-                        spool: unit_dir.join(format!("users-{i}.ndjson.zst")),
-                        report: unit_dir.join(format!("users-{i}-errors.ndjson")),
-                        hashes: hashes.clone(),
+                    let target = self.config.tenant(&target_name(to, unit))?;
+                    let platform = platforms::of(target.platform);
+                    let source = || -> Result<Source, PipelineError> {
+                        Ok(match &snapshot {
+                            Some(fetched) => Source::Snapshot(fetched.path().to_owned(), None),
+                            None => Source::Tenant(self.client(unit)?),
+                        })
                     };
-                    self.stage(unit, &format!("{stage}:extract"), || async {
-                        // Hashes are merged at import, so that the spool holds none.
-                        let (profile, _) = stages::import_profile(None)?;
-                        stages::extract_users(
-                            &source()?,
-                            self.mappings,
-                            &profile,
-                            &sink.spool,
-                            &sink.report,
-                            &progress,
-                        )
-                        .await
-                    })
-                    .await?;
+                    let job = UsersJob {
+                        source: &source,
+                        source_name: self.source_name(unit, &snapshot),
+                        mappings: self.mappings,
+                        target,
+                        connection,
+                        hashes: hashes.as_deref(),
+                        upsert: *upsert,
+                        org: org.as_deref(),
+                        project: project.as_deref(),
+                        member_role,
+                        // Stable across resumes: the jobs of this run and sink.
+                        run_id: format!(
+                            "idferry-{}-{}-{i}",
+                            self.run_dir
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default(),
+                            unit
+                        ),
+                        spool: unit_dir.join(format!("users-{i}.ndjson.zst")),
+                        report: SinkSpec::users_report(&self.run_dir, unit, i),
+                        journal: self.journal.clone(),
+                        unit,
+                        progress: &progress,
+                    };
+                    let extracted = self
+                        .stage(unit, &format!("{stage}:extract"), || {
+                            platform.extract_users(&job)
+                        })
+                        .await?;
                     let import_stage = format!("{stage}:import");
                     let imported = self
-                        .stage(unit, &import_stage, || async {
-                            stages::import_spool(
-                                &sink,
-                                self.journal.clone(),
-                                unit,
-                                &import_stage,
-                                &progress,
-                            )
-                            .await
+                        .stage(unit, &import_stage, || {
+                            platform.import_users(&job, &import_stage)
                         })
                         .await?;
-                    refused_users += imported.failed;
                     if *memberships {
-                        self.stage(unit, &format!("{stage}:memberships"), || async {
-                            stages::memberships(&source()?, &sink, &self.journal, unit, &progress)
-                                .await
+                        self.stage(unit, &format!("{stage}:memberships"), || {
+                            platform.give_memberships(&job)
                         })
                         .await?;
                     }
-                    if refused_users > 0 {
+                    // Users the extract could not shape are not migrated either.
+                    let refused = imported.counts.failed + extracted.failed;
+                    if refused > 0 {
                         return Err(PipelineError::UsersNotMigrated {
-                            count: refused_users,
-                            target: to,
-                            report: sink.report.clone(),
+                            count: refused,
+                            target: target.name.clone(),
+                            report: job.report.clone(),
                         });
                     }
                 }

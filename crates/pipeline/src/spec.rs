@@ -331,7 +331,11 @@ mod tests {
     #[test]
     fn a_spec_built_as_a_value_is_written_as_toml_and_reads_back_the_same() {
         let dir = tempfile::tempdir().unwrap();
-        let map = write(dir.path(), "m.toml", "[[users]]\nop = \"drop\"\nfields = [\"x\"]\n");
+        let map = write(
+            dir.path(),
+            "m.toml",
+            "[[users]]\nop = \"drop\"\nfields = [\"x\"]\n",
+        );
         let spec = Spec {
             name: "migrate \"quoted\" name".into(),
             description: None,

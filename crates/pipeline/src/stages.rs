@@ -8,16 +8,15 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{self, StreamExt};
 use idferry_archive::{SnapshotWriter, WriteOptions, WrittenSnapshot};
-use idferry_auth0::{Client, ClientOptions};
-use idferry_export::{ExportOptions, ExportSummary, export};
+use idferry_auth0::Client;
+use idferry_export::{ExportOptions, ExportSummary};
 use idferry_import::plan::{PlanOptions, plan};
 use idferry_import::state::Selection;
 use idferry_import::users::{
     Memberships, Report, SourceUser, UsersOptions, assign_memberships, import_users, target_ids,
 };
 use idferry_import::{ImportError, Values, apply};
-use idferry_model::{Platform, Progress, TenantConfig};
-use idferry_pacing::RetryPolicy;
+use idferry_model::{Progress, TenantConfig};
 use idferry_store::Store;
 use idferry_transform::Mapping;
 use idferry_transform::hashes::HashFile;
@@ -26,9 +25,11 @@ use serde_json::{Value, json};
 
 use crate::error::{ObjectFailure, PipelineError};
 use crate::journal::{Journal, UnitChunks};
-use crate::results::{Extracted, MembershipSummary, Restored, UsersSummary};
+use crate::platforms::Exported;
+use crate::results::{Extracted, Restored};
 use crate::source::Source;
 use crate::spool::SpoolWriter;
+use idferry_import::users::{MembershipSummary, UsersSummary};
 
 /// A snapshot taken, with what it took.
 pub struct Snapshot {
@@ -42,9 +43,8 @@ pub struct Snapshot {
     pub rate_limited: u64,
 }
 
-/// Backs up one tenant into `store`, an Auth0 tenant or a ZITADEL instance as its config
-/// says: every kind exported into an archive (a ZITADEL instance whole: write-only
-/// secrets are never returned, so never in it); in a directory the archive is written
+/// Backs up one tenant into `store`, read by its platform: every kind exported into an
+/// archive (secrets as the platform gives them); in a directory the archive is written
 /// aside and renamed, into object storage it is streamed up as a multipart upload that
 /// appears under its name only when complete.
 pub async fn snapshot(
@@ -62,29 +62,13 @@ pub async fn snapshot(
     if write_options.encryption.is_some() {
         writer.seal_spool()?;
     }
-    let (summary, requests, rate_limited) = match tenant.platform {
-        Platform::Auth0 => {
-            let client = Client::new(tenant, ClientOptions::default())?;
-            let summary = export(&client, export_options, &mut writer, progress).await?;
-            let stats = client.stats();
-            (summary, stats.requests, stats.rate_limited)
-        }
-        Platform::Zitadel => {
-            if !export_options.kinds.is_empty() || !export_options.exclude.is_empty() {
-                return Err(PipelineError::KindsNotFiltered {
-                    tenant: tenant.name.clone(),
-                });
-            }
-            let client = idferry_zitadel::Client::new(tenant, RetryPolicy::default())?;
-            let counts = idferry_zitadel::export::export(&client, &mut writer, progress).await?;
-            let stats = client.stats();
-            let summary = ExportSummary {
-                counts,
-                user_fields: None,
-            };
-            (summary, stats.requests, stats.rate_limited)
-        }
-    };
+    let Exported {
+        summary,
+        requests,
+        rate_limited,
+    } = crate::platforms::of(tenant.platform)
+        .export(tenant, &mut writer, export_options, progress)
+        .await?;
     writer.set_user_fields(summary.user_fields.clone());
     progress.message(&format!("{}: compressing the snapshot", tenant.name));
     Ok(Snapshot {

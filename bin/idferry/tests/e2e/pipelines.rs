@@ -49,6 +49,21 @@ async fn idferry(dir: &Path, args: &[&str]) -> (i32, String, String) {
     run_idferry_env(args, dir, &[("IDFERRY_SCRUB_KEY", "test-key")]).await
 }
 
+/// The sample nightly backup, run into `runs/nightly` with a JSON report.
+async fn nightly(dir: &Path) -> (i32, String, String) {
+    idferry(
+        dir,
+        &[
+            "run",
+            "samples/pipelines/nightly-backup.toml",
+            "--run-dir",
+            "runs/nightly",
+            "--json",
+        ],
+    )
+    .await
+}
+
 fn emails(t: &Tenant) -> Vec<String> {
     t.with(|s| {
         s.users
@@ -64,17 +79,7 @@ async fn the_nightly_backup_completes_the_others_when_one_tenant_fails() {
     let dir = workdir(&emu);
     // acme-dev's credential is revoked.
     std::fs::write(dir.path().join("secrets/acme-dev.client-secret"), "revoked").unwrap();
-    let (code, out, err) = idferry(
-        dir.path(),
-        &[
-            "run",
-            "samples/pipelines/nightly-backup.toml",
-            "--run-dir",
-            "runs/nightly",
-            "--json",
-        ],
-    )
-    .await;
+    let (code, out, err) = nightly(dir.path()).await;
     assert_eq!(code, 1, "one tenant failed:\n{out}\n{err}");
     let report: Value = serde_json::from_str(&out).unwrap();
     let units = report["units"].as_array().unwrap();
@@ -113,6 +118,59 @@ async fn the_nightly_backup_completes_the_others_when_one_tenant_fails() {
         .unwrap()
         .len();
     assert_eq!(count, 4, "only the failed tenant was backed up again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_writing_snapshots_leaves_a_tenant_whose_lease_another_worker_holds() {
+    let emu = tenants(30, 0.0).await;
+    let dir = workdir(&emu);
+    // Another worker (a `backup --shard`, or a second `run --shard`) holds acme-dev.
+    let snapshots = dir.path().join("snapshots");
+    std::fs::create_dir_all(&snapshots).unwrap();
+    let store = idferry_store::Store::open(&snapshots.to_string_lossy()).unwrap();
+    let held = idferry_store::Lease::acquire(
+        &store,
+        "acme-dev",
+        "other-worker",
+        std::time::Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(held, idferry_store::LeaseOutcome::Acquired(_)));
+    let (code, out, err) = nightly(dir.path()).await;
+    assert_eq!(
+        code, 0,
+        "a tenant left to its lease holder is not a failure:\n{out}\n{err}"
+    );
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let units = report["units"].as_array().unwrap();
+    let dev = units.iter().find(|u| u["unit"] == "acme-dev").unwrap();
+    assert!(
+        dev["held_by"].as_str().unwrap().contains("other-worker"),
+        "{dev}"
+    );
+    assert_eq!(dev["stages"].as_array().unwrap().len(), 0, "{dev}");
+    for u in units.iter().filter(|u| u["unit"] != "acme-dev") {
+        assert!(u["held_by"].is_null() && u["ok"] == true, "{u}");
+    }
+    let taken = idferry_archive::prune::snapshot_files(&snapshots).unwrap();
+    assert_eq!(taken.len(), 3, "{taken:?}");
+    assert!(
+        taken
+            .iter()
+            .all(|p| !p.0.to_string_lossy().contains("acme-dev"))
+    );
+    // The run gave back the leases it took; the other worker's is still there.
+    let leases: Vec<String> = std::fs::read_dir(snapshots.join(".idferry/leases"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(leases, vec!["acme-dev.json".to_owned()]);
+    let (_, text, _) = idferry(dir.path(), &["resume", "runs/nightly"]).await;
+    assert!(
+        text.contains("skipped") && text.contains("other-worker"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,184 @@
+//! Auth0 behind [`Platform`]: its Management API client (`idferry-auth0`), its export
+//! (`idferry-export`), its restore plans and users imports (`idferry-import`), as the
+//! pipeline's stages (`stages.rs`) drive them.
+
+use std::path::Path;
+
+use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture as BoxFuture;
+use idferry_archive::diff::{DiffOptions, KindDiff, diff};
+use idferry_archive::{Decryption, SnapshotReader, SnapshotWriter};
+use idferry_auth0::{Client, ClientOptions};
+use idferry_export::{ExportOptions, export};
+use idferry_import::users::UsersOptions;
+use idferry_model::{ChunkCounts, Progress, TenantConfig};
+
+use super::{Exported, From, Platform, RestoreJob, UsersJob};
+use crate::error::PipelineError;
+use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
+use crate::source::Source;
+use crate::stages::{self, RestoreSink, UsersSink};
+
+/// Auth0.
+pub struct Auth0;
+
+fn client(tenant: &TenantConfig) -> Result<Client, PipelineError> {
+    Ok(Client::new(tenant, ClientOptions::default())?)
+}
+
+/// The users sink of `job` into its Auth0 target.
+fn users_sink<'a>(job: &UsersJob<'_>, target: &'a Client) -> UsersSink<'a> {
+    UsersSink {
+        target,
+        options: UsersOptions {
+            connection: job.connection.to_owned(),
+            upsert: job.upsert,
+            run_id: job.run_id.clone(),
+            ..UsersOptions::default()
+        },
+        spool: job.spool.clone(),
+        report: job.report.clone(),
+        hashes: job.hashes.map(Path::to_owned),
+    }
+}
+
+impl Platform for Auth0 {
+    fn name(&self) -> &'static str {
+        "auth0"
+    }
+
+    fn export<'a>(
+        &'a self,
+        tenant: &'a TenantConfig,
+        writer: &'a mut SnapshotWriter,
+        options: &'a ExportOptions,
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<Exported, PipelineError>> {
+        async move {
+            let client = client(tenant)?;
+            let summary = export(&client, options, writer, progress).await?;
+            let stats = client.stats();
+            Ok(Exported {
+                summary,
+                requests: stats.requests,
+                rate_limited: stats.rate_limited,
+            })
+        }
+        .boxed_local()
+    }
+
+    fn diff(
+        &self,
+        a: &Path,
+        b: &Path,
+        key: Option<Decryption>,
+        ignore_ids: bool,
+    ) -> Result<Vec<KindDiff>, PipelineError> {
+        let (a, b) = (
+            SnapshotReader::new(a, key.clone()),
+            SnapshotReader::new(b, key),
+        );
+        Ok(diff(&a, &b, DiffOptions { ignore_ids })?)
+    }
+
+    fn restore<'a>(
+        &'a self,
+        job: RestoreJob<'a>,
+    ) -> BoxFuture<'a, Result<Restored, PipelineError>> {
+        async move {
+            let source = match job.from {
+                From::Snapshot(path) => Source::Snapshot(path.to_owned(), None),
+                From::Tenant(tenant) => Source::Tenant(client(tenant)?),
+            };
+            let target = client(job.target)?;
+            let sink = RestoreSink {
+                target: &target,
+                kinds: job.kinds,
+                values: job.values,
+                allow_delete: job.allow_delete,
+            };
+            stages::restore(
+                &source,
+                job.mappings,
+                &sink,
+                job.journal,
+                job.unit,
+                job.progress,
+            )
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn extract_users<'a>(
+        &'a self,
+        job: &'a UsersJob<'a>,
+    ) -> BoxFuture<'a, Result<Extracted, PipelineError>> {
+        async move {
+            // Hashes are merged at import, so that the spool holds none.
+            let (profile, _) = stages::import_profile(None)?;
+            stages::extract_users(
+                &(job.source)()?,
+                job.mappings,
+                &profile,
+                &job.spool,
+                &job.report,
+                job.progress,
+            )
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn import_users<'a>(
+        &'a self,
+        job: &'a UsersJob<'a>,
+        stage: &'a str,
+    ) -> BoxFuture<'a, Result<UsersImported, PipelineError>> {
+        async move {
+            let target = client(job.target)?;
+            let sink = users_sink(job, &target);
+            let s = stages::import_spool(&sink, job.journal.clone(), job.unit, stage, job.progress)
+                .await?;
+            Ok(UsersImported {
+                total: s.total,
+                counts: ChunkCounts {
+                    inserted: s.inserted,
+                    updated: s.updated,
+                    failed: s.failed,
+                    already_present: s.already_present,
+                },
+                jobs: s.jobs,
+                status_checks: s.status_checks,
+            })
+        }
+        .boxed_local()
+    }
+
+    fn give_memberships<'a>(
+        &'a self,
+        job: &'a UsersJob<'a>,
+    ) -> BoxFuture<'a, Result<MembershipsGiven, PipelineError>> {
+        async move {
+            let target = client(job.target)?;
+            let sink = users_sink(job, &target);
+            let m = stages::memberships(
+                &(job.source)()?,
+                &sink,
+                &job.journal,
+                job.unit,
+                job.progress,
+            )
+            .await?;
+            Ok(MembershipsGiven {
+                roles: m.role_users,
+                organizations: m.organization_members,
+                member_roles: m.member_roles,
+                already: 0,
+                not_imported: m.not_imported,
+                failed: m.failed,
+            })
+        }
+        .boxed_local()
+    }
+}

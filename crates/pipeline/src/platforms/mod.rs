@@ -1,0 +1,173 @@
+//! The platforms a run speaks, behind one trait, and the registry: the one place that
+//! maps a tenant's `platform` (or a snapshot manifest's) to its implementation. The
+//! conductor (`run.rs`, `stages.rs`' snapshot) asks a platform for what it needs (a
+//! snapshot of a tenant, the difference of two of its snapshots, a restore into it, a
+//! users import into it in three journaled stages) and never branches on which one it is.
+//! Each implementation (`auth0.rs`, `zitadel.rs`) adapts its platform's crates.
+//!
+//! A third platform is one more file here implementing [`Platform`] over its crate (its
+//! client, catalog, export, restore and users import), and one line in [`of`]; a
+//! `platform = "..."` value in `idferry_model::Platform` names it in configs.
+
+mod auth0;
+mod zitadel;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+// Futures of one run's units are polled together by one task, never sent to another:
+// the sinks they write through need not be `Send`.
+use futures_util::future::LocalBoxFuture as BoxFuture;
+use idferry_archive::diff::KindDiff;
+use idferry_archive::{Decryption, SnapshotWriter};
+use idferry_export::{ExportOptions, ExportSummary};
+use idferry_model::{Progress, TenantConfig};
+use idferry_transform::Mapping;
+
+use crate::error::PipelineError;
+use crate::journal::Journal;
+use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
+use crate::source::Source;
+
+/// What the pipeline and the commands ask of a platform.
+pub trait Platform: Send + Sync {
+    /// How configs and snapshot manifests name it.
+    fn name(&self) -> &'static str;
+
+    /// Reads `tenant` (of this platform) into `writer`: every kind, or those `options`
+    /// choose where the platform can choose.
+    fn export<'a>(
+        &'a self,
+        tenant: &'a TenantConfig,
+        writer: &'a mut SnapshotWriter,
+        options: &'a ExportOptions,
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<Exported, PipelineError>>;
+
+    /// What differs between two snapshots of this platform, kind by kind.
+    fn diff(
+        &self,
+        a: &Path,
+        b: &Path,
+        key: Option<Decryption>,
+        ignore_ids: bool,
+    ) -> Result<Vec<KindDiff>, PipelineError>;
+
+    /// A restore sink: the source's configuration (through the mappings) planned
+    /// against the target (a tenant of this platform) and applied unattended.
+    fn restore<'a>(&'a self, job: RestoreJob<'a>)
+    -> BoxFuture<'a, Result<Restored, PipelineError>>;
+
+    /// A users sink's first stage: the source's users shaped for this platform into the
+    /// spool (what cannot be shaped is named in the report).
+    fn extract_users<'a>(
+        &'a self,
+        job: &'a UsersJob<'a>,
+    ) -> BoxFuture<'a, Result<Extracted, PipelineError>>;
+
+    /// A users sink's second stage: the spool sent to the target, batch by batch,
+    /// journaled so that a resumed run sends no user twice.
+    fn import_users<'a>(
+        &'a self,
+        job: &'a UsersJob<'a>,
+        stage: &'a str,
+    ) -> BoxFuture<'a, Result<UsersImported, PipelineError>>;
+
+    /// A users sink's third stage: the imported users given their roles and
+    /// organization memberships.
+    fn give_memberships<'a>(
+        &'a self,
+        job: &'a UsersJob<'a>,
+    ) -> BoxFuture<'a, Result<MembershipsGiven, PipelineError>>;
+}
+
+/// What an export read.
+#[derive(Debug)]
+pub struct Exported {
+    /// Records per kind (and the users' fields).
+    pub summary: ExportSummary,
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Of which answered 429.
+    pub rate_limited: u64,
+}
+
+/// Where a sink reads from: a snapshot, or the source tenant itself.
+#[derive(Debug, Clone, Copy)]
+pub enum From<'a> {
+    /// A snapshot file (downloaded when it was in a store).
+    Snapshot(&'a Path),
+    /// The source tenant.
+    Tenant(&'a TenantConfig),
+}
+
+/// A restore sink's work.
+pub struct RestoreJob<'a> {
+    /// What it restores.
+    pub from: From<'a>,
+    /// Mappings applied to the source first.
+    pub mappings: &'a [Mapping],
+    /// The target.
+    pub target: &'a TenantConfig,
+    /// Only these kinds (all when empty).
+    pub kinds: &'a [String],
+    /// Values for write-only secrets.
+    pub values: Option<&'a Path>,
+    /// Delete what only the target has.
+    pub allow_delete: bool,
+    /// The run's journal (ids of what was created).
+    pub journal: &'a Mutex<Journal>,
+    /// The source tenant (or `snapshot`).
+    pub unit: &'a str,
+    /// Where progress goes.
+    pub progress: &'a dyn Progress,
+}
+
+/// A users sink's work, shared by its three stages.
+pub struct UsersJob<'a> {
+    /// Opens the source's users (a snapshot or the source tenant).
+    pub source: &'a (dyn Fn() -> Result<Source, PipelineError> + Sync),
+    /// The name the source goes by (a ZITADEL target's default organization and project).
+    pub source_name: String,
+    /// Mappings applied to each user first.
+    pub mappings: &'a [Mapping],
+    /// The target.
+    pub target: &'a TenantConfig,
+    /// The target's database connection (platforms that have them).
+    pub connection: &'a str,
+    /// Password hashes (an Auth0 password-hash export), merged when users are sent.
+    pub hashes: Option<&'a Path>,
+    /// Update users that exist.
+    pub upsert: bool,
+    /// The organization users are created in (platforms that need one).
+    pub org: Option<&'a str>,
+    /// The project whose roles stand for the source's roles (platforms that need one).
+    pub project: Option<&'a str>,
+    /// The member role given to organization members (platforms that need one).
+    pub member_role: &'a str,
+    /// Names this run's import jobs, stable across resumes.
+    pub run_id: String,
+    /// The spool the extract writes and the import reads.
+    pub spool: PathBuf,
+    /// The report of users refused or not carried whole.
+    pub report: PathBuf,
+    /// The run's journal.
+    pub journal: Arc<Mutex<Journal>>,
+    /// The source tenant (or `snapshot`).
+    pub unit: &'a str,
+    /// Where progress goes.
+    pub progress: &'a dyn Progress,
+}
+
+/// The platform of a tenant.
+pub fn of(platform: idferry_model::Platform) -> &'static dyn Platform {
+    match platform {
+        idferry_model::Platform::Auth0 => &auth0::Auth0,
+        idferry_model::Platform::Zitadel => &zitadel::Zitadel,
+    }
+}
+
+/// The platform a snapshot manifest names, or None for one this build does not know.
+pub fn named(name: &str) -> Option<&'static dyn Platform> {
+    name.parse::<idferry_model::Platform>().ok().map(of)
+}

@@ -1,0 +1,180 @@
+//! ZITADEL behind [`Platform`]: its client, catalog, export, restore and users
+//! importer (`idferry-zitadel`), and Auth0 users converted into its shape
+//! (`into_zitadel.rs`, the auth0-to-zitadel profile).
+
+use std::path::Path;
+
+use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture as BoxFuture;
+use idferry_archive::diff::KindDiff;
+use idferry_archive::{Decryption, SnapshotWriter};
+use idferry_export::{ExportOptions, ExportSummary};
+use idferry_model::{Progress, TenantConfig};
+use idferry_pacing::RetryPolicy;
+use idferry_transform::hashes::HashFile;
+
+use super::{Exported, From, Platform, RestoreJob, UsersJob};
+use crate::error::PipelineError;
+use crate::into_zitadel::{self, ZitadelSink};
+use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
+
+/// ZITADEL.
+pub struct Zitadel;
+
+fn client(tenant: &TenantConfig) -> Result<idferry_zitadel::Client, PipelineError> {
+    Ok(idferry_zitadel::Client::new(
+        tenant,
+        RetryPolicy::default(),
+    )?)
+}
+
+/// The users sink of `job` into its ZITADEL target.
+fn users_sink<'a>(job: &UsersJob<'_>, target: &'a idferry_zitadel::Client) -> ZitadelSink<'a> {
+    ZitadelSink {
+        target,
+        org: job
+            .org
+            .map_or_else(|| job.source_name.clone(), str::to_owned),
+        project: job
+            .project
+            .map_or_else(|| job.source_name.clone(), str::to_owned),
+        member_role: job.member_role.to_owned(),
+        in_flight: 8,
+        upsert: job.upsert,
+        spool: job.spool.clone(),
+        report: job.report.clone(),
+        hashes: job.hashes.map(Path::to_owned),
+    }
+}
+
+impl Platform for Zitadel {
+    fn name(&self) -> &'static str {
+        "zitadel"
+    }
+
+    fn export<'a>(
+        &'a self,
+        tenant: &'a TenantConfig,
+        writer: &'a mut SnapshotWriter,
+        options: &'a ExportOptions,
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<Exported, PipelineError>> {
+        async move {
+            if !options.kinds.is_empty() || !options.exclude.is_empty() {
+                return Err(PipelineError::KindsNotFiltered {
+                    tenant: tenant.name.clone(),
+                });
+            }
+            let client = client(tenant)?;
+            let counts = idferry_zitadel::export::export(&client, writer, progress).await?;
+            let stats = client.stats();
+            Ok(Exported {
+                summary: ExportSummary {
+                    counts,
+                    user_fields: None,
+                },
+                requests: stats.requests,
+                rate_limited: stats.rate_limited,
+            })
+        }
+        .boxed_local()
+    }
+
+    fn diff(
+        &self,
+        a: &Path,
+        b: &Path,
+        key: Option<Decryption>,
+        ignore_ids: bool,
+    ) -> Result<Vec<KindDiff>, PipelineError> {
+        crate::source::zitadel_diff(a, b, key, ignore_ids)
+    }
+
+    fn restore<'a>(
+        &'a self,
+        job: RestoreJob<'a>,
+    ) -> BoxFuture<'a, Result<Restored, PipelineError>> {
+        async move {
+            let records = match job.from {
+                From::Snapshot(path) => crate::source::zitadel_snapshot(path, None)?,
+                From::Tenant(tenant) => crate::source::zitadel_instance(tenant).await?,
+            };
+            let target = client(job.target)?;
+            into_zitadel::restore(
+                records,
+                job.mappings,
+                &target,
+                job.kinds,
+                job.values,
+                job.allow_delete,
+            )
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn extract_users<'a>(
+        &'a self,
+        job: &'a UsersJob<'a>,
+    ) -> BoxFuture<'a, Result<Extracted, PipelineError>> {
+        async move {
+            let hashes = match job.hashes {
+                Some(file) => Some(HashFile::load(file).map_err(|e| PipelineError::Hashes {
+                    path: file.to_owned(),
+                    message: e.to_string(),
+                })?),
+                None => None,
+            };
+            into_zitadel::extract(
+                &(job.source)()?,
+                job.mappings,
+                hashes.as_ref(),
+                &job.spool,
+                &job.report,
+                job.progress,
+            )
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn import_users<'a>(
+        &'a self,
+        job: &'a UsersJob<'a>,
+        stage: &'a str,
+    ) -> BoxFuture<'a, Result<UsersImported, PipelineError>> {
+        async move {
+            let target = client(job.target)?;
+            let sink = users_sink(job, &target);
+            let s = into_zitadel::import(&sink, job.journal.clone(), job.unit, stage, job.progress)
+                .await?;
+            Ok(UsersImported {
+                total: s.total,
+                counts: s.counts,
+                jobs: 0,
+                status_checks: 0,
+            })
+        }
+        .boxed_local()
+    }
+
+    fn give_memberships<'a>(
+        &'a self,
+        job: &'a UsersJob<'a>,
+    ) -> BoxFuture<'a, Result<MembershipsGiven, PipelineError>> {
+        async move {
+            let target = client(job.target)?;
+            let sink = users_sink(job, &target);
+            let m = into_zitadel::memberships(&(job.source)()?, &sink, job.progress).await?;
+            Ok(MembershipsGiven {
+                roles: m.grants,
+                organizations: m.members,
+                member_roles: 0,
+                already: m.already,
+                not_imported: m.not_imported,
+                failed: m.failed,
+            })
+        }
+        .boxed_local()
+    }
+}
