@@ -105,10 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume(args) => run::resume(args).await,
         Command::Runs(args) => run::runs(args),
         Command::Transform(args) => transform::run_transform(args),
-        Command::Catalog { json, platform } => match platform {
-            idferry_model::Platform::Auth0 => list::catalog(json),
-            idferry_model::Platform::Zitadel => list::zitadel_catalog(json),
-        },
+        Command::Catalog { json, platform } => list::catalog(platform, json),
         Command::List(args) => list::run(args).await,
     }
 }

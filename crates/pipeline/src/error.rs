@@ -39,6 +39,34 @@ pub enum PipelineError {
         /// The kinds there are.
         known: String,
     },
+    /// A kind the platform does not have, asked of one of its tenants.
+    #[error("no {platform} kind {kind:?}; the kinds are: {known}")]
+    NoSuchKind {
+        /// The platform.
+        platform: &'static str,
+        /// The kind asked for.
+        kind: String,
+        /// The kinds it has.
+        known: String,
+    },
+    /// A sub-resource listed without its parents' ids.
+    #[error("{kind} is a sub-resource of {parent}: give {depth} --parent id(s), outermost first")]
+    ParentsNeeded {
+        /// The kind.
+        kind: &'static str,
+        /// Its parent kind.
+        parent: &'static str,
+        /// How many parents' ids it needs.
+        depth: usize,
+    },
+    /// Parents' ids given for a platform whose kinds are listed whole.
+    #[error("{tenant}: --parent is for sub-resources of platforms that nest them: {why}")]
+    NoParents {
+        /// The tenant.
+        tenant: String,
+        /// How the platform lists its kinds instead.
+        why: &'static str,
+    },
     /// A mapping with rules under a kind no catalog has: they would apply to nothing.
     #[error(
         "{file}:{line}: [[{kind}]]: no kind {kind:?}{suggestion}, so these rules would apply to nothing; the kinds are: all, {known}"
@@ -95,11 +123,13 @@ pub enum PipelineError {
     },
     /// Kind filters asked of a platform whose snapshots hold every kind.
     #[error(
-        "{tenant} is a ZITADEL instance: its snapshots hold every kind (kind filters are for Auth0 tenants)"
+        "{tenant} is a {platform} instance: its snapshots hold every kind (kind filters are for platforms read kind by kind)"
     )]
     KindsNotFiltered {
         /// The instance.
         tenant: String,
+        /// Its platform.
+        platform: &'static str,
     },
     /// A retention policy that keeps nothing (it would delete every snapshot).
     #[error("retention keeps nothing: set keep_last, keep_daily, keep_weekly or keep_monthly")]

@@ -13,7 +13,12 @@ use idferry_export::{ExportOptions, export};
 use idferry_import::users::UsersOptions;
 use idferry_model::{ChunkCounts, Progress, TenantConfig};
 
-use super::{Exported, From, Platform, RestoreJob, UsersJob};
+use futures_util::{StreamExt, TryStreamExt};
+use idferry_auth0::ExportRequest;
+use idferry_model::{CATALOG, Kind, Shape};
+use serde_json::json;
+
+use super::{Catalog, CatalogRow, Exported, From, Listing, Platform, RestoreJob, UsersJob};
 use crate::error::PipelineError;
 use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
 use crate::source::Source;
@@ -42,9 +47,109 @@ fn users_sink<'a>(job: &UsersJob<'_>, target: &'a Client) -> UsersSink<'a> {
     }
 }
 
+fn shape_name(kind: &Kind) -> String {
+    match kind.shape {
+        Shape::Collection => "collection".into(),
+        Shape::Singleton => "singleton".into(),
+        Shape::Keyed { keys } => format!("keyed ({})", keys.len()),
+        Shape::Links { target, .. } => format!("links -> {target}"),
+        Shape::Replace { .. } => "replaced whole".into(),
+        Shape::Map => "map".into(),
+    }
+}
+
 impl Platform for Auth0 {
     fn name(&self) -> &'static str {
         "auth0"
+    }
+
+    fn title(&self) -> &'static str {
+        "Auth0"
+    }
+
+    fn catalog(&self) -> Catalog {
+        let rows = CATALOG
+            .iter()
+            .map(|k| {
+                let endpoints: Vec<String> = k
+                    .endpoints()
+                    .map(|e| format!("{} {}", e.method.as_str(), e.path))
+                    .collect();
+                let detail = json!({
+                    "name": k.name, "parent": k.parent, "shape": shape_name(k),
+                    "pagination": format!("{:?}", k.pagination), "id_field": k.id_field,
+                    "natural_key": k.natural_key, "read_only": k.read_only, "secrets": k.secrets,
+                    "write_only": k.write_only,
+                    "references": k.references.iter().map(|r| format!("{} -> {}.{}", r.field, r.kind, r.by)).collect::<Vec<_>>(),
+                    "endpoints": endpoints, "config": k.config,
+                });
+                CatalogRow {
+                    cells: vec![
+                        k.name.to_owned(),
+                        k.parent.unwrap_or("-").to_owned(),
+                        shape_name(k),
+                        k.natural_key.join("+"),
+                        k.list.or(k.get).map_or("-", |e| e.path).to_owned(),
+                    ],
+                    detail: match detail {
+                        serde_json::Value::Object(map) => map,
+                        _ => serde_json::Map::new(),
+                    },
+                }
+            })
+            .collect();
+        Catalog {
+            columns: vec!["kind", "parent", "shape", "natural key", "list endpoint"],
+            rows,
+        }
+    }
+
+    fn list<'a>(
+        &'a self,
+        tenant: &'a TenantConfig,
+        kind: &'a str,
+        parents: &'a [String],
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<Listing, PipelineError>> {
+        async move {
+            let kind =
+                idferry_model::catalog::find(kind).ok_or_else(|| PipelineError::NoSuchKind {
+                    platform: self.title(),
+                    kind: kind.to_owned(),
+                    known: CATALOG
+                        .iter()
+                        .map(|k| k.name)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+            if parents.len() != kind.depth() {
+                return Err(PipelineError::ParentsNeeded {
+                    kind: kind.name,
+                    parent: kind.parent.unwrap_or("?"),
+                    depth: kind.depth(),
+                });
+            }
+            let client = client(tenant)?;
+            let records = if kind.name == "users" {
+                // Offset paging stops at 1000 users; an export job reads them all.
+                let job = client
+                    .create_export(&ExportRequest::every_user_field())
+                    .await?;
+                client.wait_job(job.id(), progress).await?;
+                client.export_records(job.id()).await?
+            } else {
+                let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                client.list(kind, &parents)
+            };
+            let stats = client.clone();
+            Ok(Listing {
+                kind: kind.name,
+                records: records.map_err(PipelineError::from).boxed(),
+                secrets: kind.secrets,
+                stats: Box::new(move || stats.stats()),
+            })
+        }
+        .boxed_local()
     }
 
     fn export<'a>(

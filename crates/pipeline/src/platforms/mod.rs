@@ -34,6 +34,22 @@ pub trait Platform: Send + Sync {
     /// How configs and snapshot manifests name it.
     fn name(&self) -> &'static str;
 
+    /// How messages name it.
+    fn title(&self) -> &'static str;
+
+    /// Its kinds, one row each (what `idferry catalog` prints).
+    fn catalog(&self) -> Catalog;
+
+    /// Every object of `kind` in `tenant` (of this platform), as records in snapshot
+    /// shape; `parents` are the ids of a sub-resource's parents, outermost first.
+    fn list<'a>(
+        &'a self,
+        tenant: &'a TenantConfig,
+        kind: &'a str,
+        parents: &'a [String],
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<Listing, PipelineError>>;
+
     /// Reads `tenant` (of this platform) into `writer`: every kind, or those `options`
     /// choose where the platform can choose.
     fn export<'a>(
@@ -79,6 +95,36 @@ pub trait Platform: Send + Sync {
         &'a self,
         job: &'a UsersJob<'a>,
     ) -> BoxFuture<'a, Result<MembershipsGiven, PipelineError>>;
+}
+
+/// A platform's kinds, as a table and as one JSON object a kind.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Column titles.
+    pub columns: Vec<&'static str>,
+    /// One row a kind.
+    pub rows: Vec<CatalogRow>,
+}
+
+/// One kind of a [`Catalog`].
+#[derive(Debug, Clone)]
+pub struct CatalogRow {
+    /// The cells under [`Catalog::columns`].
+    pub cells: Vec<String>,
+    /// Everything the catalog says of the kind (`idferry catalog --json`).
+    pub detail: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The objects of one kind, as they are read.
+pub struct Listing {
+    /// The kind's name.
+    pub kind: &'static str,
+    /// The records, in snapshot shape.
+    pub records: futures_util::stream::BoxStream<'static, Result<serde_json::Value, PipelineError>>,
+    /// Paths (`a.b.c`, `*` for any key) of the secret fields in a record, to redact.
+    pub secrets: &'static [&'static str],
+    /// What the client has sent so far (read it after the records).
+    pub stats: Box<dyn Fn() -> idferry_pacing::RequestStats + Send + Sync>,
 }
 
 /// What an export read.

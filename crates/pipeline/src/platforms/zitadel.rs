@@ -13,7 +13,11 @@ use idferry_model::{Progress, TenantConfig};
 use idferry_pacing::RetryPolicy;
 use idferry_transform::hashes::HashFile;
 
-use super::{Exported, From, Platform, RestoreJob, UsersJob};
+use futures_util::StreamExt;
+use idferry_zitadel::catalog::{CATALOG, Read, Scope};
+use serde_json::json;
+
+use super::{Catalog, CatalogRow, Exported, From, Listing, Platform, RestoreJob, UsersJob};
 use crate::error::PipelineError;
 use crate::into_zitadel::{self, ZitadelSink};
 use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
@@ -52,6 +56,95 @@ impl Platform for Zitadel {
         "zitadel"
     }
 
+    fn title(&self) -> &'static str {
+        "ZITADEL"
+    }
+
+    fn catalog(&self) -> Catalog {
+        let scope = |s: Scope| match s {
+            Scope::Instance => "instance",
+            Scope::Org => "organization",
+            Scope::Project => "project",
+        };
+        let read = |r: Read| match r {
+            Read::Search(path) => format!("POST {path}"),
+            Read::Settings(path) => format!("GET {path}"),
+            Read::Each { path, .. } => format!("GET {path}"),
+        };
+        let rows = CATALOG
+            .iter()
+            .map(|k| {
+                let write_only: Vec<&str> = k.write_only.iter().map(|w| w.field).collect();
+                let detail = json!({
+                    "name": k.name, "scope": scope(k.scope), "key": k.key, "read": read(k.read),
+                    "write_only": write_only,
+                    "server_set": k.server_set, "delete": k.delete, "activation": k.activation,
+                    "doc": k.doc,
+                });
+                CatalogRow {
+                    cells: vec![
+                        k.name.to_owned(),
+                        scope(k.scope).to_owned(),
+                        if k.key.is_empty() {
+                            "(settings)".to_owned()
+                        } else {
+                            k.key.join("+")
+                        },
+                        if write_only.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            write_only.join(",")
+                        },
+                        read(k.read),
+                    ],
+                    detail: match detail {
+                        serde_json::Value::Object(map) => map,
+                        _ => serde_json::Map::new(),
+                    },
+                }
+            })
+            .collect();
+        Catalog {
+            columns: vec!["kind", "in each", "key", "write-only", "read"],
+            rows,
+        }
+    }
+
+    fn list<'a>(
+        &'a self,
+        tenant: &'a TenantConfig,
+        kind: &'a str,
+        parents: &'a [String],
+        _progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<Listing, PipelineError>> {
+        async move {
+            let kind = idferry_zitadel::catalog::find(kind).ok_or_else(|| {
+                PipelineError::NoSuchKind {
+                    platform: self.title(),
+                    kind: kind.to_owned(),
+                    known: CATALOG.iter().map(|k| k.name).collect::<Vec<_>>().join(", "),
+                }
+            })?;
+            if !parents.is_empty() {
+                return Err(PipelineError::NoParents {
+                    tenant: tenant.name.clone(),
+                    why: "a ZITADEL kind is listed across its organizations and projects, each record naming them",
+                });
+            }
+            let client = client(tenant)?;
+            let records = idferry_zitadel::export::read_kind(&client, kind).await?;
+            let stats = client.clone();
+            Ok(Listing {
+                kind: kind.name,
+                records: futures_util::stream::iter(records.into_iter().map(Ok)).boxed(),
+                // ZITADEL never answers its write-only fields.
+                secrets: &[],
+                stats: Box::new(move || stats.stats()),
+            })
+        }
+        .boxed_local()
+    }
+
     fn export<'a>(
         &'a self,
         tenant: &'a TenantConfig,
@@ -63,6 +156,7 @@ impl Platform for Zitadel {
             if !options.kinds.is_empty() || !options.exclude.is_empty() {
                 return Err(PipelineError::KindsNotFiltered {
                     tenant: tenant.name.clone(),
+                    platform: self.title(),
                 });
             }
             let client = client(tenant)?;
