@@ -9,7 +9,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use futures_util::StreamExt;
 use idferry_import::state::Selection;
 use idferry_import::users::{ChunkState, Memberships, Report};
 use idferry_model::Progress;
@@ -25,7 +24,7 @@ use crate::error::{ObjectFailure, PipelineError};
 use crate::journal::{Journal, UnitChunks};
 use crate::results::{Extracted, Restored};
 use crate::source::Source;
-use crate::spool::SpoolWriter;
+use crate::stages::Shaped;
 
 /// The profile users go through after the pipeline's mappings.
 pub const PROFILE: &str = "auth0-to-zitadel";
@@ -95,19 +94,10 @@ pub async fn extract(
     progress: &dyn Progress,
 ) -> Result<Extracted, PipelineError> {
     let profile = idferry_transform::profiles::profile(PROFILE)?;
-    let mut out = SpoolWriter::create(spool)?;
     // The report starts here (a rerun of this step starts it again); later steps add.
-    let report_file =
-        std::fs::File::create(report).map_err(io(format!("writing {}", report.display())))?;
-    let mut errors = Report::new(std::io::BufWriter::new(report_file));
-    let (mut read, mut kept, mut filtered, mut failed) = (0u64, 0u64, 0u64, 0u64);
-    let (mut with_hash, mut partly_carried, mut blocked) = (0u64, 0u64, 0u64);
+    let report = Report::new(crate::stages::open_report(report, true)?);
     let mut usernames: HashMap<String, String> = HashMap::new();
-    let mut users = source.users(progress).await?;
-    progress.start("extract users", None);
-    while let Some(user) = users.next().await {
-        let user = user?;
-        read += 1;
+    crate::stages::extract(source, spool, report, progress, |user| {
         let source_id = user
             .get("user_id")
             .and_then(Value::as_str)
@@ -129,54 +119,35 @@ pub async fn extract(
             None => Ok(None),
         });
         match shaped {
-            Ok(Some(shaped)) => {
-                kept += 1;
-                with_hash += u64::from(shaped.body.pointer("/human/hashedPassword").is_some());
-                blocked += u64::from(shaped.deactivate);
-                if !shaped.not_carried.is_empty() {
-                    partly_carried += 1;
-                    errors.write_line(
-                        &json!({"source_id": source_id, "username": shaped.username(),
-                                              "not_carried": shaped.not_carried}),
-                    )?;
-                }
+            Ok(Some(mut shaped)) => {
+                let with_hash = shaped.body.pointer("/human/hashedPassword").is_some();
+                let note = (!shaped.not_carried.is_empty()).then(|| {
+                    json!({"source_id": source_id, "username": shaped.username(),
+                           "not_carried": shaped.not_carried})
+                });
+                let blocked = shaped.deactivate;
                 // The spool never holds a hash: the import reads it from the file again.
-                let mut shaped = shaped;
                 if let Some(human) = shaped.body.get_mut("human").and_then(Value::as_object_mut) {
                     human.remove("hashedPassword");
                 }
-                let line = SourceUser {
-                    source_id,
-                    user: shaped,
-                    source_email,
-                };
-                out.line(&line)?;
+                Shaped::Keep {
+                    line: SourceUser {
+                        source_id,
+                        user: shaped,
+                        source_email,
+                    },
+                    note,
+                    with_hash,
+                    blocked,
+                }
             }
-            Ok(None) => filtered += 1,
-            Err(message) => {
-                failed += 1;
-                errors.write_line(
-                    &json!({"source_id": source_id, "errors": [{"code": "MAPPING", "message": message}]}),
-                )?;
-            }
+            Ok(None) => Shaped::Filtered,
+            Err(message) => Shaped::Failed(
+                json!({"source_id": source_id, "errors": [{"code": "MAPPING", "message": message}]}),
+            ),
         }
-        if read % 1000 == 0 {
-            progress.advance("extract users", 1000);
-        }
-    }
-    progress.finish("extract users");
-    out.finish()?;
-    errors.finish()?;
-    Ok(Extracted {
-        read,
-        kept,
-        filtered,
-        failed,
-        with_hash,
-        partly_carried,
-        blocked,
-        spool: spool.to_owned(),
     })
+    .await
 }
 
 /// The spooled users, in order.

@@ -284,9 +284,83 @@ pub fn shape_user(
     Ok(Some(SourceUser { source_id, user }))
 }
 
-/// Extracts the users of `source`, shaped for import, into `spool` (ndjson.zst of
-/// `{source_id, user}`, written aside and renamed): the fixed input the import's files
-/// are cut from, so that a resumed import cuts the same files.
+/// What a users sink's extract does with one source user.
+pub enum Shaped<T> {
+    /// Spooled as `line`; `note` goes to the report (what of the user is not carried).
+    Keep {
+        /// The spool line.
+        line: T,
+        /// A report line naming what is not carried, if anything.
+        note: Option<Value>,
+        /// It carries a password hash.
+        with_hash: bool,
+        /// It is blocked (and is blocked again in the target).
+        blocked: bool,
+    },
+    /// Left out by a mapping's filter.
+    Filtered,
+    /// Not shaped: the report line says why.
+    Failed(Value),
+}
+
+/// The extract loop of every users sink: each source user through `shape`, kept ones
+/// into the spool, what is not carried and what fails into the report, counted.
+pub async fn extract<T: serde::Serialize>(
+    source: &Source,
+    spool: &Path,
+    mut report: Report<std::io::BufWriter<std::fs::File>>,
+    progress: &dyn Progress,
+    mut shape: impl FnMut(Value) -> Shaped<T>,
+) -> Result<Extracted, PipelineError> {
+    let mut out = SpoolWriter::create(spool)?;
+    let mut counts = Extracted {
+        read: 0,
+        kept: 0,
+        filtered: 0,
+        failed: 0,
+        with_hash: 0,
+        partly_carried: 0,
+        blocked: 0,
+        spool: spool.to_owned(),
+    };
+    let mut users = source.users(progress).await?;
+    progress.start("extract users", None);
+    while let Some(user) = users.next().await {
+        counts.read += 1;
+        match shape(user?) {
+            Shaped::Keep {
+                line,
+                note,
+                with_hash,
+                blocked,
+            } => {
+                counts.kept += 1;
+                counts.with_hash += u64::from(with_hash);
+                counts.blocked += u64::from(blocked);
+                if let Some(note) = note {
+                    counts.partly_carried += 1;
+                    report.write_line(&note)?;
+                }
+                out.line(&line)?;
+            }
+            Shaped::Filtered => counts.filtered += 1,
+            Shaped::Failed(line) => {
+                counts.failed += 1;
+                report.write_line(&line)?;
+            }
+        }
+        if counts.read.is_multiple_of(1000) {
+            progress.advance("extract users", 1000);
+        }
+    }
+    progress.finish("extract users");
+    out.finish()?;
+    report.finish()?;
+    Ok(counts)
+}
+
+/// The Auth0 users of `source` through the mappings and the import profile into the
+/// spool; users a rule fails on are named in the report.
 pub async fn extract_users(
     source: &Source,
     mappings: &[Mapping],
@@ -295,58 +369,50 @@ pub async fn extract_users(
     report: &Path,
     progress: &dyn Progress,
 ) -> Result<Extracted, PipelineError> {
-    let mut out = SpoolWriter::create(spool)?;
-    let mut errors = Report::new(append(report)?);
-    let (mut read, mut kept, mut filtered, mut failed) = (0u64, 0u64, 0u64, 0u64);
-    let mut users = source.users(progress).await?;
-    progress.start("extract users", None);
-    while let Some(user) = users.next().await {
-        let user = user?;
-        read += 1;
+    let report = Report::new(append(report)?);
+    extract(source, spool, report, progress, |user| {
         let id = user.get("user_id").cloned();
         match shape_user(mappings, profile, user) {
-            Ok(Some(u)) => {
-                kept += 1;
-                out.line(&json!({"source_id": u.source_id, "user": u.user}))?;
-            }
-            Ok(None) => filtered += 1,
-            Err(message) => {
-                failed += 1;
-                errors.write_line(
-                    &json!({"user_id": id, "errors": [{"code": "MAPPING", "message": message}]}),
-                )?;
-            }
+            Ok(Some(u)) => Shaped::Keep {
+                line: json!({"source_id": u.source_id, "user": u.user}),
+                note: None,
+                with_hash: false,
+                blocked: false,
+            },
+            Ok(None) => Shaped::Filtered,
+            Err(message) => Shaped::Failed(
+                json!({"user_id": id, "errors": [{"code": "MAPPING", "message": message}]}),
+            ),
         }
-        if read % 1000 == 0 {
-            progress.advance("extract users", 1000);
-        }
-    }
-    progress.finish("extract users");
-    out.finish()?;
-    errors.finish()?;
-    Ok(Extracted {
-        read,
-        kept,
-        filtered,
-        failed,
-        with_hash: 0,
-        partly_carried: 0,
-        blocked: 0,
-        spool: spool.to_owned(),
     })
+    .await
 }
 
 /// A report file opened for appending (a resumed run adds to it).
 pub(crate) fn append(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, PipelineError> {
+    open_report(path, false)
+}
+
+/// A report file, its folder created first: started anew (`truncate`), or added to.
+pub(crate) fn open_report(
+    path: &Path,
+    truncate: bool,
+) -> Result<std::io::BufWriter<std::fs::File>, PipelineError> {
+    let io = |source| PipelineError::Io {
+        what: format!("opening the report {}", path.display()),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
     std::fs::OpenOptions::new()
         .create(true)
-        .append(true)
+        .write(true)
+        .append(!truncate)
+        .truncate(truncate)
         .open(path)
         .map(std::io::BufWriter::new)
-        .map_err(|source| PipelineError::Io {
-            what: format!("opening the report {}", path.display()),
-            source,
-        })
+        .map_err(io)
 }
 
 /// A spooled user, as written by [`extract_users`].
