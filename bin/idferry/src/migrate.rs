@@ -1,32 +1,22 @@
 //! `idferry migrate users`: users of a tenant or a snapshot imported into a tenant with
 //! their password hashes, metadata, roles and organization memberships.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use futures_util::stream::StreamExt;
-use idferry_auth0::{Client, ClientOptions};
-use idferry_import::state::Selection;
-use idferry_import::users::{
-    Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
-};
-use idferry_model::{Config, Platform, Progress};
-use idferry_pipeline::into_zitadel::PROFILE;
+use idferry_model::Progress;
+use idferry_pipeline::run::UsersResults as Results;
 use idferry_pipeline::spec::SourceSpec;
-use idferry_pipeline::stages::{import_profile, shape_user};
 use idferry_pipeline::{LoadedSpec, SinkSpec, Spec};
-use serde_json::{Value, json};
+use idferry_transform::profiles::PROFILES;
+use serde_json::json;
 
 use crate::cli::ConfigArg;
 use crate::output::out;
 use crate::progress::Reporter;
-use crate::restore::resolve_source;
 use crate::snapshots::KeyArgs;
 
 #[derive(Debug, Subcommand)]
@@ -48,12 +38,15 @@ their value without the provider prefix), then the hashes of --hashes (the passw
 export Auth0 support delivers). Users the API refuses are written with its errors to
 --report. Roles and organizations must exist in the target (idferry restore first).
 
+Every migration runs as a pipeline with a run directory (--run-dir, default
+idferry-runs/<time>-migrate-users-<target>): if it stops, `idferry resume DIR` carries on
+without creating anyone twice.
+
 Into a ZITADEL instance, users go through --map, then the auth0-to-zitadel profile, and
 become human users of --org with their email and its verified flag, names, phone,
 metadata and hash (bcrypt and the other formats ZITADEL verifies); Auth0 roles become
 roles of --project with one user grant per user, Auth0 organizations become
-organizations whose members they are. It runs as a pipeline with a run directory: if it
-stops, `idferry resume DIR` carries on without creating anyone twice. What a user loses
+organizations whose members they are. What a user loses
 (a social login, a hash in another format, a field the profile does not place) is listed
 per user in --report; the picture URL is kept as metadata.")]
 pub struct MigrateUsersArgs {
@@ -109,8 +102,8 @@ pub struct MigrateUsersArgs {
     /// ZITADEL targets: the member role organization members get.
     #[arg(long, value_name = "ROLE", default_value = "ORG_USER_SELF_MANAGER")]
     pub member_role: String,
-    /// ZITADEL targets: this migration's run directory (journal, spool, report), for
-    /// `idferry resume DIR` (default: idferry-runs/<time>-migrate-users-<target>).
+    /// This migration's run directory (journal, spool, report), for `idferry resume DIR`
+    /// (default: idferry-runs/<time>-migrate-users-<target>).
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
 }
@@ -121,6 +114,8 @@ pub async fn run(cmd: MigrateCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A users migration, into any platform, runs as a one-sink pipeline (its spec built
+/// as a value and written into its run directory) so that it resumes like any run.
 async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     idferry_pacing::install_tls_provider();
     let config = args.config.load()?;
@@ -137,173 +132,55 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
             args.to
         );
     }
-    if config.tenant(&args.to)?.platform == Platform::Zitadel {
-        return into_zitadel(args, &config).await;
-    }
-    if args.map.as_deref() == Some(Path::new(PROFILE)) {
+    let target = config.tenant(&args.to)?;
+    let platform = idferry_pipeline::platforms::of(target.platform);
+    // Naming the target's own profile is allowed (it runs anyway); another built-in
+    // profile is for another platform's targets.
+    let builtin = args
+        .map
+        .as_deref()
+        .and_then(Path::to_str)
+        .filter(|m| PROFILES.iter().any(|(name, _)| name == m));
+    if let Some(profile) = builtin
+        && profile != platform.users_profile()
+    {
         bail!(
-            "--map {PROFILE}: that profile is for ZITADEL targets; {} is an Auth0 tenant",
-            args.to
-        );
-    }
-    let target = Client::new(config.tenant(&args.to)?, ClientOptions::default())?;
-    let (source, _copy) = resolve_source(&args.from, &config, &args.key).await?;
-    let mappings = match &args.map {
-        Some(file) => vec![idferry_pipeline::kinds::load_mapping(file, &|v| {
-            std::env::var(v).ok()
-        })?],
-        None => Vec::new(),
-    };
-    let (profile, hashes) = import_profile(args.hashes.as_deref())?;
-    let progress = Reporter::new();
-    let memberships = if args.no_memberships {
-        Memberships::default()
-    } else {
-        Memberships::from_state(&source.state(Selection::Memberships, &progress).await?)
-    };
-    let records = source.users(&progress).await?;
-
-    let report_file = std::fs::File::create(&args.report)
-        .with_context(|| format!("cannot write the report {}", args.report.display()))?;
-    let mut report = Report::new(std::io::BufWriter::new(report_file));
-    let filtered = AtomicU64::new(0);
-    let local_failures = std::sync::Mutex::new(Vec::new());
-    let users = records
-        .filter_map(|r| {
-            let out = match r {
-                Err(e) => Some(Err(e)),
-                Ok(user) => {
-                    let id = user.get("user_id").cloned();
-                    match shape_user(&mappings, &profile, user) {
-                        Ok(Some(u)) => Some(Ok(u)),
-                        Ok(None) => {
-                            filtered.fetch_add(1, Ordering::Relaxed);
-                            None
-                        }
-                        Err(message) => {
-                            if let Ok(mut f) = local_failures.lock() {
-                                f.push(json!({"user_id": id, "errors": [{"code": "MAPPING", "message": message}]}));
-                            }
-                            None
-                        }
-                    }
-                }
-            };
-            std::future::ready(out)
-        })
-        .boxed();
-    let options = UsersOptions {
-        connection: args.connection.clone(),
-        upsert: args.upsert,
-        slots: args.slots,
-        run_id: format!("idferry-{}", jiff::Timestamp::now().as_second()),
-        ..UsersOptions::default()
-    };
-    let before = target.stats();
-    let (mut summary, emails) = import_users(
-        &target,
-        users,
-        &options,
-        &mut report,
-        &mut NoJournal,
-        &progress,
-    )
-    .await?;
-    for line in local_failures.into_inner().unwrap_or_default() {
-        summary.failed += 1;
-        summary.total += 1;
-        report_line(&mut report, &line)?;
-    }
-
-    let membership = if args.no_memberships {
-        None
-    } else {
-        let user_ids = target_ids(&target, emails, &progress).await?;
-        Some(assign_memberships(&target, &memberships, &user_ids, &mut report, &progress).await?)
-    };
-    let after = target.stats();
-    let lines = report.lines;
-    report.finish()?;
-    let filtered = filtered.into_inner();
-    let requests = after.requests - before.requests;
-    let rate_limited = after.rate_limited - before.rate_limited;
-    if args.json {
-        out!(
-            "{}",
-            json!({"users": summary, "filtered": filtered, "memberships": membership,
-                   "report": args.report, "report_lines": lines,
-                   "hashes_merged": hashes.as_ref().map(|h| h.merged.load(Ordering::Relaxed)),
-                   "requests": requests, "rate_limited": rate_limited})
-        );
-    } else {
-        out!(
-            "Users into {}: {} read, {} inserted, {} updated, {} failed, {} left out by the mapping ({} import jobs).",
+            "--map {profile}: that profile is for another platform's targets; {} is a {} tenant, whose users go through {}",
             args.to,
-            summary.total + filtered,
-            summary.inserted,
-            summary.updated,
-            summary.failed,
-            filtered,
-            summary.jobs
-        );
-        if let Some(h) = &hashes {
-            out!(
-                "Hashes: {} users given their hash; {} with a format the import does not take (not carried).",
-                h.merged.load(Ordering::Relaxed),
-                h.unsupported.load(Ordering::Relaxed)
-            );
-        }
-        if let Some(m) = &membership {
-            out!(
-                "Memberships: {} role assignments, {} organization memberships, {} member roles; {} failed, {} skipped (user not imported).",
-                m.role_users,
-                m.organization_members,
-                m.member_roles,
-                m.failed,
-                m.not_imported
-            );
-        }
-        out!("Requests: {requests} ({rate_limited} answered 429).");
-        out!("Error report: {} ({lines} lines).", args.report.display());
-    }
-    let failed = summary.failed + membership.map_or(0, |m| m.failed);
-    Ok(if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// A users migration into a ZITADEL instance, run as a one-sink pipeline (written into
-/// its run directory) so that it resumes like any.
-async fn into_zitadel(args: MigrateUsersArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    if args.key.identity.is_some() || args.key.passphrase_env.is_some() {
-        bail!(
-            "into a ZITADEL instance the migration runs as a pipeline, which reads plain snapshots: decrypt it first (`age -d -i KEY -o plain.tar.zst SNAPSHOT`)"
+            platform.title(),
+            platform.users_profile()
         );
     }
+    let to_profile = builtin.is_some();
     let absolute = |p: &Path| -> anyhow::Result<PathBuf> {
         std::path::absolute(p).with_context(|| format!("{}", p.display()))
     };
     let from = Path::new(&args.from);
-    let source = if from.is_file() {
+    let source = if from.is_file() || idferry_pipeline::stored::is_url(from) {
         SourceSpec {
-            snapshot: Some(absolute(from)?),
-            ..SourceSpec::default()
-        }
-    } else if idferry_pipeline::stored::is_url(from) {
-        SourceSpec {
-            snapshot: Some(from.to_owned()),
+            snapshot: Some(if from.is_file() {
+                absolute(from)?
+            } else {
+                from.to_owned()
+            }),
+            identity: args.key.identity.as_deref().map(absolute).transpose()?,
+            passphrase_env: args.key.passphrase_env.clone(),
             ..SourceSpec::default()
         }
     } else {
-        config.tenant(&args.from)?;
+        if config.tenant(&args.from).is_err() {
+            bail!(
+                "{} is neither a snapshot file nor a tenant of the config (tenants: {})",
+                args.from,
+                config.names()
+            );
+        }
         SourceSpec {
             tenant: Some(args.from.clone()),
             ..SourceSpec::default()
         }
     };
-    let transforms = match args.map.as_deref().filter(|m| *m != Path::new(PROFILE)) {
+    let transforms = match args.map.as_deref().filter(|_| !to_profile) {
         Some(map) => vec![absolute(map)?],
         None => Vec::new(),
     };
@@ -321,6 +198,7 @@ async fn into_zitadel(args: MigrateUsersArgs, config: &Config) -> anyhow::Result
             org: args.org.clone(),
             project: args.project.clone(),
             member_role: args.member_role.clone(),
+            slots: Some(args.slots),
         }],
         concurrency: 1,
     };
@@ -343,25 +221,61 @@ async fn into_zitadel(args: MigrateUsersArgs, config: &Config) -> anyhow::Result
         run_dir.display(),
         run_dir.display()
     ));
-    let report = idferry_pipeline::start(&loaded, config, &run_dir, None, &[], progress).await?;
-    // The unit's report (refusals, what is not carried) where --report says.
+    let report = idferry_pipeline::start(&loaded, &config, &run_dir, None, &[], progress).await?;
+    let mut summaries = Vec::new();
     for unit in &report.units {
-        let written = SinkSpec::users_report(&run_dir, &unit.unit, 0);
-        if written.is_file() {
-            std::fs::copy(&written, &args.report)
+        let results = idferry_pipeline::run::users_results(&run_dir, &unit.unit, 0)?;
+        // The unit's report (refusals, what is not carried) where --report says.
+        if results.report.is_file() {
+            std::fs::copy(&results.report, &args.report)
                 .with_context(|| format!("cannot write {}", args.report.display()))?;
-            if !args.json {
-                eprintln!(
-                    "Report (refused users, what was not carried): {}",
-                    args.report.display()
+        }
+        summaries.push(results);
+    }
+    if args.json {
+        // The run's report, with the users' figures on top.
+        let mut out = serde_json::to_value(&report)?;
+        if let (Some(object), Some(first)) = (out.as_object_mut(), summaries.first()) {
+            let requests = |r: &Results| -> (u64, u64) {
+                let i = r.imported.map_or((0, 0), |i| (i.requests, i.rate_limited));
+                let m = r
+                    .memberships
+                    .map_or((0, 0), |m| (m.requests, m.rate_limited));
+                (i.0 + m.0, i.1 + m.1)
+            };
+            let (requests, rate_limited) = requests(first);
+            object.insert("users".into(), json!(first.imported));
+            object.insert(
+                "filtered".into(),
+                json!(first.extracted.as_ref().map_or(0, |e| e.filtered)),
+            );
+            object.insert("memberships".into(), json!(first.memberships));
+            object.insert("report".into(), json!(args.report));
+            object.insert("requests".into(), json!(requests));
+            object.insert("rate_limited".into(), json!(rate_limited));
+        }
+        out!("{out}");
+    } else {
+        crate::run::print_report(&report);
+        for r in &summaries {
+            if let Some(i) = &r.imported
+                && (i.hashes_merged > 0 || i.hashes_unsupported > 0)
+            {
+                out!(
+                    "Hashes: {} users given their hash; {} with a format the import does not take (not carried).",
+                    i.hashes_merged,
+                    i.hashes_unsupported
                 );
             }
         }
+        out!(
+            "Report (refused users, what was not carried): {}",
+            args.report.display()
+        );
     }
-    Ok(crate::run::finish(&report, args.json))
-}
-
-fn report_line<W: std::io::Write>(report: &mut Report<W>, line: &Value) -> anyhow::Result<()> {
-    report.write_line(line)?;
-    Ok(())
+    Ok(if report.failed() > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

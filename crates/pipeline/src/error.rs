@@ -131,6 +131,12 @@ pub enum PipelineError {
         /// Its platform.
         platform: &'static str,
     },
+    /// An encrypted snapshot's passphrase variable is not set.
+    #[error("passphrase_env: {var} is not set (it holds the encrypted snapshot's passphrase)")]
+    PassphraseUnset {
+        /// The variable.
+        var: String,
+    },
     /// A retention policy that keeps nothing (it would delete every snapshot).
     #[error("retention keeps nothing: set keep_last, keep_daily, keep_weekly or keep_monthly")]
     RetentionKeepsNothing,

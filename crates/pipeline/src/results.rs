@@ -56,15 +56,28 @@ pub struct UsersImported {
     /// Job status reads (at least one per job).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub status_checks: u64,
+    /// Users given their password hash from the hashes file as they were sent.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hashes_merged: u64,
+    /// Users whose hash in the file is in a format the target does not take (not
+    /// carried: they set a password through a reset).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hashes_unsupported: u64,
+    /// Requests sent to the target.
+    #[serde(default)]
+    pub requests: u64,
+    /// Of which answered 429.
+    #[serde(default)]
+    pub rate_limited: u64,
 }
 
 /// Roles and organization memberships given to the imported users.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipsGiven {
-    /// Users given their roles (one assignment per role, or one grant with all).
-    pub roles: u64,
+    /// Role assignments (one per role and user, or one grant with all of a user's).
+    pub role_users: u64,
     /// Organization memberships.
-    pub organizations: u64,
+    pub organization_members: u64,
     /// Roles given within organizations.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub member_roles: u64,
@@ -75,6 +88,12 @@ pub struct MembershipsGiven {
     pub not_imported: u64,
     /// Refused (see the report; the stage fails with them).
     pub failed: u64,
+    /// Requests sent to the target.
+    #[serde(default)]
+    pub requests: u64,
+    /// Of which answered 429.
+    #[serde(default)]
+    pub rate_limited: u64,
 }
 
 /// Users read from the source and shaped into the spool the import sends.

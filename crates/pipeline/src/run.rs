@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
-use idferry_archive::WriteOptions;
+use idferry_archive::{Decryption, WriteOptions};
 use idferry_auth0::{Client, ClientOptions};
 use idferry_export::ExportOptions;
 use idferry_model::{Config, Progress};
@@ -20,7 +20,7 @@ use crate::error::PipelineError;
 use crate::journal::{Journal, StageRow, Status};
 use crate::platforms::{self, From, RestoreJob, UsersJob};
 use crate::progress::Prefixed;
-use crate::results::Snapshotted;
+use crate::results::{Extracted, MembershipsGiven, Snapshotted, UsersImported};
 use crate::source::Source;
 use crate::spec::{LoadedSpec, SinkSpec};
 use crate::stages;
@@ -201,6 +201,36 @@ async fn execute(
     })
 }
 
+/// What a users sink did for one unit, read back from the run's journal: each stage's
+/// result, None for a stage not done.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsersResults {
+    /// The extract.
+    pub extracted: Option<Extracted>,
+    /// The import.
+    pub imported: Option<UsersImported>,
+    /// The memberships.
+    pub memberships: Option<MembershipsGiven>,
+    /// The report naming every user refused or not carried whole.
+    pub report: PathBuf,
+}
+
+/// What users sink `index` of the run in `run_dir` did for `unit`.
+pub fn users_results(
+    run_dir: &Path,
+    unit: &str,
+    index: usize,
+) -> Result<UsersResults, PipelineError> {
+    let journal = Journal::read(run_dir)?;
+    let stage = |step: &str| SinkSpec::users_stage(index, step);
+    Ok(UsersResults {
+        extracted: journal.stage_result(unit, &stage("extract"))?,
+        imported: journal.stage_result(unit, &stage("import"))?,
+        memberships: journal.stage_result(unit, &stage("memberships"))?,
+        report: SinkSpec::users_report(run_dir, unit, index),
+    })
+}
+
 /// `{tenant}` in a sink's target, replaced by the source tenant.
 fn target_name(to: &str, unit: &str) -> String {
     to.replace("{tenant}", unit)
@@ -276,14 +306,15 @@ impl Ctx<'_> {
         })
     }
 
-    /// What a sink of `unit` reads: the snapshot the run read or wrote, else the tenant.
+    /// What a sink of `unit` reads: the snapshot the run read or wrote (with its key
+    /// when it is the spec's encrypted source), else the tenant.
     fn reads_from<'a>(
         &'a self,
         unit: &str,
-        snapshot: &'a Option<Fetched>,
+        snapshot: &'a Option<(Fetched, Option<Decryption>)>,
     ) -> Result<From<'a>, PipelineError> {
         Ok(match snapshot {
-            Some(fetched) => From::Snapshot(fetched.path()),
+            Some((fetched, key)) => From::Snapshot(fetched.path(), key.clone()),
             None => From::Tenant(self.config.tenant(unit)?),
         })
     }
@@ -297,14 +328,14 @@ impl Ctx<'_> {
 
     /// The name users' organization and project default to: the source tenant, or the
     /// tenant a source snapshot was taken of.
-    fn source_name(&self, unit: &str, snapshot: &Option<Fetched>) -> String {
+    fn source_name(&self, unit: &str, snapshot: &Option<(Fetched, Option<Decryption>)>) -> String {
         if self.spec.spec.source.snapshot.is_none() {
             return unit.to_owned();
         }
         snapshot
             .as_ref()
-            .and_then(|f| {
-                idferry_archive::SnapshotReader::new(f.path(), None)
+            .and_then(|(f, key)| {
+                idferry_archive::SnapshotReader::new(f.path(), key.clone())
                     .manifest()
                     .ok()
             })
@@ -342,8 +373,11 @@ impl Ctx<'_> {
         // Later sinks read the snapshot an earlier sink wrote, so that they all see the
         // same moment of the tenant.
         // A snapshot in object storage is downloaded once, and deleted after.
-        let mut snapshot: Option<Fetched> = match &spec.source.snapshot {
-            Some(location) => Some(stored::fetch_snapshot(location).await?),
+        let mut snapshot: Option<(Fetched, Option<Decryption>)> = match &spec.source.snapshot {
+            Some(location) => Some((
+                stored::fetch_snapshot(location).await?,
+                spec.source.decryption()?,
+            )),
             None => None,
         };
         let unit_dir = self.run_dir.join(unit);
@@ -406,7 +440,8 @@ impl Ctx<'_> {
                             result
                         })
                         .await?;
-                    snapshot = Some(stored::fetch_snapshot(&done.path).await?);
+                    // Written by this run, unencrypted.
+                    snapshot = Some((stored::fetch_snapshot(&done.path).await?, None));
                 }
                 SinkSpec::Restore {
                     to,
@@ -440,12 +475,15 @@ impl Ctx<'_> {
                     org,
                     project,
                     member_role,
+                    slots,
                 } => {
                     let target = self.config.tenant(&target_name(to, unit))?;
                     let platform = platforms::of(target.platform);
                     let source = || -> Result<Source, PipelineError> {
                         Ok(match &snapshot {
-                            Some(fetched) => Source::Snapshot(fetched.path().to_owned(), None),
+                            Some((fetched, key)) => {
+                                Source::Snapshot(fetched.path().to_owned(), key.clone())
+                            }
                             None => Source::Tenant(self.client(unit)?),
                         })
                     };
@@ -460,6 +498,7 @@ impl Ctx<'_> {
                         org: org.as_deref(),
                         project: project.as_deref(),
                         member_role,
+                        slots: *slots,
                         // Stable across resumes: the jobs of this run and sink.
                         run_id: format!(
                             "idferry-{}-{}-{i}",
@@ -476,18 +515,18 @@ impl Ctx<'_> {
                         progress: &progress,
                     };
                     let extracted = self
-                        .stage(unit, &format!("{stage}:extract"), || {
+                        .stage(unit, &SinkSpec::users_stage(i, "extract"), || {
                             platform.extract_users(&job)
                         })
                         .await?;
-                    let import_stage = format!("{stage}:import");
+                    let import_stage = SinkSpec::users_stage(i, "import");
                     let imported = self
                         .stage(unit, &import_stage, || {
                             platform.import_users(&job, &import_stage)
                         })
                         .await?;
                     if *memberships {
-                        self.stage(unit, &format!("{stage}:memberships"), || {
+                        self.stage(unit, &SinkSpec::users_stage(i, "memberships"), || {
                             platform.give_memberships(&job)
                         })
                         .await?;

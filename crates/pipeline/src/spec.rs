@@ -25,6 +25,7 @@
 
 use std::path::{Path, PathBuf};
 
+use idferry_archive::Decryption;
 use idferry_archive::prune::Policy;
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +75,27 @@ pub struct SourceSpec {
     /// A snapshot file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<PathBuf>,
+    /// An encrypted snapshot's age identity file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<PathBuf>,
+    /// The environment variable holding an encrypted snapshot's passphrase (the
+    /// passphrase itself is never written in a spec).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passphrase_env: Option<String>,
+}
+
+impl SourceSpec {
+    /// How to open the source snapshot when it is encrypted.
+    pub fn decryption(&self) -> Result<Option<Decryption>, PipelineError> {
+        Ok(match (&self.identity, &self.passphrase_env) {
+            (Some(file), _) => Some(Decryption::IdentityFile(file.clone())),
+            (None, Some(var)) => Some(Decryption::passphrase(
+                std::env::var(var)
+                    .map_err(|_| PipelineError::PassphraseUnset { var: var.clone() })?,
+            )),
+            (None, None) => None,
+        })
+    }
 }
 
 /// Where a pipeline writes. `to` may name the source tenant as `{tenant}`.
@@ -135,6 +157,10 @@ pub enum SinkSpec {
         /// ZITADEL targets: the member role given to organization members.
         #[serde(default = "default_member_role")]
         member_role: String,
+        /// Import jobs in flight, for platforms that import users as jobs (Auth0 runs
+        /// at most 2 per tenant).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slots: Option<usize>,
     },
 }
 
@@ -157,6 +183,12 @@ impl SinkSpec {
         run_dir
             .join(unit)
             .join(format!("users-{index}-report.ndjson"))
+    }
+
+    /// The journal's name of step `step` (extract, import, memberships) of the users
+    /// sink at `index`.
+    pub fn users_stage(index: usize, step: &str) -> String {
+        format!("{index}:users:{step}")
     }
 
     /// The stage name of this sink in a run's journal.
@@ -225,6 +257,9 @@ impl LoadedSpec {
         if let Some(s) = &mut spec.source.snapshot {
             abs(s);
         }
+        if let Some(s) = &mut spec.source.identity {
+            abs(s);
+        }
         for sink in &mut spec.sinks {
             match sink {
                 SinkSpec::Snapshot { dir, .. } => abs(dir),
@@ -242,6 +277,13 @@ impl LoadedSpec {
             return Err(PipelineError::SpecShape {
                 path: path.to_owned(),
                 problem: "[source] needs exactly one of tenant, tenants, all, snapshot",
+            });
+        }
+        let keyed = spec.source.identity.is_some() || spec.source.passphrase_env.is_some();
+        if keyed && spec.source.snapshot.is_none() {
+            return Err(PipelineError::SpecShape {
+                path: path.to_owned(),
+                problem: "[source] identity and passphrase_env open an encrypted snapshot: they go with snapshot = ...",
             });
         }
         if spec.sinks.is_empty() {
@@ -363,6 +405,7 @@ mod tests {
                     org: Some("acme".into()),
                     project: None,
                     member_role: default_member_role(),
+                    slots: None,
                 },
             ],
             concurrency: 1,

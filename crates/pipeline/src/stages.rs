@@ -26,10 +26,12 @@ use serde_json::{Value, json};
 use crate::error::{ObjectFailure, PipelineError};
 use crate::journal::{Journal, UnitChunks};
 use crate::platforms::Exported;
+use crate::results::UsersImported;
 use crate::results::{Extracted, Restored};
 use crate::source::Source;
 use crate::spool::SpoolWriter;
-use idferry_import::users::{MembershipSummary, UsersSummary};
+use idferry_import::users::MembershipSummary;
+use idferry_model::ChunkCounts;
 
 /// A snapshot taken, with what it took.
 pub struct Snapshot {
@@ -455,8 +457,9 @@ pub async fn import_spool(
     unit: &str,
     stage: &str,
     progress: &dyn Progress,
-) -> Result<UsersSummary, PipelineError> {
+) -> Result<UsersImported, PipelineError> {
     let mut users = read_spool(&sink.spool)?;
+    let (mut merged, mut unsupported) = (0, 0);
     if let Some(file) = &sink.hashes {
         let hashes = HashFile::load(file).map_err(|e| PipelineError::Hashes {
             path: file.to_owned(),
@@ -466,7 +469,12 @@ pub async fn import_spool(
             // The profile's last step (`import_profile`), on the spooled user it saw.
             hashes.merge_into(&mut u.user);
         }
+        merged = hashes.merged.load(std::sync::atomic::Ordering::Relaxed);
+        unsupported = hashes
+            .unsupported
+            .load(std::sync::atomic::Ordering::Relaxed);
     }
+    let before = sink.target.stats();
     let mut report = Report::new(append(&sink.report)?);
     let mut chunks = UnitChunks {
         journal,
@@ -474,7 +482,7 @@ pub async fn import_spool(
         stage: stage.to_owned(),
     };
     let stream = stream::iter(users.into_iter().map(Ok::<_, ImportError>)).boxed();
-    let (summary, _) = import_users(
+    let (s, _) = import_users(
         sink.target,
         stream,
         &sink.options,
@@ -484,7 +492,22 @@ pub async fn import_spool(
     )
     .await?;
     report.finish()?;
-    Ok(summary)
+    let after = sink.target.stats();
+    Ok(UsersImported {
+        total: s.total,
+        counts: ChunkCounts {
+            inserted: s.inserted,
+            updated: s.updated,
+            failed: s.failed,
+            already_present: s.already_present,
+        },
+        jobs: s.jobs,
+        status_checks: s.status_checks,
+        hashes_merged: merged,
+        hashes_unsupported: unsupported,
+        requests: after.requests - before.requests,
+        rate_limited: after.rate_limited - before.rate_limited,
+    })
 }
 
 /// Gives the imported users their roles and organizations in the target.

@@ -11,7 +11,7 @@ use idferry_archive::{Decryption, SnapshotReader, SnapshotWriter};
 use idferry_auth0::{Client, ClientOptions};
 use idferry_export::{ExportOptions, export};
 use idferry_import::users::UsersOptions;
-use idferry_model::{ChunkCounts, Progress, TenantConfig};
+use idferry_model::{Progress, TenantConfig};
 
 use futures_util::{StreamExt, TryStreamExt};
 use idferry_auth0::ExportRequest;
@@ -39,6 +39,7 @@ fn users_sink<'a>(job: &UsersJob<'_>, target: &'a Client) -> UsersSink<'a> {
             connection: job.connection.to_owned(),
             upsert: job.upsert,
             run_id: job.run_id.clone(),
+            slots: job.slots.unwrap_or(UsersOptions::default().slots),
             ..UsersOptions::default()
         },
         spool: job.spool.clone(),
@@ -65,6 +66,10 @@ impl Platform for Auth0 {
 
     fn title(&self) -> &'static str {
         "Auth0"
+    }
+
+    fn users_profile(&self) -> &'static str {
+        "auth0-export-to-import"
     }
 
     fn catalog(&self) -> Catalog {
@@ -192,7 +197,7 @@ impl Platform for Auth0 {
     ) -> BoxFuture<'a, Result<Restored, PipelineError>> {
         async move {
             let source = match job.from {
-                From::Snapshot(path) => Source::Snapshot(path.to_owned(), None),
+                From::Snapshot(path, key) => Source::Snapshot(path.to_owned(), key),
                 From::Tenant(tenant) => Source::Tenant(client(tenant)?),
             };
             let target = client(job.target)?;
@@ -243,19 +248,7 @@ impl Platform for Auth0 {
         async move {
             let target = client(job.target)?;
             let sink = users_sink(job, &target);
-            let s = stages::import_spool(&sink, job.journal.clone(), job.unit, stage, job.progress)
-                .await?;
-            Ok(UsersImported {
-                total: s.total,
-                counts: ChunkCounts {
-                    inserted: s.inserted,
-                    updated: s.updated,
-                    failed: s.failed,
-                    already_present: s.already_present,
-                },
-                jobs: s.jobs,
-                status_checks: s.status_checks,
-            })
+            stages::import_spool(&sink, job.journal.clone(), job.unit, stage, job.progress).await
         }
         .boxed_local()
     }
@@ -267,6 +260,7 @@ impl Platform for Auth0 {
         async move {
             let target = client(job.target)?;
             let sink = users_sink(job, &target);
+            let before = target.stats();
             let m = stages::memberships(
                 &(job.source)()?,
                 &sink,
@@ -275,13 +269,16 @@ impl Platform for Auth0 {
                 job.progress,
             )
             .await?;
+            let after = target.stats();
             Ok(MembershipsGiven {
-                roles: m.role_users,
-                organizations: m.organization_members,
+                role_users: m.role_users,
+                organization_members: m.organization_members,
                 member_roles: m.member_roles,
                 already: 0,
                 not_imported: m.not_imported,
                 failed: m.failed,
+                requests: after.requests - before.requests,
+                rate_limited: after.rate_limited - before.rate_limited,
             })
         }
         .boxed_local()

@@ -37,6 +37,10 @@ pub trait Platform: Send + Sync {
     /// How messages name it.
     fn title(&self) -> &'static str;
 
+    /// The built-in profile (`idferry_transform::profiles`) a users sink into it puts
+    /// each source user through, after the run's mappings.
+    fn users_profile(&self) -> &'static str;
+
     /// Its kinds, one row each (what `idferry catalog` prints).
     fn catalog(&self) -> Catalog;
 
@@ -139,10 +143,11 @@ pub struct Exported {
 }
 
 /// Where a sink reads from: a snapshot, or the source tenant itself.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum From<'a> {
-    /// A snapshot file (downloaded when it was in a store).
-    Snapshot(&'a Path),
+    /// A snapshot file (downloaded when it was in a store), and how to open it when it
+    /// is encrypted.
+    Snapshot(&'a Path, Option<Decryption>),
     /// The source tenant.
     Tenant(&'a TenantConfig),
 }
@@ -191,6 +196,8 @@ pub struct UsersJob<'a> {
     pub project: Option<&'a str>,
     /// The member role given to organization members (platforms that need one).
     pub member_role: &'a str,
+    /// Import jobs in flight (platforms that import users as jobs).
+    pub slots: Option<usize>,
     /// Names this run's import jobs, stable across resumes.
     pub run_id: String,
     /// The spool the extract writes and the import reads.

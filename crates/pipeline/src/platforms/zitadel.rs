@@ -60,6 +60,10 @@ impl Platform for Zitadel {
         "ZITADEL"
     }
 
+    fn users_profile(&self) -> &'static str {
+        into_zitadel::PROFILE
+    }
+
     fn catalog(&self) -> Catalog {
         let scope = |s: Scope| match s {
             Scope::Instance => "instance",
@@ -190,7 +194,7 @@ impl Platform for Zitadel {
     ) -> BoxFuture<'a, Result<Restored, PipelineError>> {
         async move {
             let records = match job.from {
-                From::Snapshot(path) => crate::source::zitadel_snapshot(path, None)?,
+                From::Snapshot(path, key) => crate::source::zitadel_snapshot(path, key)?,
                 From::Tenant(tenant) => crate::source::zitadel_instance(tenant).await?,
             };
             let target = client(job.target)?;
@@ -240,13 +244,16 @@ impl Platform for Zitadel {
         async move {
             let target = client(job.target)?;
             let sink = users_sink(job, &target);
+            let before = target.stats();
             let s = into_zitadel::import(&sink, job.journal.clone(), job.unit, stage, job.progress)
                 .await?;
+            let after = target.stats();
             Ok(UsersImported {
                 total: s.total,
                 counts: s.counts,
-                jobs: 0,
-                status_checks: 0,
+                requests: after.requests - before.requests,
+                rate_limited: after.rate_limited - before.rate_limited,
+                ..UsersImported::default()
             })
         }
         .boxed_local()
@@ -259,14 +266,18 @@ impl Platform for Zitadel {
         async move {
             let target = client(job.target)?;
             let sink = users_sink(job, &target);
+            let before = target.stats();
             let m = into_zitadel::memberships(&(job.source)()?, &sink, job.progress).await?;
+            let after = target.stats();
             Ok(MembershipsGiven {
-                roles: m.grants,
-                organizations: m.members,
+                role_users: m.grants,
+                organization_members: m.members,
                 member_roles: 0,
                 already: m.already,
                 not_imported: m.not_imported,
                 failed: m.failed,
+                requests: after.requests - before.requests,
+                rate_limited: after.rate_limited - before.rate_limited,
             })
         }
         .boxed_local()
