@@ -187,3 +187,57 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
         "{with_roles} {with_member_roles}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_come_from_an_encrypted_snapshot_whose_passphrase_the_spec_only_names() {
+    let p = Pair::new(120).await;
+    p.restore_config(&[]).await;
+    let env = [("IDF_PASSPHRASE", "correct horse battery staple")];
+    let (code, out, err) = crate::common::run_idferry_env(
+        &[
+            "backup",
+            "acme-prod",
+            "--out",
+            "sealed",
+            "--passphrase-env",
+            "IDF_PASSPHRASE",
+        ],
+        p.path(),
+        &env,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let snapshot = std::fs::read_dir(p.path().join("sealed"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|f| f.to_string_lossy().ends_with(".tar.zst.age"))
+        .expect("an encrypted snapshot");
+    let snapshot = snapshot.to_str().unwrap();
+    let migrate = [
+        "migrate",
+        "users",
+        "--from",
+        snapshot,
+        "--to",
+        "acme-staging",
+        "--passphrase-env",
+        "IDF_PASSPHRASE",
+        "--run-dir",
+        "runs/sealed",
+        "--json",
+    ];
+    // Without the passphrase in its variable: refused, naming the variable.
+    let (code, _, err) = crate::common::run_idferry_env(&migrate, p.path(), &[]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("IDF_PASSPHRASE is not set"), "{err}");
+    let migrate = [&migrate[..8], &["--run-dir", "runs/sealed-2", "--json"]].concat();
+    let (code, out, err) = crate::common::run_idferry_env(&migrate, p.path(), &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["users"]["inserted"], 120, "{summary:#}");
+    assert_eq!(p.emu.tenants()[1].with(|s| s.users.len()), 120);
+    // The spec in the run directory names the variable, never the passphrase.
+    let spec = std::fs::read_to_string(p.path().join("runs/sealed-2/migrate-users.toml")).unwrap();
+    assert!(spec.contains("passphrase_env = \"IDF_PASSPHRASE\""), "{spec}");
+    assert!(!spec.contains("battery"), "{spec}");
+}
