@@ -49,6 +49,31 @@ pub enum PipelineError {
         /// The kinds it has.
         known: String,
     },
+    /// A kind asked of a restore that is not configuration (users and memberships come
+    /// over with `migrate users`).
+    #[error("--kinds {kind}: not a kind of configuration (see `idferry catalog`)")]
+    NotConfiguration {
+        /// The kind.
+        kind: String,
+    },
+    /// A kind named in `--kinds` or `--only` that the target's platform lacks.
+    #[error("{what}: not a {platform} kind (they are: {known})")]
+    NotAKindOf {
+        /// The option and what it said.
+        what: String,
+        /// The platform.
+        platform: &'static str,
+        /// The kinds it has (or where to see them).
+        known: String,
+    },
+    /// An `--only` that is not `KIND:NAME`.
+    #[error("--only {only}: expected KIND:NAME, e.g. {example}")]
+    OnlyNotKindName {
+        /// What was given.
+        only: String,
+        /// An example of the platform's.
+        example: &'static str,
+    },
     /// A sub-resource listed without its parents' ids.
     #[error("{kind} is a sub-resource of {parent}: give {depth} --parent id(s), outermost first")]
     ParentsNeeded {

@@ -238,6 +238,9 @@ async fn users_come_from_an_encrypted_snapshot_whose_passphrase_the_spec_only_na
     assert_eq!(p.emu.tenants()[1].with(|s| s.users.len()), 120);
     // The spec in the run directory names the variable, never the passphrase.
     let spec = std::fs::read_to_string(p.path().join("runs/sealed-2/migrate-users.toml")).unwrap();
-    assert!(spec.contains("passphrase_env = \"IDF_PASSPHRASE\""), "{spec}");
+    assert!(
+        spec.contains("passphrase_env = \"IDF_PASSPHRASE\""),
+        "{spec}"
+    );
     assert!(!spec.contains("battery"), "{spec}");
 }

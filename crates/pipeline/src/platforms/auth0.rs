@@ -18,7 +18,14 @@ use idferry_auth0::ExportRequest;
 use idferry_model::{CATALOG, Kind, Shape};
 use serde_json::json;
 
-use super::{Catalog, CatalogRow, Exported, From, Listing, Platform, RestoreJob, UsersJob};
+use idferry_import::plan::{Action, Plan, PlanOptions, secret_notes};
+use idferry_import::state::Selection;
+use idferry_import::{ApplyReport, State, Values};
+
+use super::{
+    Catalog, CatalogRow, Exported, From, Listing, PlanRequest, Platform, RestoreApplied,
+    RestoreJob, RestorePlan, UsersJob,
+};
 use crate::error::PipelineError;
 use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
 use crate::source::Source;
@@ -191,6 +198,54 @@ impl Platform for Auth0 {
         Ok(diff(&a, &b, DiffOptions { ignore_ids })?)
     }
 
+    fn plan_restore<'a>(
+        &'a self,
+        request: PlanRequest<'a>,
+    ) -> BoxFuture<'a, Result<Box<dyn RestorePlan + 'a>, PipelineError>> {
+        async move {
+            let source = match request.from {
+                From::Snapshot(path, key) => Source::Snapshot(path.to_owned(), key),
+                From::Tenant(tenant) => Source::Tenant(client(tenant)?),
+            };
+            for k in request.kinds {
+                if idferry_model::catalog::find(k).is_none_or(|k| !k.config) {
+                    return Err(PipelineError::NotConfiguration { kind: k.clone() });
+                }
+            }
+            let options = PlanOptions {
+                kinds: request.kinds.to_vec(),
+                only: super::parse_only(
+                    request.only,
+                    self,
+                    "clients:web",
+                    |kind| idferry_model::catalog::find(kind).is_some(),
+                    &|| "see `idferry catalog`".into(),
+                )?,
+                allow_delete: request.allow_delete,
+            };
+            let values = match request.values {
+                Some(file) => Values::load(file)?,
+                None => Values::none(),
+            };
+            let target = client(request.target)?;
+            let mut from = source.state(Selection::Config, request.progress).await?;
+            if let Some(mapping) = request.mapping {
+                from.apply_mapping(mapping)?;
+            }
+            let into = State::from_tenant(&target, Selection::Config, request.progress).await?;
+            let mut plan = idferry_import::plan(&from, &into, &values, &options);
+            let notes = secret_notes(&plan, &from);
+            plan.notes.extend(notes);
+            plan.notes.extend(source.warnings()?);
+            Ok(Box::new(Auth0Plan {
+                plan,
+                source: source.name(),
+                target,
+            }) as Box<dyn RestorePlan>)
+        }
+        .boxed_local()
+    }
+
     fn restore<'a>(
         &'a self,
         job: RestoreJob<'a>,
@@ -282,5 +337,190 @@ impl Platform for Auth0 {
             })
         }
         .boxed_local()
+    }
+}
+
+/// An Auth0 restore planned.
+struct Auth0Plan {
+    plan: Plan,
+    source: String,
+    target: Client,
+}
+
+/// Steps listed one by one before the list is cut short (`--json` lists all).
+const SHOWN_STEPS: usize = 60;
+
+impl RestorePlan for Auth0Plan {
+    fn source_name(&self) -> String {
+        self.source.clone()
+    }
+
+    fn lines(&self) -> Vec<String> {
+        let (plan, target) = (&self.plan, self.target.tenant());
+        let mut out = vec![format!("Plan: {} -> {target}", self.source)];
+        out.push(format!(
+            "  {:<34} {:>7} {:>7} {:>9} {:>7} {:>7} {:>6}",
+            "kind", "create", "update", "unchanged", "delete", "blocked", "extra"
+        ));
+        for (kind, t) in &plan.tally {
+            out.push(format!(
+                "  {kind:<34} {:>7} {:>7} {:>9} {:>7} {:>7} {:>6}",
+                t.create, t.update, t.unchanged, t.delete, t.blocked, t.extra
+            ));
+        }
+        if !plan.steps.is_empty() {
+            out.push(format!("Changes ({} requests):", plan.requests()));
+        }
+        for step in plan.steps.iter().take(SHOWN_STEPS) {
+            let mark = match step.action {
+                Action::Create => "+",
+                Action::Update => "~",
+                Action::Delete => "-",
+                Action::Blocked => "!",
+            };
+            let detail = match (&step.reason, step.fields.is_empty()) {
+                (Some(r), _) => format!(": {r}"),
+                (None, false) if step.fields.len() <= 6 => {
+                    format!(" ({})", step.fields.join(", "))
+                }
+                (None, false) => format!(" ({} items)", step.fields.len()),
+                (None, true) => String::new(),
+            };
+            let name = if step.name.starts_with(step.kind) {
+                step.name.clone()
+            } else {
+                format!("{} {}", step.kind, step.name)
+            };
+            out.push(format!("  {mark} {name}{detail}"));
+        }
+        if plan.steps.len() > SHOWN_STEPS {
+            out.push(format!(
+                "  ... and {} more (--json lists all)",
+                plan.steps.len() - SHOWN_STEPS
+            ));
+        }
+        if plan.tally.values().any(|t| t.extra > 0) {
+            out.push(format!(
+                "Objects only in {target} are kept; --allow-delete removes them."
+            ));
+        }
+        if !plan.needed_values.is_empty() {
+            out.push(
+                "Values needed (in a --values file; { env = \"VAR\" } or { file = \"PATH\" } keep secrets out of it):"
+                    .into(),
+            );
+            for v in &plan.needed_values {
+                out.push(format!("  {}", v.hint()));
+            }
+        }
+        for note in &plan.notes {
+            out.push(format!("Note: {note}"));
+        }
+        if plan.is_empty() {
+            out.push(format!("Nothing to do: {target} already matches."));
+        }
+        out
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.plan).unwrap_or_default()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.plan.is_empty()
+    }
+
+    fn nothing_to_apply(&self) -> bool {
+        self.plan.is_empty()
+    }
+
+    fn incomplete(&self) -> bool {
+        // Objects lacking a value are blocked steps of the plan, shown with what to add;
+        // the rest is applied and the command succeeds, as it always has.
+        false
+    }
+
+    fn overwrites(&self) -> bool {
+        self.plan.overwrites()
+    }
+
+    fn question(&self) -> String {
+        let (updates, deletes) = self
+            .plan
+            .steps
+            .iter()
+            .fold((0, 0), |(u, d), s| match s.action {
+                Action::Update => (u + s.count, d),
+                Action::Delete => (u, d + s.count),
+                _ => (u, d),
+            });
+        format!(
+            "Apply to {}: {updates} updates, {deletes} deletes?",
+            self.target.tenant()
+        )
+    }
+
+    fn apply<'b>(
+        &'b self,
+        progress: &'b dyn Progress,
+    ) -> BoxFuture<'b, Result<Box<dyn RestoreApplied>, PipelineError>> {
+        async move {
+            let before = self.target.stats();
+            let report = idferry_import::apply(&self.target, &self.plan, progress).await;
+            let after = self.target.stats();
+            Ok(Box::new(Auth0Applied {
+                report,
+                target: self.target.tenant().to_owned(),
+                requests: after.requests - before.requests,
+                rate_limited: after.rate_limited - before.rate_limited,
+            }) as Box<dyn RestoreApplied>)
+        }
+        .boxed_local()
+    }
+}
+
+/// An Auth0 restore applied.
+struct Auth0Applied {
+    report: ApplyReport,
+    target: String,
+    requests: u64,
+    rate_limited: u64,
+}
+
+impl RestoreApplied for Auth0Applied {
+    fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "Restored into {} ({} requests, {} answered 429):",
+            self.target, self.requests, self.rate_limited
+        )];
+        out.push(format!(
+            "  {:<34} {:>7} {:>7} {:>9} {:>7} {:>6}",
+            "kind", "created", "updated", "unchanged", "deleted", "failed"
+        ));
+        for (kind, k) in &self.report.kinds {
+            out.push(format!(
+                "  {kind:<34} {:>7} {:>7} {:>9} {:>7} {:>6}",
+                k.created, k.updated, k.unchanged, k.deleted, k.failed
+            ));
+        }
+        for f in &self.report.failures {
+            out.push(format!("  failed: {} {}: {}", f.kind, f.name, f.error));
+        }
+        out
+    }
+
+    fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        map.insert(
+            "result".into(),
+            serde_json::to_value(&self.report).unwrap_or_default(),
+        );
+        map.insert("requests".into(), json!(self.requests));
+        map.insert("rate_limited".into(), json!(self.rate_limited));
+        map
+    }
+
+    fn failed(&self) -> bool {
+        self.report.failed() > 0
     }
 }

@@ -73,6 +73,13 @@ pub trait Platform: Send + Sync {
         ignore_ids: bool,
     ) -> Result<Vec<KindDiff>, PipelineError>;
 
+    /// A restore for a person (`idferry restore`): the source's configuration (through
+    /// the mapping) planned against the target, to be shown, consented to and applied.
+    fn plan_restore<'a>(
+        &'a self,
+        request: PlanRequest<'a>,
+    ) -> BoxFuture<'a, Result<Box<dyn RestorePlan + 'a>, PipelineError>>;
+
     /// A restore sink: the source's configuration (through the mappings) planned
     /// against the target (a tenant of this platform) and applied unattended.
     fn restore<'a>(&'a self, job: RestoreJob<'a>)
@@ -152,6 +159,62 @@ pub enum From<'a> {
     Tenant(&'a TenantConfig),
 }
 
+/// What `idferry restore` asks a platform to plan.
+pub struct PlanRequest<'a> {
+    /// What it restores.
+    pub from: From<'a>,
+    /// A mapping applied to the source first.
+    pub mapping: Option<&'a Mapping>,
+    /// The target.
+    pub target: &'a TenantConfig,
+    /// Only these kinds (all when empty).
+    pub kinds: &'a [String],
+    /// Only these objects and what hangs from them, as `KIND:NAME`.
+    pub only: &'a [String],
+    /// Values for write-only secrets.
+    pub values: Option<&'a Path>,
+    /// Delete what only the target has.
+    pub allow_delete: bool,
+    /// Where progress goes.
+    pub progress: &'a dyn Progress,
+}
+
+/// A restore planned, to be shown, consented to, and applied.
+pub trait RestorePlan {
+    /// How the source is named in the plan.
+    fn source_name(&self) -> String;
+    /// The plan as a person reads it, line by line.
+    fn lines(&self) -> Vec<String>;
+    /// The plan as `--json` gives it.
+    fn to_json(&self) -> serde_json::Value;
+    /// Nothing to write, and nothing left unwritten.
+    fn is_empty(&self) -> bool;
+    /// Nothing to write now (objects may still be left unwritten for want of a value).
+    fn nothing_to_apply(&self) -> bool;
+    /// Objects are left unwritten for want of a value only the user can give: the
+    /// command ends non-zero even when the rest is applied.
+    fn incomplete(&self) -> bool;
+    /// It changes or deletes what the target has: it asks for consent.
+    fn overwrites(&self) -> bool;
+    /// The consent question.
+    fn question(&self) -> String;
+    /// Applies it.
+    fn apply<'b>(
+        &'b self,
+        progress: &'b dyn Progress,
+    ) -> BoxFuture<'b, Result<Box<dyn RestoreApplied>, PipelineError>>;
+}
+
+/// What applying a [`RestorePlan`] did.
+pub trait RestoreApplied {
+    /// As a person reads it, line by line.
+    fn lines(&self) -> Vec<String>;
+    /// As `--json` gives it: `result`, and what else the platform counts.
+    fn to_json(&self) -> serde_json::Map<String, serde_json::Value>;
+    /// Something failed.
+    fn failed(&self) -> bool;
+}
+
 /// A restore sink's work.
 pub struct RestoreJob<'a> {
     /// What it restores.
@@ -210,6 +273,34 @@ pub struct UsersJob<'a> {
     pub unit: &'a str,
     /// Where progress goes.
     pub progress: &'a dyn Progress,
+}
+
+/// `KIND:NAME` pairs of `--only` for `platform`, each kind checked with `known`.
+fn parse_only(
+    only: &[String],
+    platform: &dyn Platform,
+    example: &'static str,
+    known: impl Fn(&str) -> bool,
+    kinds: &dyn Fn() -> String,
+) -> Result<Vec<(String, String)>, PipelineError> {
+    only.iter()
+        .map(|o| {
+            let Some((kind, name)) = o.split_once(':') else {
+                return Err(PipelineError::OnlyNotKindName {
+                    only: o.clone(),
+                    example,
+                });
+            };
+            if !known(kind) {
+                return Err(PipelineError::NotAKindOf {
+                    what: format!("--only {o}"),
+                    platform: platform.title(),
+                    known: kinds(),
+                });
+            }
+            Ok((kind.to_owned(), name.to_owned()))
+        })
+        .collect()
 }
 
 /// The platform of a tenant.

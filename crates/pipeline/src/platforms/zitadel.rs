@@ -17,7 +17,13 @@ use futures_util::StreamExt;
 use idferry_zitadel::catalog::{CATALOG, Read, Scope};
 use serde_json::json;
 
-use super::{Catalog, CatalogRow, Exported, From, Listing, Platform, RestoreJob, UsersJob};
+use idferry_import::Values;
+use idferry_zitadel::restore::{self as zrestore, Action as ZAction};
+
+use super::{
+    Catalog, CatalogRow, Exported, From, Listing, PlanRequest, Platform, RestoreApplied,
+    RestoreJob, RestorePlan, UsersJob,
+};
 use crate::error::PipelineError;
 use crate::into_zitadel::{self, ZitadelSink};
 use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
@@ -188,6 +194,70 @@ impl Platform for Zitadel {
         crate::source::zitadel_diff(a, b, key, ignore_ids)
     }
 
+    fn plan_restore<'a>(
+        &'a self,
+        request: PlanRequest<'a>,
+    ) -> BoxFuture<'a, Result<Box<dyn RestorePlan + 'a>, PipelineError>> {
+        async move {
+            let known = || {
+                CATALOG
+                    .iter()
+                    .map(|k| k.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            for k in request.kinds {
+                if idferry_zitadel::catalog::find(k).is_none() {
+                    return Err(PipelineError::NotAKindOf {
+                        what: format!("--kinds {k}"),
+                        platform: self.title(),
+                        known: known(),
+                    });
+                }
+            }
+            let only = super::parse_only(
+                request.only,
+                self,
+                "project_roles:acme/portal/admin",
+                |kind| idferry_zitadel::catalog::find(kind).is_some(),
+                &known,
+            )?;
+            let options = zrestore::PlanOptions {
+                kinds: request.kinds.to_vec(),
+                only,
+                allow_delete: request.allow_delete,
+            };
+            let (mut records, source) = match request.from {
+                From::Snapshot(path, key) => (
+                    crate::source::zitadel_snapshot(path, key)?,
+                    path.display().to_string(),
+                ),
+                From::Tenant(tenant) => (
+                    crate::source::zitadel_instance(tenant).await?,
+                    tenant.name.clone(),
+                ),
+            };
+            if let Some(mapping) = request.mapping {
+                into_zitadel::map_records(&mut records, mapping)?;
+            }
+            let values = match request.values {
+                Some(file) => Values::load(file)?,
+                None => Values::none(),
+            };
+            let target = client(request.target)?;
+            let current = zrestore::read_instance(&target).await?;
+            let secrets = |kind: &str, name: &str, field: &str| values.text(kind, name, field);
+            let plan = zrestore::plan(&records, &current, &secrets, &options);
+            Ok(Box::new(ZitadelPlan {
+                plan,
+                values,
+                source,
+                target,
+            }) as Box<dyn RestorePlan>)
+        }
+        .boxed_local()
+    }
+
     fn restore<'a>(
         &'a self,
         job: RestoreJob<'a>,
@@ -281,5 +351,142 @@ impl Platform for Zitadel {
             })
         }
         .boxed_local()
+    }
+}
+
+/// A ZITADEL restore planned (with the values its write-only secrets come from).
+struct ZitadelPlan {
+    plan: zrestore::Plan,
+    values: Values,
+    source: String,
+    target: idferry_zitadel::Client,
+}
+
+fn describe(action: &ZAction) -> String {
+    match action {
+        ZAction::Create => "create".to_owned(),
+        ZAction::Update { fields } => format!("update {}", fields.join(", ")),
+        ZAction::SetSecret { field } => format!("set {field} (write-only, from the values)"),
+        ZAction::Activate => "activate".to_owned(),
+        ZAction::Delete => "DELETE (only in the target; --allow-delete)".to_owned(),
+    }
+}
+
+impl RestorePlan for ZitadelPlan {
+    fn source_name(&self) -> String {
+        self.source.clone()
+    }
+
+    fn lines(&self) -> Vec<String> {
+        let target = self.target.instance();
+        let mut out = vec![format!("Plan: {} -> {target}", self.source)];
+        for step in &self.plan.steps {
+            out.push(format!(
+                "  {:<30} {:<32} {}",
+                step.kind,
+                step.name,
+                describe(&step.action)
+            ));
+        }
+        for (kind, n) in self.plan.unchanged.iter().filter(|(_, n)| *n > 0) {
+            out.push(format!("  {kind:<30} {n} unchanged"));
+        }
+        for m in &self.plan.missing {
+            out.push(format!(
+                "  NOT WRITTEN: {} {:?} lacks its write-only {}; add to the values file: {}",
+                m.kind, m.name, m.field, m.add
+            ));
+        }
+        if self.plan.is_empty() {
+            out.push(format!("Nothing to do: {target} already matches."));
+        }
+        out
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.plan).unwrap_or_default()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.plan.is_empty()
+    }
+
+    fn nothing_to_apply(&self) -> bool {
+        self.plan.steps.is_empty()
+    }
+
+    fn incomplete(&self) -> bool {
+        !self.plan.missing.is_empty()
+    }
+
+    fn overwrites(&self) -> bool {
+        self.plan.overwrites()
+    }
+
+    fn question(&self) -> String {
+        format!(
+            "Apply to {}: {} steps?",
+            self.target.instance(),
+            self.plan.steps.len()
+        )
+    }
+
+    fn apply<'b>(
+        &'b self,
+        _progress: &'b dyn Progress,
+    ) -> BoxFuture<'b, Result<Box<dyn RestoreApplied>, PipelineError>> {
+        async move {
+            let secrets = |kind: &str, name: &str, field: &str| self.values.text(kind, name, field);
+            let report = zrestore::apply(&self.target, &self.plan, &secrets).await;
+            // Human users created here have no password: ZITADEL exports no hashes.
+            let humans = self
+                .plan
+                .steps
+                .iter()
+                .filter(|s| s.kind == "users" && matches!(s.action, ZAction::Create))
+                .filter(|s| s.record.pointer("/record/human").is_some())
+                .count();
+            Ok(Box::new(ZitadelApplied { report, humans }) as Box<dyn RestoreApplied>)
+        }
+        .boxed_local()
+    }
+}
+
+/// A ZITADEL restore applied.
+struct ZitadelApplied {
+    report: idferry_zitadel::apply::Report,
+    humans: usize,
+}
+
+impl RestoreApplied for ZitadelApplied {
+    fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "{} steps done, {} failed",
+            self.report.done,
+            self.report.failed.len()
+        )];
+        for (kind, name, error) in &self.report.failed {
+            out.push(format!("  FAILED {kind} {name:?}: {error}"));
+        }
+        if self.humans > 0 {
+            out.push(format!(
+                "{} human users were created without a password (ZITADEL exports no password hashes): they set one through a password reset.",
+                self.humans
+            ));
+        }
+        out
+    }
+
+    fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        map.insert(
+            "result".into(),
+            serde_json::to_value(&self.report).unwrap_or_default(),
+        );
+        map
+    }
+
+    fn failed(&self) -> bool {
+        !self.report.failed.is_empty()
     }
 }
