@@ -355,7 +355,7 @@ fn inspect(reader: &SnapshotReader, as_json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let name = reader.path().display().to_string();
-    if let Some(warning) = idferry_pipeline::source::users_warning(&name, &m) {
+    if let Some(warning) = idferry_pipeline::platforms::auth0::source::users_warning(&name, &m) {
         out!("warning     {warning}");
     }
     // What the manifest says is worth what the members are: every one is checked.

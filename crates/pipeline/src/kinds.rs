@@ -8,10 +8,9 @@ use crate::error::PipelineError;
 
 /// The kinds of every platform's catalog, and `all` (rules for every kind).
 pub fn known() -> Vec<&'static str> {
-    let mut kinds: Vec<&'static str> = idferry_model::CATALOG
+    let mut kinds: Vec<&'static str> = crate::platforms::all()
         .iter()
-        .map(|k| k.name)
-        .chain(idferry_zitadel::catalog::CATALOG.iter().map(|k| k.name))
+        .flat_map(|p| p.kinds())
         .collect();
     kinds.sort_unstable();
     kinds.dedup();

@@ -6,7 +6,6 @@
 //! instant resumes without repeating finished work or writing anything twice.
 
 pub mod error;
-pub mod into_zitadel;
 pub mod journal;
 pub mod kinds;
 pub mod leased;
@@ -15,7 +14,6 @@ pub mod progress;
 pub mod results;
 pub mod run;
 pub mod shard;
-pub mod source;
 pub mod spec;
 pub mod spool;
 pub mod stages;
@@ -23,6 +21,6 @@ pub mod stored;
 
 pub use error::{ObjectFailure, PipelineError};
 pub use journal::{Journal, RunInfo, StageRow, Status};
+pub use platforms::auth0::source::Source;
 pub use run::{RunReport, UnitReport, resume, start};
-pub use source::Source;
 pub use spec::{LoadedSpec, SinkSpec, Spec};

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
 use idferry_archive::{Decryption, WriteOptions};
-use idferry_auth0::{Client, ClientOptions};
 use idferry_export::ExportOptions;
 use idferry_model::{Config, Progress};
 use idferry_store::{Fetched, Store};
@@ -18,10 +17,10 @@ use serde::Serialize;
 
 use crate::error::PipelineError;
 use crate::journal::{Journal, StageRow, Status};
+use crate::platforms::auth0::source::Source;
 use crate::platforms::{self, From, RestoreJob, UsersJob};
 use crate::progress::Prefixed;
 use crate::results::{Extracted, MembershipsGiven, Snapshotted, UsersImported};
-use crate::source::Source;
 use crate::spec::{LoadedSpec, SinkSpec};
 use crate::stages;
 use crate::stored;
@@ -319,13 +318,6 @@ impl Ctx<'_> {
         })
     }
 
-    fn client(&self, tenant: &str) -> Result<Client, PipelineError> {
-        Ok(Client::new(
-            self.config.tenant(tenant)?,
-            ClientOptions::default(),
-        )?)
-    }
-
     /// The name users' organization and project default to: the source tenant, or the
     /// tenant a source snapshot was taken of.
     fn source_name(&self, unit: &str, snapshot: &Option<(Fetched, Option<Decryption>)>) -> String {
@@ -480,12 +472,7 @@ impl Ctx<'_> {
                     let target = self.config.tenant(&target_name(to, unit))?;
                     let platform = platforms::of(target.platform);
                     let source = || -> Result<Source, PipelineError> {
-                        Ok(match &snapshot {
-                            Some((fetched, key)) => {
-                                Source::Snapshot(fetched.path().to_owned(), key.clone())
-                            }
-                            None => Source::Tenant(self.client(unit)?),
-                        })
+                        Source::of(self.reads_from(unit, &snapshot)?)
                     };
                     let job = UsersJob {
                         source: &source,

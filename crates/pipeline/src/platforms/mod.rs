@@ -9,8 +9,8 @@
 //! client, catalog, export, restore and users import), and one line in [`of`]; a
 //! `platform = "..."` value in `idferry_model::Platform` names it in configs.
 
-mod auth0;
-mod zitadel;
+pub mod auth0;
+pub mod zitadel;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -26,8 +26,8 @@ use idferry_transform::Mapping;
 
 use crate::error::PipelineError;
 use crate::journal::Journal;
+use crate::platforms::auth0::source::Source;
 use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
-use crate::source::Source;
 
 /// What the pipeline and the commands ask of a platform.
 pub trait Platform: Send + Sync {
@@ -36,6 +36,9 @@ pub trait Platform: Send + Sync {
 
     /// How messages name it.
     fn title(&self) -> &'static str;
+
+    /// The names of its kinds.
+    fn kinds(&self) -> Vec<&'static str>;
 
     /// The built-in profile (`idferry_transform::profiles`) a users sink into it puts
     /// each source user through, after the run's mappings.
@@ -301,6 +304,26 @@ fn parse_only(
             Ok((kind.to_owned(), name.to_owned()))
         })
         .collect()
+}
+
+/// Why `source` (of platform `from`) cannot be written into a `to` target, and what can.
+pub(crate) fn across_platforms(source: &str, from: &str, to: &str) -> String {
+    match (from, to) {
+        ("auth0", "zitadel") => format!(
+            "{source} is of an auth0 tenant: its configuration does not convert into a ZITADEL \
+             instance's (its users do: `idferry migrate users --from SOURCE --to ZITADEL_TENANT`, \
+             profile auth0-to-zitadel)"
+        ),
+        _ => format!(
+            "{source} is of a {from} tenant: nothing of it converts into {to} (no \
+             {from}-to-{to} profile)"
+        ),
+    }
+}
+
+/// Every platform this build speaks.
+pub fn all() -> [&'static dyn Platform; 2] {
+    [&auth0::Auth0, &zitadel::Zitadel]
 }
 
 /// The platform of a tenant.

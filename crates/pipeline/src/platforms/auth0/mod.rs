@@ -28,8 +28,11 @@ use super::{
 };
 use crate::error::PipelineError;
 use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
-use crate::source::Source;
-use crate::stages::{self, RestoreSink, UsersSink};
+pub mod sinks;
+pub mod source;
+
+use self::sinks::{RestoreSink, UsersSink};
+use self::source::Source;
 
 /// Auth0.
 pub struct Auth0;
@@ -73,6 +76,10 @@ impl Platform for Auth0 {
 
     fn title(&self) -> &'static str {
         "Auth0"
+    }
+
+    fn kinds(&self) -> Vec<&'static str> {
+        CATALOG.iter().map(|k| k.name).collect()
     }
 
     fn users_profile(&self) -> &'static str {
@@ -262,7 +269,7 @@ impl Platform for Auth0 {
                 values: job.values,
                 allow_delete: job.allow_delete,
             };
-            stages::restore(
+            sinks::restore(
                 &source,
                 job.mappings,
                 &sink,
@@ -281,8 +288,8 @@ impl Platform for Auth0 {
     ) -> BoxFuture<'a, Result<Extracted, PipelineError>> {
         async move {
             // Hashes are merged at import, so that the spool holds none.
-            let (profile, _) = stages::import_profile(None)?;
-            stages::extract_users(
+            let (profile, _) = sinks::import_profile(None)?;
+            sinks::extract_users(
                 &(job.source)()?,
                 job.mappings,
                 &profile,
@@ -303,7 +310,7 @@ impl Platform for Auth0 {
         async move {
             let target = client(job.target)?;
             let sink = users_sink(job, &target);
-            stages::import_spool(&sink, job.journal.clone(), job.unit, stage, job.progress).await
+            sinks::import_spool(&sink, job.journal.clone(), job.unit, stage, job.progress).await
         }
         .boxed_local()
     }
@@ -316,7 +323,7 @@ impl Platform for Auth0 {
             let target = client(job.target)?;
             let sink = users_sink(job, &target);
             let before = target.stats();
-            let m = stages::memberships(
+            let m = sinks::memberships(
                 &(job.source)()?,
                 &sink,
                 &job.journal,

@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ObjectFailure, PipelineError};
 use crate::journal::{Journal, UnitChunks};
+use crate::platforms::auth0::source::Source;
 use crate::results::{Extracted, Restored};
-use crate::source::Source;
 use crate::stages::Shaped;
 
 /// The profile users go through after the pipeline's mappings.

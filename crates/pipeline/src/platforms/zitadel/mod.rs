@@ -25,7 +25,10 @@ use super::{
     RestoreJob, RestorePlan, UsersJob,
 };
 use crate::error::PipelineError;
-use crate::into_zitadel::{self, ZitadelSink};
+pub mod read;
+pub mod sinks;
+
+use self::sinks::{self as into_zitadel, ZitadelSink};
 use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
 
 /// ZITADEL.
@@ -64,6 +67,10 @@ impl Platform for Zitadel {
 
     fn title(&self) -> &'static str {
         "ZITADEL"
+    }
+
+    fn kinds(&self) -> Vec<&'static str> {
+        CATALOG.iter().map(|k| k.name).collect()
     }
 
     fn users_profile(&self) -> &'static str {
@@ -191,7 +198,7 @@ impl Platform for Zitadel {
         key: Option<Decryption>,
         ignore_ids: bool,
     ) -> Result<Vec<KindDiff>, PipelineError> {
-        crate::source::zitadel_diff(a, b, key, ignore_ids)
+        read::zitadel_diff(a, b, key, ignore_ids)
     }
 
     fn plan_restore<'a>(
@@ -229,13 +236,12 @@ impl Platform for Zitadel {
             };
             let (mut records, source) = match request.from {
                 From::Snapshot(path, key) => (
-                    crate::source::zitadel_snapshot(path, key)?,
+                    read::zitadel_snapshot(path, key)?,
                     path.display().to_string(),
                 ),
-                From::Tenant(tenant) => (
-                    crate::source::zitadel_instance(tenant).await?,
-                    tenant.name.clone(),
-                ),
+                From::Tenant(tenant) => {
+                    (read::zitadel_instance(tenant).await?, tenant.name.clone())
+                }
             };
             if let Some(mapping) = request.mapping {
                 into_zitadel::map_records(&mut records, mapping)?;
@@ -264,8 +270,8 @@ impl Platform for Zitadel {
     ) -> BoxFuture<'a, Result<Restored, PipelineError>> {
         async move {
             let records = match job.from {
-                From::Snapshot(path, key) => crate::source::zitadel_snapshot(path, key)?,
-                From::Tenant(tenant) => crate::source::zitadel_instance(tenant).await?,
+                From::Snapshot(path, key) => read::zitadel_snapshot(path, key)?,
+                From::Tenant(tenant) => read::zitadel_instance(tenant).await?,
             };
             let target = client(job.target)?;
             into_zitadel::restore(
