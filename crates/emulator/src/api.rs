@@ -308,7 +308,11 @@ fn collection(
                 return ok(json!({ "triggers": triggers }));
             }
             let table = store.table(kind.name, scope);
-            let rows: Vec<&Value> = table.values().collect();
+            // The records the query's filters keep (`?strategy=`, `?name=`, `?is_global=`...).
+            let rows: Vec<&Value> = table
+                .values()
+                .filter(|v| crate::filters::keeps(kind.name, q, v))
+                .collect();
             if kind.pagination == idferry_model::Pagination::None {
                 // A list endpoint answering one object (the default branding theme).
                 return match rows.first() {
@@ -317,7 +321,10 @@ fn collection(
                 };
             }
             let body = paginate(kind, rows.len(), q, |r| {
-                rows[r].iter().map(|v| redact(kind, (*v).clone())).collect()
+                rows[r]
+                    .iter()
+                    .map(|v| crate::filters::project(q, redact(kind, (*v).clone())))
+                    .collect()
             })?;
             ok(body)
         }
@@ -1117,6 +1124,52 @@ mod tests {
         assert_eq!(code.as_u16(), 204);
         let err = call(&mut store, HttpMethod::GET, &format!("/roles/{id}"), None).unwrap_err();
         assert_eq!(err.status.as_u16(), 404);
+    }
+
+    #[test]
+    fn a_list_honours_its_filters_and_fields() {
+        let mut store = Store::new("t", 1);
+        for (name, strategy) in [
+            ("db", "auth0"),
+            ("google-oauth2", "google-oauth2"),
+            ("corp", "samlp"),
+        ] {
+            call(
+                &mut store,
+                HttpMethod::POST,
+                "/connections",
+                Some(json!({"name": name, "strategy": strategy})),
+            )
+            .unwrap();
+        }
+        let routes = routes();
+        let (route, params) = resolve(&routes, &HttpMethod::GET, "/connections").unwrap();
+        let list = |store: &mut Store, query: &[(&str, &str)]| -> Vec<Value> {
+            let q: Query = query
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            let (_, body) = handle(store, route, &params, &q, None).unwrap();
+            body.unwrap().as_array().unwrap().clone()
+        };
+        // auth0-deploy-cli finds a database connection by strategy, a connection by name:
+        // a filter ignored would hand it the wrong one.
+        let dbs = list(&mut store, &[("strategy", "auth0")]);
+        assert_eq!(dbs.len(), 1);
+        assert_eq!(dbs[0]["name"], "db");
+        let named = list(&mut store, &[("name", "corp")]);
+        assert_eq!(named.len(), 1);
+        assert_eq!(named[0]["strategy"], "samlp");
+        assert!(list(&mut store, &[("name", "nope")]).is_empty());
+        let slim = list(
+            &mut store,
+            &[("fields", "name"), ("include_fields", "true")],
+        );
+        assert_eq!(slim.len(), 3);
+        assert!(
+            slim.iter().all(|c| c.as_object().unwrap().len() == 1),
+            "{slim:?}"
+        );
     }
 
     #[test]

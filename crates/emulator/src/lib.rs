@@ -21,6 +21,7 @@ pub mod api;
 pub mod clock;
 pub mod error;
 pub mod faults;
+pub mod filters;
 pub mod generate;
 pub mod ids;
 pub mod import_schema;
