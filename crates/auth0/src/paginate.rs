@@ -76,11 +76,19 @@ impl Client {
         self.list(kind, parents).try_collect().await
     }
 
-    async fn get_keyed(&self, kind: &Kind, parents: &[String], key: &str) -> Result<Option<Value>> {
+    /// The object of keyed `kind` at `key` (under `parents`); None when it was never
+    /// set: a 404 (email templates) or an empty object (prompt text and partials).
+    pub async fn get_keyed(
+        &self,
+        kind: &Kind,
+        parents: &[String],
+        key: &str,
+    ) -> Result<Option<Value>> {
         let Some(get) = kind.get else { return Ok(None) };
         let mut ids: Vec<&str> = parents.iter().map(String::as_str).collect();
         ids.extend(key.split('/'));
         match self.get(&get.fill(&ids), &[]).await {
+            Ok(v) if v.as_object().is_some_and(serde_json::Map::is_empty) => Ok(None),
             Ok(v) => Ok(Some(v)),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),

@@ -617,6 +617,10 @@ pub fn merge(target: &mut Value, patch: Value) {
     }
 }
 
+/// Keyed kinds whose keys, never set, read as `{}` rather than 404 (email templates
+/// never set are a 404).
+const EMPTY_WHEN_UNSET: &[&str] = &["prompt_custom_text", "prompt_partials"];
+
 fn keyed(
     store: &mut Store,
     kind: &'static Kind,
@@ -629,6 +633,9 @@ fn keyed(
     match op {
         Op::List | Op::Get => match store.table(kind.name, "").get(id) {
             Some(v) => ok(redact(kind, v.clone())),
+            // Text and partials never set read as an empty object on a real tenant
+            // (auth0-deploy-cli reads every prompt and stops at a 404).
+            None if EMPTY_WHEN_UNSET.contains(&kind.name) => ok(json!({})),
             None => Err(ApiError::not_found(&what)),
         },
         Op::Create => {
@@ -1170,6 +1177,31 @@ mod tests {
             slim.iter().all(|c| c.as_object().unwrap().len() == 1),
             "{slim:?}"
         );
+    }
+
+    #[test]
+    fn prompt_text_never_set_reads_as_an_empty_object_and_a_template_as_404() {
+        let mut store = Store::new("t", 1);
+        let (code, body) = call(
+            &mut store,
+            HttpMethod::GET,
+            "/prompts/login/custom-text/en",
+            None,
+        )
+        .unwrap();
+        assert_eq!(code.as_u16(), 200);
+        assert_eq!(body.unwrap(), json!({}));
+        let (code, body) =
+            call(&mut store, HttpMethod::GET, "/prompts/login/partials", None).unwrap();
+        assert_eq!((code.as_u16(), body.unwrap()), (200, json!({})));
+        let err = call(
+            &mut store,
+            HttpMethod::GET,
+            "/email-templates/verify_email",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.status.as_u16(), 404);
     }
 
     #[test]

@@ -297,16 +297,12 @@ fn read_kind(
         return stream::iter(keys.iter().copied())
             .then(move |key| {
                 let client = client.clone();
-                let mut ids: Vec<String> = parents.clone();
-                ids.extend(key.split('/').map(str::to_owned));
+                let parents = parents.clone();
                 async move {
-                    let Some(get) = kind.get else { return Ok(None) };
-                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                    match client.get(&get.fill(&ids), &[]).await {
-                        Ok(v) => Ok(Some((Some(key.to_owned()), v))),
-                        Err(e) if e.status() == Some(404) => Ok(None),
-                        Err(e) => Err(ExportError::from(e)),
-                    }
+                    Ok(client
+                        .get_keyed(kind, &parents, key)
+                        .await?
+                        .map(|v| (Some(key.to_owned()), v)))
                 }
             })
             .try_filter_map(|found| async move { Ok(found) })
