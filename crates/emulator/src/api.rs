@@ -543,6 +543,42 @@ fn absent_is_404(kind: &Kind) -> bool {
     kind.create.is_some() || kind.delete.is_some() || kind.parent.is_some()
 }
 
+/// A write of a kind written in another form than it reads (the catalog's
+/// `write_form`), stored as it will be read: `{template: t}` (or the bare string `t`)
+/// becomes `{body: t}`.
+fn read_form(kind: &Kind, body: Value) -> ApiResult<Value> {
+    let plain: Vec<(&str, &str)> = kind
+        .write_form
+        .iter()
+        .filter(|(_, from)| !from.starts_with('=') && !from.contains('.'))
+        .copied()
+        .collect();
+    if plain.is_empty() || !kind.is_singleton() {
+        return Ok(body);
+    }
+    let mut read = Map::new();
+    match body {
+        Value::String(s) if plain.len() == 1 => {
+            read.insert(plain[0].1.to_owned(), Value::String(s));
+        }
+        Value::Object(mut map) => {
+            for (to, from) in &plain {
+                let v = map.remove(*to).ok_or_else(|| {
+                    ApiError::invalid_body(format!("Missing required property: {to}"))
+                })?;
+                read.insert((*from).to_owned(), v);
+            }
+            if let Some(extra) = map.keys().next() {
+                return Err(ApiError::invalid_body(format!(
+                    "Additional properties not allowed: {extra}"
+                )));
+            }
+        }
+        _ => return Err(ApiError::invalid_body("expected an object")),
+    }
+    Ok(Value::Object(read))
+}
+
 fn singleton(
     store: &mut Store,
     kind: &'static Kind,
@@ -577,6 +613,7 @@ fn singleton(
             if let Value::Object(map) = &body {
                 check_write(kind, map, false)?;
             }
+            let body = read_form(kind, body)?;
             let put = kind.update.is_some_and(|e| e.method == Method::Put);
             let current = store.singletons.get(&key).cloned();
             let next = match current {
@@ -1202,6 +1239,33 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 404);
+    }
+
+    #[test]
+    fn the_login_page_template_is_written_as_template_and_read_as_body() {
+        let mut store = Store::new("t", 1);
+        let path = "/branding/templates/universal-login";
+        call(
+            &mut store,
+            HttpMethod::PUT,
+            path,
+            Some(json!({"template": "<html>{%- auth0:widget -%}</html>"})),
+        )
+        .unwrap();
+        let (_, body) = call(&mut store, HttpMethod::GET, path, None).unwrap();
+        assert_eq!(
+            body.unwrap(),
+            json!({"body": "<html>{%- auth0:widget -%}</html>"})
+        );
+        // What a read answers is not what a write takes.
+        let err = call(
+            &mut store,
+            HttpMethod::PUT,
+            path,
+            Some(json!({"body": "x"})),
+        )
+        .unwrap_err();
+        assert_eq!(err.status.as_u16(), 400);
     }
 
     #[test]

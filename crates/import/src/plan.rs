@@ -1021,7 +1021,10 @@ impl Planner<'_> {
             self.tally(kind.name).unchanged += 1;
             return;
         }
-        let body = if endpoint.method == Method::Put || !want.is_object() {
+        let body = if !kind.write_form.is_empty() {
+            // A kind written in another form than it reads (`{template}` for `{body}`).
+            write_form(kind, &source)
+        } else if endpoint.method == Method::Put || !want.is_object() {
             want
         } else {
             let mut body = Map::new();

@@ -468,6 +468,8 @@ pub static CATALOG: &[Kind] = &[
     singleton("branding", "/branding", Patch),
     Kind {
         delete: ep(Delete, "/branding/templates/universal-login"),
+        // Read as `{body}` (GetUniversalLoginTemplate), written as `{template}`.
+        write_form: &[("template", "body")],
         ..singleton(
             "universal_login_template",
             "/branding/templates/universal-login",
