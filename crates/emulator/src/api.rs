@@ -480,6 +480,13 @@ fn defaults_on_create(store: &mut Store, kind: &Kind, object: &mut Map<String, V
             object.entry("realms").or_insert_with(|| json!([name]));
             object.entry("options").or_insert_with(|| json!({}));
         }
+        "phone_providers" => {
+            // What a real tenant answers (and the official SDK reads): the channel, the
+            // tenant, and whether it is disabled.
+            object.insert("tenant".into(), json!(tenant));
+            object.insert("channel".into(), json!("phone"));
+            object.entry("disabled").or_insert_with(|| json!(false));
+        }
         "custom_domains" => {
             object.insert("status".into(), json!("pending_verification"));
             object.insert("primary".into(), json!(false));
@@ -1266,6 +1273,26 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 400);
+    }
+
+    #[test]
+    fn a_phone_provider_reads_back_with_its_channel_tenant_and_disabled_flag() {
+        let mut store = Store::new("t", 1);
+        let (_, body) = call(
+            &mut store,
+            HttpMethod::POST,
+            "/branding/phone/providers",
+            Some(json!({"name": "twilio", "credentials": {"auth_token": "s"}, "configuration": {"sid": "AC1", "delivery_methods": ["text"]}})),
+        )
+        .unwrap();
+        let created = body.unwrap();
+        assert_eq!(created["channel"], "phone");
+        assert_eq!(created["tenant"], "t");
+        assert_eq!(created["disabled"], false);
+        assert!(
+            created.get("credentials").is_none(),
+            "write-only: {created}"
+        );
     }
 
     #[test]
