@@ -261,7 +261,7 @@ pub struct Store {
 impl Store {
     /// An empty tenant.
     pub fn new(tenant: &str, seed: u64) -> Self {
-        Self {
+        let mut store = Self {
             tenant: tenant.to_owned(),
             rng: StdRng::seed_from_u64(seed),
             tables: HashMap::new(),
@@ -270,7 +270,28 @@ impl Store {
             users: Users::default(),
             credentials: HashMap::new(),
             jobs: IndexMap::new(),
-        }
+        };
+        store.add_global_client();
+        store
+    }
+
+    /// Every tenant has its global client, "All Applications" (`global: true`): the
+    /// platform's own, which a restore neither writes nor deletes. Its id comes from the
+    /// tenant's name (not the random stream, so that generated tenants keep their ids).
+    fn add_global_client(&mut self) {
+        // FNV-1a of the name seeds a stream of its own.
+        let seed = self.tenant.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let id = crate::ids::alnum(&mut StdRng::seed_from_u64(seed), 32);
+        let tenant = self.tenant.clone();
+        self.table("clients", "").insert(
+            id.clone(),
+            serde_json::json!({
+                "client_id": id, "name": "All Applications", "global": true,
+                "tenant": tenant, "callbacks": [], "is_first_party": true,
+            }),
+        );
     }
 
     /// The table of `kind` under `scope`, created empty if needed.

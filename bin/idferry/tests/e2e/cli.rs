@@ -79,8 +79,16 @@ fn emulate_writes_a_config_that_list_uses() {
         dir.path(),
     );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.lines().count(), 8, "{out}");
-    assert!(err.contains("8 clients"), "{err}");
+    // The generated applications, and the global client every tenant has.
+    assert_eq!(out.lines().count(), 9, "{out}");
+    assert!(err.contains("9 clients"), "{err}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("\"global\":true") && l.contains("All Applications"))
+            .count(),
+        1,
+        "{out}"
+    );
     let (code, out, err) = idferry(&["list", "acme-prod", "users", "--config", cfg], dir.path());
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 1500);
