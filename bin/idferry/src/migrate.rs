@@ -156,7 +156,7 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
         std::path::absolute(p).with_context(|| format!("{}", p.display()))
     };
     let from = Path::new(&args.from);
-    let source = if from.is_file() || idferry_pipeline::stored::is_url(from) {
+    let source = if crate::restore::is_snapshot(&args.from, &config)? {
         SourceSpec {
             snapshot: Some(if from.is_file() {
                 absolute(from)?
@@ -168,13 +168,6 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
             ..SourceSpec::default()
         }
     } else {
-        if config.tenant(&args.from).is_err() {
-            bail!(
-                "{} is neither a snapshot file nor a tenant of the config (tenants: {})",
-                args.from,
-                config.names()
-            );
-        }
         SourceSpec {
             tenant: Some(args.from.clone()),
             ..SourceSpec::default()

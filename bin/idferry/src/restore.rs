@@ -81,18 +81,11 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     // A snapshot (a file, or a URL downloaded for the time of the restore), else a
     // tenant of the config.
     let path = Path::new(&args.source);
-    let (from, _copy) = if path.is_file() || idferry_pipeline::stored::is_url(path) {
+    let (from, _copy) = if is_snapshot(&args.source, &config)? {
         let fetched = idferry_pipeline::stored::fetch_snapshot(path).await?;
         let key = args.key.decryption()?;
         (Some((fetched.path().to_owned(), key)), Some(fetched))
     } else {
-        if config.tenant(&args.source).is_err() {
-            bail!(
-                "{} is neither a snapshot file nor a tenant of the config (tenants: {})",
-                args.source,
-                config.names()
-            );
-        }
         (None, None)
     };
     let from = match &from {
@@ -162,6 +155,22 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         ok
     })
+}
+
+/// Whether `name` is a snapshot (a file that exists, or a snapshot URL) rather than a
+/// tenant of the config; an error when it is neither.
+pub fn is_snapshot(name: &str, config: &idferry_model::Config) -> anyhow::Result<bool> {
+    let path = Path::new(name);
+    if path.is_file() || idferry_pipeline::stored::is_url(path) {
+        return Ok(true);
+    }
+    if config.tenant(name).is_err() {
+        bail!(
+            "{name} is neither a snapshot file nor a tenant of the config (tenants: {})",
+            config.names()
+        );
+    }
+    Ok(false)
 }
 
 /// Asks `question` on a terminal; refuses elsewhere.
