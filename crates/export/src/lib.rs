@@ -19,36 +19,7 @@ use idferry_model::sink::member_path;
 use idferry_model::{CATALOG, Kind, MemberSink, Progress, Shape, catalog};
 use serde_json::Value;
 
-/// What to export.
-#[derive(Debug, Clone, Default)]
-pub struct ExportOptions {
-    /// Only these kinds (and their sub-resources); all when empty.
-    pub kinds: Vec<String>,
-    /// Not these kinds (nor their sub-resources).
-    pub exclude: Vec<String>,
-    /// Keep secret fields (only for encrypted snapshots).
-    pub include_secrets: bool,
-}
-
-/// What was exported.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExportSummary {
-    /// Records per kind, in the order written.
-    pub counts: Vec<(String, u64)>,
-    /// The fields the users were exported with (none when users were not exported):
-    /// a snapshot's manifest records them.
-    pub user_fields: Option<Vec<String>>,
-}
-
-impl ExportSummary {
-    /// Records of `kind`.
-    pub fn count(&self, kind: &str) -> u64 {
-        self.counts
-            .iter()
-            .find(|(k, _)| k == kind)
-            .map_or(0, |(_, n)| *n)
-    }
-}
+pub use idferry_model::sink::{ExportOptions, ExportSummary};
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]

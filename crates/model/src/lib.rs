@@ -18,7 +18,7 @@ pub use config::{Config, ConfigError, Credentials, Platform, Secret, TenantConfi
 pub use error::RetryClass;
 pub use progress::{Progress, Silent};
 pub use record::Envelope;
-pub use sink::MemberSink;
+pub use sink::{ExportOptions, ExportSummary, MemberSink};
 
 /// One object of a tenant as the API returns it. Kept as JSON so that fields the API
 /// adds tomorrow survive a backup and a restore unchanged.

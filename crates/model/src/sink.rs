@@ -1,5 +1,6 @@
-//! Where an export writes: members (one per kind) of ndjson records. A snapshot archive
-//! is one such sink; a test can be another.
+//! Where an export writes: members (one per kind) of ndjson records (a snapshot archive
+//! is one such sink; a test can be another), what an export is asked to read, and what it
+//! wrote: the same for every platform.
 
 use std::io;
 
@@ -18,4 +19,35 @@ pub trait MemberSink {
 pub fn member_path(kind: &crate::Kind) -> String {
     let dir = if kind.config { "config" } else { "users" };
     format!("{dir}/{}.ndjson", kind.name)
+}
+
+/// What to export (every platform's export takes it).
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// Only these kinds (and their sub-resources); all when empty.
+    pub kinds: Vec<String>,
+    /// Not these kinds (nor their sub-resources).
+    pub exclude: Vec<String>,
+    /// Keep secret fields (only for encrypted snapshots).
+    pub include_secrets: bool,
+}
+
+/// What was exported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// Records per kind, in the order written.
+    pub counts: Vec<(String, u64)>,
+    /// The fields the users were exported with (none when users were not exported):
+    /// a snapshot's manifest records them.
+    pub user_fields: Option<Vec<String>>,
+}
+
+impl ExportSummary {
+    /// Records of `kind`.
+    pub fn count(&self, kind: &str) -> u64 {
+        self.counts
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map_or(0, |(_, n)| *n)
+    }
 }

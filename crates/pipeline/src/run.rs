@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
 use idferry_archive::{Decryption, WriteOptions};
-use idferry_export::ExportOptions;
+use idferry_model::ExportOptions;
 use idferry_model::{Config, Progress};
 use idferry_store::{Fetched, Store};
 use idferry_transform::Mapping;

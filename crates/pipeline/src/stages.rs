@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use futures_util::stream::StreamExt;
 use idferry_archive::{SnapshotWriter, WriteOptions, WrittenSnapshot};
-use idferry_export::{ExportOptions, ExportSummary};
 use idferry_import::users::Report;
+use idferry_model::{ExportOptions, ExportSummary};
 use idferry_model::{Progress, TenantConfig};
 use idferry_store::Store;
 use serde_json::Value;

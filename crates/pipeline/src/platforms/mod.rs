@@ -20,8 +20,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::LocalBoxFuture as BoxFuture;
 use idferry_archive::diff::KindDiff;
 use idferry_archive::{Decryption, SnapshotWriter};
-use idferry_export::{ExportOptions, ExportSummary};
-use idferry_model::{Progress, TenantConfig};
+use idferry_model::{ExportOptions, ExportSummary, Progress, TenantConfig};
 use idferry_transform::Mapping;
 
 use crate::error::PipelineError;

@@ -8,8 +8,7 @@ use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture as BoxFuture;
 use idferry_archive::diff::KindDiff;
 use idferry_archive::{Decryption, SnapshotWriter};
-use idferry_export::{ExportOptions, ExportSummary};
-use idferry_model::{Progress, TenantConfig};
+use idferry_model::{ExportOptions, ExportSummary, Progress, TenantConfig};
 use idferry_pacing::RetryPolicy;
 use idferry_transform::hashes::HashFile;
 
