@@ -23,8 +23,8 @@ use idferry_import::state::Selection;
 use idferry_import::{ApplyReport, State, Values};
 
 use super::{
-    Catalog, CatalogRow, Exported, From, Listing, PlanRequest, Platform, RestoreApplied,
-    RestoreJob, RestorePlan, UsersJob,
+    Catalog, CatalogRow, Exported, Listing, PlanRequest, Platform, RestoreApplied, RestoreJob,
+    RestorePlan, UsersJob,
 };
 use crate::error::PipelineError;
 use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
@@ -83,7 +83,7 @@ impl Platform for Auth0 {
     }
 
     fn users_profile(&self) -> &'static str {
-        "auth0-export-to-import"
+        sinks::PROFILE
     }
 
     fn catalog(&self) -> Catalog {
@@ -210,10 +210,7 @@ impl Platform for Auth0 {
         request: PlanRequest<'a>,
     ) -> BoxFuture<'a, Result<Box<dyn RestorePlan + 'a>, PipelineError>> {
         async move {
-            let source = match request.from {
-                From::Snapshot(path, key) => Source::Snapshot(path.to_owned(), key),
-                From::Tenant(tenant) => Source::Tenant(client(tenant)?),
-            };
+            let source = Source::of(request.from)?;
             for k in request.kinds {
                 if idferry_model::catalog::find(k).is_none_or(|k| !k.config) {
                     return Err(PipelineError::NotConfiguration { kind: k.clone() });
@@ -258,10 +255,7 @@ impl Platform for Auth0 {
         job: RestoreJob<'a>,
     ) -> BoxFuture<'a, Result<Restored, PipelineError>> {
         async move {
-            let source = match job.from {
-                From::Snapshot(path, key) => Source::Snapshot(path.to_owned(), key),
-                From::Tenant(tenant) => Source::Tenant(client(tenant)?),
-            };
+            let source = Source::of(job.from)?;
             let target = client(job.target)?;
             let sink = RestoreSink {
                 target: &target,

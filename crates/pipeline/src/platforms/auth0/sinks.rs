@@ -28,6 +28,9 @@ use crate::journal::{Journal, UnitChunks};
 use crate::results::{Extracted, Restored, UsersImported};
 use crate::stages::{Shaped, append, extract, lock_journal};
 
+/// The profile users go through after the pipeline's mappings, into an Auth0 tenant.
+pub const PROFILE: &str = "auth0-export-to-import";
+
 /// What a restore sink takes.
 pub struct RestoreSink<'a> {
     /// The target.
@@ -110,7 +113,7 @@ pub async fn restore(
 pub fn import_profile(
     hashes: Option<&Path>,
 ) -> Result<(Mapping, Option<Arc<HashFile>>), PipelineError> {
-    let mut profile = idferry_transform::profiles::profile("auth0-export-to-import")?;
+    let mut profile = idferry_transform::profiles::profile(PROFILE)?;
     let mut loaded = None;
     if let Some(file) = hashes {
         let file = Arc::new(HashFile::load(file).map_err(|e| PipelineError::Hashes {
