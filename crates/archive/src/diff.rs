@@ -1,7 +1,8 @@
 //! Comparing two snapshots kind by kind: objects added, removed and changed (with the
 //! fields that changed), matched by the catalog's natural key. With `ignore_ids` (two
 //! tenants' snapshots), ids and fields the API sets are left out, and references by id
-//! are compared by the natural key of what they point at.
+//! (listed in the catalog or found by the id itself, at any depth) are compared by the
+//! natural key of what they point at.
 //!
 //! Configuration is small and compared whole in memory; users are compared by a
 //! checksum per user, and only changed users are read again for their fields, so that a
@@ -10,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::BufRead;
 
-use idferry_model::record::{Envelope, enveloped, map_values, remove_path};
+use idferry_model::record::{
+    Envelope, MIN_MADE_UP_ID, enveloped, map_strings, map_values, remove_path,
+};
 use idferry_model::{Kind, Shape, catalog};
 use serde::Serialize;
 use serde_json::Value;
@@ -176,12 +179,27 @@ fn follow_references(kind: &Kind, record: &mut Value, names: &Names) {
     }
 }
 
-/// Leaves out what differs between tenants by construction.
+/// Leaves out what differs between tenants by construction. References the catalog
+/// lists become the natural key of what they point at; any other string equal to the
+/// made-up id of an object of the same snapshot becomes `kind name` (a flow's vault
+/// connection, a form's flow), so that a reference is compared by what it points at in
+/// its own tenant, and one that points outside it stays an id and shows.
 fn normalize(kind: &Kind, mut record: Value, names: &Names) -> Value {
     follow_references(kind, &mut record, names);
     if let (Value::Object(map), Some(id)) = (&mut record, kind.id_field) {
         map.remove(id);
     }
+    map_strings(&mut record, &mut |s| {
+        if s.len() < MIN_MADE_UP_ID {
+            return None;
+        }
+        names.iter().find_map(|(k, ids)| {
+            let name = ids.get(s)?;
+            catalog::find(k)?
+                .ids_are_made_up()
+                .then(|| format!("{k} {name}"))
+        })
+    });
     for field in kind.read_only {
         remove_path(&mut record, field);
     }

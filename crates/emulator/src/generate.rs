@@ -454,9 +454,13 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
                "destination": {"type": "webhook", "configuration": {"webhook_endpoint": format!("https://events.{domain}/auth0"),
                                "webhook_authorization": {"method": "bearer", "token": "event-stream-secret"}}}, "status": "enabled"}),
     );
-    m.post("/flows/vault/connections", json!({"name": "Slack alerts", "app_id": "SLACK", "setup": {"type": "WEBHOOK", "url": "https://hooks.slack.example/T000/B001/vault-secret"}}));
-    m.post("/forms", json!({"name": "Progressive profile", "languages": {"primary": "en"}, "nodes": [{"id": "step1", "type": "STEP", "config": {"components": [{"id": "company", "type": "TEXT", "category": "FIELD"}]}}]}));
-    m.post("/flows", json!({"name": "Welcome flow", "actions": [{"id": "notify", "type": "SLACK", "action": "POST_MESSAGE", "params": {"text": "A new user"}}]}));
+    // A flow naming its vault connection and a form naming the flow: references by id in
+    // fields no catalog lists (a restore finds them by the ids themselves).
+    let vault = m.id("/flows/vault/connections", json!({"name": "Slack alerts", "app_id": "SLACK", "setup": {"type": "WEBHOOK", "url": "https://hooks.slack.example/T000/B001/vault-secret"}}), "id");
+    let flow = m.id("/flows", json!({"name": "Welcome flow", "actions": [{"id": "notify", "type": "SLACK", "action": "POST_MESSAGE", "params": {"connection_id": vault, "text": "A new user"}}]}), "id");
+    m.post("/forms", json!({"name": "Progressive profile", "languages": {"primary": "en"}, "nodes": [
+        {"id": "step1", "type": "STEP", "config": {"components": [{"id": "company", "type": "TEXT", "category": "FIELD"}]}, "coordinates": {"x": 0, "y": 0}},
+        {"id": "flow1", "type": "FLOW", "config": {"flow_id": flow, "next_node": "$ending"}, "coordinates": {"x": 300, "y": 0}}]}));
     m.post("/network-acls", json!({"description": "Block scanners", "active": true, "priority": 1, "rule": {"action": {"block": true}, "match": {"ipv4_cidrs": ["198.51.100.0/24"]}, "scope": "authentication"}}));
     let uap = m.id(
         "/user-attribute-profiles",
@@ -465,7 +469,18 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
     );
     m.post("/self-service-profiles", json!({"name": "Enterprise SSO setup", "description": "For customer IT admins", "allowed_strategies": ["oidc", "samlp", "okta"], "user_attribute_profile_id": uap}));
     m.post("/token-exchange-profiles", json!({"name": "Legacy token exchange", "subject_token_type": "urn:acme:legacy-token", "action_id": action_ids[4], "type": "custom_authentication"}));
-    m.post("/connection-profiles", json!({"name": "Enterprise OIDC defaults", "enabled_features": ["scim"], "connection_config": {}}));
+    let cop = m.id("/connection-profiles", json!({"name": "Enterprise OIDC defaults", "enabled_features": ["scim"], "connection_config": {}}), "id");
+    // An Okta integration network application's express configuration names the profiles
+    // and the OIN client by id.
+    if let [.., (_, _, oin), (_, _, portal)] = client_ids.as_slice() {
+        m.call(
+            HttpMethod::PATCH,
+            &format!("/clients/{portal}"),
+            json!({"express_configuration": {"initiate_login_uri_template": format!("{app_url}/partner-portal/login?org={{organization_name}}"),
+                   "user_attribute_profile_id": uap, "connection_profile_id": cop, "enable_client": true, "enable_organization": false,
+                   "okta_oin_client_id": oin, "admin_login_domain": format!("admin.{domain}")}}),
+        );
+    }
     m.post("/custom-domains", json!({"domain": format!("login.{domain}"), "type": "auth0_managed_certs", "tls_policy": "recommended"}));
 
     // Email, phone, branding, prompts.

@@ -258,12 +258,21 @@ pub struct Store {
     pub jobs: IndexMap<String, Job>,
 }
 
+/// FNV-1a of a tenant's name.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 impl Store {
     /// An empty tenant.
     pub fn new(tenant: &str, seed: u64) -> Self {
         let mut store = Self {
             tenant: tenant.to_owned(),
-            rng: StdRng::seed_from_u64(seed),
+            // The name is mixed in: two tenants never draw the same ids (as on the
+            // platform, where ids are unique across tenants).
+            rng: StdRng::seed_from_u64(seed ^ name_hash(tenant)),
             tables: HashMap::new(),
             singletons: HashMap::new(),
             relations: HashMap::new(),
@@ -279,10 +288,7 @@ impl Store {
     /// platform's own, which a restore neither writes nor deletes. Its id comes from the
     /// tenant's name (not the random stream, so that generated tenants keep their ids).
     fn add_global_client(&mut self) {
-        // FNV-1a of the name seeds a stream of its own.
-        let seed = self.tenant.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+        let seed = name_hash(&self.tenant);
         let id = crate::ids::alnum(&mut StdRng::seed_from_u64(seed), 32);
         let tenant = self.tenant.clone();
         self.table("clients", "").insert(

@@ -1,7 +1,8 @@
 //! Dumping a tenant: every catalog kind and its sub-resources through the client's
 //! paginated streams, and all users through a users-exports job, written member by
 //! member into a [`MemberSink`] (a snapshot archive). Records stream through: a million
-//! users never sit in memory. Secret fields are left out unless asked for.
+//! users never sit in memory. Secret fields are left out unless asked for; those that
+//! held a value are then named in a member of their own, so that a restore asks for them.
 //!
 //! Users are exported with every field they carry named (`USER_FIELDS`, whole objects):
 //! a job without a field list gets a default set that leaves metadata out.
@@ -14,7 +15,7 @@ use std::collections::HashSet;
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use idferry_auth0::{Client, ExportRequest};
-use idferry_model::record::{Envelope, enveloped, remove_path};
+use idferry_model::record::{Envelope, REDACTED_KIND, REDACTED_MEMBER, Redacted, enveloped};
 use idferry_model::sink::member_path;
 use idferry_model::{CATALOG, Kind, MemberSink, Progress, Shape, catalog};
 use serde_json::Value;
@@ -89,6 +90,8 @@ struct Writer<'a> {
     sink: &'a mut dyn MemberSink,
     progress: &'a dyn Progress,
     include_secrets: bool,
+    /// Secret fields left out, to be named in [`REDACTED_MEMBER`].
+    redacted: Vec<Redacted>,
     summary: ExportSummary,
     buf: Vec<u8>,
     current: String,
@@ -117,10 +120,10 @@ impl Writer<'_> {
         parent: &[&str],
         key: Option<&str>,
     ) -> Result<(), ExportError> {
-        if !self.include_secrets {
-            for path in kind.secrets {
-                remove_path(&mut record, path);
-            }
+        if !self.include_secrets
+            && let Some(r) = Redacted::strip(kind, &mut record, parent, key)
+        {
+            self.redacted.push(r);
         }
         self.buf.clear();
         let written = if enveloped(kind) {
@@ -152,6 +155,25 @@ impl Writer<'_> {
             self.progress.advance(&self.current, 1000);
         }
         Ok(())
+    }
+
+    /// Names the secrets left out, in a member of their own (none when none were).
+    fn write_redacted(&mut self) -> Result<(), ExportError> {
+        if self.redacted.is_empty() {
+            return Ok(());
+        }
+        let failed = |source: std::io::Error| ExportError::Sink {
+            member: REDACTED_MEMBER.to_owned(),
+            source,
+        };
+        self.sink
+            .start_member(REDACTED_MEMBER, REDACTED_KIND)
+            .map_err(failed)?;
+        for r in std::mem::take(&mut self.redacted) {
+            let line = serde_json::to_vec(&r).map_err(|e| failed(e.into()))?;
+            self.sink.write_record(&line).map_err(failed)?;
+        }
+        self.sink.finish_member().map_err(failed)
     }
 
     fn finish(&mut self, kind: &Kind) -> Result<(), ExportError> {
@@ -188,6 +210,7 @@ pub async fn export(
         sink,
         progress,
         include_secrets: options.include_secrets,
+        redacted: Vec::new(),
         summary: ExportSummary::default(),
         buf: Vec::with_capacity(4096),
         current: String::new(),
@@ -235,6 +258,7 @@ pub async fn export(
             w.finish(child)?;
         }
     }
+    w.write_redacted()?;
     if let Some(job) = users_job {
         let kind = catalog::find("users")
             .ok_or_else(|| ExportError::Usage("the catalog lacks users".into()))?;

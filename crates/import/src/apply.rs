@@ -99,6 +99,27 @@ fn substitute(value: &mut Value, resolved: &HashMap<String, String>) -> Result<(
     }
 }
 
+/// Whether `request` holds any of `placeholders` (in its ids or anywhere in its body).
+fn needs_any(request: &Request, placeholders: &[&str]) -> bool {
+    fn holds(value: &Value, placeholders: &[&str]) -> bool {
+        match value {
+            Value::String(s) => is_placeholder(s) && placeholders.contains(&s.as_str()),
+            Value::Array(items) => items.iter().any(|v| holds(v, placeholders)),
+            Value::Object(map) => map.values().any(|v| holds(v, placeholders)),
+            _ => false,
+        }
+    }
+    !placeholders.is_empty()
+        && (request
+            .ids
+            .iter()
+            .any(|i| placeholders.contains(&i.as_str()))
+            || request
+                .body
+                .as_ref()
+                .is_some_and(|b| holds(b, placeholders)))
+}
+
 /// The request with placeholders filled in, or why it cannot be sent.
 fn prepare(
     request: &Request,
@@ -174,9 +195,20 @@ pub async fn apply(client: &Client, plan: &Plan, progress: &dyn Progress) -> App
     let mut at = 0;
     while at < plan.steps.len() {
         let first = &plan.steps[at];
+        // A run ends where the kind or action changes, or where a step needs an object
+        // created earlier in the same run (a client naming another client).
+        let mut creating: Vec<&str> = Vec::new();
         let end = plan.steps[at..]
             .iter()
-            .position(|s| s.kind != first.kind || s.action != first.action)
+            .position(|s| {
+                let ends = s.kind != first.kind
+                    || s.action != first.action
+                    || s.request.as_ref().is_some_and(|r| needs_any(r, &creating));
+                if let Some((_, p)) = s.request.as_ref().and_then(|r| r.new_id.as_ref()) {
+                    creating.push(p);
+                }
+                ends
+            })
             .map_or(plan.steps.len(), |n| at + n);
         let run = &plan.steps[at..end];
         let outcomes: Vec<Result<Option<String>, String>> = stream::iter(run)

@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod chunk;
+pub mod discovery;
 pub mod error;
 pub mod plan;
 pub mod state;

@@ -14,11 +14,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use idferry_model::catalog::IdFormat;
-use idferry_model::record::{remove_path, set_path, values_at};
+use idferry_model::record::{remove_path, set_at, set_path, values_at};
 use idferry_model::{CATALOG, Endpoint, Kind, Method, Shape, catalog};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::discovery::SourceIds;
 use crate::state::{Item, State};
 use crate::values::Values;
 
@@ -163,6 +164,9 @@ pub struct Plan {
     pub needed_values: Vec<NeededValue>,
     /// Things the user should know (references dropped, secrets not restored).
     pub notes: Vec<String>,
+    /// References the catalog does not list, found by id in the records and rewritten
+    /// (or refused), per `kind field -> kind referred to`.
+    pub discovered: BTreeMap<String, usize>,
 }
 
 impl Plan {
@@ -364,7 +368,20 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
         })
         .map(|k| k.name)
         .collect();
+    let source_ids = SourceIds::of(source);
+    let mut needs: HashSet<(&'static str, &'static str)> = HashSet::new();
+    for kind in CATALOG.iter().filter(|k| k.config) {
+        for item in source.items(kind.name) {
+            for found in source_ids.found_in(kind, &item.record) {
+                needs.insert((kind.name, found.kind.name));
+            }
+        }
+    }
+    let needs: Vec<(&str, &str)> = needs.into_iter().collect();
     let mut planner = Planner {
+        source,
+        source_ids,
+        generated: BTreeMap::new(),
         values,
         options,
         selected,
@@ -375,10 +392,15 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
         next_placeholder: 0,
         blocked_ids: HashSet::new(),
     };
-    for kind in catalog::dependency_order() {
+    for kind in catalog::dependency_order_with(&needs) {
         if kind.config {
             planner.kind(kind, source.items(kind.name), target.items(kind.name));
         }
+    }
+    for ((kind, field), n) in &planner.generated {
+        planner.plan.notes.push(format!(
+            "{kind}: {n} created without the source's {field} (a snapshot without secrets holds none): the target makes up new ones; to keep the source's, add [{kind}.\"NAME\"] {field:?} = ... to --values"
+        ));
     }
     let mut plan = planner.plan;
     for (_, step) in planner.deletes.into_iter().rev() {
@@ -389,6 +411,12 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
 }
 
 struct Planner<'a> {
+    /// The source, for the secrets its snapshot left out.
+    source: &'a State,
+    /// The source's ids, to find references the catalog does not list.
+    source_ids: SourceIds,
+    /// Secrets the target makes up for created objects, per (kind, field): how many.
+    generated: BTreeMap<(&'static str, String), usize>,
     values: &'a Values,
     options: &'a PlanOptions,
     selected: HashSet<&'static str>,
@@ -523,8 +551,29 @@ impl Planner<'_> {
                 });
             }
         }
+        let mut discovered = Vec::new();
+        for found in self.source_ids.found_in(kind, &item.record) {
+            let Some(id_field) = found.kind.id_field else {
+                continue;
+            };
+            discovered.push(format!(
+                "{} {} -> {}",
+                kind.name,
+                found.field(),
+                found.kind.name
+            ));
+            match self.ids.resolve(found.kind.name, id_field, &found.id) {
+                Some(t) => set_at(&mut record, &found.path, Value::String(t)),
+                None => unresolved.push(self.describe(found.kind.name, &found.id, &found.path)),
+            }
+        }
         let name = self.label(kind, item);
         ancestry.push((kind.name.to_owned(), name));
+        if self.wanted(kind, &ancestry) {
+            for d in discovered {
+                *self.plan.discovered.entry(d).or_default() += 1;
+            }
+        }
         Placed {
             item: Item {
                 parent: item.parent.clone(),
@@ -626,8 +675,53 @@ impl Planner<'_> {
             .join(" > ")
     }
 
+    /// The source items of `kind`, those that others of the same kind refer to first (a
+    /// client's `express_configuration.okta_oin_client_id` names another client), so that
+    /// each is placed after what it refers to. Otherwise in source order.
+    fn referred_first<'s>(&self, kind: &'static Kind, source: &'s [Item]) -> Vec<&'s Item> {
+        let Some(id_field) = kind.id_field else {
+            return source.iter().collect();
+        };
+        let position: HashMap<&str, usize> = source
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| Some((item.record.get(id_field)?.as_str()?, i)))
+            .collect();
+        let needs: Vec<Vec<usize>> = source
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                self.source_ids
+                    .found_in(kind, &item.record)
+                    .iter()
+                    .filter(|f| f.kind.name == kind.name)
+                    .filter_map(|f| position.get(f.id.as_str()).copied())
+                    .filter(|j| *j != i)
+                    .collect()
+            })
+            .collect();
+        if needs.iter().all(Vec::is_empty) {
+            return source.iter().collect();
+        }
+        fn visit(i: usize, needs: &[Vec<usize>], seen: &mut [bool], out: &mut Vec<usize>) {
+            if std::mem::replace(&mut seen[i], true) {
+                return;
+            }
+            for j in &needs[i] {
+                visit(*j, needs, seen, out);
+            }
+            out.push(i);
+        }
+        let mut seen = vec![false; source.len()];
+        let mut order = Vec::with_capacity(source.len());
+        for i in 0..source.len() {
+            visit(i, &needs, &mut seen, &mut order);
+        }
+        order.into_iter().map(|i| &source[i]).collect()
+    }
+
     fn kind(&mut self, kind: &'static Kind, source: &[Item], target: &[Item]) {
-        let placed: Vec<Placed> = source.iter().map(|i| self.place(kind, i)).collect();
+        let source = self.referred_first(kind, source);
         let mut target_groups: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
         for t in target {
             target_groups
@@ -635,13 +729,15 @@ impl Planner<'_> {
                 .or_default()
                 .push(t);
         }
+        if let Shape::Collection | Shape::Singleton | Shape::Keyed { .. } = kind.shape {
+            // Placed one by one, each after what it refers to is planned.
+            return self.objects(kind, &source, target_groups);
+        }
+        let placed: Vec<Placed> = source.iter().map(|i| self.place(kind, i)).collect();
         match kind.shape {
             Shape::Links { body_key, .. } => self.links(kind, body_key, placed, &target_groups),
             Shape::Replace { body_key } => self.replace(kind, body_key, placed, &target_groups),
-            Shape::Map => self.map(kind, placed, &target_groups),
-            Shape::Collection | Shape::Singleton | Shape::Keyed { .. } => {
-                self.objects(kind, placed, target_groups)
-            }
+            _ => self.map(kind, placed, &target_groups),
         }
     }
 
@@ -669,7 +765,7 @@ impl Planner<'_> {
     fn objects(
         &mut self,
         kind: &'static Kind,
-        placed: Vec<Placed>,
+        source: &[&Item],
         target_groups: BTreeMap<String, Vec<&Item>>,
     ) {
         let mut matched: HashSet<(String, usize)> = HashSet::new();
@@ -682,7 +778,8 @@ impl Planner<'_> {
             }
         }
         let mut seen_per_group: HashMap<String, HashMap<String, usize>> = HashMap::new();
-        for p in placed {
+        for item in source {
+            let p = self.place(kind, item);
             let source_ids: Vec<(&'static str, String)> = mapped_fields(kind)
                 .into_iter()
                 .filter_map(|f| p.item.record.get(f).map(|v| (f, text(v))))
@@ -727,7 +824,17 @@ impl Planner<'_> {
                             self.ids.insert(kind.name, f, v.clone(), text(tv));
                         }
                     }
-                    if wanted {
+                    if wanted && !p.unresolved.is_empty() {
+                        // Writing it would put the source's ids into the target.
+                        self.blocked(
+                            kind,
+                            name,
+                            format!(
+                                "it refers to {} which the target lacks and this restore does not create; the target's object is left as it is",
+                                p.unresolved.join(", ")
+                            ),
+                        );
+                    } else if wanted {
                         self.update(kind, &p, t, &parents, name);
                     }
                 }
@@ -861,6 +968,43 @@ impl Planner<'_> {
         missing
     }
 
+    /// Secret fields the source had set (its snapshot names them as left out) that `body`
+    /// still lacks after the values file and, for an update, the target's own: listed as
+    /// needed and returned. Those the platform makes up on a create are left to it and
+    /// counted for a note.
+    fn unset_secrets(
+        &mut self,
+        kind: &'static Kind,
+        p: &Placed,
+        body: &Value,
+        name: Option<&str>,
+        creating: bool,
+    ) -> Vec<String> {
+        let mut missing = Vec::new();
+        for field in self.source.redacted(kind, &p.item) {
+            if kind.write_only.contains(&field.as_str()) || field.contains('[') || field == "*" {
+                continue; // asked for with the write-only values
+            }
+            if values_at(body, field).into_iter().any(|v| !v.is_null()) {
+                continue;
+            }
+            if creating && kind.generated.contains(&field.as_str()) {
+                *self
+                    .generated
+                    .entry((kind.name, field.clone()))
+                    .or_default() += 1;
+                continue;
+            }
+            missing.push(field.clone());
+            self.plan.needed_values.push(NeededValue {
+                kind: kind.name.to_owned(),
+                name: name.map(str::to_owned),
+                field: field.clone(),
+            });
+        }
+        missing
+    }
+
     /// Blocks an object whose write-only values are missing, saying how to supply them.
     fn block_for_values(
         &mut self,
@@ -879,7 +1023,7 @@ impl Planner<'_> {
             kind,
             name,
             format!(
-                "write-only values are not in the source: {}; supply them in --values (e.g. {hint})",
+                "secret values are not in the source: {}; supply them in --values (e.g. {hint})",
                 missing.join(", ")
             ),
         );
@@ -933,9 +1077,10 @@ impl Planner<'_> {
             self.tally(kind.name).unchanged += 1;
             return;
         }
-        let missing =
+        let mut missing =
             self.write_only_values(kind, &p.item.record, &mut body, values_name.as_deref());
         self.supplied_secrets(kind, values_name.as_deref(), &mut body);
+        missing.extend(self.unset_secrets(kind, p, &body, values_name.as_deref(), true));
         if !missing.is_empty() {
             if let Some((_, id)) = source_ids.first() {
                 self.blocked_ids.insert((kind.name, id.clone()));
@@ -1005,13 +1150,22 @@ impl Planner<'_> {
             }
         }
         let values_name = Self::values_name(kind, p);
-        let supplied = self.supplied_secrets(kind, values_name.as_deref(), &mut source);
+        // Readable secrets compare by value: one the values file gives and the target
+        // already holds is no change.
+        self.supplied_secrets(kind, values_name.as_deref(), &mut source);
+        let missing = self.unset_secrets(kind, p, &source, values_name.as_deref(), false);
+        if !missing.is_empty() {
+            // Written without them, the target would hold the setting and not its secret
+            // (a captcha provider without its key).
+            self.block_for_values(kind, name, values_name, &missing);
+            return;
+        }
         let want = comparable(kind, &source);
         let have = comparable(kind, &t.record);
         let fields: Vec<String> = match (&want, &have) {
             (Value::Object(w), Value::Object(h)) => w
                 .iter()
-                .filter(|(k, v)| h.get(*k) != Some(v) || supplied.contains(k))
+                .filter(|(k, v)| h.get(*k) != Some(v))
                 .map(|(k, _)| k.clone())
                 .collect(),
             _ if want != have => vec!["(value)".into()],
@@ -1431,6 +1585,252 @@ mod tests {
         );
         assert_eq!(plan.tally["client_grants"].unchanged, 1);
         assert_eq!(plan.tally["resource_servers"].unchanged, 1);
+    }
+
+    /// A source with references the catalog does not list: a client's express
+    /// configuration naming a connection profile and another client, a flow naming a
+    /// vault connection, a form naming the flow.
+    fn unlisted_references() -> State {
+        let mut source = State::default();
+        source.push(
+            kind("clients"),
+            item(
+                json!({"client_id": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1", "name": "okta app",
+                "express_configuration": {"connection_profile_id": "cop_0000000000000000000001",
+                    "okta_oin_client_id": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA2"}}),
+            ),
+        );
+        source.push(
+            kind("clients"),
+            item(json!({"client_id": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA2", "name": "oin"})),
+        );
+        source.push(
+            kind("connection_profiles"),
+            item(json!({"id": "cop_0000000000000000000001", "name": "OIDC defaults"})),
+        );
+        source.push(
+            kind("flows_vault_connections"),
+            item(json!({"id": "ac_00000000000000000001", "name": "Slack", "app_id": "SLACK"})),
+        );
+        source.push(
+            kind("flows"),
+            item(json!({"id": "af_00000000000000000001", "name": "Welcome", "actions": [
+                {"id": "notify", "type": "SLACK", "params": {"connection_id": "ac_00000000000000000001"}}]})),
+        );
+        source.push(
+            kind("forms"),
+            item(
+                json!({"id": "ap_00000000000000000001", "name": "Profile", "nodes": [
+                {"id": "n1", "type": "FLOW", "config": {"flow_id": "af_00000000000000000001"}}]}),
+            ),
+        );
+        source
+    }
+
+    #[test]
+    fn references_found_by_id_follow_the_target_and_point_at_what_is_created_first() {
+        let source = unlisted_references();
+        let mut target = State::default();
+        target.push(
+            kind("connection_profiles"),
+            item(json!({"id": "cop_9999999999999999999999", "name": "OIDC defaults"})),
+        );
+        let values = Values::parse(
+            "[flows_vault_connections.Slack]\nsetup = { type = \"WEBHOOK\", url = \"https://hooks\" }\n",
+            "v.toml",
+            &|_| None,
+        )
+        .unwrap();
+        let plan = plan(&source, &target, &values, &PlanOptions::default());
+        let order: Vec<(&str, &str)> = plan
+            .steps
+            .iter()
+            .map(|s| (s.kind, s.name.as_str()))
+            .collect();
+        let at = |k: &str, n: &str| order.iter().position(|o| *o == (k, n)).unwrap();
+        // The client named by another is created first; what a kind refers to, before it.
+        assert!(
+            at("clients", "clients oin") < at("clients", "clients okta app"),
+            "{order:?}"
+        );
+        assert!(
+            at("flows", "flows Welcome") < at("forms", "forms Profile"),
+            "{order:?}"
+        );
+        let body = |k: &str, n: &str| {
+            plan.steps[at(k, n)]
+                .request
+                .as_ref()
+                .unwrap()
+                .body
+                .clone()
+                .unwrap()
+        };
+        let placeholder = |k: &str, n: &str| {
+            plan.steps[at(k, n)]
+                .request
+                .as_ref()
+                .unwrap()
+                .new_id
+                .clone()
+                .unwrap()
+                .1
+        };
+        let client = body("clients", "clients okta app");
+        assert_eq!(
+            client["express_configuration"]["connection_profile_id"],
+            "cop_9999999999999999999999"
+        );
+        assert_eq!(
+            client["express_configuration"]["okta_oin_client_id"],
+            json!(placeholder("clients", "clients oin"))
+        );
+        let flow = body("flows", "flows Welcome");
+        assert_eq!(
+            flow["actions"][0]["params"]["connection_id"],
+            json!(placeholder(
+                "flows_vault_connections",
+                "flows_vault_connections Slack"
+            ))
+        );
+        let form = body("forms", "forms Profile");
+        assert_eq!(
+            form["nodes"][0]["config"]["flow_id"],
+            json!(placeholder("flows", "flows Welcome"))
+        );
+        let counted: Vec<&str> = plan.discovered.keys().map(String::as_str).collect();
+        assert_eq!(
+            counted,
+            [
+                "clients express_configuration.connection_profile_id -> connection_profiles",
+                "clients express_configuration.okta_oin_client_id -> clients",
+                "flows actions[].params.connection_id -> flows_vault_connections",
+                "forms nodes[].config.flow_id -> flows",
+            ]
+        );
+        // No source id anywhere in what is sent.
+        let sent = serde_json::to_string(
+            &plan
+                .steps
+                .iter()
+                .map(|s| s.request.as_ref().map(|r| r.body.clone()))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        for id in [
+            "cop_0000000000000000000001",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA2",
+            "ac_00000000000000000001",
+            "af_00000000000000000001",
+        ] {
+            assert!(!sent.contains(id), "{id} sent: {sent}");
+        }
+    }
+
+    #[test]
+    fn a_reference_to_what_is_not_restored_blocks_the_object_naming_the_field() {
+        let source = unlisted_references();
+        let mut target = State::default();
+        // The form exists in the target: it is matched, and still not overwritten.
+        target.push(
+            kind("forms"),
+            item(json!({"id": "ap_99999999999999999999", "name": "Profile", "nodes": []})),
+        );
+        let options = PlanOptions {
+            kinds: vec!["forms".into(), "clients".into()],
+            ..PlanOptions::default()
+        };
+        let plan = plan(&source, &target, &Values::none(), &options);
+        let blocked: Vec<(&str, &str)> = plan
+            .steps
+            .iter()
+            .filter(|s| s.action == Action::Blocked)
+            .map(|s| (s.name.as_str(), s.reason.as_deref().unwrap()))
+            .collect();
+        assert_eq!(blocked.len(), 2, "{blocked:?}");
+        assert_eq!(blocked[0].0, "clients okta app");
+        assert!(
+            blocked[0].1.contains(
+                "connection_profiles OIDC defaults (express_configuration.connection_profile_id)"
+            ),
+            "{}",
+            blocked[0].1
+        );
+        assert_eq!(blocked[1].0, "forms Profile");
+        assert!(
+            blocked[1]
+                .1
+                .contains("flows Welcome (nodes[0].config.flow_id)"),
+            "{}",
+            blocked[1].1
+        );
+        assert!(
+            plan.steps.iter().all(|s| s.action != Action::Update),
+            "{:?}",
+            plan.steps
+        );
+    }
+
+    #[test]
+    fn secrets_a_snapshot_left_out_are_asked_for_and_made_up_ones_are_noted() {
+        use idferry_model::record::Redacted;
+        let mut source = State::default();
+        let mut captcha = json!({"active_provider_id": "recaptcha_v2",
+            "recaptcha_v2": {"site_key": "site", "secret": "s3cret"}});
+        let r = Redacted::strip(kind("captcha"), &mut captcha, &[], None).unwrap();
+        assert_eq!(r.fields, ["recaptcha_v2.secret"]);
+        assert_eq!(captcha["recaptcha_v2"], json!({"site_key": "site"}));
+        source.push_redacted(r);
+        source.push(kind("captcha"), item(captcha));
+        let mut client = json!({"client_id": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1", "name": "web", "client_secret": "x"});
+        source.push_redacted(Redacted::strip(kind("clients"), &mut client, &[], None).unwrap());
+        source.push(kind("clients"), item(client));
+        let mut twilio = json!({"sid": "AC1", "auth_token": ""});
+        // An empty secret was not set: nothing to ask for.
+        assert!(Redacted::strip(kind("guardian_sms_twilio"), &mut twilio, &[], None).is_none());
+        let mut target = State::default();
+        target.push(kind("captcha"), item(json!({"active_provider_id": "none"})));
+
+        let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        let needed: Vec<String> = p.needed_values.iter().map(NeededValue::hint).collect();
+        assert_eq!(needed, ["[captcha] \"recaptcha_v2.secret\" = ..."]);
+        let captcha_step = p.steps.iter().find(|s| s.kind == "captcha").unwrap();
+        assert_eq!(captcha_step.action, Action::Blocked);
+        assert!(
+            captcha_step
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("recaptcha_v2.secret")
+        );
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.starts_with("clients: 1 created without the source's client_secret")),
+            "{:?}",
+            p.notes
+        );
+
+        let values = Values::parse(
+            "[captcha]\n\"recaptcha_v2.secret\" = \"given\"\n",
+            "v.toml",
+            &|_| None,
+        )
+        .unwrap();
+        let p = plan(&source, &target, &values, &PlanOptions::default());
+        assert!(p.needed_values.is_empty());
+        let body = p
+            .steps
+            .iter()
+            .find(|s| s.kind == "captcha")
+            .unwrap()
+            .request
+            .as_ref()
+            .unwrap()
+            .body
+            .clone()
+            .unwrap();
+        assert_eq!(body["recaptcha_v2"]["secret"], "given");
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! snapshot or a live tenant, and what it compares against in the target. Configuration
 //! is small (thousands of objects), so it is held whole; users never are.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 
 use idferry_archive::SnapshotReader;
 use idferry_auth0::Client;
 use idferry_export::ExportOptions;
-use idferry_model::record::{Envelope, enveloped};
+use idferry_model::record::{Envelope, REDACTED_KIND, Redacted, enveloped};
 use idferry_model::{CATALOG, Kind, MemberSink, Progress, catalog};
 use idferry_transform::Mapping;
 use idferry_transform::rules::apply_all;
@@ -33,7 +33,12 @@ pub struct State {
     kinds: BTreeMap<&'static str, Vec<Item>>,
     /// Whether secret fields were kept (an encrypted snapshot, or a live tenant).
     pub secrets_included: bool,
+    /// Secret fields the source had set and a snapshot without secrets left out, by
+    /// (kind, parents, key, id).
+    redacted: HashMap<RedactedKey, Vec<String>>,
 }
+
+type RedactedKey = (String, Vec<String>, Option<String>, Option<String>);
 
 /// Which records a [`State`] holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +126,29 @@ impl State {
         Ok(())
     }
 
+    /// The secret fields `item` (of `kind`) had set in its tenant and its snapshot left
+    /// out.
+    pub fn redacted(&self, kind: &Kind, item: &Item) -> &[String] {
+        let id = kind
+            .id_field
+            .and_then(|f| item.record.get(f))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let key = (
+            kind.name.to_owned(),
+            item.parent.clone(),
+            item.key.clone(),
+            id,
+        );
+        self.redacted.get(&key).map_or(&[], Vec::as_slice)
+    }
+
+    /// Records that a snapshot left out these secrets of an object.
+    pub fn push_redacted(&mut self, r: Redacted) {
+        self.redacted
+            .insert((r.kind, r.parent, r.key, r.id), r.fields);
+    }
+
     /// Adds one item of `kind` (tests and in-memory sources).
     pub fn push(&mut self, kind: &'static Kind, item: Item) {
         self.kinds.entry(kind.name).or_default().push(item);
@@ -134,6 +162,27 @@ impl State {
         let mut state = State::default();
         // A bad record is a corrupt snapshot: the archive's error names file, member, record.
         let manifest = reader.for_each_member(|manifest, name, input| {
+            let corrupt = |n: usize, message: String| idferry_archive::ArchiveError::Corrupt {
+                path: reader.path().to_owned(),
+                message: format!("member {name}, record {n}: {message}"),
+            };
+            if selection == Selection::Config
+                && manifest
+                    .members
+                    .iter()
+                    .any(|m| m.path == name && m.kind == REDACTED_KIND)
+            {
+                for (n, line) in std::io::BufReader::new(input).split(b'\n').enumerate() {
+                    let line = line.map_err(|e| corrupt(n + 1, e.to_string()))?;
+                    if line.is_empty() {
+                        continue;
+                    }
+                    let r: Redacted = serde_json::from_slice(&line)
+                        .map_err(|e| corrupt(n + 1, format!("not a redaction: {e}")))?;
+                    state.push_redacted(r);
+                }
+                return Ok(true);
+            }
             let Some(kind) = manifest
                 .members
                 .iter()
@@ -152,12 +201,9 @@ impl State {
                 if line.is_empty() {
                     continue;
                 }
-                state.push_line(kind, &line).map_err(|message| {
-                    idferry_archive::ArchiveError::Corrupt {
-                        path: reader.path().to_owned(),
-                        message: format!("member {name}, record {}: {message}", n + 1),
-                    }
-                })?;
+                state
+                    .push_line(kind, &line)
+                    .map_err(|message| corrupt(n + 1, message))?;
             }
             Ok(true)
         })?;

@@ -240,6 +240,9 @@ pub struct Kind {
     /// Secret fields the API accepts but never returns: a backup cannot hold them, so a
     /// restore must be given them.
     pub write_only: &'static [&'static str],
+    /// Secret fields the platform makes up when a create leaves them out (a client's
+    /// secret): restored from a snapshot without secrets, the object gets new ones.
+    pub generated: &'static [&'static str],
     /// Fields naming objects of other kinds.
     pub references: &'static [Reference],
     /// Kinds that are configuration (false: users and their memberships, or read-only).
@@ -276,6 +279,7 @@ impl Kind {
         read_only: &["id", "created_at", "updated_at"],
         secrets: &[],
         write_only: &[],
+        generated: &[],
         references: &[],
         config: true,
         unique_key: true,
@@ -289,6 +293,12 @@ impl Kind {
         [self.list, self.get, self.create, self.update, self.delete]
             .into_iter()
             .flatten()
+    }
+
+    /// True when the platform makes up the kind's ids (random, prefixed or UUIDs), so that a
+    /// string equal to one, anywhere in a record, is a reference to that object.
+    pub fn ids_are_made_up(&self) -> bool {
+        self.id_field.is_some() && !matches!(self.id_format, IdFormat::Named)
     }
 
     /// True when the kind has no list of its own and is one object (per tenant or parent).
@@ -347,11 +357,25 @@ fn needs(kind: &Kind) -> impl Iterator<Item = &'static str> + '_ {
 /// Every kind, dependencies first (a stable topological order of the catalog): the
 /// order a restore writes in and names are resolved in. Deletes go the other way.
 pub fn dependency_order() -> Vec<&'static Kind> {
+    dependency_order_with(&[])
+}
+
+/// [`dependency_order`] with more needs, `(kind, needed kind)`: references a restore
+/// found in the records themselves rather than in the catalog.
+pub fn dependency_order_with(extra: &[(&str, &str)]) -> Vec<&'static Kind> {
     let mut placed: Vec<&'static Kind> = Vec::with_capacity(CATALOG.len());
     let mut left: Vec<&'static Kind> = CATALOG.iter().collect();
     while !left.is_empty() {
         let ready = left.iter().position(|k| {
-            needs(k).all(|n| placed.iter().any(|p| p.name == n) || find(n).is_none())
+            needs(k)
+                .map(|n| -> &str { n })
+                .chain(
+                    extra
+                        .iter()
+                        .filter(|(of, n)| *of == k.name && *n != k.name)
+                        .map(|(_, n)| *n),
+                )
+                .all(|n| placed.iter().any(|p| p.name == n) || find(n).is_none())
         });
         // A cycle (the catalog test rules it out) would fall back to catalog order.
         let next = left.remove(ready.unwrap_or(0));
@@ -581,6 +605,7 @@ pub static CATALOG: &[Kind] = &[
         required: &["identifier"],
         read_only: &["id", "is_system", "identifier_update"],
         secrets: &["signing_secret"],
+        generated: &["signing_secret"],
         system: Some("is_system"),
         ..Kind::DEFAULT
     },
@@ -604,6 +629,7 @@ pub static CATALOG: &[Kind] = &[
             "owners",
         ],
         secrets: &["client_secret"],
+        generated: &["client_secret"],
         unique_key: false,
         system: Some("global"),
         ..Kind::DEFAULT

@@ -21,6 +21,70 @@ pub struct Envelope {
     pub record: Value,
 }
 
+/// The member of a snapshot without secrets that names the secret fields left out of
+/// it, one [`Redacted`] per object: a restore then knows which secrets the source had set
+/// and asks for each, rather than leaving them silently unset.
+pub const REDACTED_MEMBER: &str = "config/redacted_secrets.ndjson";
+/// The kind named in the manifest for [`REDACTED_MEMBER`] (not a catalog kind).
+pub const REDACTED_KIND: &str = "redacted_secrets";
+
+/// Secret fields an object had set, left out of a snapshot written without secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redacted {
+    /// The object's kind.
+    pub kind: String,
+    /// Ids of its parents, outermost first (as its envelope writes them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parent: Vec<String>,
+    /// Its key, for keyed kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Its id (none for a singleton).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The catalog's secret paths that held a value (`recaptcha_v2.secret`).
+    pub fields: Vec<String>,
+}
+
+impl Redacted {
+    /// Removes `kind`'s secret fields from `record`; the fields that held a value (not
+    /// null, not an empty text), if any.
+    pub fn strip(
+        kind: &Kind,
+        record: &mut Value,
+        parent: &[&str],
+        key: Option<&str>,
+    ) -> Option<Self> {
+        let mut fields = Vec::new();
+        for path in kind.secrets {
+            let set = if *path == "*" {
+                record.as_object().is_some_and(|m| m.values().any(is_set))
+            } else {
+                values_at(record, path).into_iter().any(is_set)
+            };
+            if set {
+                fields.push((*path).to_owned());
+            }
+            remove_path(record, path);
+        }
+        (!fields.is_empty()).then(|| Self {
+            kind: kind.name.to_owned(),
+            parent: parent.iter().map(|p| (*p).to_owned()).collect(),
+            key: key.map(str::to_owned),
+            id: kind
+                .id_field
+                .and_then(|f| record.get(f))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            fields,
+        })
+    }
+}
+
+fn is_set(v: &Value) -> bool {
+    !(v.is_null() || v.as_str() == Some(""))
+}
+
 /// Whether records of `kind` are written in an [`Envelope`].
 pub fn enveloped(kind: &Kind) -> bool {
     kind.parent.is_some() || matches!(kind.shape, Shape::Keyed { .. })
@@ -118,6 +182,100 @@ pub fn set_path(value: &mut Value, path: &str, new: Value) {
     }
 }
 
+/// The shortest made-up id looked for in records by [`Kind::ids_are_made_up`]: a
+/// name the caller chose could equal any text, a platform's random id cannot.
+pub const MIN_MADE_UP_ID: usize = 8;
+
+/// Calls `f` with the path (`actions[0].params.connection_id`) and text of every string
+/// anywhere under `value`.
+pub fn for_each_string(value: &Value, f: &mut dyn FnMut(&str, &str)) {
+    fn walk(value: &Value, path: &mut String, f: &mut dyn FnMut(&str, &str)) {
+        match value {
+            Value::String(s) => f(path, s),
+            Value::Array(items) => {
+                let len = path.len();
+                for (i, item) in items.iter().enumerate() {
+                    path.push_str(&format!("[{i}]"));
+                    walk(item, path, f);
+                    path.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                let len = path.len();
+                for (k, v) in map {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    walk(v, path, f);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(value, &mut String::new(), f);
+}
+
+/// Calls `f` on every string anywhere under `value`, which it may replace.
+pub fn map_strings(value: &mut Value, f: &mut dyn FnMut(&str) -> Option<String>) {
+    match value {
+        Value::String(s) => {
+            if let Some(new) = f(s) {
+                *s = new;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| map_strings(v, f)),
+        Value::Object(map) => map.values_mut().for_each(|v| map_strings(v, f)),
+        _ => {}
+    }
+}
+
+/// Sets the value at `path` as [`for_each_string`] writes paths (with array positions);
+/// nothing when the path is not there.
+pub fn set_at(value: &mut Value, path: &str, to: Value) {
+    let mut at = value;
+    for part in path.split('.') {
+        let (key, mut rest) = part.split_once('[').unwrap_or((part, ""));
+        if !key.is_empty() {
+            match at.get_mut(key) {
+                Some(v) => at = v,
+                None => return,
+            }
+        }
+        while let Some((n, after)) = rest.split_once(']') {
+            match n.parse::<usize>().ok().and_then(|i| at.get_mut(i)) {
+                Some(v) => at = v,
+                None => return,
+            }
+            rest = after.strip_prefix('[').unwrap_or(after);
+        }
+    }
+    *at = to;
+}
+
+/// A path with its array positions left out, as the catalog writes fields:
+/// `a[0].b[12]` -> `a[].b[]`.
+pub fn generic_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push('[');
+            }
+            ']' => {
+                in_index = false;
+                out.push(']');
+            }
+            _ if in_index => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +318,15 @@ mod tests {
             serde_json::to_value(&e).unwrap(),
             json!({"parent": ["rol_1"], "record": {"a": 1}})
         );
+    }
+
+    #[test]
+    fn a_found_path_is_set_in_place() {
+        let mut v = json!({"a": [{"b": "x"}, {"b": ["y", "z"]}]});
+        set_at(&mut v, "a[1].b[1]", json!("w"));
+        set_at(&mut v, "a[0].b", json!("v"));
+        set_at(&mut v, "a[5].b", json!("never"));
+        assert_eq!(v, json!({"a": [{"b": "v"}, {"b": ["y", "w"]}]}));
+        assert_eq!(generic_path("a[10].b[2][3].c"), "a[].b[][].c");
     }
 }

@@ -182,7 +182,8 @@ async fn every_reading_command_refuses_every_kind_of_damaged_snapshot() {
             "--to",
             "acme-staging",
             "--kinds",
-            "clients,roles,resource_servers",
+            // With the profiles a client's express configuration names.
+            "clients,roles,resource_servers,connection_profiles,user_attribute_profiles",
             "--yes",
         ])
         .await;

@@ -99,6 +99,64 @@ impl Pair {
     }
 }
 
+/// The ids of a tenant's configuration objects that the platform made up (in the
+/// emulator's tables: every object's `id`, `client_id`).
+pub fn made_up_ids(p: &Pair, tenant: &str) -> std::collections::HashSet<String> {
+    p.emu.tenant(tenant).unwrap().with(|s| {
+        s.tables
+            .iter()
+            .filter(|((kind, _), _)| *kind != "users")
+            .flat_map(|(_, t)| t.values())
+            .filter_map(|r| r.get("client_id").or_else(|| r.get("id"))?.as_str())
+            .filter(|id| id.len() >= 8)
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+/// How many secrets acme-prod has set (read live, secrets included), and `kind name
+/// field` of each that acme-staging's object of the same name lacks.
+pub async fn unset_secrets(p: &Pair) -> (usize, Vec<String>) {
+    use idferry_import::plan::display_name;
+    use idferry_import::state::{Selection, State};
+    let read = |name: &str| {
+        let t = p.emu.tenant(name).unwrap().clone();
+        async move {
+            let client = crate::common::token_client(&t);
+            State::from_tenant(&client, Selection::Config, &idferry_model::Silent)
+                .await
+                .unwrap()
+        }
+    };
+    let (source, target) = (read("acme-prod").await, read("acme-staging").await);
+    let set = |v: &Value| !(v.is_null() || v.as_str() == Some(""));
+    let (mut checked, mut unset) = (0, Vec::new());
+    for kind in idferry_model::CATALOG.iter().filter(|k| k.config) {
+        for item in source.items(kind.name) {
+            let name = display_name(kind.name, item);
+            let there = target
+                .items(kind.name)
+                .iter()
+                .find(|t| display_name(kind.name, t) == name);
+            for field in kind.secrets.iter().filter(|f| !f.contains(['[', '*'])) {
+                let had = idferry_model::record::values_at(&item.record, field)
+                    .into_iter()
+                    .any(set);
+                let has = there.is_some_and(|t| {
+                    idferry_model::record::values_at(&t.record, field)
+                        .into_iter()
+                        .any(set)
+                });
+                checked += usize::from(had);
+                if had && !has {
+                    unset.push(format!("{} {name} {field}", kind.name));
+                }
+            }
+        }
+    }
+    (checked, unset)
+}
+
 /// A values file supplying every value the plan asks for.
 pub fn values_for(plan: &Value) -> String {
     let mut text = String::new();
@@ -173,6 +231,41 @@ async fn a_restore_into_an_empty_tenant_matches_the_source_and_a_rerun_plans_not
     assert_eq!(code, 0, "restore:\n{out}\n{err}\nvalues:\n{values}");
     assert!(out.contains("Restored into acme-staging"), "{out}");
 
+    // Every secret the source had set is set in the target (the plan asked for each one
+    // the snapshot could not hold, and the values file gave it), or made up by the target.
+    let (checked, unset) = unset_secrets(&p).await;
+    assert!(
+        checked >= 12,
+        "the demo tenant sets a dozen secrets: {checked}"
+    );
+    assert!(
+        unset.is_empty(),
+        "secrets set in the source and not in the target: {unset:?}"
+    );
+    // References the catalog does not list were found by their ids and rewritten.
+    assert!(
+        out.contains("forms nodes[].config.flow_id -> flows: 1")
+            && out.contains("clients express_configuration.okta_oin_client_id -> clients: 1"),
+        "{out}"
+    );
+    // No id of the source tenant is anywhere in what the target now holds (read from the
+    // emulator's own tables, not through idferry).
+    let source_ids = made_up_ids(&p, "acme-prod");
+    let leaked: Vec<String> = p.emu.tenant("acme-staging").unwrap().with(|s| {
+        let mut leaked = Vec::new();
+        let mut tables: Vec<&Value> = s.tables.values().flat_map(|t| t.values()).collect();
+        tables.extend(s.singletons.values());
+        for record in tables {
+            idferry_model::record::for_each_string(record, &mut |path, text| {
+                if source_ids.contains(text) {
+                    leaked.push(format!("{path} = {text}"));
+                }
+            });
+        }
+        leaked
+    });
+    assert!(leaked.is_empty(), "source ids in the target: {leaked:?}");
+
     let b = p.backup("acme-staging").await;
     let (code, out, err) = p
         .idferry(&[
@@ -189,6 +282,49 @@ async fn a_restore_into_an_empty_tenant_matches_the_source_and_a_rerun_plans_not
     let again = p.plan(&a, &["--values", "values.toml"]).await;
     assert_eq!(again["steps"], serde_json::json!([]), "{again:#}");
     let _ = &p.emu;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_without_what_a_record_refers_to_names_the_dangling_field() {
+    let p = Pair::new(0).await;
+    let a = p.backup("acme-prod").await;
+    // Forms and clients without the flows, profiles they name by id in fields no catalog
+    // lists.
+    let plan = p.plan(&a, &["--kinds", "forms,clients"]).await;
+    let blocked: Vec<(String, String)> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "blocked")
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let reason = |name: &str| {
+        blocked
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("{name} not blocked: {blocked:?}"))
+    };
+    assert!(
+        reason("forms Progressive profile")
+            .contains("flows Welcome flow (nodes[1].config.flow_id)"),
+        "{blocked:?}"
+    );
+    let portal = reason("clients Partner Portal");
+    assert!(
+        portal.contains(
+            "connection_profiles Enterprise OIDC defaults (express_configuration.connection_profile_id)"
+        ) && portal.contains("user_attribute_profiles Workforce attributes"),
+        "{portal}"
+    );
+    // Nothing else is blocked: the other clients are written.
+    assert_eq!(blocked.len(), 2, "{blocked:?}");
+    assert_eq!(plan["tally"]["clients"]["create"], 7, "{:#}", plan["tally"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -369,6 +369,15 @@ impl RestorePlan for Auth0Plan {
                 t.create, t.update, t.unchanged, t.delete, t.blocked, t.extra
             ));
         }
+        if !plan.discovered.is_empty() {
+            out.push(format!(
+                "References found by id in fields the catalog does not list ({}), each put in {target}'s terms:",
+                plan.discovered.values().sum::<usize>()
+            ));
+            for (what, n) in &plan.discovered {
+                out.push(format!("  {what}: {n}"));
+            }
+        }
         if !plan.steps.is_empty() {
             out.push(format!("Changes ({} requests):", plan.requests()));
         }
