@@ -157,9 +157,10 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Names the secrets left out, in a member of their own (none when none were).
+    /// Names the secrets left out, in a member of their own (written, empty when none
+    /// were set, whenever secrets are left out: its presence says the names are known).
     fn write_redacted(&mut self) -> Result<(), ExportError> {
-        if self.redacted.is_empty() {
+        if self.include_secrets {
             return Ok(());
         }
         let failed = |source: std::io::Error| ExportError::Sink {

@@ -36,6 +36,9 @@ pub struct State {
     /// Secret fields the source had set and a snapshot without secrets left out, by
     /// (kind, parents, key, id).
     redacted: HashMap<RedactedKey, Vec<String>>,
+    /// Whether the source says which secrets it left out (snapshots written before it did
+    /// not).
+    pub redactions_known: bool,
 }
 
 type RedactedKey = (String, Vec<String>, Option<String>, Option<String>);
@@ -172,6 +175,7 @@ impl State {
                     .iter()
                     .any(|m| m.path == name && m.kind == REDACTED_KIND)
             {
+                state.redactions_known = true;
                 for (n, line) in std::io::BufReader::new(input).split(b'\n').enumerate() {
                     let line = line.map_err(|e| corrupt(n + 1, e.to_string()))?;
                     if line.is_empty() {

@@ -628,7 +628,15 @@ pub static CATALOG: &[Kind] = &[
             "callback_url_template",
             "owners",
         ],
-        secrets: &["client_secret"],
+        secrets: &[
+            "client_secret",
+            "addons.azure_blob.storageAccessKey",
+            "addons.azure_sb.sasKey",
+            "addons.firebase.secret",
+            "addons.firebase.private_key",
+            "addons.layer.privateKey",
+            "addons.sap_api.servicePassword",
+        ],
         generated: &["client_secret"],
         unique_key: false,
         system: Some("global"),
@@ -689,8 +697,15 @@ pub static CATALOG: &[Kind] = &[
         ],
         secrets: &[
             "options.client_secret",
+            "options.app_secret",
             "options.configuration",
             "options.signing_key",
+            "options.twilio_token",
+            "options.gateway_authentication.secret",
+            "options.admin_access_token",
+            "options.admin_refresh_token",
+            "options.ext_access_token",
+            "options.ext_refresh_token",
         ],
         references: &[r("enabled_clients[]", "clients", "client_id")],
         ..Kind::DEFAULT
@@ -1086,6 +1101,13 @@ pub static CATALOG: &[Kind] = &[
             "embedded_at",
             "submitted_at",
         ],
+        // Widgets holding a key or token (a payment form's keys, an address widget's API key).
+        secrets: &[
+            "nodes[].config.components[].config.api_key",
+            "nodes[].config.components[].config.secret_key",
+            "nodes[].config.components[].config.access_token",
+            "nodes[].config.components[].config.credentials",
+        ],
         ..Kind::DEFAULT
     },
     Kind {
@@ -1099,6 +1121,8 @@ pub static CATALOG: &[Kind] = &[
         id_format: Prefixed("af_", 22),
         required: &["name"],
         read_only: &["id", "created_at", "updated_at", "executed_at"],
+        // An HTTP request action's basic-auth password.
+        secrets: &["actions[].params.basic.password"],
         ..Kind::DEFAULT
     },
     // --- security and profiles ------------------------------------------------------

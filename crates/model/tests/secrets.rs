@@ -1,0 +1,362 @@
+//! Which fields are secrets comes from the spec, not from memory: every field that the
+//! Management API's own schemas (the request bodies a kind is written with, the answer it
+//! is read from) mark `writeOnly` or name as a credential (a name ending in secret,
+//! password, key, token, credentials...) must be one of the catalog's secrets for that
+//! kind, or be listed below with the reason it is not one. A field the spec adds later fails this test until it
+//! is placed, so that no backup writes it in clear and no restore drops it unasked.
+
+use std::collections::{BTreeSet, HashSet};
+
+use idferry_model::{CATALOG, Endpoint, Kind, Method};
+use serde_json::Value;
+
+const SPEC: &str = include_str!("../testdata/auth0-management-api-v2.openapi.json");
+
+/// Field names that name a credential (compared without case, `_` or `-`).
+const SECRET_WORDS: &[&str] = &[
+    "secret",
+    "secrets",
+    "secretkey",
+    "password",
+    "passphrase",
+    "apikey",
+    "authtoken",
+    "accesstoken",
+    "refreshtoken",
+    "token",
+    "privatekey",
+    "credentials",
+    "skey",
+    "p12",
+    "signingkey",
+    "serverkey",
+    "saskey",
+    "accesskey",
+    "authorization",
+    "writekey",
+];
+
+/// Field names that contain a credential word and hold none, with the reason.
+const NOT_SECRET_NAMES: &[(&str, &str)] = &[
+    (
+        "site_key",
+        "a captcha's public site key, shown in every login page",
+    ),
+    ("public_key", "a public key"),
+    (
+        "credential_type",
+        "the kind of a credential, not the credential",
+    ),
+    (
+        "secret_encoded",
+        "a flag: whether a client secret is base64",
+    ),
+    ("secret_base64_encoded", "a flag"),
+    ("passwordPolicy", "a policy name"),
+    ("password_complexity_options", "a policy"),
+    ("password_dictionary", "a policy"),
+    ("password_history", "a policy"),
+    ("password_no_personal_info", "a policy"),
+    ("password_options", "a policy"),
+    ("disable_self_service_change_password", "a flag"),
+    ("change_password", "the change-password page's settings"),
+    ("challenge_password_policy", "a policy"),
+    ("challenge_passwordless_policy", "a policy"),
+    ("challenge_password_reset_policy", "a policy"),
+    ("allow_refresh_token", "a flag"),
+    ("can_create_session_transfer_token", "a flag"),
+    (
+        "enforce_client_authentication_on_passwordless_start",
+        "a flag",
+    ),
+    ("header_key", "the name of a header"),
+    (
+        "refresh_token",
+        "a client's refresh-token policy (rotation, lifetimes)",
+    ),
+    (
+        "encryption_key",
+        "a public certificate for token encryption",
+    ),
+    ("required_secrets", "names of secrets an integration needs"),
+    (
+        "private_key_jwt",
+        "public keys that verify a client's assertions",
+    ),
+    (
+        "pre-change-password",
+        "a breached-password stage's settings",
+    ),
+    (
+        "client_credentials",
+        "a token quota for the client-credentials grant",
+    ),
+    (
+        "subject_type_authorization",
+        "an API's access policy per subject type",
+    ),
+];
+
+/// Fields of a kind that carry a credential word and are no secret of that kind.
+const NOT_SECRET_FIELDS: &[(&str, &str, &str)] = &[
+    (
+        "actions",
+        "secrets",
+        "names readable, values write-only: the catalog holds secrets[].value",
+    ),
+    (
+        "actions",
+        "deployed_version.secrets",
+        "the deployed version's secret names (API-set, not written)",
+    ),
+    ("action_modules", "secrets", "as actions: secrets[].value"),
+    (
+        "action_modules",
+        "latest_version.secrets",
+        "the latest version's secret names (API-set)",
+    ),
+    (
+        "trigger_bindings",
+        "bindings[].secrets",
+        "a binding's action as the API shows it: secret names only",
+    ),
+    (
+        "trigger_bindings",
+        "bindings[].action",
+        "a binding's action as the API shows it: secret names only",
+    ),
+    (
+        "clients",
+        "client_authentication_methods",
+        "credentials here are public keys and certificates, named by id",
+    ),
+    (
+        "clients",
+        "signed_request_object.credentials",
+        "public keys, named by id",
+    ),
+    (
+        "connections",
+        "options.authentication_methods",
+        "whether passwords and passkeys are on",
+    ),
+    ("connections", "options.passkey_options", "passkey settings"),
+    (
+        "connections",
+        "options.signingCert",
+        "a SAML identity provider's public certificate",
+    ),
+    (
+        "connections",
+        "options.metadataXml",
+        "a SAML identity provider's public metadata",
+    ),
+    (
+        "flows",
+        "actions[].params.token",
+        "the JWT a decode or verify action reads (an expression), not a credential",
+    ),
+];
+
+/// Secrets the catalog holds that the spec names otherwise, with the reason.
+const CATALOG_ONLY: &[(&str, &str, &str)] = &[
+    (
+        "rules_configs",
+        "value",
+        "a rules config is a secret rules read; the API never returns its value",
+    ),
+    (
+        "connections",
+        "options.configuration",
+        "a custom database's configuration: the secrets its scripts read",
+    ),
+];
+
+/// Objects typed per variant in the spec's components rather than from the kind's
+/// endpoints (a connection's options, per strategy): walked whole, under `path`.
+const VARIANTS: &[(&str, &str, &str)] = &[("connections", "options", "ConnectionOptions")];
+
+fn spec() -> Value {
+    serde_json::from_str(SPEC).expect("the spec is JSON")
+}
+
+fn resolve<'a>(spec: &'a Value, node: &'a Value) -> &'a Value {
+    match node.get("$ref").and_then(Value::as_str) {
+        Some(r) => r
+            .strip_prefix("#/")
+            .map(|p| p.split('/').fold(spec, |at, k| &at[k]))
+            .unwrap_or(node),
+        None => node,
+    }
+}
+
+fn squash(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether a field's name ends in a credential word (`client_secret`, `datadogApiKey`,
+/// `aws_secret_access_key`; not `token_lifetime` nor `sasKeyName`).
+fn names_a_secret(name: &str) -> bool {
+    let n = squash(name);
+    SECRET_WORDS.iter().any(|w| n.ends_with(w))
+        && !NOT_SECRET_NAMES.iter().any(|(not, _)| squash(not) == n)
+}
+
+/// Paths (`a.b`, `a[].b`) of the fields under `node` that are `writeOnly` or name a
+/// credential; a secret's own fields are not walked (the secret covers them).
+fn secret_fields(
+    spec: &Value,
+    node: &Value,
+    path: &str,
+    seen: &mut Vec<String>,
+    out: &mut BTreeSet<String>,
+) {
+    if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+        if seen.iter().any(|s| s == r) || seen.len() > 12 {
+            return;
+        }
+        seen.push(r.to_owned());
+        secret_fields(spec, resolve(spec, node), path, seen, out);
+        seen.pop();
+        return;
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        for alt in node
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            secret_fields(spec, alt, path, seen, out);
+        }
+    }
+    if let Some(items) = node.get("items") {
+        secret_fields(spec, items, &format!("{path}[]"), seen, out);
+    }
+    for (name, field) in node
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let at = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path}.{name}")
+        };
+        let write_only = resolve(spec, field).get("writeOnly") == Some(&Value::Bool(true));
+        if write_only || names_a_secret(name) {
+            out.insert(at);
+        } else {
+            secret_fields(spec, field, &at, seen, out);
+        }
+    }
+}
+
+/// The request-body and answer schemas of `endpoint`.
+fn schemas<'a>(spec: &'a Value, endpoint: Endpoint) -> Vec<&'a Value> {
+    let method = match endpoint.method {
+        Method::Get => "get",
+        Method::Post => "post",
+        Method::Put => "put",
+        Method::Patch => "patch",
+        Method::Delete => "delete",
+    };
+    let op = &spec["paths"][endpoint.path][method];
+    let mut out = Vec::new();
+    if let Some(s) = op.pointer("/requestBody/content/application~1json/schema") {
+        out.push(s);
+    }
+    for (status, answer) in op
+        .get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if status.starts_with('2')
+            && let Some(s) = resolve(spec, answer).pointer("/content/application~1json/schema")
+        {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Whether the catalog's secret `s` covers `field` (it, or a field inside it).
+fn covers(s: &str, field: &str) -> bool {
+    s == "*"
+        || s == field
+        || field.starts_with(&format!("{s}."))
+        || field.starts_with(&format!("{s}[]"))
+}
+
+/// The spec's secret fields of `kind`, from the bodies it is written with and read from.
+fn spec_secrets(spec: &Value, kind: &Kind) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for endpoint in [kind.create, kind.update, kind.get].into_iter().flatten() {
+        for schema in schemas(spec, endpoint) {
+            secret_fields(spec, schema, "", &mut Vec::new(), &mut out);
+        }
+    }
+    for (_, path, prefix) in VARIANTS.iter().filter(|(k, ..)| *k == kind.name) {
+        for (name, schema) in spec["components"]["schemas"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            if name.starts_with(prefix) {
+                secret_fields(spec, schema, path, &mut Vec::new(), &mut out);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_secret_the_spec_names_is_a_catalog_secret() {
+    let spec = spec();
+    let mut missing = Vec::new();
+    let mut found = 0;
+    for kind in CATALOG.iter().filter(|k| k.config) {
+        for field in spec_secrets(&spec, kind) {
+            found += 1;
+            let placed = kind.secrets.iter().any(|s| covers(s, &field))
+                || NOT_SECRET_FIELDS
+                    .iter()
+                    .any(|(k, f, _)| *k == kind.name && covers(f, &field));
+            if !placed {
+                missing.push(format!("{}: {field}", kind.name));
+            }
+        }
+    }
+    assert!(found > 30, "the spec's secrets were found: {found}");
+    assert!(
+        missing.is_empty(),
+        "fields the spec marks write-only or names as credentials, neither a catalog secret \
+         nor listed as no secret (with why) in this test:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_catalog_secret_is_one_the_spec_has() {
+    // The other way round: a secret the catalog names that the spec's schemas do not
+    // have is a typo that would leave the real field in clear.
+    let spec = spec();
+    let mut stray = Vec::new();
+    for kind in CATALOG.iter().filter(|k| k.config) {
+        let fields: HashSet<String> = spec_secrets(&spec, kind).into_iter().collect();
+        for s in kind.secrets.iter().filter(|s| **s != "*") {
+            let listed = CATALOG_ONLY
+                .iter()
+                .any(|(k, f, _)| *k == kind.name && f == s);
+            if !listed && !fields.iter().any(|f| covers(s, f) || covers(f, s)) {
+                stray.push(format!("{}: {s}", kind.name));
+            }
+        }
+    }
+    assert!(stray.is_empty(), "not in the spec:\n{}", stray.join("\n"));
+}
