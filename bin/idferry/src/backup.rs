@@ -105,6 +105,8 @@ struct Done {
     users: u64,
     requests: u64,
     rate_limited: u64,
+    /// Kinds the tenant did not offer.
+    unavailable: Vec<idferry_pipeline::Unavailable>,
 }
 
 pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
@@ -256,6 +258,7 @@ async fn backup_one(
         users: summary.count("users"),
         requests: taken.requests,
         rate_limited: taken.rate_limited,
+        unavailable: summary.unavailable,
     })
 }
 
@@ -266,7 +269,8 @@ fn report(outcomes: &[Outcome], as_json: bool) {
             .map(|o| match &o.result {
                 Ok(d) => json!({"tenant": o.tenant, "ok": true, "file": d.path, "bytes": d.bytes, "kinds": d.kinds,
                                 "records": d.records, "users": d.users, "requests": d.requests,
-                                "rate_limited": d.rate_limited, "seconds": o.seconds}),
+                                "rate_limited": d.rate_limited, "seconds": o.seconds,
+                                "not_available": d.unavailable}),
                 Err(e) => json!({"tenant": o.tenant, "ok": false, "skipped": o.held_by.is_some(),
                                  "error": format!("{e:#}"), "seconds": o.seconds}),
             })
@@ -308,6 +312,17 @@ fn report(outcomes: &[Outcome], as_json: bool) {
                 "-",
                 o.seconds
             ),
+        }
+    }
+    for o in outcomes {
+        for u in o.result.iter().flat_map(|d| &d.unavailable) {
+            out!(
+                "{}: {} not available (the tenant answered {}: {}); left out, recorded in the snapshot",
+                o.tenant,
+                u.kind,
+                u.status,
+                u.message
+            );
         }
     }
     let failed = outcomes

@@ -72,6 +72,11 @@ pub struct EmulateArgs {
     /// Lifetime of issued tokens, in seconds.
     #[arg(long, default_value_t = 86_400)]
     pub token_ttl: u64,
+    /// A feature the tenants lack (repeatable), by its Management API path (`/rules`,
+    /// `/log-streams`): requests there answer 403 as Auth0 does for a feature off the
+    /// plan or past its end of life, to rehearse what a backup and restore make of it.
+    #[arg(long, value_name = "PATH")]
+    pub unavailable: Vec<String>,
     /// Load tenants from this folder if saved there; save them there on Ctrl-C.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -136,6 +141,7 @@ impl EmulateArgs {
                 o.faults = faults;
                 o.import_rate = self.import_rate;
                 o.token_ttl_secs = self.token_ttl;
+                o.unavailable = self.unavailable.clone();
                 o.data_dir = self.data_dir.clone();
                 o.port = if self.port == 0 {
                     0

@@ -72,6 +72,13 @@ pub struct MigrateUsersArgs {
     /// instance by username).
     #[arg(long)]
     pub upsert: bool,
+    /// Auth0 targets: also carry users who log in with a social or enterprise connection
+    /// (google-oauth2|..., samlp|...) into the database connection, with their metadata,
+    /// roles and organizations, as database users (auth0|...; for tenants that link
+    /// accounts on first login). Without it they are left out, each named in the report
+    /// with the connection they log in with.
+    #[arg(long)]
+    pub carry_social_users: bool,
     /// Where users the API refuses are written, with its errors (ndjson).
     #[arg(
         long,
@@ -192,6 +199,7 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
             project: args.project.clone(),
             member_role: args.member_role.clone(),
             slots: Some(args.slots),
+            carry_social_users: args.carry_social_users,
         }],
         concurrency: 1,
     };
@@ -242,6 +250,10 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
                 "filtered".into(),
                 json!(first.extracted.as_ref().map_or(0, |e| e.filtered)),
             );
+            object.insert(
+                "left_out".into(),
+                json!(first.extracted.as_ref().map_or(0, |e| e.left_out)),
+            );
             object.insert("memberships".into(), json!(first.memberships));
             object.insert("report".into(), json!(args.report));
             object.insert("requests".into(), json!(requests));
@@ -251,6 +263,12 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     } else {
         crate::run::print_report(&report);
         for r in &summaries {
+            if let Some(e) = r.extracted.as_ref().filter(|e| e.left_out > 0) {
+                out!(
+                    "Left out: {} users who log in with a social or enterprise connection (a users import takes database users only); each is in the report with its connection. --carry-social-users carries them as database users.",
+                    e.left_out
+                );
+            }
             if let Some(i) = &r.imported
                 && (i.hashes_merged > 0 || i.hashes_unsupported > 0)
             {

@@ -35,6 +35,9 @@ pub struct Manifest {
     /// snapshots without an exported users member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_fields: Option<Vec<String>>,
+    /// Kinds the tenant did not offer when it was backed up, with its answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<idferry_model::sink::Unavailable>,
     /// The members after this one, in order.
     pub members: Vec<MemberEntry>,
 }

@@ -133,6 +133,7 @@ impl SnapshotWriter {
                 finished_at: String::new(),
                 secrets_included,
                 user_fields: None,
+                unavailable: Vec::new(),
                 members: Vec::new(),
             },
             spool,
@@ -169,6 +170,11 @@ impl SnapshotWriter {
     /// Records the fields the users were exported with, in the manifest.
     pub fn set_user_fields(&mut self, fields: Option<Vec<String>>) {
         self.manifest.user_fields = fields;
+    }
+
+    /// Records the kinds the tenant did not offer.
+    pub fn set_unavailable(&mut self, unavailable: Vec<idferry_model::sink::Unavailable>) {
+        self.manifest.unavailable = unavailable;
     }
 
     fn spool_path(&self, index: usize) -> PathBuf {

@@ -64,6 +64,27 @@ pub struct TenantOptions {
     pub port: u16,
     /// Which platform it emulates: an Auth0 tenant, or a ZITADEL instance.
     pub platform: Platform,
+    /// Paths (under `/api/v2`) of features the tenant is not entitled to, or that are
+    /// past their end of life: every request at or under them answers 403 as Auth0 does.
+    pub unavailable: Vec<String>,
+}
+
+/// The 403 Auth0 answers for a feature a tenant lacks: rules and hooks past their end of
+/// life (2026-11-18) say so; others are not on the tenant's plan.
+fn unavailable_answer(path: &str) -> ApiError {
+    if path.starts_with("/rules") || path.starts_with("/hooks") {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "This is a deprecated feature: rules and hooks reached their end of life on 2026-11-18; use Actions",
+        )
+        .code("deprecated_feature")
+    } else {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "This feature is not enabled for this tenant",
+        )
+        .code("feature_not_enabled")
+    }
 }
 
 impl TenantOptions {
@@ -81,6 +102,7 @@ impl TenantOptions {
             data_dir: None,
             port: 0,
             platform: Platform::Auth0,
+            unavailable: Vec::new(),
         }
     }
 }
@@ -135,6 +157,7 @@ pub struct Tenant {
     /// Auth0 or ZITADEL.
     pub platform: Platform,
     zitadel: Mutex<crate::zitadel::Instance>,
+    unavailable: Vec<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -498,6 +521,7 @@ fn build_tenant(
         routes: api::routes(),
         platform: opts.platform,
         zitadel: Mutex::new(zitadel),
+        unavailable: opts.unavailable.clone(),
     })
 }
 
@@ -658,6 +682,13 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
             Ok(import) => answer(jobs::create_import(tenant, import)),
             Err(e) => e.into_response(),
         };
+    }
+    if tenant
+        .unavailable
+        .iter()
+        .any(|u| path == *u || path.starts_with(&format!("{u}/")))
+    {
+        return unavailable_answer(&path).into_response();
     }
     let body = match read_json(req).await {
         Ok(body) => body,

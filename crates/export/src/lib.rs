@@ -20,7 +20,7 @@ use idferry_model::sink::member_path;
 use idferry_model::{CATALOG, Kind, MemberSink, Progress, Shape, catalog};
 use serde_json::Value;
 
-pub use idferry_model::sink::{ExportOptions, ExportSummary};
+pub use idferry_model::sink::{ExportOptions, ExportSummary, Unavailable};
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +157,38 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// The next record of `kind`; none when the tenant does not offer the kind (its first
+    /// read refused as a feature it lacks), which is recorded rather than failed.
+    async fn next(
+        &mut self,
+        kind: &Kind,
+        records: &mut Records,
+        first: bool,
+    ) -> Result<Option<(Option<String>, Value)>, ExportError> {
+        match records.try_next().await {
+            Err(ExportError::Client(idferry_auth0::Error::Api(e)))
+                if first && lacks_feature(kind, &e) =>
+            {
+                if !self.is_unavailable(kind) {
+                    self.summary.unavailable.push(Unavailable {
+                        kind: kind.name.to_owned(),
+                        status: e.status,
+                        message: match &e.error_code {
+                            Some(code) => format!("{} ({code})", e.message),
+                            None => e.message.clone(),
+                        },
+                    });
+                }
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
+    fn is_unavailable(&self, kind: &Kind) -> bool {
+        self.summary.unavailable.iter().any(|u| u.kind == kind.name)
+    }
+
     /// Names the secrets left out, in a member of their own (written, empty when none
     /// were set, whenever secrets are left out: its presence says the names are known).
     fn write_redacted(&mut self) -> Result<(), ExportError> {
@@ -235,7 +267,9 @@ pub async fn export(
             w.start(kind)?;
         }
         let mut records = read_kind(client, kind, &[]);
-        while let Some((key, record)) = records.try_next().await? {
+        let mut first = true;
+        while let Some((key, record)) = w.next(kind, &mut records, first).await? {
+            first = false;
             if !children.is_empty()
                 && let Some(id) = record.get(id_field).and_then(Value::as_str)
             {
@@ -252,8 +286,13 @@ pub async fn export(
             w.start(child)?;
             for id in &parent_ids {
                 let mut records = read_kind(client, child, &[id]);
-                while let Some((key, record)) = records.try_next().await? {
+                let mut first = true;
+                while let Some((key, record)) = w.next(child, &mut records, first).await? {
+                    first = false;
                     w.record(child, record, &[id], key.as_deref())?;
+                }
+                if w.is_unavailable(child) {
+                    break;
                 }
             }
             w.finish(child)?;
@@ -280,13 +319,28 @@ pub async fn export(
     Ok(w.summary)
 }
 
+/// Records of a kind as they are read.
+type Records = BoxStream<'static, Result<(Option<String>, Value), ExportError>>;
+
+/// Whether an error answer to the first read of `kind` says the tenant lacks the feature
+/// (a plan without it, rules and hooks past their end of life, log streams without a
+/// verified card): 403 other than a token without the scope (that is the caller's to
+/// fix), 501, or 404 on a list. auth0-deploy-cli skips the same answers.
+fn lacks_feature(kind: &Kind, e: &idferry_auth0::ApiError) -> bool {
+    match e.status {
+        403 => !e.message.contains("Insufficient scope"),
+        501 => true,
+        404 => matches!(
+            kind.shape,
+            Shape::Collection | Shape::Links { .. } | Shape::Replace { .. }
+        ),
+        _ => false,
+    }
+}
+
 /// Every record of `kind` under `parents`, with its key for keyed kinds, as a stream.
 /// Absent singletons (a connection without SCIM) are no records.
-fn read_kind(
-    client: &Client,
-    kind: &'static Kind,
-    parents: &[&str],
-) -> BoxStream<'static, Result<(Option<String>, Value), ExportError>> {
+fn read_kind(client: &Client, kind: &'static Kind, parents: &[&str]) -> Records {
     if let Shape::Keyed { keys } = kind.shape {
         let client = client.clone();
         let parents: Vec<String> = parents.iter().map(|p| (*p).to_owned()).collect();
@@ -324,6 +378,35 @@ fn read_kind(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feature_the_tenant_lacks_is_told_from_a_token_without_the_scope() {
+        let answer = |status: u16, message: &str| idferry_auth0::ApiError {
+            tenant: "t".into(),
+            method: "GET".into(),
+            path: "/rules".into(),
+            status,
+            error: "Forbidden".into(),
+            message: message.into(),
+            error_code: None,
+        };
+        let rules = catalog::find("rules").unwrap();
+        let captcha = catalog::find("captcha").unwrap();
+        assert!(lacks_feature(
+            rules,
+            &answer(403, "This is a deprecated feature")
+        ));
+        assert!(lacks_feature(rules, &answer(501, "Not Implemented")));
+        assert!(lacks_feature(rules, &answer(404, "Not Found")));
+        // A token without the scope is the caller's to fix: the backup fails.
+        assert!(!lacks_feature(
+            rules,
+            &answer(403, "Insufficient scope, expected any of: read:rules")
+        ));
+        // A singleton never set answers 404 and is read as absent elsewhere.
+        assert!(!lacks_feature(captcha, &answer(404, "Not Found")));
+        assert!(!lacks_feature(rules, &answer(500, "oops")));
+    }
 
     #[test]
     fn selection_follows_parents_and_checks_names() {

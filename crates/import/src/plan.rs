@@ -393,9 +393,22 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
         blocked_ids: HashSet::new(),
     };
     for kind in catalog::dependency_order_with(&needs) {
-        if kind.config {
+        if !kind.config {
+            continue;
+        }
+        if source.is_unavailable(kind) {
+            // The source tenant did not have the feature: what the target has of it is
+            // neither compared nor deleted.
+            planner.kind(kind, source.items(kind.name), &[]);
+        } else {
             planner.kind(kind, source.items(kind.name), target.items(kind.name));
         }
+    }
+    for u in &source.unavailable {
+        planner.plan.notes.push(format!(
+            "{}: not in the source, whose tenant did not offer it when backed up (it answered {}: {}); the target's are left as they are",
+            u.kind, u.status, u.message
+        ));
     }
     for ((kind, field), n) in &planner.generated {
         planner.plan.notes.push(format!(

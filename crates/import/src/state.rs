@@ -39,6 +39,9 @@ pub struct State {
     /// Whether the source says which secrets it left out (snapshots written before it did
     /// not).
     pub redactions_known: bool,
+    /// Kinds the source tenant did not offer when it was backed up (its snapshot's
+    /// manifest says so): not compared, never deleted from a target.
+    pub unavailable: Vec<idferry_model::sink::Unavailable>,
 }
 
 type RedactedKey = (String, Vec<String>, Option<String>, Option<String>);
@@ -146,6 +149,18 @@ impl State {
         self.redacted.get(&key).map_or(&[], Vec::as_slice)
     }
 
+    /// Whether the source did not offer `kind` (or the kind it hangs from).
+    pub fn is_unavailable(&self, kind: &Kind) -> bool {
+        let mut at = Some(kind);
+        while let Some(k) = at {
+            if self.unavailable.iter().any(|u| u.kind == k.name) {
+                return true;
+            }
+            at = k.parent.and_then(catalog::find);
+        }
+        false
+    }
+
     /// Records that a snapshot left out these secrets of an object.
     pub fn push_redacted(&mut self, r: Redacted) {
         self.redacted
@@ -212,6 +227,7 @@ impl State {
             Ok(true)
         })?;
         state.secrets_included = manifest.secrets_included;
+        state.unavailable = manifest.unavailable;
         Ok(state)
     }
 

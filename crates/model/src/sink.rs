@@ -40,6 +40,21 @@ pub struct ExportSummary {
     /// The fields the users were exported with (none when users were not exported):
     /// a snapshot's manifest records them.
     pub user_fields: Option<Vec<String>>,
+    /// Kinds the tenant does not offer (a feature it is not entitled to, or past its end
+    /// of life): left out, each with the platform's answer.
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// A kind a tenant refused to list because it does not have the feature: not a failure
+/// of the backup, recorded in the snapshot so that a restore shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unavailable {
+    /// The kind.
+    pub kind: String,
+    /// The HTTP status the platform answered (403, 404, 501).
+    pub status: u16,
+    /// Its message (and error code, when it sent one).
+    pub message: String,
 }
 
 impl ExportSummary {

@@ -257,7 +257,7 @@ fn secret_fields(
 }
 
 /// The request-body and answer schemas of `endpoint`.
-fn schemas<'a>(spec: &'a Value, endpoint: Endpoint) -> Vec<&'a Value> {
+fn schemas(spec: &Value, endpoint: Endpoint) -> Vec<&Value> {
     let method = match endpoint.method {
         Method::Get => "get",
         Method::Post => "post",

@@ -20,6 +20,7 @@ pub mod stages;
 pub mod stored;
 
 pub use error::{ObjectFailure, PipelineError};
+pub use idferry_model::sink::Unavailable;
 pub use journal::{Journal, RunInfo, StageRow, Status};
 pub use platforms::auth0::source::Source;
 pub use run::{RunReport, UnitReport, resume, start};

@@ -23,6 +23,9 @@ pub struct Snapshotted {
     pub pruned: usize,
     /// Requests made to read the tenant.
     pub requests: u64,
+    /// Kinds the tenant did not offer (left out, recorded in the snapshot).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<idferry_model::sink::Unavailable>,
 }
 
 /// A configuration restored into a tenant, counted by what was done per object.
@@ -116,6 +119,10 @@ pub struct Extracted {
     /// Blocked users (kept, and blocked again in the target).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub blocked: u64,
+    /// Users the target cannot take as they are (social and enterprise users into a
+    /// database import): left out, each named in the report with why.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub left_out: u64,
     /// The spool.
     pub spool: PathBuf,
 }

@@ -417,6 +417,7 @@ impl Ctx<'_> {
                                     users: summary.count("users"),
                                     pruned,
                                     requests: taken.requests,
+                                    unavailable: summary.unavailable.clone(),
                                 })
                             }
                             .await;
@@ -468,6 +469,7 @@ impl Ctx<'_> {
                     project,
                     member_role,
                     slots,
+                    carry_social_users,
                 } => {
                     let target = self.config.tenant(&target_name(to, unit))?;
                     let platform = platforms::of(target.platform);
@@ -486,6 +488,7 @@ impl Ctx<'_> {
                         project: project.as_deref(),
                         member_role,
                         slots: *slots,
+                        carry_social_users: *carry_social_users,
                         // Stable across resumes: the jobs of this run and sink.
                         run_id: format!(
                             "idferry-{}-{}-{i}",

@@ -161,6 +161,11 @@ pub enum SinkSpec {
         /// at most 2 per tenant).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         slots: Option<usize>,
+        /// Carry users who log in with a social or enterprise connection into the
+        /// database connection (named in the report); by default they are left out of a
+        /// database import, each named in the report with the connection they use.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        carry_social_users: bool,
     },
 }
 

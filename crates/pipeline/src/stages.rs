@@ -60,6 +60,7 @@ pub async fn snapshot(
         .export(tenant, &mut writer, export_options, progress)
         .await?;
     writer.set_user_fields(summary.user_fields.clone());
+    writer.set_unavailable(summary.unavailable.clone());
     progress.message(&format!("{}: compressing the snapshot", tenant.name));
     Ok(Snapshot {
         written: write_snapshot(writer, store, write_options).await?,
@@ -170,6 +171,9 @@ pub enum Shaped<T> {
     },
     /// Left out by a mapping's filter.
     Filtered,
+    /// Left out because the target cannot take it as it is (a social user into a
+    /// database import): the report line names it and why. Not a failure.
+    LeftOut(Value),
     /// Not shaped: the report line says why.
     Failed(Value),
 }
@@ -192,6 +196,7 @@ pub async fn extract<T: serde::Serialize>(
         with_hash: 0,
         partly_carried: 0,
         blocked: 0,
+        left_out: 0,
         spool: spool.to_owned(),
     };
     let mut users = source.users(progress).await?;
@@ -215,6 +220,10 @@ pub async fn extract<T: serde::Serialize>(
                 out.line(&line)?;
             }
             Shaped::Filtered => counts.filtered += 1,
+            Shaped::LeftOut(line) => {
+                counts.left_out += 1;
+                report.write_line(&line)?;
+            }
             Shaped::Failed(line) => {
                 counts.failed += 1;
                 report.write_line(&line)?;

@@ -109,6 +109,21 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
     let hashes = crate::common::password_hash_export(a);
     std::fs::write(p.path().join("hashes.ndjson"), hashes).unwrap();
     p.restore_config(&[]).await;
+    // Users who log in with google-oauth2: a database import cannot take them.
+    let (social, social_emails): (BTreeSet<String>, BTreeSet<String>) = a.with(|s| {
+        s.users
+            .iter()
+            .filter(|u| !u.id.starts_with("auth0|"))
+            .map(|u| {
+                let v = u.value();
+                (
+                    u.id.to_string(),
+                    v["email"].as_str().unwrap_or_default().to_lowercase(),
+                )
+            })
+            .unzip()
+    });
+    assert!(social.len() > USERS / 10, "{}", social.len());
 
     let (code, out, err) = p
         .idferry(&[
@@ -130,19 +145,35 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
         "some users fail, so the exit code says so:\n{out}\n{err}"
     );
     let summary: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(summary["users"]["total"], USERS, "{summary:#}");
+    let database = USERS - social.len();
+    assert_eq!(summary["left_out"], social.len(), "{summary:#}");
+    assert_eq!(summary["users"]["total"], database, "{summary:#}");
     assert_eq!(summary["users"]["failed"], INVALID, "{summary:#}");
-    assert_eq!(summary["users"]["inserted"], USERS - INVALID, "{summary:#}");
+    assert_eq!(
+        summary["users"]["inserted"],
+        database - INVALID,
+        "{summary:#}"
+    );
     assert_eq!(summary["memberships"]["failed"], 0, "{summary:#}");
     assert_eq!(summary["rate_limited"], 0, "{summary:#}");
 
     // The report: the 100 users as sent, hashes masked, with the API's errors.
     let report = std::fs::read_to_string(p.path().join("errors.ndjson")).unwrap();
-    let lines: Vec<Value> = report
+    let (left_out, lines): (Vec<Value>, Vec<Value>) = report
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .partition(|l| l.get("left_out").is_some());
     assert_eq!(lines.len(), INVALID, "{report}");
+    // Each social user on a line of its own, with the connection it logs in with.
+    let named: BTreeSet<String> = left_out
+        .iter()
+        .map(|l| {
+            assert_eq!(l["left_out"]["connection"], "google-oauth2", "{l}");
+            l["user_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(left_out.len(), named.len());
+    assert_eq!(named, social);
     let reported: BTreeSet<String> = lines
         .iter()
         .map(|l| {
@@ -165,14 +196,25 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
         })
         .collect();
     assert_eq!(reported, invalid.into_iter().collect::<BTreeSet<_>>());
+    // Every user of A is in B with the same id, or in the report with a reason.
+    let missing: Vec<String> = a
+        .with(|s| s.users.iter().map(|u| u.id.to_string()).collect::<Vec<_>>())
+        .into_iter()
+        .filter(|id| b.with(|s| s.users.get(id).is_none()))
+        .filter(|id| !reported.contains(id) && !named.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "neither carried nor reported: {missing:?}"
+    );
 
     // Every other user is in B as in A.
     let (held_a, held_b) = (holdings(a), holdings(b));
-    assert_eq!(held_b.len(), USERS - INVALID);
+    assert_eq!(held_b.len(), database - INVALID);
     let mut with_roles = 0;
     let mut with_member_roles = 0;
     for (email, want) in &held_a {
-        if email.starts_with("not-an-email-") {
+        if email.starts_with("not-an-email-") || social_emails.contains(email) {
             continue;
         }
         let got = held_b
@@ -234,8 +276,16 @@ async fn users_come_from_an_encrypted_snapshot_whose_passphrase_the_spec_only_na
     let (code, out, err) = crate::common::run_idferry_env(&migrate, p.path(), &env).await;
     assert_eq!(code, 0, "{out}\n{err}");
     let summary: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(summary["users"]["inserted"], 120, "{summary:#}");
-    assert_eq!(p.emu.tenants()[1].with(|s| s.users.len()), 120);
+    // Social logins are left out and counted; the database users all arrive.
+    let database = p.emu.tenants()[0].with(|s| {
+        s.users
+            .iter()
+            .filter(|u| u.id.starts_with("auth0|"))
+            .count()
+    });
+    assert_eq!(summary["left_out"], 120 - database, "{summary:#}");
+    assert_eq!(summary["users"]["inserted"], database, "{summary:#}");
+    assert_eq!(p.emu.tenants()[1].with(|s| s.users.len()), database);
     // The spec in the run directory names the variable, never the passphrase.
     let spec = std::fs::read_to_string(p.path().join("runs/sealed-2/migrate-users.toml")).unwrap();
     assert!(

@@ -16,11 +16,17 @@ pub struct Pair {
 impl Pair {
     /// `acme-prod` generated, `acme-staging` empty.
     pub async fn new(users: usize) -> Self {
+        Self::lacking(users, &[]).await
+    }
+
+    /// As [`Pair::new`], with acme-prod lacking the features at `unavailable` (paths).
+    pub async fn lacking(users: usize, unavailable: &[&str]) -> Self {
         let mut prod = TenantOptions::new("acme-prod");
         prod.generate = Some(GenerateSpec {
             users,
             organizations: 4,
         });
+        prod.unavailable = unavailable.iter().map(|p| (*p).to_owned()).collect();
         let emu = start(vec![prod, TenantOptions::new("acme-staging")]).await;
         let dir = tempfile::tempdir().unwrap();
         emu.write_config(&dir.path().join("idferry.toml")).unwrap();
@@ -328,6 +334,74 @@ async fn a_restore_without_what_a_record_refers_to_names_the_dangling_field() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinds_a_tenant_does_not_offer_are_recorded_not_failed_and_never_deleted() {
+    // Rules past their end of life, log streams off the plan. (The generator's rules and
+    // log streams are refused too, as the tenant cannot have made them.)
+    let p = Pair::lacking(0, &["/rules", "/log-streams"]).await;
+    let out = "snapshots-acme-prod";
+    let (code, stdout, err) = p
+        .idferry(&[
+            "backup",
+            "acme-prod",
+            "--out",
+            out,
+            "--exclude-kinds",
+            "users",
+        ])
+        .await;
+    assert_eq!(
+        code, 0,
+        "a feature the tenant lacks fails nothing:\n{stdout}\n{err}"
+    );
+    assert!(
+        stdout.contains("acme-prod: rules not available (the tenant answered 403: This is a deprecated feature")
+            && stdout.contains("acme-prod: log_streams not available (the tenant answered 403: This feature is not enabled for this tenant (feature_not_enabled))"),
+        "{stdout}"
+    );
+    let snapshot = p.backup("acme-prod").await;
+    let manifest = idferry_archive::SnapshotReader::new(&snapshot, None)
+        .manifest()
+        .unwrap();
+    let kinds: Vec<&str> = manifest
+        .unavailable
+        .iter()
+        .map(|u| u.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["rules", "log_streams"]);
+    assert!(manifest.unavailable.iter().all(|u| u.status == 403));
+
+    // The target has a rule: a restore that may delete leaves it, and says why.
+    let staging = p.emu.tenant("acme-staging").unwrap();
+    let (status, _, _) = crate::common::raw(
+        staging,
+        reqwest::Method::POST,
+        "/rules",
+        Some(&staging.static_token),
+        Some(serde_json::json!({"name": "keep-me", "script": "function (u, c, cb) { cb(null, u, c); }"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let plan = p
+        .plan(
+            &snapshot,
+            &["--allow-delete", "--kinds", "rules,log_streams,roles"],
+        )
+        .await;
+    let deletes: Vec<&Value> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "delete")
+        .collect();
+    assert!(deletes.is_empty(), "{deletes:?}");
+    let notes = plan["notes"].to_string();
+    assert!(
+        notes.contains("rules: not in the source, whose tenant did not offer it when backed up (it answered 403"),
+        "{notes}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_staging_restore_rewrites_urls_and_scrubs_people() {
     let p = Pair::new(500).await;
     let map = crate::common::repo().join("samples/mappings/staging.toml");
@@ -446,12 +520,40 @@ async fn a_restore_asks_before_it_overwrites_and_users_come_from_a_snapshot() {
             "--to",
             "acme-staging",
             "--json",
+            "--carry-social-users",
+            "--report",
+            "carried.ndjson",
         ])
         .await;
     assert_eq!(code, 0, "{out}\n{err}");
     let summary: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["users"]["inserted"], 300, "{summary:#}");
     assert_eq!(staging.with(|s| s.users.len()), 300);
+    // Asked for, social logins came as database users, and the report names each.
+    let social: Vec<String> = p.emu.tenants()[0].with(|s| {
+        s.users
+            .iter()
+            .filter(|u| !u.id.starts_with("auth0|"))
+            .map(|u| u.id.to_string())
+            .collect()
+    });
+    assert!(!social.is_empty());
+    let report = std::fs::read_to_string(p.path().join("carried.ndjson")).unwrap();
+    for id in &social {
+        let line = report
+            .lines()
+            .find(|l| l.contains(&format!("\"{id}\"")))
+            .unwrap_or_else(|| panic!("{id} not in the report: {report}"));
+        assert!(
+            line.contains("carried_as_database_user") && line.contains("google-oauth2"),
+            "{line}"
+        );
+        let local = id.split_once('|').unwrap().1;
+        assert!(
+            staging.with(|s| s.users.get(&format!("auth0|{local}")).is_some()),
+            "{id}"
+        );
+    }
     assert!(
         summary["memberships"]["role_users"].as_u64().unwrap() > 0,
         "{summary:#}"

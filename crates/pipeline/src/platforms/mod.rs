@@ -263,6 +263,9 @@ pub struct UsersJob<'a> {
     pub member_role: &'a str,
     /// Import jobs in flight (platforms that import users as jobs).
     pub slots: Option<usize>,
+    /// Carry social and enterprise users into the database connection rather than leave
+    /// them out (platforms whose imports take database users only).
+    pub carry_social_users: bool,
     /// Names this run's import jobs, stable across resumes.
     pub run_id: String,
     /// The spool the extract writes and the import reads.

@@ -289,6 +289,7 @@ impl Platform for Auth0 {
                 &profile,
                 &job.spool,
                 &job.report,
+                job.carry_social_users,
                 job.progress,
             )
             .await

@@ -150,23 +150,61 @@ pub fn shape_user(
     Ok(Some(SourceUser { source_id, user }))
 }
 
+/// The connection a user logs in with and its provider (`auth0` for a database), from
+/// the export's first identity, or the user id's prefix when the export has none.
+pub fn login(user: &Value) -> (Option<String>, String) {
+    let identity = user.pointer("/identities/0");
+    let connection = identity
+        .and_then(|i| i.get("connection"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let provider = identity
+        .and_then(|i| i.get("provider"))
+        .and_then(Value::as_str)
+        .or_else(|| {
+            user.get("user_id")?
+                .as_str()?
+                .split_once('|')
+                .map(|(p, _)| p)
+        })
+        .unwrap_or("auth0")
+        .to_owned();
+    (connection, provider)
+}
+
 /// The Auth0 users of `source` through the mappings and the import profile into the
-/// spool; users a rule fails on are named in the report.
+/// spool; users a rule fails on are named in the report. A users import takes database
+/// users only: users who log in with a social or enterprise connection are left out and
+/// named in the report with that connection, or with `carry_social` carried as database
+/// users and named in the report as such.
 pub async fn extract_users(
     source: &Source,
     mappings: &[Mapping],
     profile: &Mapping,
     spool: &Path,
     report: &Path,
+    carry_social: bool,
     progress: &dyn Progress,
 ) -> Result<Extracted, PipelineError> {
     let report = Report::new(append(report)?);
     extract(source, spool, report, progress, |user| {
         let id = user.get("user_id").cloned();
+        let (connection, provider) = login(&user);
+        let social = provider != "auth0";
+        if social && !carry_social {
+            return Shaped::LeftOut(json!({"user_id": id, "left_out": {
+                "connection": connection, "provider": provider,
+                "reason": format!("logs in with {} ({provider}), not a database connection: a users import takes database users only (migrate users --carry-social-users carries such users as database users)",
+                    connection.as_deref().unwrap_or(&provider)),
+            }}));
+        }
         match shape_user(mappings, profile, user) {
             Ok(Some(u)) => Shaped::Keep {
+                note: social.then(|| json!({"user_id": id, "carried_as_database_user": {
+                    "connection": connection, "provider": provider,
+                    "reason": "--carry-social-users: imported into the database connection with a new auth0| id and no password; it logs in after a password reset or account linking",
+                }})),
                 line: json!({"source_id": u.source_id, "user": u.user}),
-                note: None,
                 with_hash: false,
                 blocked: false,
             },

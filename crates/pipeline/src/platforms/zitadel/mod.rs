@@ -181,7 +181,7 @@ impl Platform for Zitadel {
             Ok(Exported {
                 summary: ExportSummary {
                     counts,
-                    user_fields: None,
+                    ..ExportSummary::default()
                 },
                 requests: stats.requests,
                 rate_limited: stats.rate_limited,
