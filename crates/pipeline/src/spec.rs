@@ -411,6 +411,7 @@ mod tests {
                     project: None,
                     member_role: default_member_role(),
                     slots: None,
+                    carry_social_users: true,
                 },
             ],
             concurrency: 1,
