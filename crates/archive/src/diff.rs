@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::BufRead;
 
 use idferry_model::record::{
-    Envelope, MIN_MADE_UP_ID, enveloped, map_strings, map_values, remove_path,
+    Envelope, MIN_MADE_UP_ID, REDACTED_KIND, Redacted, enveloped, map_strings, map_values,
+    remove_path,
 };
 use idferry_model::{Kind, Shape, catalog};
 use serde::Serialize;
@@ -201,9 +202,48 @@ fn normalize(kind: &Kind, mut record: Value, names: &Names) -> Value {
         })
     });
     for field in kind.read_only {
-        remove_path(&mut record, field);
+        // Whether an object is live (an action deployed) is set by the API and still
+        // what a user sees: compared.
+        if kind.go_live.is_none_or(|(_, live)| live != *field) {
+            remove_path(&mut record, field);
+        }
     }
     record
+}
+
+/// The field a record is given, in a comparison, naming the secret fields its tenant had
+/// set and its snapshot left out: a secret set on one side only is a difference.
+pub const SECRETS_SET: &str = "(secrets set)";
+
+/// Secret fields each object had set, from a snapshot's redaction member, by (kind,
+/// parents, key, id).
+type Redactions = HashMap<(String, Vec<String>, Option<String>, Option<String>), Vec<String>>;
+
+fn redactions_of(reader: &SnapshotReader) -> Result<Redactions, ArchiveError> {
+    let mut out = Redactions::new();
+    reader.for_each_member(|manifest, name, input| {
+        if !manifest
+            .members
+            .iter()
+            .any(|m| m.path == name && m.kind == REDACTED_KIND)
+        {
+            return Ok(true);
+        }
+        for (n, line) in std::io::BufReader::new(input).lines().enumerate() {
+            let corrupt = |message: String| ArchiveError::Corrupt {
+                path: reader.path().to_owned(),
+                message: format!("member {name}, record {}: {message}", n + 1),
+            };
+            let line = line.map_err(|e| corrupt(e.to_string()))?;
+            if line.is_empty() {
+                continue;
+            }
+            let r: Redacted = serde_json::from_str(&line).map_err(|e| corrupt(e.to_string()))?;
+            out.insert((r.kind, r.parent, r.key, r.id), r.fields);
+        }
+        Ok(true)
+    })?;
+    Ok(out)
 }
 
 /// The kind of the member called `name`.
@@ -261,6 +301,7 @@ fn names_of(reader: &SnapshotReader, options: DiffOptions) -> Result<Names, Arch
 fn read_side(reader: &SnapshotReader, options: DiffOptions) -> Result<Side, ArchiveError> {
     let mut side = Side::default();
     let mut names = names_of(reader, options)?;
+    let redactions = redactions_of(reader)?;
     // One pass over the archive; members come in catalog order, parents before children.
     reader.for_each_member(|manifest, name, input| {
         let Some(kind) = member_kind(manifest, name) else {
@@ -278,7 +319,29 @@ fn read_side(reader: &SnapshotReader, options: DiffOptions) -> Result<Side, Arch
             }
             let value: Value = serde_json::from_str(&line)
                 .map_err(|e| corrupt(format!("a record is not JSON: {e}")))?;
-            let (key, record) = key_of(kind, &value, &names, options);
+            let (key, mut record) = key_of(kind, &value, &names, options);
+            if !redactions.is_empty() {
+                let envelope = enveloped(kind)
+                    .then(|| serde_json::from_value::<Envelope>(value.clone()).ok())
+                    .flatten();
+                let id = kind
+                    .id_field
+                    .and_then(|f| record.get(f))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let at = (
+                    kind.name.to_owned(),
+                    envelope
+                        .as_ref()
+                        .map(|e| e.parent.clone())
+                        .unwrap_or_default(),
+                    envelope.and_then(|e| e.key),
+                    id,
+                );
+                if let (Some(fields), Value::Object(map)) = (redactions.get(&at), &mut record) {
+                    map.insert(SECRETS_SET.to_owned(), serde_json::json!(fields));
+                }
+            }
             if let (Some(id_field), true) = (kind.id_field, kind.config)
                 && let Some(id) = record.get(id_field).and_then(Value::as_str)
             {

@@ -27,6 +27,8 @@ pub enum Op {
     Update,
     /// Delete (or remove links).
     Delete,
+    /// Make live (deploy an action, publish a module version).
+    GoLive,
 }
 
 /// One route: a kind's endpoint and what it does.
@@ -50,6 +52,7 @@ pub fn routes() -> Vec<Route> {
             (Op::Create, kind.create),
             (Op::Update, kind.update),
             (Op::Delete, kind.delete),
+            (Op::GoLive, kind.go_live.map(|(e, _)| e)),
         ] {
             if let Some(endpoint) = endpoint {
                 out.push(Route { kind, op, endpoint });
@@ -153,10 +156,13 @@ pub fn handle(
     if kind.name == "users" {
         return users::handle(store, route.op, own.first().map(String::as_str), q, body);
     }
+    if route.op == Op::GoLive {
+        return go_live(store, kind, &scope, &own.join("/"));
+    }
     match kind.shape {
         Shape::Collection => collection(store, kind, route.op, &scope, &own.join("/"), q, body),
         Shape::Singleton => singleton(store, kind, route.op, &scope, body),
-        Shape::Keyed { keys } => keyed(store, kind, keys, route.op, &own.join("/"), body),
+        Shape::Keyed { keys } => keyed(store, kind, keys, route.op, &scope, &own.join("/"), body),
         Shape::Links {
             body_key,
             target,
@@ -299,6 +305,7 @@ fn collection(
 ) -> ApiResult<Answer> {
     let what = singular(kind.name);
     match op {
+        Op::GoLive => answered_by_go_live(),
         Op::List => {
             if kind.name == "action_triggers" {
                 let triggers: Vec<Value> = TRIGGERS
@@ -417,6 +424,10 @@ fn collection(
             for (k, v) in patch {
                 map.insert(k, v);
             }
+            if let Some((_, live)) = kind.go_live {
+                // Changed since its last deploy or publish.
+                map.insert(live.to_owned(), json!(false));
+            }
             if kind.read_only.contains(&"updated_at") {
                 map.insert("updated_at".into(), json!(now()));
             }
@@ -431,6 +442,66 @@ fn collection(
             Ok((StatusCode::NO_CONTENT, None))
         }
     }
+}
+
+/// Deploys an action (202, the new version) or publishes a module's version (200): the
+/// object's `go_live` field turns true and its version number grows.
+fn go_live(store: &mut Store, kind: &'static Kind, scope: &str, id: &str) -> ApiResult<Answer> {
+    let what = singular(kind.name);
+    let Some((_, live)) = kind.go_live else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found"));
+    };
+    let version_id = ids::uuid(&mut store.rng);
+    let stamp = now();
+    let object = store
+        .table(kind.name, scope)
+        .get_mut(id)
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| ApiError::not_found(&what))?;
+    object.insert(live.to_owned(), json!(true));
+    if kind.name == "action_modules" {
+        let number = object
+            .get("latest_version_number")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            + 1;
+        let version = json!({"id": version_id, "module_id": id, "version_number": number,
+            "code": object.get("code"), "dependencies": object.get("dependencies"), "created_at": stamp});
+        object.insert("latest_version_number".into(), json!(number));
+        object.insert("latest_version".into(), version.clone());
+        return ok(version);
+    }
+    let number = object
+        .get("deployed_version")
+        .and_then(|v| v.get("number"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        + 1;
+    let version = json!({"id": version_id, "action_id": id, "number": number, "deployed": true,
+        "status": "built", "code": object.get("code"), "runtime": object.get("runtime"),
+        "created_at": stamp, "updated_at": stamp});
+    object.insert("deployed_version".into(), version.clone());
+    Ok((StatusCode::ACCEPTED, Some(version)))
+}
+
+/// `GET /connections-directory-provisionings`: every connection's directory
+/// provisioning, in one page.
+pub fn directory_provisionings(store: &Store) -> Answer {
+    let all: Vec<Value> = store
+        .singletons
+        .iter()
+        .filter(|((kind, _), _)| *kind == "connection_directory_provisioning")
+        .map(|(_, v)| v.clone())
+        .collect();
+    (
+        StatusCode::OK,
+        Some(json!({ "directory_provisionings": all })),
+    )
+}
+
+/// `Op::GoLive` in a shape's handler: [`handle`] sends it to [`go_live`] first.
+fn answered_by_go_live() -> ApiResult<Answer> {
+    Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found"))
 }
 
 fn route_method(kind: &Kind, op: Op) -> Option<Method> {
@@ -494,6 +565,10 @@ fn defaults_on_create(store: &mut Store, kind: &Kind, object: &mut Map<String, V
         "resource_servers" => {
             object.insert("is_system".into(), json!(false));
             object.entry("scopes").or_insert_with(|| json!([]));
+        }
+        "action_modules" => {
+            object.insert("all_changes_published".into(), json!(false));
+            object.insert("latest_version_number".into(), json!(0));
         }
         "actions" => {
             object.insert("all_changes_deployed".into(), json!(false));
@@ -596,6 +671,7 @@ fn singleton(
     let key = (kind.name, scope.to_owned());
     let what = singular(kind.name);
     match op {
+        Op::GoLive => answered_by_go_live(),
         Op::List | Op::Get => match store.singletons.get(&key) {
             Some(v) => ok(redact(kind, v.clone())),
             None if absent_is_404(kind) => Err(ApiError::not_found(&what)),
@@ -663,19 +739,25 @@ pub fn merge(target: &mut Value, patch: Value) {
 
 /// Keyed kinds whose keys, never set, read as `{}` rather than 404 (email templates
 /// never set are a 404).
-const EMPTY_WHEN_UNSET: &[&str] = &["prompt_custom_text", "prompt_partials"];
+const EMPTY_WHEN_UNSET: &[&str] = &[
+    "prompt_custom_text",
+    "prompt_partials",
+    "self_service_profile_custom_text",
+];
 
 fn keyed(
     store: &mut Store,
     kind: &'static Kind,
     keys: &[&str],
     op: Op,
+    scope: &str,
     id: &str,
     body: Option<Value>,
 ) -> ApiResult<Answer> {
     let what = singular(kind.name);
     match op {
-        Op::List | Op::Get => match store.table(kind.name, "").get(id) {
+        Op::GoLive => answered_by_go_live(),
+        Op::List | Op::Get => match store.table(kind.name, scope).get(id) {
             Some(v) => ok(redact(kind, v.clone())),
             // Text and partials never set read as an empty object on a real tenant
             // (auth0-deploy-cli reads every prompt and stops at a 404).
@@ -697,7 +779,7 @@ fn keyed(
                     keys.join(", ")
                 )));
             }
-            let table = store.table(kind.name, "");
+            let table = store.table(kind.name, scope);
             if table.contains_key(&name) {
                 return Err(ApiError::conflict(format!(
                     "The {what} {name} already exists"
@@ -713,7 +795,7 @@ fn keyed(
                 return Err(ApiError::not_found(&what));
             }
             let put = kind.update.is_some_and(|e| e.method == Method::Put);
-            let table = store.table(kind.name, "");
+            let table = store.table(kind.name, scope);
             let next = match table.get(id).cloned() {
                 Some(mut current) if !put => {
                     merge(&mut current, body);
@@ -743,6 +825,7 @@ fn links(
     inverse: bool,
 ) -> ApiResult<Answer> {
     match op {
+        Op::GoLive => answered_by_go_live(),
         Op::List | Op::Get => {
             let empty = indexmap::IndexSet::new();
             let store_ref = &*store;
@@ -1021,6 +1104,15 @@ fn replace(
                                 format!("Action {value} (by {by}) does not exist"),
                             )
                         })?;
+                    if action.get("deployed_version").is_none() {
+                        // Only a deployed version can run.
+                        return Err(ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            format!(
+                                "Action {value} (by {by}) has never been deployed; deploy it before binding it"
+                            ),
+                        ));
+                    }
                     let id = ids::uuid(&mut store.rng);
                     let stamp = now();
                     bound.push((
@@ -1062,6 +1154,7 @@ fn map(
     body: Option<Value>,
 ) -> ApiResult<Answer> {
     match op {
+        Op::GoLive => answered_by_go_live(),
         Op::List | Op::Get => {
             let table = store.table(kind.name, scope);
             let object: Map<String, Value> =

@@ -387,6 +387,8 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
                "dependencies": [{"name": "lodash", "version": "4.17.21"}], "secrets": [{"name": "HELPER_KEY", "value": "helper-secret-1"}]}),
         "id",
     );
+    // Version 1, published: what the actions below pin.
+    m.post(&format!("/actions/modules/{module}/versions"), json!({}));
     let mut action_ids = Vec::new();
     for (name, trigger) in [
         ("add-roles-to-token", "post-login"),
@@ -404,6 +406,8 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
                    "modules": [{"module_id": module, "module_version_number": 1}]}),
             "id",
         );
+        // Deployed, as every bound action is.
+        m.post(&format!("/actions/actions/{id}/deploy"), json!({}));
         action_ids.push(id);
     }
     m.call(

@@ -694,7 +694,21 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
         Ok(body) => body,
         Err(e) => return e.into_response(),
     };
+    // Views over kinds held elsewhere: an organization's connections are its enabled
+    // connections; the tenant's directory provisionings are its connections' own.
+    let path = match path
+        .strip_prefix("/organizations/")
+        .and_then(|p| p.split_once('/'))
+    {
+        Some((org, "connections")) if method == Method::GET => {
+            format!("/organizations/{org}/enabled_connections")
+        }
+        _ => path,
+    };
     let result = match (&method, path.as_str()) {
+        (&Method::GET, "/connections-directory-provisionings") => {
+            Ok(api::directory_provisionings(&tenant.lock()))
+        }
         (&Method::GET, "/users-by-email") => users::by_email(&tenant.lock(), &query),
         (&Method::POST, "/jobs/users-exports") => jobs::create_export(tenant, body),
         (&Method::GET, p) if p.starts_with("/jobs/") => {

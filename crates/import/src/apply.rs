@@ -31,6 +31,9 @@ pub struct KindResult {
     pub deleted: usize,
     /// Objects that could not be written.
     pub failed: usize,
+    /// Objects made live (actions deployed, module versions published).
+    #[serde(default)]
+    pub made_live: usize,
 }
 
 /// A step that did not happen.
@@ -252,6 +255,7 @@ fn record(
                 Action::Create => k.created += step.count,
                 Action::Update => k.updated += step.count,
                 Action::Delete => k.deleted += step.count,
+                Action::GoLive => k.made_live += step.count,
                 Action::Blocked => {}
             }
             if let (Some(id), Some((_, placeholder))) = (

@@ -62,8 +62,9 @@ impl SourceIds {
     }
 
     /// The references in `record` (an object of `kind`) that the catalog does not list:
-    /// strings equal to another object's id, outside `kind`'s own id field and its listed
-    /// reference fields.
+    /// strings equal to another object's id, outside `kind`'s own id field, its listed
+    /// reference fields and the fields the API sets (never written: an action's
+    /// `deployed_version.action_id` is its own id).
     pub fn found_in(&self, kind: &Kind, record: &Value) -> Vec<Found> {
         let mut found = Vec::new();
         if self.by_id.is_empty() {
@@ -74,11 +75,22 @@ impl SourceIds {
             .iter()
             .map(|r| generic_path(r.field))
             .collect();
+        let own = kind
+            .id_field
+            .and_then(|f| record.get(f))
+            .and_then(Value::as_str);
         for_each_string(record, &mut |path, s| {
             let Some(target) = self.by_id.get(s) else {
                 return;
             };
-            if kind.id_field == Some(path) || listed.contains(&generic_path(path)) {
+            let field = generic_path(path);
+            let set_by_api = kind.read_only.iter().any(|r| {
+                field == *r
+                    || field
+                        .strip_prefix(r)
+                        .is_some_and(|rest| rest.starts_with(['.', '[']))
+            });
+            if Some(s) == own || set_by_api || listed.contains(&field) {
                 return;
             }
             found.push(Found {
@@ -114,7 +126,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_found_at_any_depth_and_listed_fields_and_own_ids_are_not() {
+    fn ids_are_found_at_any_depth_but_not_listed_api_set_or_own_ones() {
         let source = state(&[
             (
                 "flows_vault_connections",
@@ -135,10 +147,12 @@ mod tests {
         ]);
         let ids = SourceIds::of(&source);
         let flows = catalog::find("flows").unwrap();
+        // Its own id (in a list) and fields the API sets are not references to follow.
         let flow = json!({"id": "af_0123456789abcdef", "actions": [
             {"params": {"text": "hi"}},
-            {"params": {"connection_id": "ac_0123456789abcdef", "list": ["af_0123456789abcdef"]}}
-        ]});
+            {"params": {"connection_id": "ac_0123456789abcdef", "list": ["af_0123456789abcdef"],
+                        "profile": "cop_0123456789abcdef"}}
+        ], "created_at": "cop_0123456789abcdef"});
         let found = ids.found_in(flows, &flow);
         let got: Vec<(String, &str)> = found
             .iter()
@@ -151,7 +165,10 @@ mod tests {
                     "actions[1].params.connection_id".to_owned(),
                     "flows_vault_connections"
                 ),
-                ("actions[1].params.list[0]".to_owned(), "flows")
+                (
+                    "actions[1].params.profile".to_owned(),
+                    "connection_profiles"
+                )
             ]
         );
         assert_eq!(found[0].field(), "actions[].params.connection_id");

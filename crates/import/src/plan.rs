@@ -46,6 +46,8 @@ pub enum Action {
     Delete,
     /// Cannot be done; `reason` says why and what to do.
     Blocked,
+    /// Makes a written object live (deploys an action, publishes a module version).
+    GoLive,
 }
 
 /// The request a step sends; ids may hold placeholders of objects created earlier.
@@ -128,6 +130,9 @@ pub struct Tally {
     pub delete: usize,
     /// Objects that cannot be written (see the steps' reasons).
     pub blocked: usize,
+    /// Objects made live after they are written (actions deployed, modules published).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub made_live: usize,
     /// Objects only in the target, kept (without `allow_delete`).
     pub extra: usize,
 }
@@ -186,6 +191,10 @@ impl Plan {
     pub fn requests(&self) -> usize {
         self.steps.iter().filter(|s| s.request.is_some()).count()
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Marks a placeholder id; never part of a real id.
@@ -382,6 +391,7 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
         source,
         source_ids,
         generated: BTreeMap::new(),
+        going_live: Vec::new(),
         values,
         options,
         selected,
@@ -430,6 +440,8 @@ struct Planner<'a> {
     source_ids: SourceIds,
     /// Secrets the target makes up for created objects, per (kind, field): how many.
     generated: BTreeMap<(&'static str, String), usize>,
+    /// Go-live steps of the kind being planned, sent after its writes.
+    going_live: Vec<Step>,
     values: &'a Values,
     options: &'a PlanOptions,
     selected: HashSet<&'static str>,
@@ -473,6 +485,7 @@ impl Planner<'_> {
             Action::Update => t.update += step.count,
             Action::Delete => t.delete += step.count,
             Action::Blocked => t.blocked += step.count.max(1),
+            Action::GoLive => t.made_live += step.count,
         }
         if step.action == Action::Delete {
             let at = CATALOG
@@ -829,6 +842,9 @@ impl Planner<'_> {
                 continue;
             }
             let wanted = self.wanted(kind, &p.ancestry);
+            let written_before = self.plan.steps.len();
+            let target_live = hit.is_some_and(|(t, _)| Self::is_live(kind, &t.record));
+            let shown = name.clone();
             match hit {
                 Some((t, i)) => {
                     matched.insert((group, i));
@@ -881,6 +897,12 @@ impl Planner<'_> {
                     self.create(kind, &p, &parents, name, &source_ids);
                 }
             }
+            if wanted {
+                self.go_live_after(kind, &p, &source_ids, written_before, target_live, shown);
+            }
+        }
+        for step in std::mem::take(&mut self.going_live) {
+            self.push(kind, step);
         }
         // Objects only in the target.
         for (group, items) in &target_groups {
@@ -1022,6 +1044,56 @@ impl Planner<'_> {
             });
         }
         missing
+    }
+
+    /// Whether `record` of `kind` is live (all its changes deployed or published).
+    fn is_live(kind: &Kind, record: &Value) -> bool {
+        kind.go_live
+            .is_some_and(|(_, field)| record.get(field) == Some(&Value::Bool(true)))
+    }
+
+    /// After an object is planned: when it was live in the source, a step making it live
+    /// in the target too, if this plan writes it or the target's is not live. Sent after
+    /// the kind's writes (and so before what binds it, a trigger's bindings).
+    fn go_live_after(
+        &mut self,
+        kind: &'static Kind,
+        p: &Placed,
+        source_ids: &[(&'static str, String)],
+        written_before: usize,
+        target_live: bool,
+        name: String,
+    ) {
+        let Some((endpoint, _)) = kind.go_live else {
+            return;
+        };
+        if !Self::is_live(kind, &p.item.record) {
+            return;
+        }
+        let planned = &self.plan.steps[written_before..];
+        if planned.iter().any(|s| s.action == Action::Blocked) {
+            return;
+        }
+        let wrote = planned
+            .iter()
+            .any(|s| matches!(s.action, Action::Create | Action::Update));
+        if !wrote && target_live {
+            return;
+        }
+        let Some(target) = source_ids
+            .first()
+            .and_then(|(field, id)| self.ids.resolve(kind.name, field, id))
+        else {
+            return;
+        };
+        self.going_live.push(Step::write(
+            kind,
+            name,
+            Action::GoLive,
+            endpoint,
+            vec![target],
+            None,
+        ));
     }
 
     /// Blocks an object whose write-only values are missing, saying how to supply them.
@@ -1879,6 +1951,90 @@ mod tests {
             .clone()
             .unwrap();
         assert_eq!(body["recaptcha_v2"]["secret"], "given");
+    }
+
+    #[test]
+    fn what_was_live_in_the_source_is_made_live_after_it_is_written() {
+        let action = |id: &str, code: &str, live: bool| {
+            item(
+                json!({"id": id, "name": "a", "code": code, "supported_triggers": [],
+                "all_changes_deployed": live}),
+            )
+        };
+        let mut source = State::default();
+        source.push(
+            kind("actions"),
+            action("7c1e3f52-0000-4e55-a0a5-3f1f3f9e8d11", "x", true),
+        );
+        // Created: deployed after the create, by the create's placeholder.
+        let p = plan(
+            &source,
+            &State::default(),
+            &Values::none(),
+            &PlanOptions::default(),
+        );
+        let steps: Vec<(Action, Vec<String>)> = p
+            .steps
+            .iter()
+            .map(|s| (s.action, s.request.as_ref().unwrap().ids.clone()))
+            .collect();
+        let placeholder = p.steps[0]
+            .request
+            .as_ref()
+            .unwrap()
+            .new_id
+            .clone()
+            .unwrap()
+            .1;
+        assert_eq!(
+            steps,
+            [
+                (Action::Create, vec![]),
+                (Action::GoLive, vec![placeholder])
+            ]
+        );
+        assert_eq!(
+            p.steps[1].request.as_ref().unwrap().endpoint.path,
+            "/actions/actions/{id}/deploy"
+        );
+        assert_eq!(p.tally["actions"].made_live, 1);
+        // The same and live in the target: nothing; the same and not live: deployed.
+        let mut target = State::default();
+        target.push(
+            kind("actions"),
+            action("9c1e3f52-0000-4e55-a0a5-3f1f3f9e8d11", "x", true),
+        );
+        assert!(plan(&source, &target, &Values::none(), &PlanOptions::default()).is_empty());
+        let mut target = State::default();
+        target.push(
+            kind("actions"),
+            action("9c1e3f52-0000-4e55-a0a5-3f1f3f9e8d11", "x", false),
+        );
+        let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        let steps: Vec<(Action, Vec<String>)> = p
+            .steps
+            .iter()
+            .map(|s| (s.action, s.request.as_ref().unwrap().ids.clone()))
+            .collect();
+        assert_eq!(
+            steps,
+            [(
+                Action::GoLive,
+                vec!["9c1e3f52-0000-4e55-a0a5-3f1f3f9e8d11".to_owned()]
+            )]
+        );
+        // Not live in the source: written, not deployed.
+        let mut source = State::default();
+        source.push(
+            kind("actions"),
+            action("7c1e3f52-0000-4e55-a0a5-3f1f3f9e8d11", "y", false),
+        );
+        let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        assert!(
+            p.steps.iter().all(|s| s.action != Action::GoLive),
+            "{:?}",
+            p.steps
+        );
     }
 
     #[test]

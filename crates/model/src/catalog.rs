@@ -243,6 +243,11 @@ pub struct Kind {
     /// Secret fields the platform makes up when a create leaves them out (a client's
     /// secret): restored from a snapshot without secrets, the object gets new ones.
     pub generated: &'static [&'static str],
+    /// The request that makes a written object live (an action's deploy, a module's
+    /// published version), and the read-only field saying whether all its changes are:
+    /// a restore sends it after writing an object that was live in the source and is
+    /// not (or no longer) in the target.
+    pub go_live: Option<(Endpoint, &'static str)>,
     /// Fields naming objects of other kinds.
     pub references: &'static [Reference],
     /// Kinds that are configuration (false: users and their memberships, or read-only).
@@ -280,6 +285,7 @@ impl Kind {
         secrets: &[],
         write_only: &[],
         generated: &[],
+        go_live: None,
         references: &[],
         config: true,
         unique_key: true,
@@ -290,9 +296,16 @@ impl Kind {
 
     /// Every endpoint of the row, for checks against the spec.
     pub fn endpoints(&self) -> impl Iterator<Item = Endpoint> {
-        [self.list, self.get, self.create, self.update, self.delete]
-            .into_iter()
-            .flatten()
+        [
+            self.list,
+            self.get,
+            self.create,
+            self.update,
+            self.delete,
+            self.go_live.map(|(e, _)| e),
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// True when the platform makes up the kind's ids (random, prefixed or UUIDs), so that a
@@ -447,6 +460,9 @@ pub const CUSTOM_TEXT_KEYS: &[&str] = &[
     "email-verification/en",
     "organizations/en",
 ];
+
+/// Language/page pairs of a self-service profile's custom text (the API's only page).
+pub const SELF_SERVICE_TEXT_KEYS: &[&str] = &["en/get-started"];
 
 /// The catalog: every kind of an Auth0 tenant idferry reads and writes.
 pub static CATALOG: &[Kind] = &[
@@ -745,6 +761,30 @@ pub static CATALOG: &[Kind] = &[
         ..Kind::DEFAULT
     },
     Kind {
+        // Users and groups synchronized from a directory (Google Workspace, Entra ID)
+        // into an enterprise connection.
+        name: "connection_directory_provisioning",
+        parent: Some("connections"),
+        shape: Shape::Singleton,
+        list: ep(Get, "/connections/{id}/directory-provisioning"),
+        create: ep(Post, "/connections/{id}/directory-provisioning"),
+        update: ep(Patch, "/connections/{id}/directory-provisioning"),
+        delete: ep(Delete, "/connections/{id}/directory-provisioning"),
+        id_field: None,
+        natural_key: &[],
+        read_only: &[
+            "connection_id",
+            "connection_name",
+            "strategy",
+            "created_at",
+            "updated_at",
+            "last_synchronization_at",
+            "last_synchronization_status",
+            "last_synchronization_error",
+        ],
+        ..Kind::DEFAULT
+    },
+    Kind {
         name: "connection_profiles",
         list: ep(Get, "/connection-profiles"),
         get: ep(Get, "/connection-profiles/{id}"),
@@ -901,6 +941,13 @@ pub static CATALOG: &[Kind] = &[
         ],
         secrets: &["secrets[].value"],
         write_only: &["secrets[].value"],
+        go_live: Some((
+            Endpoint {
+                method: Post,
+                path: "/actions/modules/{id}/versions",
+            },
+            "all_changes_published",
+        )),
         ..Kind::DEFAULT
     },
     Kind {
@@ -928,6 +975,13 @@ pub static CATALOG: &[Kind] = &[
         secrets: &["secrets[].value"],
         references: &[r("modules[].module_id", "action_modules", "id")],
         write_only: &["secrets[].value"],
+        go_live: Some((
+            Endpoint {
+                method: Post,
+                path: "/actions/actions/{id}/deploy",
+            },
+            "all_changes_deployed",
+        )),
         ..Kind::DEFAULT
     },
     Kind {
@@ -1158,6 +1212,26 @@ pub static CATALOG: &[Kind] = &[
             "user_attribute_profiles",
             "id",
         )],
+        ..Kind::DEFAULT
+    },
+    Kind {
+        // The text of a self-service profile's pages, per language and page.
+        name: "self_service_profile_custom_text",
+        parent: Some("self_service_profiles"),
+        shape: Shape::Keyed {
+            keys: SELF_SERVICE_TEXT_KEYS,
+        },
+        get: ep(
+            Get,
+            "/self-service-profiles/{id}/custom-text/{language}/{page}",
+        ),
+        update: ep(
+            Put,
+            "/self-service-profiles/{id}/custom-text/{language}/{page}",
+        ),
+        id_field: None,
+        natural_key: &[],
+        read_only: &[],
         ..Kind::DEFAULT
     },
     Kind {

@@ -9,6 +9,7 @@ mod conformance;
 mod damaged;
 mod faults;
 mod fidelity;
+mod interop;
 mod jobs;
 mod leaks;
 mod migrate;

@@ -248,6 +248,26 @@ async fn a_restore_into_an_empty_tenant_matches_the_source_and_a_rerun_plans_not
         unset.is_empty(),
         "secrets set in the source and not in the target: {unset:?}"
     );
+    // Actions deployed in prod are deployed in staging (their bindings were accepted),
+    // its module published.
+    let live: Vec<(String, Value)> = p.emu.tenant("acme-staging").unwrap().with(|s| {
+        let mut out: Vec<(String, Value)> = s
+            .table("actions", "")
+            .values()
+            .map(|a| (a["name"].to_string(), a["all_changes_deployed"].clone()))
+            .collect();
+        out.extend(
+            s.table("action_modules", "")
+                .values()
+                .map(|m| (m["name"].to_string(), m["all_changes_published"].clone())),
+        );
+        out
+    });
+    assert_eq!(live.len(), 6, "{live:?}");
+    assert!(
+        live.iter().all(|(_, l)| *l == Value::Bool(true)),
+        "{live:?}"
+    );
     // References the catalog does not list were found by their ids and rewritten.
     assert!(
         out.contains("forms nodes[].config.flow_id -> flows: 1")
@@ -287,6 +307,66 @@ async fn a_restore_into_an_empty_tenant_matches_the_source_and_a_rerun_plans_not
 
     let again = p.plan(&a, &["--values", "values.toml"]).await;
     assert_eq!(again["steps"], serde_json::json!([]), "{again:#}");
+
+    // What a user sees and an id comparison cannot: an action changed and not deployed,
+    // a secret unset. Both differences, and the plan deploys the action again.
+    let staging = p.emu.tenant("acme-staging").unwrap();
+    let token = staging.static_token.clone();
+    let action = staging.with(|s| {
+        s.table("actions", "")
+            .values()
+            .find(|a| a["name"] == "notify-crm")
+            .and_then(|a| a["id"].as_str().map(str::to_owned))
+            .unwrap()
+    });
+    let patch = |path: String, body: Value| {
+        let token = token.clone();
+        async move {
+            let (status, _, body) = crate::common::raw(
+                staging,
+                reqwest::Method::PATCH,
+                &path,
+                Some(&token),
+                Some(body),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    patch(
+        format!("/actions/actions/{action}"),
+        serde_json::json!({"runtime": "node22"}),
+    )
+    .await;
+    patch(
+        "/attack-protection/captcha".into(),
+        serde_json::json!({"recaptcha_v2": {"site_key": "site", "secret": ""}}),
+    )
+    .await;
+    let c = p.backup("acme-staging").await;
+    let (code, out, err) = p
+        .idferry(&[
+            "snapshots",
+            "diff",
+            a.to_str().unwrap(),
+            c.to_str().unwrap(),
+            "--ignore-ids",
+        ])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("~ notify-crm (all_changes_deployed)") && out.contains("(secrets set)"),
+        "{out}"
+    );
+    let again = p.plan(&a, &["--values", "values.toml"]).await;
+    let deploys: Vec<&Value> = again["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "go_live")
+        .collect();
+    assert_eq!(deploys.len(), 1, "{again:#}");
+    assert_eq!(deploys[0]["name"], "actions notify-crm", "{again:#}");
     let _ = &p.emu;
 }
 

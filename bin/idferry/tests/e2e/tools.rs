@@ -1,6 +1,7 @@
 //! Tools nobody here wrote, brought onto a bare machine by the tests that use them:
-//! Python packages from PyPI into one virtual environment under `target/`, made once
-//! (one installer at a time in this test binary) and reused by later runs.
+//! Python packages from PyPI into one virtual environment under `target/`, and npm
+//! packages from the committed lockfile in `tests/e2e/a0deploy/` into `target/a0deploy`;
+//! each made once (one installer at a time in this test binary) and reused by later runs.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -76,6 +77,40 @@ pub fn python_tool(tool: &str, requirement: &str) -> PathBuf {
         venv.display()
     );
     bin
+}
+
+/// auth0-deploy-cli's `a0deploy`, installed with `npm ci` from the committed lockfile
+/// into `target/a0deploy` when missing or when the lockfile changed. Panics with what to
+/// do when node or npm are missing.
+pub fn a0deploy() -> PathBuf {
+    let source = crate::common::repo().join("bin/idferry/tests/e2e/a0deploy");
+    let dir = target_dir().join("a0deploy");
+    let lock = std::fs::read(source.join("package-lock.json")).expect("the committed lockfile");
+    let stamp = dir.join(".installed-lock");
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let guard = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    if std::fs::read(&stamp).ok().as_deref() != Some(lock.as_slice()) {
+        std::fs::create_dir_all(&dir).expect("target/a0deploy");
+        for f in ["package.json", "package-lock.json"] {
+            std::fs::copy(source.join(f), dir.join(f)).expect("copy the npm manifest");
+        }
+        run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&dir),
+            "npm ci of auth0-deploy-cli (node and npm from nodejs.org or the distribution)",
+        );
+        std::fs::write(&stamp, &lock).expect("stamp");
+    }
+    drop(guard);
+    let bin = dir.join("node_modules/.bin/a0deploy");
+    assert!(bin.exists(), "npm ci made no {}", bin.display());
+    bin
+}
+
+/// The shim that lets a0deploy reach an emulated tenant over plain HTTP.
+pub fn a0deploy_shim() -> PathBuf {
+    crate::common::repo().join("bin/idferry/tests/e2e/a0deploy/http-shim.cjs")
 }
 
 fn run(command: &mut Command, what: &str) {

@@ -388,9 +388,13 @@ impl RestorePlan for Auth0Plan {
                 Action::Update => "~",
                 Action::Delete => "-",
                 Action::Blocked => "!",
+                Action::GoLive => "^",
             };
             let detail = match (&step.reason, step.fields.is_empty()) {
                 (Some(r), _) => format!(": {r}"),
+                (None, _) if step.action == Action::GoLive => {
+                    " (made live after it is written: deployed or published)".to_owned()
+                }
                 (None, false) if step.fields.len() <= 6 => {
                     format!(" ({})", step.fields.join(", "))
                 }
@@ -505,13 +509,13 @@ impl RestoreApplied for Auth0Applied {
             self.target, self.requests, self.rate_limited
         )];
         out.push(format!(
-            "  {:<34} {:>7} {:>7} {:>9} {:>7} {:>6}",
-            "kind", "created", "updated", "unchanged", "deleted", "failed"
+            "  {:<34} {:>7} {:>7} {:>9} {:>7} {:>6} {:>6}",
+            "kind", "created", "updated", "unchanged", "deleted", "live", "failed"
         ));
         for (kind, k) in &self.report.kinds {
             out.push(format!(
-                "  {kind:<34} {:>7} {:>7} {:>9} {:>7} {:>6}",
-                k.created, k.updated, k.unchanged, k.deleted, k.failed
+                "  {kind:<34} {:>7} {:>7} {:>9} {:>7} {:>6} {:>6}",
+                k.created, k.updated, k.unchanged, k.deleted, k.made_live, k.failed
             ));
         }
         for f in &self.report.failures {

@@ -1,0 +1,194 @@
+//! auth0-deploy-cli (npm, pinned by the committed lockfile) judges our restores: it
+//! exports the source tenant and the tenant idferry restored it into, in its directory
+//! format, and the two trees must be equal once what differs between any two tenants by
+//! construction (timestamps the API sets, key order, and the ids a0deploy leaves in place,
+//! each read as what it names in its own tenant) is set aside. An id of the source left in
+//! the target, a reference that points at the wrong object, a secret dropped or an action
+//! not deployed all show.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::restore::{Pair, values_for};
+use crate::tools::{a0deploy, a0deploy_shim};
+
+/// Exports `tenant` of `p` with a0deploy into `out` (directory format).
+async fn export(p: &Pair, tenant: &str, out: &Path) {
+    let t = p.emu.tenant(tenant).unwrap();
+    let domain = t.base_url.trim_start_matches("http://").to_owned();
+    let output = tokio::process::Command::new(a0deploy())
+        .args(["export", "--format", "directory", "--output_folder"])
+        .arg(out)
+        .env("AUTH0_DOMAIN", domain)
+        .env("AUTH0_ACCESS_TOKEN", &t.static_token)
+        .env(
+            "NODE_OPTIONS",
+            format!("--require {}", a0deploy_shim().display()),
+        )
+        .output()
+        .await
+        .expect("a0deploy runs");
+    assert!(
+        output.status.success(),
+        "a0deploy export of {tenant}:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Drops the fields the API sets at write time, at any depth.
+fn without_timestamps(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, _| k != "created_at" && k != "updated_at");
+            map.values_mut().for_each(without_timestamps);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_timestamps),
+        _ => {}
+    }
+}
+
+/// `kind name` by id for every object of `tenant`, from the emulator's own tables.
+fn names_by_id(p: &Pair, tenant: &str) -> HashMap<String, String> {
+    p.emu.tenant(tenant).unwrap().with(|s| {
+        let mut out = HashMap::new();
+        for ((kind, _), table) in &s.tables {
+            for record in table.values() {
+                let id = record.get("client_id").or_else(|| record.get("id"));
+                let name = ["name", "identifier", "description"]
+                    .iter()
+                    .find_map(|f| record.get(*f)?.as_str());
+                if let (Some(Value::String(id)), Some(name)) = (id, name) {
+                    out.insert(id.clone(), format!("{kind} {name}"));
+                }
+            }
+        }
+        out
+    })
+}
+
+/// Ids a0deploy leaves as they are (an express configuration's profiles) put as what
+/// they name in their own tenant, so that two tenants compare by meaning.
+fn named(v: &mut Value, names: &HashMap<String, String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(name) = names.get(s.as_str()) {
+                *s = name.clone();
+            }
+        }
+        Value::Object(map) => map.values_mut().for_each(|v| named(v, names)),
+        Value::Array(items) => items.iter_mut().for_each(|v| named(v, names)),
+        _ => {}
+    }
+}
+
+/// Every file of an a0deploy directory export, by path: JSON parsed (so that key order
+/// does not count) without timestamps and with ids named, other files (code, HTML) as
+/// text.
+fn tree(root: &Path, names: &HashMap<String, String>) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let mut stack: Vec<PathBuf> = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let value = if name.ends_with(".json") {
+                let mut v: Value = serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("{name} is not JSON: {e}"));
+                without_timestamps(&mut v);
+                named(&mut v, names);
+                v
+            } else {
+                Value::String(text)
+            };
+            out.insert(name, value);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth0_deploy_cli_finds_the_restored_tenant_equal_to_its_source() {
+    let p = Pair::new(0).await;
+    // An encrypted snapshot keeps the secrets a0deploy shows (a SAML signing key); the
+    // write-only ones, which neither tool can read, come from a values file.
+    let env = [("IDF_PASSPHRASE", "correct horse battery staple")];
+    let (code, out, err) = crate::common::run_idferry_env(
+        &[
+            "backup",
+            "acme-prod",
+            "--out",
+            "sealed",
+            "--passphrase-env",
+            "IDF_PASSPHRASE",
+            "--exclude-kinds",
+            "users,role_users,organization_members",
+        ],
+        p.path(),
+        &env,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let snapshot = std::fs::read_dir(p.path().join("sealed"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|f| f.to_string_lossy().ends_with(".tar.zst.age"))
+        .expect("an encrypted snapshot");
+    let snapshot = snapshot.to_str().unwrap();
+    let restore = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "restore",
+            snapshot,
+            "--to",
+            "acme-staging",
+            "--passphrase-env",
+            "IDF_PASSPHRASE",
+        ];
+        args.extend(extra);
+        args
+    };
+    let (code, out, err) =
+        crate::common::run_idferry_env(&restore(&["--plan", "--json"]), p.path(), &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    std::fs::write(p.path().join("values.toml"), values_for(&plan["plan"])).unwrap();
+    let (code, out, err) = crate::common::run_idferry_env(
+        &restore(&["--values", "values.toml", "--yes"]),
+        p.path(),
+        &env,
+    )
+    .await;
+    assert_eq!(code, 0, "restore:\n{out}\n{err}");
+
+    let (a, b) = (p.path().join("a0-prod"), p.path().join("a0-staging"));
+    export(&p, "acme-prod", &a).await;
+    export(&p, "acme-staging", &b).await;
+    let (a, b) = (
+        tree(&a, &names_by_id(&p, "acme-prod")),
+        tree(&b, &names_by_id(&p, "acme-staging")),
+    );
+    assert!(a.len() > 30, "a0deploy exported {} files", a.len());
+    let names = |t: &BTreeMap<String, Value>| t.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b), "the same files");
+    let differ: Vec<String> = a
+        .iter()
+        .filter(|(name, v)| b.get(*name) != Some(v))
+        .map(|(name, v)| format!("{name}:\n  source: {v}\n  target: {}", b[name]))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "a0deploy sees differences:\n{}",
+        differ.join("\n")
+    );
+}
