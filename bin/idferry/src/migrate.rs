@@ -241,6 +241,7 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
                 let i = r.imported.map_or((0, 0), |i| (i.requests, i.rate_limited));
                 let m = r
                     .memberships
+                    .as_ref()
                     .map_or((0, 0), |m| (m.requests, m.rate_limited));
                 (i.0 + m.0, i.1 + m.1)
             };

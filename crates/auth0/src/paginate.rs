@@ -9,6 +9,9 @@ use idferry_model::{Kind, Pagination, Shape};
 use reqwest::Method;
 use serde_json::Value;
 
+/// The language every tenant has (its default until it enables others).
+pub const DEFAULT_LANGUAGE: &str = "en";
+
 use crate::Result;
 use crate::client::{Client, Payload};
 use crate::error::Error;
@@ -44,14 +47,22 @@ impl Client {
             .collect();
         let parents: Vec<String> = parents.iter().map(|p| (*p).to_owned()).collect();
         match kind.shape {
-            Shape::Keyed { keys } => stream::iter(keys.iter().copied())
-                .then(move |key| {
+            Shape::Keyed { .. } => {
+                let keys = {
                     let client = client.clone();
-                    let parents = parents.clone();
-                    async move { client.get_keyed(kind, &parents, key).await }
-                })
-                .try_filter_map(|v| async move { Ok(v) })
-                .boxed(),
+                    async move { client.keys_of(kind).await }
+                };
+                stream::once(keys)
+                    .map_ok(|keys| stream::iter(keys.into_iter().map(Ok)))
+                    .try_flatten()
+                    .and_then(move |key| {
+                        let client = client.clone();
+                        let parents = parents.clone();
+                        async move { client.get_keyed(kind, &parents, &key).await }
+                    })
+                    .try_filter_map(|v| async move { Ok(v) })
+                    .boxed()
+            }
             _ => {
                 let Some(list) = kind.list else {
                     return stream::empty().boxed();
@@ -74,6 +85,35 @@ impl Client {
     /// Collects [`Client::list`].
     pub async fn list_all(&self, kind: &'static Kind, parents: &[&str]) -> Result<Vec<Value>> {
         self.list(kind, parents).try_collect().await
+    }
+
+    /// The keys of keyed `kind` in this tenant: for per-language kinds (prompt text),
+    /// each name in every language its settings enable (one request).
+    pub async fn keys_of(&self, kind: &Kind) -> Result<Vec<String>> {
+        let per_language = matches!(
+            kind.shape,
+            Shape::Keyed {
+                per_language: true,
+                ..
+            }
+        );
+        if !per_language {
+            return Ok(kind.keys(&[]));
+        }
+        let settings = self.get("/tenants/settings", &[]).await?;
+        let mut languages: Vec<String> = settings
+            .get("enabled_locales")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if languages.is_empty() {
+            languages.push(DEFAULT_LANGUAGE.to_owned());
+        }
+        Ok(kind.keys(&languages))
     }
 
     /// The object of keyed `kind` at `key` (under `parents`); None when it was never

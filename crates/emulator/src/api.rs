@@ -162,7 +162,7 @@ pub fn handle(
     match kind.shape {
         Shape::Collection => collection(store, kind, route.op, &scope, &own.join("/"), q, body),
         Shape::Singleton => singleton(store, kind, route.op, &scope, body),
-        Shape::Keyed { keys } => keyed(store, kind, keys, route.op, &scope, &own.join("/"), body),
+        Shape::Keyed { .. } => keyed(store, kind, route.op, &scope, &own.join("/"), body),
         Shape::Links {
             body_key,
             target,
@@ -748,7 +748,6 @@ const EMPTY_WHEN_UNSET: &[&str] = &[
 fn keyed(
     store: &mut Store,
     kind: &'static Kind,
-    keys: &[&str],
     op: Op,
     scope: &str,
     id: &str,
@@ -773,10 +772,10 @@ fn keyed(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            if !keys.contains(&name.as_str()) {
+            if !kind.knows_key(&name) {
                 return Err(ApiError::invalid_body(format!(
                     "No enum match for: {name} ({field} must be one of {})",
-                    keys.join(", ")
+                    kind.keys(&[]).join(", ")
                 )));
             }
             let table = store.table(kind.name, scope);
@@ -791,7 +790,7 @@ fn keyed(
         }
         Op::Update => {
             let body = body.ok_or_else(|| ApiError::invalid_body("a JSON body is required"))?;
-            if !keys.contains(&id) {
+            if !kind.knows_key(id) {
                 return Err(ApiError::not_found(&what));
             }
             let put = kind.update.is_some_and(|e| e.method == Method::Put);

@@ -341,6 +341,10 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
         &format!("/connections/{saml}/scim-configuration"),
         json!({"user_id_attribute": "externalId", "mapping": [{"auth0": "email", "scim": "emails[primary eq true].value"}]}),
     );
+    m.post(
+        &format!("/connections/{saml}/directory-provisioning"),
+        json!({"mapping": [{"auth0": "email", "idp": "mail"}, {"auth0": "name", "idp": "displayName"}], "synchronize_automatically": true}),
+    );
 
     // Roles.
     let role_defs: [(&str, &[(usize, &str)]); 6] = [
@@ -471,7 +475,12 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
         json!({"name": "Workforce attributes", "user_attributes": {"email": {"description": "Email", "label": "Email", "profile_required": true, "auth0_mapping": "email"}}}),
         "id",
     );
-    m.post("/self-service-profiles", json!({"name": "Enterprise SSO setup", "description": "For customer IT admins", "allowed_strategies": ["oidc", "samlp", "okta"], "user_attribute_profile_id": uap}));
+    let ssp = m.id("/self-service-profiles", json!({"name": "Enterprise SSO setup", "description": "For customer IT admins", "allowed_strategies": ["oidc", "samlp", "okta"], "user_attribute_profile_id": uap}), "id");
+    m.call(
+        HttpMethod::PUT,
+        &format!("/self-service-profiles/{ssp}/custom-text/en/get-started"),
+        json!({"introduction": "Connect your company's identity provider to Acme in a few steps."}),
+    );
     m.post("/token-exchange-profiles", json!({"name": "Legacy token exchange", "subject_token_type": "urn:acme:legacy-token", "action_id": action_ids[4], "type": "custom_authentication"}));
     let cop = m.id("/connection-profiles", json!({"name": "Enterprise OIDC defaults", "enabled_features": ["scim"], "connection_config": {}}), "id");
     // An Okta integration network application's express configuration names the profiles
@@ -543,6 +552,23 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
         HttpMethod::PUT,
         "/prompts/signup/custom-text/en",
         json!({"signup": {"title": "Join Acme"}}),
+    );
+    // The tenant enables French and German too: text in them, and for a prompt (MFA by
+    // email) past the handful most tools carry.
+    m.call(
+        HttpMethod::PUT,
+        "/prompts/login/custom-text/fr",
+        json!({"login": {"title": "Bienvenue chez Acme", "description": "Connectez-vous pour continuer"}}),
+    );
+    m.call(
+        HttpMethod::PUT,
+        "/prompts/mfa-email/custom-text/de",
+        json!({"mfa-email-challenge": {"title": "Bestätigen Sie Ihre Identität"}}),
+    );
+    m.call(
+        HttpMethod::PUT,
+        "/prompts/passkeys/partials",
+        json!({"passkeys": {"form-content-start": "<p>Passkeys keep your Acme account safe</p>"}}),
     );
     m.call(HttpMethod::PUT, "/prompts/login/partials", json!({"login": {"form-content-start": "<div class=\"acme-notice\">Scheduled maintenance on Sunday</div>"}}));
     m.call(HttpMethod::PATCH, "/prompts/login-id/screen/login-id/rendering", json!({"rendering_mode": "advanced", "context_configuration": ["branding.settings"], "head_tags": [{"tag": "script", "attributes": {"src": format!("{app_url}/acul.js"), "defer": true}}]}));
@@ -756,13 +782,21 @@ fn users(store: &mut Store, count: usize, roles: &[String], orgs: &[String]) {
             }
         }
     }
-    if let Some(user) = store.users.at(0).map(|u| u.id.clone()) {
-        // A direct permission, so that user permissions are populated too.
-        let permission = format!(
-            "https://api.{}.example.com/orders\u{1f}read:orders",
-            store.tenant
-        );
-        store.relation("user_permissions").add(&user, &permission);
+    // Direct permissions (besides those of their roles) for one user in 25: a support
+    // agent reading orders, every other one writing them too.
+    let direct: Vec<String> = store
+        .users
+        .iter()
+        .step_by(25)
+        .map(|u| u.id.to_string())
+        .collect();
+    for (i, user) in direct.iter().enumerate() {
+        let api = format!("https://api.{}.example.com/orders", store.tenant);
+        for scope in ["read:orders", "write:orders"].iter().take(1 + i % 2) {
+            store
+                .relation("user_permissions")
+                .add(user, &format!("{api}\u{1f}{scope}"));
+        }
     }
 }
 

@@ -42,6 +42,8 @@ pub struct State {
     /// Kinds the source tenant did not offer when it was backed up (its snapshot's
     /// manifest says so): not compared, never deleted from a target.
     pub unavailable: Vec<idferry_model::sink::Unavailable>,
+    /// Kinds whose members were read (with records or without).
+    read: std::collections::BTreeSet<&'static str>,
 }
 
 type RedactedKey = (String, Vec<String>, Option<String>, Option<String>);
@@ -61,6 +63,7 @@ const MEMBERSHIP_KINDS: &[&str] = &[
     "organizations",
     "role_users",
     "organization_members",
+    "user_permissions",
 ];
 
 impl Selection {
@@ -149,6 +152,12 @@ impl State {
         self.redacted.get(&key).map_or(&[], Vec::as_slice)
     }
 
+    /// Whether the source's `kind` was read (a snapshot without the member, or a live
+    /// tenant not asked for it, did not).
+    pub fn read_kind(&self, kind: &str) -> bool {
+        self.read.contains(kind) || self.kinds.contains_key(kind)
+    }
+
     /// Whether the source did not offer `kind` (or the kind it hangs from).
     pub fn is_unavailable(&self, kind: &Kind) -> bool {
         let mut at = Some(kind);
@@ -211,6 +220,7 @@ impl State {
             else {
                 return Ok(true);
             };
+            state.read.insert(kind.name);
             let lines = std::io::BufReader::new(input);
             for (n, line) in lines.split(b'\n').enumerate() {
                 let line = line.map_err(|e| idferry_archive::ArchiveError::Corrupt {
@@ -297,6 +307,9 @@ struct Collect {
 impl MemberSink for Collect {
     fn start_member(&mut self, _path: &str, kind: &str) -> std::io::Result<()> {
         self.kind = catalog::find(kind).filter(|k| self.selection.holds(k));
+        if let Some(k) = self.kind {
+            self.state.read.insert(k.name);
+        }
         Ok(())
     }
 

@@ -136,6 +136,12 @@ pub struct MembershipSummary {
     pub organization_members: u64,
     /// (organization, member, role) assignments.
     pub member_roles: u64,
+    /// (user, permission) direct permissions.
+    #[serde(default)]
+    pub user_permissions: u64,
+    /// Why direct permissions were not carried, when they were not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_unread: Option<String>,
     /// Assignments whose user was not imported (refused, or left out by a mapping): not
     /// attempted.
     pub not_imported: u64,
@@ -527,6 +533,11 @@ pub struct Memberships {
     pub roles: BTreeMap<String, Vec<String>>,
     /// Organization name -> (source user id, names of its member roles).
     pub organizations: BTreeMap<String, Vec<(String, Vec<String>)>>,
+    /// Source user id -> its direct permissions (API identifier, permission name).
+    pub permissions: BTreeMap<String, Vec<(String, String)>>,
+    /// Why users' direct permissions were not read, if they were not (a live source:
+    /// one request per user; a snapshot taken without them).
+    pub permissions_unread: Option<String>,
 }
 
 impl Memberships {
@@ -546,7 +557,27 @@ impl Memberships {
         };
         let role_names = names("roles");
         let org_names = names("organizations");
-        let mut m = Memberships::default();
+        let mut m = Memberships {
+            permissions_unread: (!state.read_kind("user_permissions")).then(|| {
+                "the source holds no direct permissions of users: they are read with one request per user by `idferry backup` (not from a live tenant); migrate from a snapshot to carry them".to_owned()
+            }),
+            ..Memberships::default()
+        };
+        for i in state.items("user_permissions") {
+            let (Some(user), Some(api), Some(name)) = (
+                i.parent.first(),
+                i.record
+                    .get("resource_server_identifier")
+                    .and_then(Value::as_str),
+                i.record.get("permission_name").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            m.permissions
+                .entry(user.clone())
+                .or_default()
+                .push((api.to_owned(), name.to_owned()));
+        }
         for i in state.items("role_users") {
             let (Some(role), Some(user)) = (
                 i.parent.first().and_then(|r| role_names.get(r)),
@@ -662,7 +693,10 @@ pub async fn assign_memberships<W: Write>(
     report: &mut Report<W>,
     progress: &dyn Progress,
 ) -> Result<MembershipSummary, ImportError> {
-    let mut summary = MembershipSummary::default();
+    let mut summary = MembershipSummary {
+        permissions_unread: memberships.permissions_unread.clone(),
+        ..MembershipSummary::default()
+    };
     let roles = ids_by_name(client, "roles").await?;
     let orgs = if memberships.organizations.is_empty() {
         HashMap::new()
@@ -737,14 +771,36 @@ pub async fn assign_memberships<W: Write>(
             });
         }
     }
+    for (user, permissions) in &memberships.permissions {
+        let Some(target) = user_ids.get(user) else {
+            summary.not_imported += permissions.len() as u64;
+            continue;
+        };
+        let body: Vec<Value> = permissions
+            .iter()
+            .map(|(api, name)| json!({"resource_server_identifier": api, "permission_name": name}))
+            .collect();
+        writes.push(Write1 {
+            path: format!("/users/{}/permissions", segment(target)),
+            body: json!({ "permissions": body }),
+            what: "user_permissions",
+            count: body.len() as u64,
+        });
+    }
     // Members before their member roles: organization writes are ordered by kind.
     writes.sort_by_key(|w| match w.what {
         "role_users" => 0,
         "organization_members" => 1,
-        _ => 2,
+        "member_roles" => 2,
+        _ => 3,
     });
     progress.start("memberships", Some(writes.len() as u64));
-    for what in ["role_users", "organization_members", "member_roles"] {
+    for what in [
+        "role_users",
+        "organization_members",
+        "member_roles",
+        "user_permissions",
+    ] {
         let batch: Vec<&Write1> = writes.iter().filter(|w| w.what == what).collect();
         let results: Vec<(&Write1, Result<(), String>)> = stream::iter(batch)
             .map(|w| async move {
@@ -764,7 +820,8 @@ pub async fn assign_memberships<W: Write>(
                 Ok(()) => match w.what {
                     "role_users" => summary.role_users += w.count,
                     "organization_members" => summary.organization_members += w.count,
-                    _ => summary.member_roles += w.count,
+                    "member_roles" => summary.member_roles += w.count,
+                    _ => summary.user_permissions += w.count,
                 },
                 Err(error) => {
                     summary.failed += w.count;

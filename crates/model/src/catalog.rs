@@ -148,6 +148,9 @@ pub enum Shape {
     Keyed {
         /// The names the API knows.
         keys: &'static [&'static str],
+        /// Each name is read in every language the tenant enables (`login/fr`): prompt
+        /// custom text.
+        per_language: bool,
     },
     /// A membership list of a parent, added to and removed from with a body
     /// `{body_key: [...]}` (role permissions, organization members, user roles).
@@ -314,6 +317,36 @@ impl Kind {
         self.id_field.is_some() && !matches!(self.id_format, IdFormat::Named)
     }
 
+    /// The keys of a keyed kind in a tenant enabling `languages` (none for other kinds).
+    pub fn keys(&self, languages: &[String]) -> Vec<String> {
+        match self.shape {
+            Shape::Keyed {
+                keys,
+                per_language: true,
+            } => keys
+                .iter()
+                .flat_map(|k| languages.iter().map(move |l| format!("{k}/{l}")))
+                .collect(),
+            Shape::Keyed { keys, .. } => keys.iter().map(|k| (*k).to_owned()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether `key` names an object of this keyed kind (any language for per-language
+    /// kinds).
+    pub fn knows_key(&self, key: &str) -> bool {
+        match self.shape {
+            Shape::Keyed {
+                keys,
+                per_language: true,
+            } => key
+                .rsplit_once('/')
+                .is_some_and(|(k, l)| keys.contains(&k) && !l.is_empty()),
+            Shape::Keyed { keys, .. } => keys.contains(&key),
+            _ => false,
+        }
+    }
+
     /// True when the kind has no list of its own and is one object (per tenant or parent).
     pub fn is_singleton(&self) -> bool {
         matches!(self.shape, Shape::Singleton)
@@ -324,7 +357,9 @@ impl Kind {
     /// key's fields (a screen rendering is `{prompt}/{screen}`).
     pub fn own_arity(&self) -> usize {
         match self.shape {
-            Shape::Keyed { keys } => keys.first().map_or(1, |k| k.split('/').count()),
+            Shape::Keyed { keys, per_language } => {
+                keys.first().map_or(1, |k| k.split('/').count()) + usize::from(per_language)
+            }
             Shape::Collection if self.id_field.is_none() => self.natural_key.len(),
             Shape::Collection => 1,
             _ => 0,
@@ -444,21 +479,48 @@ pub const PARTIAL_PROMPTS: &[&str] = &[
     "signup-id",
     "signup-password",
     "customized-consent",
+    "passkeys",
 ];
 
-/// Prompt/language pairs backed up for custom text (`en` is every tenant's default).
-pub const CUSTOM_TEXT_KEYS: &[&str] = &[
-    "login/en",
-    "login-id/en",
-    "login-password/en",
-    "signup/en",
-    "signup-id/en",
-    "signup-password/en",
-    "reset-password/en",
-    "consent/en",
-    "mfa/en",
-    "email-verification/en",
-    "organizations/en",
+/// Prompts whose text can be customised (the spec's enum of
+/// `/prompts/{prompt}/custom-text/{language}`), each read in every enabled language.
+pub const PROMPTS: &[&str] = &[
+    "login",
+    "login-id",
+    "login-password",
+    "login-passwordless",
+    "login-email-verification",
+    "signup",
+    "signup-id",
+    "signup-password",
+    "phone-identifier-enrollment",
+    "phone-identifier-challenge",
+    "email-identifier-challenge",
+    "reset-password",
+    "custom-form",
+    "consent",
+    "customized-consent",
+    "logout",
+    "mfa-push",
+    "mfa-otp",
+    "mfa-voice",
+    "mfa-phone",
+    "mfa-webauthn",
+    "mfa-sms",
+    "mfa-email",
+    "mfa-recovery-code",
+    "mfa",
+    "status",
+    "device-flow",
+    "email-verification",
+    "email-otp-challenge",
+    "organizations",
+    "invitation",
+    "common",
+    "passkeys",
+    "captcha",
+    "brute-force-protection",
+    "async-approval-flow",
 ];
 
 /// Language/page pairs of a self-service profile's custom text (the API's only page).
@@ -828,6 +890,7 @@ pub static CATALOG: &[Kind] = &[
         name: "email_templates",
         shape: Shape::Keyed {
             keys: EMAIL_TEMPLATES,
+            per_language: false,
         },
         get: ep(Get, "/email-templates/{templateName}"),
         create: ep(Post, "/email-templates"),
@@ -887,7 +950,8 @@ pub static CATALOG: &[Kind] = &[
     Kind {
         name: "prompt_custom_text",
         shape: Shape::Keyed {
-            keys: CUSTOM_TEXT_KEYS,
+            keys: PROMPTS,
+            per_language: true,
         },
         get: ep(Get, "/prompts/{prompt}/custom-text/{language}"),
         update: ep(Put, "/prompts/{prompt}/custom-text/{language}"),
@@ -900,6 +964,7 @@ pub static CATALOG: &[Kind] = &[
         name: "prompt_partials",
         shape: Shape::Keyed {
             keys: PARTIAL_PROMPTS,
+            per_language: false,
         },
         get: ep(Get, "/prompts/{prompt}/partials"),
         update: ep(Put, "/prompts/{prompt}/partials"),
@@ -1220,6 +1285,7 @@ pub static CATALOG: &[Kind] = &[
         parent: Some("self_service_profiles"),
         shape: Shape::Keyed {
             keys: SELF_SERVICE_TEXT_KEYS,
+            per_language: false,
         },
         get: ep(
             Get,
@@ -1620,10 +1686,7 @@ mod tests {
                 assert_eq!(list.arity(), depth, "{} list", kind.name);
             }
             for e in [kind.get, kind.update, kind.delete].into_iter().flatten() {
-                let expected = match kind.shape {
-                    Shape::Keyed { .. } => kind.own_arity(),
-                    _ => depth + kind.own_arity(),
-                };
+                let expected = depth + kind.own_arity();
                 assert_eq!(e.arity(), expected, "{} {}", kind.name, e.path);
             }
         }

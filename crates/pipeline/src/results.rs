@@ -75,7 +75,7 @@ pub struct UsersImported {
 }
 
 /// Roles and organization memberships given to the imported users.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipsGiven {
     /// Role assignments (one per role and user, or one grant with all of a user's).
     pub role_users: u64,
@@ -84,6 +84,12 @@ pub struct MembershipsGiven {
     /// Roles given within organizations.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub member_roles: u64,
+    /// Direct permissions given to users.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub user_permissions: u64,
+    /// Why users' direct permissions were not carried, when they were not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_unread: Option<String>,
     /// Already given (a resumed run).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub already: u64,

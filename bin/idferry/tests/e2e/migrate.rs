@@ -149,6 +149,14 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
     assert_eq!(summary["left_out"], social.len(), "{summary:#}");
     assert_eq!(summary["users"]["total"], database, "{summary:#}");
     assert_eq!(summary["users"]["failed"], INVALID, "{summary:#}");
+    // From a live tenant, direct permissions are not read (one request per user), and
+    // the summary says so.
+    assert!(
+        summary["memberships"]["permissions_unread"]
+            .as_str()
+            .is_some_and(|w| w.contains("one request per user")),
+        "{summary:#}"
+    );
     assert_eq!(
         summary["users"]["inserted"],
         database - INVALID,
@@ -286,6 +294,27 @@ async fn users_come_from_an_encrypted_snapshot_whose_passphrase_the_spec_only_na
     assert_eq!(summary["left_out"], 120 - database, "{summary:#}");
     assert_eq!(summary["users"]["inserted"], database, "{summary:#}");
     assert_eq!(p.emu.tenants()[1].with(|s| s.users.len()), database);
+    // Users' direct permissions came with the snapshot, and are given again.
+    let direct = |t: usize| {
+        p.emu.tenants()[t].with(|s| {
+            let users: Vec<String> = s.users.iter().map(|u| u.id.to_string()).collect();
+            users
+                .iter()
+                .map(|u| s.relation("user_permissions").of(u, false).len())
+                .sum::<usize>()
+        })
+    };
+    let (had, has) = (direct(0), direct(1));
+    assert!(had > 0, "the generated tenant gives direct permissions");
+    assert_eq!(
+        summary["memberships"]["user_permissions"], has,
+        "{summary:#}"
+    );
+    assert!(has > 0 && has <= had, "{has} of {had}");
+    assert!(
+        summary["memberships"]["permissions_unread"].is_null(),
+        "{summary:#}"
+    );
     // The spec in the run directory names the variable, never the passphrase.
     let spec = std::fs::read_to_string(p.path().join("runs/sealed-2/migrate-users.toml")).unwrap();
     assert!(

@@ -62,7 +62,11 @@ fn shape_name(kind: &Kind) -> String {
     match kind.shape {
         Shape::Collection => "collection".into(),
         Shape::Singleton => "singleton".into(),
-        Shape::Keyed { keys } => format!("keyed ({})", keys.len()),
+        Shape::Keyed {
+            keys,
+            per_language: true,
+        } => format!("keyed ({} per enabled language)", keys.len()),
+        Shape::Keyed { keys, .. } => format!("keyed ({})", keys.len()),
         Shape::Links { target, .. } => format!("links -> {target}"),
         Shape::Replace { .. } => "replaced whole".into(),
         Shape::Map => "map".into(),
@@ -320,6 +324,7 @@ impl Platform for Auth0 {
             let before = target.stats();
             let m = sinks::memberships(
                 &(job.source)()?,
+                job.mappings,
                 &sink,
                 &job.journal,
                 job.unit,
@@ -331,6 +336,8 @@ impl Platform for Auth0 {
                 role_users: m.role_users,
                 organization_members: m.organization_members,
                 member_roles: m.member_roles,
+                user_permissions: m.user_permissions,
+                permissions_unread: m.permissions_unread,
                 already: 0,
                 not_imported: m.not_imported,
                 failed: m.failed,

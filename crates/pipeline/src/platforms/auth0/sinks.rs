@@ -313,6 +313,7 @@ pub async fn import_spool(
 /// Gives the imported users their roles and organizations in the target.
 pub async fn memberships(
     source: &Source,
+    mappings: &[Mapping],
     sink: &UsersSink<'_>,
     journal: &Mutex<Journal>,
     unit: &str,
@@ -322,8 +323,13 @@ pub async fn memberships(
         .into_iter()
         .filter_map(|u| Some((u.source_id?, u.user.get("email")?.as_str()?.to_lowercase())))
         .collect();
-    let memberships =
-        Memberships::from_state(&source.state(Selection::Memberships, progress).await?);
+    // The users' mappings apply to what they are given too: an API identifier a staging
+    // mapping rewrites is the staging API's in a direct permission as well.
+    let mut state = source.state(Selection::Memberships, progress).await?;
+    for m in mappings {
+        state.apply_mapping(m)?;
+    }
+    let memberships = Memberships::from_state(&state);
     let ids = target_ids(sink.target, emails, progress).await?;
     {
         let mut j = lock_journal(journal)?;

@@ -348,6 +348,13 @@ impl Platform for Zitadel {
                 role_users: m.grants,
                 organization_members: m.members,
                 member_roles: 0,
+                user_permissions: 0,
+                // ZITADEL grants roles, not permissions: an Auth0 user's direct
+                // permissions have no place there.
+                permissions_unread: Some(
+                    "not carried: ZITADEL grants project roles, it has no direct permissions"
+                        .into(),
+                ),
                 already: m.already,
                 not_imported: m.not_imported,
                 failed: m.failed,
