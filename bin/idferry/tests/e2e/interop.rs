@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::restore::{Pair, values_for};
+use crate::restore::{PASSPHRASE, Pair, values_for};
 use crate::tools::{a0deploy, a0deploy_shim};
 
 /// Exports `tenant` of `p` with a0deploy into `out` (directory format).
@@ -123,29 +123,11 @@ async fn auth0_deploy_cli_finds_the_restored_tenant_equal_to_its_source() {
     let p = Pair::new(0).await;
     // An encrypted snapshot keeps the secrets a0deploy shows (a SAML signing key); the
     // write-only ones, which neither tool can read, come from a values file.
-    let env = [("IDF_PASSPHRASE", "correct horse battery staple")];
-    let (code, out, err) = crate::common::run_idferry_env(
-        &[
-            "backup",
-            "acme-prod",
-            "--out",
-            "sealed",
-            "--passphrase-env",
-            "IDF_PASSPHRASE",
-            "--exclude-kinds",
-            "users,role_users,organization_members",
-        ],
-        p.path(),
-        &env,
-    )
-    .await;
-    assert_eq!(code, 0, "{out}\n{err}");
-    let snapshot = std::fs::read_dir(p.path().join("sealed"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|f| f.to_string_lossy().ends_with(".tar.zst.age"))
-        .expect("an encrypted snapshot");
-    let snapshot = snapshot.to_str().unwrap();
+    let env = PASSPHRASE;
+    let snapshot = p
+        .sealed(&["--exclude-kinds", "users,role_users,organization_members"])
+        .await;
+    let snapshot = snapshot.as_str();
     let restore = |extra: &'static [&'static str]| {
         let mut args = vec![
             "restore",

@@ -242,27 +242,9 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
 async fn users_come_from_an_encrypted_snapshot_whose_passphrase_the_spec_only_names() {
     let p = Pair::new(120).await;
     p.restore_config(&[]).await;
-    let env = [("IDF_PASSPHRASE", "correct horse battery staple")];
-    let (code, out, err) = crate::common::run_idferry_env(
-        &[
-            "backup",
-            "acme-prod",
-            "--out",
-            "sealed",
-            "--passphrase-env",
-            "IDF_PASSPHRASE",
-        ],
-        p.path(),
-        &env,
-    )
-    .await;
-    assert_eq!(code, 0, "{out}\n{err}");
-    let snapshot = std::fs::read_dir(p.path().join("sealed"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|f| f.to_string_lossy().ends_with(".tar.zst.age"))
-        .expect("an encrypted snapshot");
-    let snapshot = snapshot.to_str().unwrap();
+    let env = crate::restore::PASSPHRASE;
+    let snapshot = p.sealed(&[]).await;
+    let snapshot = snapshot.as_str();
     let migrate = [
         "migrate",
         "users",

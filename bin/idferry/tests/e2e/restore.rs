@@ -8,6 +8,9 @@ use serde_json::Value;
 
 use crate::common::{run_idferry_env, start};
 
+/// The environment of the commands that read [`Pair::sealed`] snapshots.
+pub const PASSPHRASE: [(&str, &str); 1] = [("IDF_PASSPHRASE", "correct horse battery staple")];
+
 pub struct Pair {
     pub emu: Emulator,
     pub dir: tempfile::TempDir,
@@ -40,6 +43,29 @@ impl Pair {
     /// Runs idferry in the pair's directory (with a scrubbing key for staging maps).
     pub async fn idferry(&self, args: &[&str]) -> (i32, String, String) {
         run_idferry_env(args, self.path(), &[("IDFERRY_SCRUB_KEY", "test-key")]).await
+    }
+
+    /// A snapshot of acme-prod encrypted with [`PASSPHRASE`] (from `IDF_PASSPHRASE`), so
+    /// that it keeps secrets; `extra` adds to the backup's arguments. Its path.
+    pub async fn sealed(&self, extra: &[&str]) -> String {
+        let mut args = vec![
+            "backup",
+            "acme-prod",
+            "--out",
+            "sealed",
+            "--passphrase-env",
+            "IDF_PASSPHRASE",
+        ];
+        args.extend(extra);
+        let (code, out, err) = run_idferry_env(&args, self.path(), &PASSPHRASE).await;
+        assert_eq!(code, 0, "{out}\n{err}");
+        std::fs::read_dir(self.path().join("sealed"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|f| f.to_string_lossy().ends_with(".tar.zst.age"))
+            .expect("an encrypted snapshot")
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// A configuration-only snapshot (users come over with `migrate users`).
