@@ -23,13 +23,22 @@ use crate::snapshots::KeyArgs;
   idferry restore acme-prod --to acme-staging --kinds clients,client_grants --only clients:web --plan
 
 Objects are matched by natural key (a client's name, an API's identifier, a grant's client
-and audience); ids are rewritten to the target's. Write-only values a snapshot cannot hold
-(provider credentials, hook and action secrets, rules-config values) come from --values:
+and audience); ids are rewritten to the target's: every id of the source anywhere in a
+record, whether the catalog lists the field or not (an express configuration's profiles, a
+flow's vault connection). An object naming something this restore does not write and the
+target lacks is not written; the plan names the field and what it pointed at. Actions
+deployed in the source are deployed, module versions published. Secrets come from an
+encrypted snapshot; those an unencrypted snapshot left out (it names them) and write-only
+ones (provider credentials, hook and action secrets, rules-config values) come from
+--values:
   [email_provider]
   credentials = { api_key = { env = \"SENDGRID_API_KEY\" } }
+  [captcha]
+  \"recaptcha_v2.secret\" = { env = \"RECAPTCHA_SECRET\" }
   [hook_secrets.\"my-hook\"]
   API_KEY = { file = \"/run/secrets/hook-api-key\" }
-What is still missing is listed, and those objects are not written.
+What is still missing is listed, and those objects are not written (the restore fails).
+Kinds the source tenant did not offer are left as the target has them.
 
 Into a ZITADEL instance (from a ZITADEL snapshot or instance): organizations, their
 projects and project roles, and SMS providers so far, matched by name (within their

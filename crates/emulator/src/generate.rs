@@ -305,6 +305,21 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
         );
         client_ids.push((name, app_type, id));
     }
+    // The classic login page, customised: it lives on the tenant's global client.
+    let global = m
+        .store
+        .table("clients", "")
+        .values()
+        .find(|c| c["global"] == true)
+        .and_then(|c| c["client_id"].as_str().map(str::to_owned));
+    if let Some(global) = global {
+        m.call(
+            HttpMethod::PATCH,
+            &format!("/clients/{global}"),
+            json!({"custom_login_page_on": true,
+                   "custom_login_page": "<!DOCTYPE html><html><head><title>Acme sign in</title></head><body><div id=\"lock\"></div></body></html>"}),
+        );
+    }
     m.post(
         &format!("/clients/{}/credentials", client_ids[4].2),
         json!({"credential_type": "public_key", "name": "worker-signing-key",

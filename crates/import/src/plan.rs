@@ -830,13 +830,42 @@ impl Planner<'_> {
                 .and_then(|m| m.get(&key))
                 .map(|i| (target_groups[&group][*i], *i));
             if is_system(kind, &p.item.record) {
-                // The platform's own objects: matched for references, never written.
+                // The platform's own objects: matched for references, never created or
+                // deleted; only their `system_fields` are written.
                 if let Some((t, i)) = hit {
                     matched.insert((group, i));
                     for (f, v) in &source_ids {
                         if let Some(tv) = t.record.get(*f) {
                             self.ids.insert(kind.name, f, v.clone(), text(tv));
                         }
+                    }
+                    if !kind.system_fields.is_empty() && self.wanted(kind, &p.ancestry) {
+                        let only = |record: &Value| -> Value {
+                            let mut kept: Map<String, Value> = kind
+                                .system_fields
+                                .iter()
+                                .chain(kind.id_field.iter())
+                                .filter_map(|f| Some(((*f).to_owned(), record.get(*f)?.clone())))
+                                .collect();
+                            if let Some(s) = kind.system {
+                                kept.insert(s.to_owned(), Value::Bool(true));
+                            }
+                            Value::Object(kept)
+                        };
+                        let source = Placed {
+                            item: Item {
+                                record: only(&p.item.record),
+                                ..p.item.clone()
+                            },
+                            parents: p.parents.clone(),
+                            unresolved: Vec::new(),
+                            ancestry: p.ancestry.clone(),
+                        };
+                        let target = Item {
+                            record: only(&t.record),
+                            ..t.clone()
+                        };
+                        self.update(kind, &source, &target, &parents, name);
                     }
                 }
                 continue;
@@ -2035,6 +2064,50 @@ mod tests {
             "{:?}",
             p.steps
         );
+    }
+
+    #[test]
+    fn the_platforms_own_client_is_written_only_its_classic_login_page() {
+        let global = |id: &str, page: Option<&str>| {
+            let mut r = json!({"client_id": id, "name": "All Applications", "global": true,
+                "callbacks": [format!("https://{id}")]});
+            if let Some(page) = page {
+                r["custom_login_page_on"] = json!(true);
+                r["custom_login_page"] = json!(page);
+            }
+            item(r)
+        };
+        let mut source = State::default();
+        source.push(
+            kind("clients"),
+            global("GLOBALSOURCE0000000000000000000A", Some("<html/>")),
+        );
+        let mut target = State::default();
+        target.push(
+            kind("clients"),
+            global("GLOBALTARGET0000000000000000000B", None),
+        );
+        let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        assert_eq!(p.steps.len(), 1, "{:?}", p.steps);
+        let r = p.steps[0].request.as_ref().unwrap();
+        assert_eq!(
+            (p.steps[0].action, r.ids.clone()),
+            (
+                Action::Update,
+                vec!["GLOBALTARGET0000000000000000000B".to_owned()]
+            )
+        );
+        assert_eq!(
+            r.body,
+            Some(json!({"custom_login_page_on": true, "custom_login_page": "<html/>"}))
+        );
+        // Already the same: nothing; other fields of the platform's client are its own.
+        target = State::default();
+        target.push(
+            kind("clients"),
+            global("GLOBALTARGET0000000000000000000B", Some("<html/>")),
+        );
+        assert!(plan(&source, &target, &Values::none(), &PlanOptions::default()).is_empty());
     }
 
     #[test]

@@ -251,6 +251,9 @@ pub struct Kind {
     /// a restore sends it after writing an object that was live in the source and is
     /// not (or no longer) in the target.
     pub go_live: Option<(Endpoint, &'static str)>,
+    /// Fields of the platform's own object (see `system`) that a restore still writes:
+    /// the classic login page lives on the global client.
+    pub system_fields: &'static [&'static str],
     /// Fields naming objects of other kinds.
     pub references: &'static [Reference],
     /// Kinds that are configuration (false: users and their memberships, or read-only).
@@ -289,6 +292,7 @@ impl Kind {
         write_only: &[],
         generated: &[],
         go_live: None,
+        system_fields: &[],
         references: &[],
         config: true,
         unique_key: true,
@@ -718,6 +722,11 @@ pub static CATALOG: &[Kind] = &[
         generated: &["client_secret"],
         unique_key: false,
         system: Some("global"),
+        system_fields: &[
+            "custom_login_page_on",
+            "custom_login_page",
+            "custom_login_page_preview",
+        ],
         ..Kind::DEFAULT
     },
     Kind {
