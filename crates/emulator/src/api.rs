@@ -3,6 +3,8 @@
 //! keyed, links, replace, map) is served by one function here. Users have their own
 //! module for their indexes and search; jobs too.
 
+use std::collections::HashMap;
+
 use axum::http::{Method as HttpMethod, StatusCode};
 use idferry_model::catalog::{self, IdFormat};
 use idferry_model::{CATALOG, Endpoint, Kind, Method, Shape};
@@ -250,7 +252,8 @@ fn check_write(kind: &Kind, body: &Map<String, Value>, creating: bool) -> ApiRes
     }
     for field in kind.read_only {
         // Some fields are set once at creation (a connection's name), then read-only.
-        let settable_at_creation = creating && kind.required.contains(field);
+        let settable_at_creation = creating
+            && (kind.required.contains(field) || SET_AT_CREATION.contains(&(kind.name, *field)));
         if body.contains_key(*field) && !settable_at_creation {
             return Err(ApiError::invalid_body(format!(
                 "Additional properties not allowed: {field}"
@@ -259,6 +262,17 @@ fn check_write(kind: &Kind, body: &Map<String, Value>, creating: bool) -> ApiRes
     }
     Ok(())
 }
+
+/// Read-only fields a create still takes: those the spec's create body declares (checked
+/// by a test), and a rule's `stage`, which the spec leaves out but auth0-deploy-cli sends
+/// (`login_success`, the only stage) and tenants take.
+const SET_AT_CREATION: &[(&str, &str)] = &[
+    ("client_credentials", "kid"),
+    ("connections", "realms"),
+    ("actions", "deploy"),
+    ("users", "user_id"),
+    ("rules", "stage"),
+];
 
 /// Removes what the API never returns.
 pub fn redact(kind: &Kind, mut value: Value) -> Value {
@@ -396,6 +410,7 @@ fn collection(
             let replace =
                 matches!(route_method(kind, op), Some(Method::Put)) && kind.create.is_some();
             let upsert = kind.create.is_none();
+            let modules = (kind.name == "actions").then(|| module_names(store));
             let table = store.table(kind.name, scope);
             let object = match table.get_mut(id) {
                 Some(existing) => existing,
@@ -427,6 +442,9 @@ fn collection(
             if let Some((_, live)) = kind.go_live {
                 // Changed since its last deploy or publish.
                 map.insert(live.to_owned(), json!(false));
+            }
+            if let Some(names) = &modules {
+                name_modules(names, map);
             }
             if kind.read_only.contains(&"updated_at") {
                 map.insert("updated_at".into(), json!(now()));
@@ -469,6 +487,9 @@ fn go_live(store: &mut Store, kind: &'static Kind, scope: &str, id: &str) -> Api
             "code": object.get("code"), "dependencies": object.get("dependencies"), "created_at": stamp});
         object.insert("latest_version_number".into(), json!(number));
         object.insert("latest_version".into(), version.clone());
+        store
+            .table(MODULE_VERSIONS, id)
+            .insert(number.to_string(), version.clone());
         return ok(version);
     }
     let number = object
@@ -482,6 +503,81 @@ fn go_live(store: &mut Store, kind: &'static Kind, scope: &str, id: &str) -> Api
         "created_at": stamp, "updated_at": stamp});
     object.insert("deployed_version".into(), version.clone());
     Ok((StatusCode::ACCEPTED, Some(version)))
+}
+
+/// Each action module's name and version ids by number, by module id.
+fn module_names(store: &Store) -> HashMap<String, (Value, Option<Value>)> {
+    store
+        .table_ref("action_modules", "")
+        .map(|t| {
+            t.iter()
+                .map(|(id, m)| {
+                    let version = m.get("latest_version").and_then(|v| v.get("id")).cloned();
+                    (
+                        id.clone(),
+                        (m.get("name").cloned().unwrap_or(Value::Null), version),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An action's module references as the API answers them: with the module's name and
+/// its version's id besides the module id and version number.
+fn name_modules(names: &HashMap<String, (Value, Option<Value>)>, action: &mut Map<String, Value>) {
+    let Some(Value::Array(modules)) = action.get_mut("modules") else {
+        return;
+    };
+    for m in modules.iter_mut().filter_map(Value::as_object_mut) {
+        let id = m
+            .get("module_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let Some((name, version)) = names.get(id) {
+            m.insert("module_name".into(), name.clone());
+            if let Some(v) = version {
+                m.entry("module_version_id").or_insert_with(|| v.clone());
+            }
+        }
+    }
+}
+
+/// Where a module's published versions are kept, by module id (not a catalog kind: a
+/// restore publishes a version rather than writing one).
+const MODULE_VERSIONS: &str = "action_module_versions";
+
+/// Tables the emulator keeps besides the catalog's kinds (saved and loaded with them).
+pub const EXTRA_TABLES: &[&str] = &[MODULE_VERSIONS];
+
+/// `GET /actions/modules/{id}/versions`: the module's published versions, oldest first,
+/// a page (`page`, `per_page`) at a time.
+pub fn module_versions(store: &Store, id: &str, q: &Query) -> ApiResult<Answer> {
+    if !store
+        .table_ref("action_modules", "")
+        .is_some_and(|t| t.contains_key(id))
+    {
+        return Err(ApiError::not_found("action module"));
+    }
+    let versions: Vec<Value> = store
+        .table_ref(MODULE_VERSIONS, id)
+        .map(|t| t.values().cloned().collect())
+        .unwrap_or_default();
+    let total = versions.len();
+    let number = |name: &str, default: usize| {
+        q.get(name).map_or(Ok(default), |v| {
+            v.parse::<usize>().map_err(|_| {
+                ApiError::invalid_query(format!("Invalid value {v} for parameter {name}"))
+            })
+        })
+    };
+    let (page, per_page) = (number("page", 0)?, number("per_page", 50)?.clamp(1, 100));
+    let start = page.saturating_mul(per_page).min(total);
+    let items = &versions[start..(start + per_page).min(total)];
+    Ok((
+        StatusCode::OK,
+        Some(json!({"versions": items, "total": total, "page": page, "per_page": per_page})),
+    ))
 }
 
 /// `GET /connections-directory-provisionings`: every connection's directory
@@ -566,11 +662,18 @@ fn defaults_on_create(store: &mut Store, kind: &Kind, object: &mut Map<String, V
             object.insert("is_system".into(), json!(false));
             object.entry("scopes").or_insert_with(|| json!([]));
         }
+        "rules" => {
+            // The only stage a rule runs in; a tenant answers it on every rule.
+            object
+                .entry("stage")
+                .or_insert_with(|| json!("login_success"));
+        }
         "action_modules" => {
             object.insert("all_changes_published".into(), json!(false));
             object.insert("latest_version_number".into(), json!(0));
         }
         "actions" => {
+            name_modules(&module_names(store), object);
             object.insert("all_changes_deployed".into(), json!(false));
             object.insert("status".into(), json!("built"));
         }
@@ -1406,5 +1509,44 @@ mod tests {
         assert_eq!(decode("auth0%7Cabc"), "auth0|abc");
         assert_eq!(decode("plain"), "plain");
         assert_eq!(decode("bad%zz"), "bad%zz");
+    }
+
+    #[test]
+    fn read_only_fields_a_create_takes_are_the_specs() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../model/testdata/auth0-management-api-v2.openapi.json"
+        ))
+        .expect("the spec");
+        let spec: Value = serde_json::from_str(&text).expect("JSON");
+        let schemas = &spec["components"]["schemas"];
+        let resolve = |v: &Value| -> Value {
+            let mut v = v.clone();
+            while let Some(r) = v.get("$ref").and_then(Value::as_str).map(str::to_owned) {
+                v = schemas[r.rsplit('/').next().unwrap_or_default()].clone();
+            }
+            v
+        };
+        let mut want = Vec::new();
+        for kind in CATALOG {
+            let Some(create) = kind.create else { continue };
+            let body = &spec["paths"][create.path]["post"]["requestBody"]["content"]["application/json"]
+                ["schema"];
+            let body = resolve(body);
+            for field in kind.read_only {
+                if body["properties"].get(*field).is_some() && !kind.required.contains(field) {
+                    want.push((kind.name, *field));
+                }
+            }
+        }
+        let have: Vec<(&str, &str)> = SET_AT_CREATION
+            .iter()
+            .copied()
+            .filter(|p| *p != ("rules", "stage"))
+            .collect();
+        want.sort_unstable();
+        let mut have_sorted = have.clone();
+        have_sorted.sort_unstable();
+        assert_eq!(have_sorted, want);
     }
 }

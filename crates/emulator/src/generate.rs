@@ -532,8 +532,14 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
     m.post(
         "/branding/themes",
         json!({"displayName": "Acme theme", "borders": {"button_border_radius": 4, "button_border_weight": 1, "buttons_style": "rounded", "input_border_radius": 3, "input_border_weight": 1, "inputs_style": "rounded", "show_widget_shadow": true, "widget_border_weight": 0, "widget_corner_radius": 5},
-               "colors": {"primary_button": "#0059d6", "primary_button_label": "#ffffff", "body_text": "#1e212a", "widget_background": "#ffffff"},
-               "fonts": {"font_url": "", "links_style": "normal", "reference_text_size": 16, "title": {"bold": false, "size": 150}},
+               // Every field the API requires of a theme.
+               "colors": {"primary_button": "#0059d6", "primary_button_label": "#ffffff", "body_text": "#1e212a", "widget_background": "#ffffff",
+                          "error": "#d03c38", "header": "#1e212a", "icons": "#65676e", "input_background": "#ffffff", "input_border": "#c9cace",
+                          "input_filled_text": "#000000", "input_labels_placeholders": "#65676e", "links_focused_components": "#0059d6",
+                          "secondary_button_border": "#c9cace", "secondary_button_label": "#1e212a", "success": "#13a688", "widget_border": "#c9cace"},
+               "fonts": {"font_url": "", "links_style": "normal", "reference_text_size": 16,
+                         "body_text": {"bold": false, "size": 87.5}, "buttons_text": {"bold": false, "size": 100}, "input_labels": {"bold": false, "size": 100},
+                         "links": {"bold": true, "size": 87.5}, "subtitle": {"bold": false, "size": 87.5}, "title": {"bold": false, "size": 150}},
                "page_background": {"background_color": "#f5f7fa", "background_image_url": "", "page_layout": "center"},
                "widget": {"header_text_alignment": "center", "logo_height": 52, "logo_position": "center", "logo_url": format!("{app_url}/logo.png"), "social_buttons_layout": "bottom"}}),
     );

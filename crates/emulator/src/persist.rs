@@ -28,6 +28,12 @@ struct Saved {
 fn kind_name(name: &str) -> std::io::Result<&'static str> {
     idferry_model::catalog::find(name)
         .map(|k| k.name)
+        .or_else(|| {
+            crate::api::EXTRA_TABLES
+                .iter()
+                .copied()
+                .find(|t| *t == name)
+        })
         .ok_or_else(|| std::io::Error::other(format!("unknown kind {name} in saved state")))
 }
 

@@ -709,6 +709,10 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
         (&Method::GET, "/connections-directory-provisionings") => {
             Ok(api::directory_provisionings(&tenant.lock()))
         }
+        (&Method::GET, p) if p.starts_with("/actions/modules/") && p.ends_with("/versions") => {
+            let id = &p["/actions/modules/".len()..p.len() - "/versions".len()];
+            api::module_versions(&tenant.lock(), id, &query)
+        }
         (&Method::GET, "/users-by-email") => users::by_email(&tenant.lock(), &query),
         (&Method::POST, "/jobs/users-exports") => jobs::create_export(tenant, body),
         (&Method::GET, p) if p.starts_with("/jobs/") => {

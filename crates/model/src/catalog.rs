@@ -867,6 +867,8 @@ pub static CATALOG: &[Kind] = &[
         },
         id_format: Prefixed("cop_", 22),
         required: &["name"],
+        // The spec gives these no timestamps.
+        read_only: &["id"],
         ..Kind::DEFAULT
     },
     Kind {
@@ -1045,6 +1047,9 @@ pub static CATALOG: &[Kind] = &[
             "installed_integration_id",
             "integration",
             "deploy",
+            // The module's name and version id follow from its id and version number.
+            "modules[].module_name",
+            "modules[].module_version_id",
         ],
         secrets: &["secrets[].value"],
         references: &[r("modules[].module_id", "action_modules", "id")],
@@ -1336,6 +1341,8 @@ pub static CATALOG: &[Kind] = &[
         },
         id_format: Prefixed("uap_", 22),
         required: &["name", "user_attributes"],
+        // The spec gives these no timestamps.
+        read_only: &["id"],
         ..Kind::DEFAULT
     },
     // --- roles and organizations ----------------------------------------------------

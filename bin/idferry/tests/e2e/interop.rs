@@ -16,11 +16,23 @@ use crate::tools::{a0deploy, a0deploy_shim};
 
 /// Exports `tenant` of `p` with a0deploy into `out` (directory format).
 async fn export(p: &Pair, tenant: &str, out: &Path) {
+    a0(
+        p,
+        tenant,
+        &["export", "--format", "directory", "--output_folder"],
+        out,
+    )
+    .await;
+}
+
+/// Runs a0deploy `args` then `path` against `tenant` of `p`; panics with its output
+/// when it fails.
+async fn a0(p: &Pair, tenant: &str, args: &[&str], path: &Path) {
     let t = p.emu.tenant(tenant).unwrap();
     let domain = t.base_url.trim_start_matches("http://").to_owned();
     let output = tokio::process::Command::new(a0deploy())
-        .args(["export", "--format", "directory", "--output_folder"])
-        .arg(out)
+        .args(args)
+        .arg(path)
         .env("AUTH0_DOMAIN", domain)
         .env("AUTH0_ACCESS_TOKEN", &t.static_token)
         .env(
@@ -32,10 +44,40 @@ async fn export(p: &Pair, tenant: &str, out: &Path) {
         .expect("a0deploy runs");
     assert!(
         output.status.success(),
-        "a0deploy export of {tenant}:\n{}\n{}",
+        "a0deploy {args:?} with {tenant}:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Restores the encrypted `snapshot` into `target` with a values file giving every
+/// write-only value its plan asks for.
+async fn restore_with_values(p: &Pair, snapshot: &str, target: &str) {
+    let env = PASSPHRASE;
+    let restore = |extra: &[&'static str]| {
+        let mut args = vec![
+            "restore",
+            snapshot,
+            "--to",
+            target,
+            "--passphrase-env",
+            "IDF_PASSPHRASE",
+        ];
+        args.extend(extra);
+        args
+    };
+    let (code, out, err) =
+        crate::common::run_idferry_env(&restore(&["--plan", "--json"]), p.path(), &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    std::fs::write(p.path().join("values.toml"), values_for(&plan["plan"])).unwrap();
+    let (code, out, err) = crate::common::run_idferry_env(
+        &restore(&["--values", "values.toml", "--yes"]),
+        p.path(),
+        &env,
+    )
+    .await;
+    assert_eq!(code, 0, "restore:\n{out}\n{err}");
 }
 
 /// Drops the fields the API sets at write time, at any depth.
@@ -123,42 +165,27 @@ async fn auth0_deploy_cli_finds_the_restored_tenant_equal_to_its_source() {
     let p = Pair::new(0).await;
     // An encrypted snapshot keeps the secrets a0deploy shows (a SAML signing key); the
     // write-only ones, which neither tool can read, come from a values file.
-    let env = PASSPHRASE;
     let snapshot = p
         .sealed(&["--exclude-kinds", "users,role_users,organization_members"])
         .await;
     let snapshot = snapshot.as_str();
-    let restore = |extra: &'static [&'static str]| {
-        let mut args = vec![
-            "restore",
-            snapshot,
-            "--to",
-            "acme-staging",
-            "--passphrase-env",
-            "IDF_PASSPHRASE",
-        ];
-        args.extend(extra);
-        args
-    };
-    let (code, out, err) =
-        crate::common::run_idferry_env(&restore(&["--plan", "--json"]), p.path(), &env).await;
-    assert_eq!(code, 0, "{out}\n{err}");
-    let plan: Value = serde_json::from_str(&out).unwrap();
-    std::fs::write(p.path().join("values.toml"), values_for(&plan["plan"])).unwrap();
-    let (code, out, err) = crate::common::run_idferry_env(
-        &restore(&["--values", "values.toml", "--yes"]),
-        p.path(),
-        &env,
-    )
-    .await;
-    assert_eq!(code, 0, "restore:\n{out}\n{err}");
+    restore_with_values(&p, snapshot, "acme-staging").await;
 
-    let (a, b) = (p.path().join("a0-prod"), p.path().join("a0-staging"));
-    export(&p, "acme-prod", &a).await;
-    export(&p, "acme-staging", &b).await;
+    same_to_a0deploy(&p, "acme-prod", "acme-staging").await;
+}
+
+/// a0deploy's exports of `source` and `target` in `p`: the same files, equal once
+/// timestamps, key order and ids (each as what it names in its tenant) are set aside.
+async fn same_to_a0deploy(p: &Pair, source: &str, target: &str) {
     let (a, b) = (
-        tree(&a, &names_by_id(&p, "acme-prod")),
-        tree(&b, &names_by_id(&p, "acme-staging")),
+        p.path().join(format!("a0-{source}")),
+        p.path().join(format!("a0-{target}")),
+    );
+    export(p, source, &a).await;
+    export(p, target, &b).await;
+    let (a, b) = (
+        tree(&a, &names_by_id(p, source)),
+        tree(&b, &names_by_id(p, target)),
     );
     assert!(a.len() > 30, "a0deploy exported {} files", a.len());
     let names = |t: &BTreeMap<String, Value>| t.keys().cloned().collect::<Vec<_>>();
@@ -173,4 +200,35 @@ async fn auth0_deploy_cli_finds_the_restored_tenant_equal_to_its_source() {
         "a0deploy sees differences:\n{}",
         differ.join("\n")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_auth0_deploy_cli_filled_is_restored_as_it_sees_it() {
+    // acme-staging is filled by a0deploy itself from a tenant file (acme-prod's, as it
+    // exports it); idferry backs it up and restores it into the empty acme-qa.
+    let p = Pair::with(0, &[], &["acme-qa"]).await;
+    let file = p.path().join("a0-file");
+    a0(
+        &p,
+        "acme-prod",
+        &["export", "--format", "yaml", "--output_folder"],
+        &file,
+    )
+    .await;
+    a0(
+        &p,
+        "acme-staging",
+        &["import", "--input_file"],
+        &file.join("tenant.yaml"),
+    )
+    .await;
+    let snapshot = p
+        .sealed_of(
+            "acme-staging",
+            &["--exclude-kinds", "users,role_users,organization_members"],
+        )
+        .await;
+    let snapshot = snapshot.as_str();
+    restore_with_values(&p, snapshot, "acme-qa").await;
+    same_to_a0deploy(&p, "acme-staging", "acme-qa").await;
 }

@@ -24,13 +24,20 @@ impl Pair {
 
     /// As [`Pair::new`], with acme-prod lacking the features at `unavailable` (paths).
     pub async fn lacking(users: usize, unavailable: &[&str]) -> Self {
+        Self::with(users, unavailable, &[]).await
+    }
+
+    /// As [`Pair::lacking`], with more empty tenants named `empty`.
+    pub async fn with(users: usize, unavailable: &[&str], empty: &[&str]) -> Self {
         let mut prod = TenantOptions::new("acme-prod");
         prod.generate = Some(GenerateSpec {
             users,
             organizations: 4,
         });
         prod.unavailable = unavailable.iter().map(|p| (*p).to_owned()).collect();
-        let emu = start(vec![prod, TenantOptions::new("acme-staging")]).await;
+        let mut tenants = vec![prod, TenantOptions::new("acme-staging")];
+        tenants.extend(empty.iter().map(|n| TenantOptions::new(n)));
+        let emu = start(tenants).await;
         let dir = tempfile::tempdir().unwrap();
         emu.write_config(&dir.path().join("idferry.toml")).unwrap();
         Self { emu, dir }
@@ -48,18 +55,24 @@ impl Pair {
     /// A snapshot of acme-prod encrypted with [`PASSPHRASE`] (from `IDF_PASSPHRASE`), so
     /// that it keeps secrets; `extra` adds to the backup's arguments. Its path.
     pub async fn sealed(&self, extra: &[&str]) -> String {
+        self.sealed_of("acme-prod", extra).await
+    }
+
+    /// As [`Pair::sealed`], of `tenant`.
+    pub async fn sealed_of(&self, tenant: &str, extra: &[&str]) -> String {
+        let dir = format!("sealed-{tenant}");
         let mut args = vec![
             "backup",
-            "acme-prod",
+            tenant,
             "--out",
-            "sealed",
+            &dir,
             "--passphrase-env",
             "IDF_PASSPHRASE",
         ];
         args.extend(extra);
         let (code, out, err) = run_idferry_env(&args, self.path(), &PASSPHRASE).await;
         assert_eq!(code, 0, "{out}\n{err}");
-        std::fs::read_dir(self.path().join("sealed"))
+        std::fs::read_dir(self.path().join(&dir))
             .unwrap()
             .map(|e| e.unwrap().path())
             .find(|f| f.to_string_lossy().ends_with(".tar.zst.age"))
