@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::BufRead;
 
 use idferry_model::record::{
-    Envelope, MIN_MADE_UP_ID, REDACTED_KIND, Redacted, enveloped, map_strings, map_values,
-    remove_path,
+    Envelope, MIN_MADE_UP_ID, REDACTED_KIND, Redacted, RedactedAt, enveloped, map_strings,
+    map_values, redacted_at, remove_path,
 };
 use idferry_model::{Kind, Shape, catalog};
 use serde::Serialize;
@@ -217,17 +217,20 @@ pub const SECRETS_SET: &str = "(secrets set)";
 
 /// Secret fields each object had set, from a snapshot's redaction member, by (kind,
 /// parents, key, id).
-type Redactions = HashMap<(String, Vec<String>, Option<String>, Option<String>), Vec<String>>;
+type Redactions = HashMap<RedactedAt, Vec<String>>;
 
+/// Read before the records they annotate; the member comes after the configuration and
+/// memberships and before the users, so the read stops there rather than going through
+/// every user.
 fn redactions_of(reader: &SnapshotReader) -> Result<Redactions, ArchiveError> {
     let mut out = Redactions::new();
     reader.for_each_member(|manifest, name, input| {
-        if !manifest
-            .members
-            .iter()
-            .any(|m| m.path == name && m.kind == REDACTED_KIND)
-        {
+        let Some(member) = manifest.members.iter().find(|m| m.path == name) else {
             return Ok(true);
+        };
+        if member.kind != REDACTED_KIND {
+            // At the users, the member was not written (a snapshot with secrets).
+            return Ok(member.kind != "users");
         }
         for (n, line) in std::io::BufReader::new(input).lines().enumerate() {
             let corrupt = |message: String| ArchiveError::Corrupt {
@@ -239,9 +242,9 @@ fn redactions_of(reader: &SnapshotReader) -> Result<Redactions, ArchiveError> {
                 continue;
             }
             let r: Redacted = serde_json::from_str(&line).map_err(|e| corrupt(e.to_string()))?;
-            out.insert((r.kind, r.parent, r.key, r.id), r.fields);
+            out.insert(r.at(), r.fields);
         }
-        Ok(true)
+        Ok(false)
     })?;
     Ok(out)
 }
@@ -324,19 +327,11 @@ fn read_side(reader: &SnapshotReader, options: DiffOptions) -> Result<Side, Arch
                 let envelope = enveloped(kind)
                     .then(|| serde_json::from_value::<Envelope>(value.clone()).ok())
                     .flatten();
-                let id = kind
-                    .id_field
-                    .and_then(|f| record.get(f))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                let at = (
-                    kind.name.to_owned(),
-                    envelope
-                        .as_ref()
-                        .map(|e| e.parent.clone())
-                        .unwrap_or_default(),
-                    envelope.and_then(|e| e.key),
-                    id,
+                let at = redacted_at(
+                    kind,
+                    envelope.as_ref().map_or(&[][..], |e| &e.parent),
+                    envelope.as_ref().and_then(|e| e.key.as_deref()),
+                    &record,
                 );
                 if let (Some(fields), Value::Object(map)) = (redactions.get(&at), &mut record) {
                     map.insert(SECRETS_SET.to_owned(), serde_json::json!(fields));

@@ -47,22 +47,7 @@ impl Client {
             .collect();
         let parents: Vec<String> = parents.iter().map(|p| (*p).to_owned()).collect();
         match kind.shape {
-            Shape::Keyed { .. } => {
-                let keys = {
-                    let client = client.clone();
-                    async move { client.keys_of(kind).await }
-                };
-                stream::once(keys)
-                    .map_ok(|keys| stream::iter(keys.into_iter().map(Ok)))
-                    .try_flatten()
-                    .and_then(move |key| {
-                        let client = client.clone();
-                        let parents = parents.clone();
-                        async move { client.get_keyed(kind, &parents, &key).await }
-                    })
-                    .try_filter_map(|v| async move { Ok(v) })
-                    .boxed()
-            }
+            Shape::Keyed { .. } => client.keyed(kind, &parents).map_ok(|(_, v)| v).boxed(),
             _ => {
                 let Some(list) = kind.list else {
                     return stream::empty().boxed();
@@ -85,6 +70,34 @@ impl Client {
     /// Collects [`Client::list`].
     pub async fn list_all(&self, kind: &'static Kind, parents: &[&str]) -> Result<Vec<Value>> {
         self.list(kind, parents).try_collect().await
+    }
+
+    /// Every object of keyed `kind` under `parents` that was ever set, with its key: the
+    /// one way keyed kinds are read.
+    pub fn keyed(
+        &self,
+        kind: &'static Kind,
+        parents: &[String],
+    ) -> BoxStream<'static, Result<(String, Value)>> {
+        let client = self.clone();
+        let parents = parents.to_vec();
+        let keys = {
+            let client = client.clone();
+            async move { client.keys_of(kind).await }
+        };
+        stream::once(keys)
+            .map_ok(|keys| stream::iter(keys.into_iter().map(Ok)))
+            .try_flatten()
+            .and_then(move |key| {
+                let client = client.clone();
+                let parents = parents.clone();
+                async move {
+                    let found = client.get_keyed(kind, &parents, &key).await?;
+                    Ok(found.map(|v| (key, v)))
+                }
+            })
+            .try_filter_map(|found| async move { Ok(found) })
+            .boxed()
     }
 
     /// The keys of keyed `kind` in this tenant: for per-language kinds (prompt text),

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures_util::stream::{self, StreamExt};
 use idferry_auth0::{Client, HttpMethod, Payload};
+use idferry_model::record::for_each_string;
 use idferry_model::{Method, Progress};
 use serde::Serialize;
 use serde_json::Value;
@@ -104,23 +105,14 @@ fn substitute(value: &mut Value, resolved: &HashMap<String, String>) -> Result<(
 
 /// Whether `request` holds any of `placeholders` (in its ids or anywhere in its body).
 fn needs_any(request: &Request, placeholders: &[&str]) -> bool {
-    fn holds(value: &Value, placeholders: &[&str]) -> bool {
-        match value {
-            Value::String(s) => is_placeholder(s) && placeholders.contains(&s.as_str()),
-            Value::Array(items) => items.iter().any(|v| holds(v, placeholders)),
-            Value::Object(map) => map.values().any(|v| holds(v, placeholders)),
-            _ => false,
-        }
+    let mut hit = request
+        .ids
+        .iter()
+        .any(|i| placeholders.contains(&i.as_str()));
+    if let Some(body) = &request.body {
+        for_each_string(body, &mut |_, s| hit |= placeholders.contains(&s));
     }
-    !placeholders.is_empty()
-        && (request
-            .ids
-            .iter()
-            .any(|i| placeholders.contains(&i.as_str()))
-            || request
-                .body
-                .as_ref()
-                .is_some_and(|b| holds(b, placeholders)))
+    hit
 }
 
 /// The request with placeholders filled in, or why it cannot be sent.

@@ -8,7 +8,9 @@ use std::io::BufRead;
 use idferry_archive::SnapshotReader;
 use idferry_auth0::Client;
 use idferry_export::ExportOptions;
-use idferry_model::record::{Envelope, REDACTED_KIND, Redacted, enveloped};
+use idferry_model::record::{
+    Envelope, REDACTED_KIND, Redacted, RedactedAt, enveloped, redacted_at,
+};
 use idferry_model::{CATALOG, Kind, MemberSink, Progress, catalog};
 use idferry_transform::Mapping;
 use idferry_transform::rules::apply_all;
@@ -35,7 +37,7 @@ pub struct State {
     pub secrets_included: bool,
     /// Secret fields the source had set and a snapshot without secrets left out, by
     /// (kind, parents, key, id).
-    redacted: HashMap<RedactedKey, Vec<String>>,
+    redacted: HashMap<RedactedAt, Vec<String>>,
     /// Whether the source says which secrets it left out (snapshots written before it did
     /// not).
     pub redactions_known: bool,
@@ -45,8 +47,6 @@ pub struct State {
     /// Kinds whose members were read (with records or without).
     read: std::collections::BTreeSet<&'static str>,
 }
-
-type RedactedKey = (String, Vec<String>, Option<String>, Option<String>);
 
 /// Which records a [`State`] holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,17 +138,7 @@ impl State {
     /// The secret fields `item` (of `kind`) had set in its tenant and its snapshot left
     /// out.
     pub fn redacted(&self, kind: &Kind, item: &Item) -> &[String] {
-        let id = kind
-            .id_field
-            .and_then(|f| item.record.get(f))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let key = (
-            kind.name.to_owned(),
-            item.parent.clone(),
-            item.key.clone(),
-            id,
-        );
+        let key = redacted_at(kind, &item.parent, item.key.as_deref(), &item.record);
         self.redacted.get(&key).map_or(&[], Vec::as_slice)
     }
 
@@ -172,8 +162,7 @@ impl State {
 
     /// Records that a snapshot left out these secrets of an object.
     pub fn push_redacted(&mut self, r: Redacted) {
-        self.redacted
-            .insert((r.kind, r.parent, r.key, r.id), r.fields);
+        self.redacted.insert(r.at(), r.fields);
     }
 
     /// Adds one item of `kind` (tests and in-memory sources).

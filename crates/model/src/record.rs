@@ -46,7 +46,40 @@ pub struct Redacted {
     pub fields: Vec<String>,
 }
 
+/// Where a [`Redacted`] entry belongs: (kind, parents, key, id).
+pub type RedactedAt = (String, Vec<String>, Option<String>, Option<String>);
+
+/// The [`RedactedAt`] of `record`, an object of `kind` placed by `parent` and `key`.
+pub fn redacted_at(
+    kind: &Kind,
+    parent: &[String],
+    key: Option<&str>,
+    record: &Value,
+) -> RedactedAt {
+    let id = kind
+        .id_field
+        .and_then(|f| record.get(f))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    (
+        kind.name.to_owned(),
+        parent.to_vec(),
+        key.map(str::to_owned),
+        id,
+    )
+}
+
 impl Redacted {
+    /// Where it belongs.
+    pub fn at(&self) -> RedactedAt {
+        (
+            self.kind.clone(),
+            self.parent.clone(),
+            self.key.clone(),
+            self.id.clone(),
+        )
+    }
+
     /// Removes `kind`'s secret fields from `record`; the fields that held a value (not
     /// null, not an empty text), if any.
     pub fn strip(
@@ -67,16 +100,16 @@ impl Redacted {
             }
             remove_path(record, path);
         }
-        (!fields.is_empty()).then(|| Self {
-            kind: kind.name.to_owned(),
-            parent: parent.iter().map(|p| (*p).to_owned()).collect(),
-            key: key.map(str::to_owned),
-            id: kind
-                .id_field
-                .and_then(|f| record.get(f))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            fields,
+        let parent: Vec<String> = parent.iter().map(|p| (*p).to_owned()).collect();
+        (!fields.is_empty()).then(|| {
+            let (kind, parent, key, id) = redacted_at(kind, &parent, key, record);
+            Self {
+                kind,
+                parent,
+                key,
+                id,
+                fields,
+            }
         })
     }
 }

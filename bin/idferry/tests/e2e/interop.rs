@@ -114,16 +114,7 @@ fn names_by_id(p: &Pair, tenant: &str) -> HashMap<String, String> {
 /// Ids a0deploy leaves as they are (an express configuration's profiles) put as what
 /// they name in their own tenant, so that two tenants compare by meaning.
 fn named(v: &mut Value, names: &HashMap<String, String>) {
-    match v {
-        Value::String(s) => {
-            if let Some(name) = names.get(s.as_str()) {
-                *s = name.clone();
-            }
-        }
-        Value::Object(map) => map.values_mut().for_each(|v| named(v, names)),
-        Value::Array(items) => items.iter_mut().for_each(|v| named(v, names)),
-        _ => {}
-    }
+    idferry_model::record::map_strings(v, &mut |s| names.get(s).cloned());
 }
 
 /// Every file of an a0deploy directory export, by path: JSON parsed (so that key order
