@@ -299,9 +299,11 @@ pub async fn export(
         }
         for child in children {
             w.start(child)?;
-            for id in &parent_ids {
+            for (n, id) in parent_ids.iter().enumerate() {
                 let mut records = read_kind(client, child, &[id]);
-                let mut first = true;
+                // Only the kind's very first read tells a feature the tenant lacks; a
+                // later parent's refusal (one deleted meanwhile) fails as before.
+                let mut first = n == 0;
                 while let Some((key, record)) = w.next(child, &mut records, first).await? {
                     first = false;
                     w.record(child, record, &[id], key.as_deref())?;
@@ -387,24 +389,11 @@ fn lacks_feature(kind: &Kind, e: &idferry_auth0::ApiError) -> bool {
 /// connection without SCIM) are no records.
 fn read_kind(client: &Client, kind: &'static Kind, parents: &[&str]) -> Records {
     if let Shape::Keyed { .. } = kind.shape {
-        let client = client.clone();
         let parents: Vec<String> = parents.iter().map(|p| (*p).to_owned()).collect();
-        let keys = {
-            let client = client.clone();
-            async move { client.keys_of(kind).await.map_err(ExportError::from) }
-        };
-        return stream::once(keys)
-            .map_ok(|keys| stream::iter(keys.into_iter().map(Ok)))
-            .try_flatten()
-            .and_then(move |key| {
-                let client = client.clone();
-                let parents = parents.clone();
-                async move {
-                    let found = client.get_keyed(kind, &parents, &key).await?;
-                    Ok(found.map(|v| (Some(key), v)))
-                }
-            })
-            .try_filter_map(|found| async move { Ok(found) })
+        return client
+            .keyed(kind, &parents)
+            .map_ok(|(key, v)| (Some(key), v))
+            .map_err(ExportError::from)
             .boxed();
     }
     // Members come with their organization roles inline: one request per page of
