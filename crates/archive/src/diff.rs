@@ -204,7 +204,7 @@ fn normalize(kind: &Kind, mut record: Value, names: &Names) -> Value {
     for field in kind.read_only {
         // Whether an object is live (an action deployed) is set by the API and still
         // what a user sees: compared.
-        if kind.go_live.is_none_or(|(_, live)| live != *field) {
+        if kind.go_live.is_none_or(|g| g.live != *field) {
             remove_path(&mut record, field);
         }
     }

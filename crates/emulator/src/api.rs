@@ -54,7 +54,7 @@ pub fn routes() -> Vec<Route> {
             (Op::Create, kind.create),
             (Op::Update, kind.update),
             (Op::Delete, kind.delete),
-            (Op::GoLive, kind.go_live.map(|(e, _)| e)),
+            (Op::GoLive, kind.go_live.map(|g| g.endpoint)),
         ] {
             if let Some(endpoint) = endpoint {
                 out.push(Route { kind, op, endpoint });
@@ -439,9 +439,9 @@ fn collection(
             for (k, v) in patch {
                 map.insert(k, v);
             }
-            if let Some((_, live)) = kind.go_live {
+            if let Some(g) = kind.go_live {
                 // Changed since its last deploy or publish.
-                map.insert(live.to_owned(), json!(false));
+                map.insert(g.live.to_owned(), json!(false));
             }
             if let Some(names) = &modules {
                 name_modules(names, map);
@@ -466,7 +466,7 @@ fn collection(
 /// object's `go_live` field turns true and its version number grows.
 fn go_live(store: &mut Store, kind: &'static Kind, scope: &str, id: &str) -> ApiResult<Answer> {
     let what = singular(kind.name);
-    let Some((_, live)) = kind.go_live else {
+    let Some(g) = kind.go_live else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found"));
     };
     let version_id = ids::uuid(&mut store.rng);
@@ -476,7 +476,7 @@ fn go_live(store: &mut Store, kind: &'static Kind, scope: &str, id: &str) -> Api
         .get_mut(id)
         .and_then(Value::as_object_mut)
         .ok_or_else(|| ApiError::not_found(&what))?;
-    object.insert(live.to_owned(), json!(true));
+    object.insert(g.live.to_owned(), json!(true));
     if kind.name == "action_modules" {
         let number = object
             .get("latest_version_number")
@@ -500,6 +500,7 @@ fn go_live(store: &mut Store, kind: &'static Kind, scope: &str, id: &str) -> Api
         + 1;
     let version = json!({"id": version_id, "action_id": id, "number": number, "deployed": true,
         "status": "built", "code": object.get("code"), "runtime": object.get("runtime"),
+        "dependencies": object.get("dependencies").cloned().unwrap_or_else(|| json!([])),
         "created_at": stamp, "updated_at": stamp});
     object.insert("deployed_version".into(), version.clone());
     Ok((StatusCode::ACCEPTED, Some(version)))

@@ -429,6 +429,12 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
         m.post(&format!("/actions/actions/{id}/deploy"), json!({}));
         action_ids.push(id);
     }
+    // Someone is editing one: its draft differs from the version deployed.
+    m.call(
+        HttpMethod::PATCH,
+        &format!("/actions/actions/{}", action_ids[4]),
+        json!({"code": "exports.onExecute = async (event, api) => { /* exchange-legacy-token, v2 draft */ };"}),
+    );
     m.call(
         HttpMethod::PATCH,
         "/actions/triggers/post-login/bindings",

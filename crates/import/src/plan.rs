@@ -872,7 +872,6 @@ impl Planner<'_> {
             }
             let wanted = self.wanted(kind, &p.ancestry);
             let written_before = self.plan.steps.len();
-            let target_live = hit.is_some_and(|(t, _)| Self::is_live(kind, &t.record));
             let shown = name.clone();
             match hit {
                 Some((t, i)) => {
@@ -927,7 +926,8 @@ impl Planner<'_> {
                 }
             }
             if wanted {
-                self.go_live_after(kind, &p, &source_ids, written_before, target_live, shown);
+                let target = hit.map(|(t, _)| t);
+                self.go_live_after(kind, &p, &source_ids, written_before, target, shown);
             }
         }
         for step in std::mem::take(&mut self.going_live) {
@@ -1078,27 +1078,26 @@ impl Planner<'_> {
     /// Whether `record` of `kind` is live (all its changes deployed or published).
     fn is_live(kind: &Kind, record: &Value) -> bool {
         kind.go_live
-            .is_some_and(|(_, field)| record.get(field) == Some(&Value::Bool(true)))
+            .is_some_and(|g| record.get(g.live) == Some(&Value::Bool(true)))
     }
 
     /// After an object is planned: when it was live in the source, a step making it live
-    /// in the target too, if this plan writes it or the target's is not live. Sent after
-    /// the kind's writes (and so before what binds it, a trigger's bindings).
+    /// in the target too, if this plan writes it or the target's is not live. When the
+    /// source had changes not yet live, the version that was live goes first: written,
+    /// made live, then the draft written over it (unless the target already runs it).
+    /// Sent after the kind's writes (and so before what binds it, a trigger's bindings).
     fn go_live_after(
         &mut self,
         kind: &'static Kind,
         p: &Placed,
         source_ids: &[(&'static str, String)],
         written_before: usize,
-        target_live: bool,
+        target: Option<&Item>,
         name: String,
     ) {
-        let Some((endpoint, _)) = kind.go_live else {
+        let Some(g) = kind.go_live else {
             return;
         };
-        if !Self::is_live(kind, &p.item.record) {
-            return;
-        }
         let planned = &self.plan.steps[written_before..];
         if planned.iter().any(|s| s.action == Action::Blocked) {
             return;
@@ -1106,23 +1105,83 @@ impl Planner<'_> {
         let wrote = planned
             .iter()
             .any(|s| matches!(s.action, Action::Create | Action::Update));
-        if !wrote && target_live {
+        let live = Self::is_live(kind, &p.item.record);
+        // The fields of the version live in the source, when it has changes not live.
+        let version: Option<Map<String, Value>> = if live {
+            None
+        } else {
+            let Some(v) = p.item.record.get(g.version).and_then(Value::as_object) else {
+                // Never made live in the source: nothing to make live.
+                return;
+            };
+            let fields: Map<String, Value> = g
+                .version_fields
+                .iter()
+                .filter_map(|f| Some(((*f).to_owned(), v.get(*f)?.clone())))
+                .collect();
+            let runs = target
+                .and_then(|t| t.record.get(g.version))
+                .and_then(Value::as_object)
+                .is_some_and(|tv| fields.iter().all(|(f, v)| tv.get(f) == Some(v)));
+            if runs {
+                // The target already runs what the source ran.
+                return;
+            }
+            Some(fields)
+        };
+        if live && !wrote && target.is_some_and(|t| Self::is_live(kind, &t.record)) {
             return;
         }
-        let Some(target) = source_ids
+        let Some(id) = source_ids
             .first()
             .and_then(|(field, id)| self.ids.resolve(kind.name, field, id))
         else {
             return;
         };
-        self.going_live.push(Step::write(
-            kind,
-            name,
-            Action::GoLive,
-            endpoint,
-            vec![target],
-            None,
-        ));
+        let Some(fields) = version else {
+            self.going_live.push(Step::write(
+                kind,
+                name,
+                Action::GoLive,
+                g.endpoint,
+                vec![id],
+                None,
+            ));
+            return;
+        };
+        let Some(update) = kind.update else {
+            return;
+        };
+        let draft: Map<String, Value> = g
+            .version_fields
+            .iter()
+            .filter_map(|f| Some(((*f).to_owned(), p.item.record.get(*f)?.clone())))
+            .collect();
+        let keys = |m: &Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+        let first = Step {
+            fields: keys(&fields),
+            ..Step::write(
+                kind,
+                format!("{name} (the version live in the source)"),
+                Action::Update,
+                update,
+                vec![id.clone()],
+                Some(Value::Object(fields)),
+            )
+        };
+        let then = Step {
+            fields: keys(&draft),
+            ..Step::write(
+                kind,
+                format!("{name} (its changes not live in the source)"),
+                Action::Update,
+                update,
+                vec![id.clone()],
+                Some(Value::Object(draft)),
+            )
+        };
+        let go = Step::write(kind, name, Action::GoLive, g.endpoint, vec![id], None);
+        self.going_live.extend([first, go, then]);
     }
 
     /// Blocks an object whose write-only values are missing, saying how to supply them.
@@ -2052,7 +2111,7 @@ mod tests {
                 vec!["9c1e3f52-0000-4e55-a0a5-3f1f3f9e8d11".to_owned()]
             )]
         );
-        // Not live in the source: written, not deployed.
+        // Never deployed in the source: written, not deployed.
         let mut source = State::default();
         source.push(
             kind("actions"),
@@ -2064,6 +2123,36 @@ mod tests {
             "{:?}",
             p.steps
         );
+        // Deployed in the source, then changed: the deployed code goes live first, then
+        // the draft is written over it.
+        let mut edited = action("7c1e3f52-0000-4e55-a0a5-3f1f3f9e8d11", "y", false);
+        edited.record["deployed_version"] = json!({"id": "v1", "code": "x", "number": 1});
+        let mut source = State::default();
+        source.push(kind("actions"), edited);
+        let p = plan(
+            &source,
+            &State::default(),
+            &Values::none(),
+            &PlanOptions::default(),
+        );
+        let steps: Vec<(Action, Option<Value>)> = p
+            .steps
+            .iter()
+            .map(|s| (s.action, s.request.as_ref().unwrap().body.clone()))
+            .collect();
+        assert_eq!(steps.len(), 4, "{steps:?}");
+        assert_eq!(steps[0].0, Action::Create);
+        assert_eq!(steps[0].1.as_ref().unwrap()["code"], "y");
+        assert_eq!(steps[1], (Action::Update, Some(json!({"code": "x"}))));
+        assert_eq!(steps[2], (Action::GoLive, None));
+        assert_eq!(steps[3], (Action::Update, Some(json!({"code": "y"}))));
+        // A target that runs it and holds the draft: nothing.
+        let mut there = action("9c1e3f52-0000-4e55-a0a5-3f1f3f9e8d11", "y", false);
+        there.record["deployed_version"] = json!({"id": "v9", "code": "x", "number": 3});
+        let mut target = State::default();
+        target.push(kind("actions"), there);
+        let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        assert!(p.is_empty(), "{:?}", p.steps);
     }
 
     #[test]

@@ -190,6 +190,23 @@ pub enum IdFormat {
     Named,
 }
 
+/// How objects of a kind go live: an action is deployed, a module's draft published as
+/// a version. The object holds a draft (its own fields) and, apart, the version that is
+/// live; a restore makes live what was live in the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GoLive {
+    /// The request that makes the object's draft live.
+    pub endpoint: Endpoint,
+    /// The read-only field saying whether all the draft's changes are live.
+    pub live: &'static str,
+    /// The read-only field holding the version that is live.
+    pub version: &'static str,
+    /// Fields of that version that are fields of the draft too. When the source had
+    /// changes not yet live, a restore writes these from the live version, makes it
+    /// live, then writes the draft over it: the target runs what the source ran.
+    pub version_fields: &'static [&'static str],
+}
+
 /// A field of one kind that names an object of another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reference {
@@ -246,11 +263,9 @@ pub struct Kind {
     /// Secret fields the platform makes up when a create leaves them out (a client's
     /// secret): restored from a snapshot without secrets, the object gets new ones.
     pub generated: &'static [&'static str],
-    /// The request that makes a written object live (an action's deploy, a module's
-    /// published version), and the read-only field saying whether all its changes are:
-    /// a restore sends it after writing an object that was live in the source and is
-    /// not (or no longer) in the target.
-    pub go_live: Option<(Endpoint, &'static str)>,
+    /// How a written object is made live (an action's deploy, a module's published
+    /// version): a restore makes live what was live in the source.
+    pub go_live: Option<GoLive>,
     /// Fields of the platform's own object (see `system`) that a restore still writes:
     /// the classic login page lives on the global client.
     pub system_fields: &'static [&'static str],
@@ -309,7 +324,7 @@ impl Kind {
             self.create,
             self.update,
             self.delete,
-            self.go_live.map(|(e, _)| e),
+            self.go_live.map(|g| g.endpoint),
         ]
         .into_iter()
         .flatten()
@@ -1017,13 +1032,15 @@ pub static CATALOG: &[Kind] = &[
         ],
         secrets: &["secrets[].value"],
         write_only: &["secrets[].value"],
-        go_live: Some((
-            Endpoint {
+        go_live: Some(GoLive {
+            endpoint: Endpoint {
                 method: Post,
                 path: "/actions/modules/{id}/versions",
             },
-            "all_changes_published",
-        )),
+            live: "all_changes_published",
+            version: "latest_version",
+            version_fields: &["code", "dependencies"],
+        }),
         ..Kind::DEFAULT
     },
     Kind {
@@ -1054,13 +1071,15 @@ pub static CATALOG: &[Kind] = &[
         secrets: &["secrets[].value"],
         references: &[r("modules[].module_id", "action_modules", "id")],
         write_only: &["secrets[].value"],
-        go_live: Some((
-            Endpoint {
+        go_live: Some(GoLive {
+            endpoint: Endpoint {
                 method: Post,
                 path: "/actions/actions/{id}/deploy",
             },
-            "all_changes_deployed",
-        )),
+            live: "all_changes_deployed",
+            version: "deployed_version",
+            version_fields: &["code", "dependencies", "runtime"],
+        }),
         ..Kind::DEFAULT
     },
     Kind {

@@ -13,7 +13,7 @@ pub mod sink;
 pub mod units;
 
 pub use batch::ChunkCounts;
-pub use catalog::{CATALOG, Endpoint, Kind, Method, Pagination, Reference, Shape};
+pub use catalog::{CATALOG, Endpoint, GoLive, Kind, Method, Pagination, Reference, Shape};
 pub use config::{Config, ConfigError, Credentials, Platform, Secret, TenantConfig};
 pub use error::RetryClass;
 pub use progress::{Progress, Silent};

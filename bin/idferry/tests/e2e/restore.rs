@@ -287,25 +287,45 @@ async fn a_restore_into_an_empty_tenant_matches_the_source_and_a_rerun_plans_not
         unset.is_empty(),
         "secrets set in the source and not in the target: {unset:?}"
     );
-    // Actions deployed in prod are deployed in staging (their bindings were accepted),
-    // its module published.
-    let live: Vec<(String, Value)> = p.emu.tenant("acme-staging").unwrap().with(|s| {
-        let mut out: Vec<(String, Value)> = s
-            .table("actions", "")
-            .values()
-            .map(|a| (a["name"].to_string(), a["all_changes_deployed"].clone()))
-            .collect();
-        out.extend(
-            s.table("action_modules", "")
+    // What ran in prod runs in staging: actions deployed (their bindings were accepted)
+    // and the module published, with the same code live; an action with changes not
+    // deployed in prod runs prod's deployed code under the same draft (emulator tables).
+    let live = |tenant: &str| -> Vec<(String, Value, Value, Value)> {
+        p.emu.tenant(tenant).unwrap().with(|s| {
+            let mut out: Vec<(String, Value, Value, Value)> = s
+                .table("actions", "")
                 .values()
-                .map(|m| (m["name"].to_string(), m["all_changes_published"].clone())),
-        );
-        out
-    });
-    assert_eq!(live.len(), 6, "{live:?}");
+                .map(|a| {
+                    (
+                        a["name"].to_string(),
+                        a["all_changes_deployed"].clone(),
+                        a["code"].clone(),
+                        a["deployed_version"]["code"].clone(),
+                    )
+                })
+                .collect();
+            out.extend(s.table("action_modules", "").values().map(|m| {
+                (
+                    m["name"].to_string(),
+                    m["all_changes_published"].clone(),
+                    m["code"].clone(),
+                    m["latest_version"]["code"].clone(),
+                )
+            }));
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            out
+        })
+    };
+    let staging_live = live("acme-staging");
+    assert_eq!(staging_live.len(), 6, "{staging_live:?}");
+    assert_eq!(staging_live, live("acme-prod"));
     assert!(
-        live.iter().all(|(_, l)| *l == Value::Bool(true)),
-        "{live:?}"
+        staging_live
+            .iter()
+            .any(|(_, l, draft, deployed)| *l == Value::Bool(false)
+                && deployed.is_string()
+                && draft != deployed),
+        "the demo tenant has an action with changes not deployed: {staging_live:?}"
     );
     // References the catalog does not list were found by their ids and rewritten.
     assert!(
