@@ -161,6 +161,9 @@ pub fn handle(
     if route.op == Op::GoLive {
         return go_live(store, kind, &scope, &own.join("/"));
     }
+    if kind.name == "default_custom_domain" {
+        return default_domain(store, route.op, body);
+    }
     match kind.shape {
         Shape::Collection => collection(store, kind, route.op, &scope, &own.join("/"), q, body),
         Shape::Singleton => singleton(store, kind, route.op, &scope, body),
@@ -506,6 +509,96 @@ fn go_live(store: &mut Store, kind: &'static Kind, scope: &str, id: &str) -> Api
     Ok((StatusCode::ACCEPTED, Some(version)))
 }
 
+/// The domain a tenant answers on before any custom domain: its own, made up from its
+/// name the way Auth0 names tenants.
+pub fn canonical_domain(tenant: &str) -> String {
+    format!("{tenant}.emulated.auth0.com")
+}
+
+/// `GET|PATCH /custom-domains/default`: the custom domain marked default (held on the
+/// custom domains themselves), or the tenant's canonical domain. Only a verified custom
+/// domain or the canonical one can be made default, as on Auth0.
+fn default_domain(store: &mut Store, op: Op, body: Option<Value>) -> ApiResult<Answer> {
+    let canonical = canonical_domain(&store.tenant);
+    let current = |store: &mut Store| -> Value {
+        store
+            .table("custom_domains", "")
+            .values()
+            .find(|d| d.get("is_default") == Some(&Value::Bool(true)))
+            .cloned()
+            .unwrap_or_else(|| json!({"domain": canonical}))
+    };
+    match op {
+        Op::List | Op::Get => ok(current(store)),
+        Op::Update => {
+            let body = body.ok_or_else(|| ApiError::invalid_body("a JSON body is required"))?;
+            let Some(map) = body.as_object() else {
+                return Err(ApiError::invalid_body("the body must be an object"));
+            };
+            if let Some(extra) = map.keys().find(|k| *k != "domain") {
+                return Err(ApiError::invalid_body(format!(
+                    "Additional properties not allowed: {extra}"
+                )));
+            }
+            let Some(domain) = map.get("domain").and_then(Value::as_str) else {
+                return Err(ApiError::invalid_body("Missing required property: domain"));
+            };
+            let table = store.table("custom_domains", "");
+            let chosen = if domain == canonical {
+                None
+            } else {
+                let found = table
+                    .iter()
+                    .find(|(_, d)| d.get("domain").and_then(Value::as_str) == Some(domain));
+                match found {
+                    Some((id, d)) if d.get("status").and_then(Value::as_str) == Some("ready") => {
+                        Some(id.clone())
+                    }
+                    _ => {
+                        return Err(ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            format!(
+                                "The domain {domain} must be a verified custom domain or the canonical domain"
+                            ),
+                        ));
+                    }
+                }
+            };
+            for (id, d) in table.iter_mut() {
+                if let Value::Object(m) = d {
+                    m.insert(
+                        "is_default".into(),
+                        json!(chosen.as_deref() == Some(id.as_str())),
+                    );
+                }
+            }
+            ok(current(store))
+        }
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found")),
+    }
+}
+
+/// `POST /custom-domains/{id}/verify`: the emulator's DNS always answers, so a pending
+/// domain becomes ready; one already verified is a 400, as on Auth0.
+pub fn verify_custom_domain(store: &mut Store, id: &str) -> ApiResult<Answer> {
+    let domain = store
+        .table("custom_domains", "")
+        .get_mut(id)
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| ApiError::not_found("custom domain"))?;
+    if domain.get("status").and_then(Value::as_str) == Some("ready") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Custom domain already verified",
+        ));
+    }
+    domain.insert("status".into(), json!("ready"));
+    let mut answer = domain.clone();
+    // The verify answer's schema has no `is_default`.
+    answer.remove("is_default");
+    ok(Value::Object(answer))
+}
+
 /// Each action module's name and version ids by number, by module id.
 fn module_names(store: &Store) -> HashMap<String, (Value, Option<Value>)> {
     store
@@ -658,6 +751,7 @@ fn defaults_on_create(store: &mut Store, kind: &Kind, object: &mut Map<String, V
         "custom_domains" => {
             object.insert("status".into(), json!("pending_verification"));
             object.insert("primary".into(), json!(false));
+            object.insert("is_default".into(), json!(false));
         }
         "resource_servers" => {
             object.insert("is_system".into(), json!(false));

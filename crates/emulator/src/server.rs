@@ -713,6 +713,10 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
             let id = &p["/actions/modules/".len()..p.len() - "/versions".len()];
             api::module_versions(&tenant.lock(), id, &query)
         }
+        (&Method::POST, p) if p.starts_with("/custom-domains/") && p.ends_with("/verify") => {
+            let id = &p["/custom-domains/".len()..p.len() - "/verify".len()];
+            api::verify_custom_domain(&mut tenant.lock(), id)
+        }
         (&Method::GET, "/users-by-email") => users::by_email(&tenant.lock(), &query),
         (&Method::POST, "/jobs/users-exports") => jobs::create_export(tenant, body),
         (&Method::GET, p) if p.starts_with("/jobs/") => {

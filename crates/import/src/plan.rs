@@ -356,6 +356,9 @@ struct Placed {
     parents: Result<Vec<String>, String>,
     /// References that point at nothing in the target.
     unresolved: Vec<String>,
+    /// References to target objects not yet in the state the platform needs (catalog
+    /// `ready_when`).
+    not_ready: Vec<String>,
     ancestry: Vec<(String, String)>,
 }
 
@@ -389,6 +392,7 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
     let needs: Vec<(&str, &str)> = needs.into_iter().collect();
     let mut planner = Planner {
         source,
+        target,
         source_ids,
         generated: BTreeMap::new(),
         going_live: Vec::new(),
@@ -436,6 +440,8 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
 struct Planner<'a> {
     /// The source, for the secrets its snapshot left out.
     source: &'a State,
+    /// The target, for the state of what the source's objects point at.
+    target: &'a State,
     /// The source's ids, to find references the catalog does not list.
     source_ids: SourceIds,
     /// Secrets the target makes up for created objects, per (kind, field): how many.
@@ -542,6 +548,7 @@ impl Planner<'_> {
         }
         let mut record = item.record.clone();
         let mut unresolved = Vec::new();
+        let mut not_ready = Vec::new();
         for r in kind.references {
             let (path, array) = match r.field.strip_suffix("[]") {
                 Some(p) => (p, true),
@@ -570,7 +577,15 @@ impl Planner<'_> {
                 idferry_model::record::map_values(&mut record, r.field, &mut |v| {
                     if let Some(s) = v.as_str() {
                         match self.ids.resolve(r.kind, r.by, s) {
-                            Some(t) => *v = Value::String(t),
+                            Some(t) => {
+                                if let Some(why) = self.not_ready(r.kind, &t) {
+                                    not_ready.push(format!(
+                                        "{} {why}",
+                                        self.describe(r.kind, s, r.field)
+                                    ));
+                                }
+                                *v = Value::String(t);
+                            }
                             None => unresolved.push(self.describe(r.kind, s, r.field)),
                         }
                     }
@@ -608,8 +623,29 @@ impl Planner<'_> {
             },
             parents,
             unresolved,
+            not_ready,
             ancestry,
         }
+    }
+
+    /// Why the target's object `id` of `kind` cannot be pointed at yet (catalog
+    /// `ready_when`), or None when it can.
+    fn not_ready(&self, kind: &str, id: &str) -> Option<String> {
+        let k = catalog::find(kind)?;
+        let (field, want, how) = k.ready_when?;
+        if is_placeholder(id) {
+            return Some(format!(
+                "is created by this restore, and {field} {want} only once you {how}"
+            ));
+        }
+        let id_field = k.id_field?;
+        let have = self
+            .target
+            .items(k.name)
+            .iter()
+            .find(|t| t.record.get(id_field).and_then(Value::as_str) == Some(id))
+            .map(|t| t.record.get(field).map(text).unwrap_or_default())?;
+        (have != want).then(|| format!("has {field} {have} in the target, not {want}: {how}"))
     }
 
     /// An object's name for people: its display name, with ids of what it refers to
@@ -747,9 +783,26 @@ impl Planner<'_> {
     }
 
     fn kind(&mut self, kind: &'static Kind, source: &[Item], target: &[Item]) {
-        let source = self.referred_first(kind, source);
+        let carried = |i: &&Item| kind.carried_if.is_none_or(|f| i.record.get(f).is_some());
+        let kept: Vec<Item>;
+        let source = if kind.carried_if.is_some() {
+            kept = source.iter().filter(carried).cloned().collect();
+            if kept.len() < source.len() {
+                for t in target.iter().filter(carried) {
+                    self.plan.notes.push(format!(
+                        "{} {}: the source's is the tenant's own (without {}), which a restore does not carry; the target's is left as it is",
+                        kind.name,
+                        display_name(kind.name, t),
+                        kind.carried_if.unwrap_or_default()
+                    ));
+                }
+            }
+            self.referred_first(kind, &kept)
+        } else {
+            self.referred_first(kind, source)
+        };
         let mut target_groups: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
-        for t in target {
+        for t in target.iter().filter(carried) {
             target_groups
                 .entry(t.parent.join("\u{1f}"))
                 .or_default()
@@ -859,6 +912,7 @@ impl Planner<'_> {
                             },
                             parents: p.parents.clone(),
                             unresolved: Vec::new(),
+                            not_ready: Vec::new(),
                             ancestry: p.ancestry.clone(),
                         };
                         let target = Item {
@@ -891,6 +945,8 @@ impl Planner<'_> {
                                 p.unresolved.join(", ")
                             ),
                         );
+                    } else if wanted && !p.not_ready.is_empty() {
+                        self.block_not_ready(kind, name, &p);
                     } else if wanted {
                         self.update(kind, &p, t, &parents, name);
                     }
@@ -920,6 +976,10 @@ impl Planner<'_> {
                                 p.unresolved.join(", ")
                             ),
                         );
+                        continue;
+                    }
+                    if !p.not_ready.is_empty() {
+                        self.block_not_ready(kind, name, &p);
                         continue;
                     }
                     self.create(kind, &p, &parents, name, &source_ids);
@@ -1182,6 +1242,19 @@ impl Planner<'_> {
         };
         let go = Step::write(kind, name, Action::GoLive, g.endpoint, vec![id], None);
         self.going_live.extend([first, go, then]);
+    }
+
+    /// Blocks an object that points at one the platform will not accept yet.
+    fn block_not_ready(&mut self, kind: &'static Kind, name: String, p: &Placed) {
+        self.blocked(
+            kind,
+            name,
+            format!(
+                "it refers to {}; the platform refuses it until then: restore again after, or leave it out with --exclude-kinds {}",
+                p.not_ready.join(", "),
+                kind.name
+            ),
+        );
     }
 
     /// Blocks an object whose write-only values are missing, saying how to supply them.

@@ -280,6 +280,15 @@ pub struct Kind {
     /// A boolean field marking objects the platform owns (the Management API's resource
     /// server, the global client): a restore neither writes nor deletes them.
     pub system: Option<&'static str>,
+    /// A field, the value it must have before the platform lets other objects point at
+    /// an object of this kind (a custom domain verified before it is the default), and
+    /// what a user does to get there. The platform sets it, so an object a restore
+    /// creates is not yet in that state.
+    pub ready_when: Option<(&'static str, &'static str, &'static str)>,
+    /// A field a record must hold to be carried by a restore; a record without it is the
+    /// tenant's own (a default domain that is the tenant's canonical domain, not one of
+    /// its custom domains) and is neither written nor compared.
+    pub carried_if: Option<&'static str>,
     /// How one item is written when the write differs from what a read answers: pairs
     /// of (field of the write, source), the source a dot path of the record read or a
     /// JSON literal after `=`. Empty: the record itself, less its read-only fields.
@@ -313,6 +322,8 @@ impl Kind {
         unique_key: true,
         create_status: 201,
         system: None,
+        ready_when: None,
+        carried_if: None,
         write_form: &[],
     };
 
@@ -909,6 +920,39 @@ pub static CATALOG: &[Kind] = &[
             "origin_domain_name",
             "certificate",
         ],
+        ready_when: Some((
+            "status",
+            "ready",
+            "verify it in the target (POST /custom-domains/{id}/verify) once its DNS records are set",
+        )),
+        ..Kind::DEFAULT
+    },
+    Kind {
+        name: "default_custom_domain",
+        shape: Shape::Singleton,
+        list: ep(Get, "/custom-domains/default"),
+        update: ep(Patch, "/custom-domains/default"),
+        id_field: None,
+        natural_key: &[],
+        // What a restore writes is the domain's name; it must be a verified custom
+        // domain of the target (the platform refuses others).
+        read_only: &[
+            "custom_domain_id",
+            "primary",
+            "is_default",
+            "status",
+            "type",
+            "origin_domain_name",
+            "verification",
+            "custom_client_ip_header",
+            "tls_policy",
+            "domain_metadata",
+            "certificate",
+            "relying_party_identifier",
+        ],
+        references: &[r("custom_domain_id", "custom_domains", "custom_domain_id")],
+        // The canonical domain (no `custom_domain_id`) is each tenant's own.
+        carried_if: Some("custom_domain_id"),
         ..Kind::DEFAULT
     },
     // --- email, phone and branding --------------------------------------------------

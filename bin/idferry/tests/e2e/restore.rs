@@ -698,3 +698,111 @@ async fn a_restore_asks_before_it_overwrites_and_users_come_from_a_snapshot() {
         "{summary:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_custom_domain_is_carried_once_the_target_has_verified_it() {
+    let p = Pair::new(0).await;
+    let call =
+        |tenant: &'static str, method: reqwest::Method, path: String, body: Option<Value>| {
+            let t = p.emu.tenant(tenant).unwrap();
+            async move {
+                let (status, _, body) =
+                    crate::common::raw(t, method, &path, Some(&t.static_token), body).await;
+                (status, body)
+            }
+        };
+    let domain_of = |tenant: &str| {
+        p.emu.tenant(tenant).unwrap().with(|s| {
+            s.table("custom_domains", "")
+                .iter()
+                .next()
+                .map(|(id, d)| (id.clone(), d["domain"].as_str().unwrap().to_owned()))
+        })
+    };
+    // Prod verified its custom domain and made it the default.
+    let (id, domain) = domain_of("acme-prod").unwrap();
+    let (status, body) = call(
+        "acme-prod",
+        reqwest::Method::POST,
+        format!("/custom-domains/{id}/verify"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(
+        "acme-prod",
+        reqwest::Method::PATCH,
+        "/custom-domains/default".into(),
+        Some(serde_json::json!({ "domain": domain })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let a = p.backup("acme-prod").await;
+    let kinds = ["--kinds", "custom_domains,default_custom_domain"];
+    let plan = p.plan(&a, &kinds).await;
+    let steps: Vec<(String, String)> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["kind"].to_string(), s["action"].to_string()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (r#""custom_domains""#.into(), r#""create""#.into()),
+            (r#""default_custom_domain""#.into(), r#""blocked""#.into())
+        ],
+        "{plan:#}"
+    );
+    assert!(
+        plan["steps"][1]["reason"].as_str().unwrap().contains(&format!(
+            "custom_domains {domain} (custom_domain_id) is created by this restore, and status ready only once you verify it in the target"
+        )),
+        "{plan:#}"
+    );
+    let restore = || async {
+        let mut args = vec![
+            "restore",
+            a.to_str().unwrap(),
+            "--to",
+            "acme-staging",
+            "--yes",
+        ];
+        args.extend(kinds);
+        p.idferry(&args).await
+    };
+    // The domain is created in staging but not verified there (its DNS is staging's to
+    // set up): the platform would refuse it as the default, so it is not sent, and the
+    // restore fails saying so.
+    let (code, out, err) = restore().await;
+    assert_ne!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("default_custom_domain") && out.contains("verify it in the target"),
+        "{out}\n{err}"
+    );
+    // Verified in staging, the next restore makes it the default, then plans nothing.
+    let (staging_id, staging_domain) = domain_of("acme-staging").unwrap();
+    assert_eq!(staging_domain, domain);
+    let (status, body) = call(
+        "acme-staging",
+        reqwest::Method::POST,
+        format!("/custom-domains/{staging_id}/verify"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (code, out, err) = restore().await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (status, body) = call(
+        "acme-staging",
+        reqwest::Method::GET,
+        "/custom-domains/default".into(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["domain"], domain.as_str(), "{body}");
+    assert_eq!(body["custom_domain_id"], staging_id.as_str(), "{body}");
+    let again = p.plan(&a, &kinds).await;
+    assert_eq!(again["steps"], serde_json::json!([]), "{again:#}");
+}
