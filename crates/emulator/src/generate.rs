@@ -722,11 +722,20 @@ fn users(store: &mut Store, count: usize, roles: &[String], orgs: &[String]) {
         let first = *FIRST.choose(rng).unwrap_or(&"Ada");
         let last = *LAST.choose(rng).unwrap_or(&"Lovelace");
         let social = rng.random_ratio(1, 10);
+        // One in 25 logs in through the company's SAML connection (an enterprise user,
+        // not social); chosen by position so that the draws stay those of before.
+        let enterprise = !social && n % 25 == 12;
         let (conn, provider, local) = if social {
             (
                 "google-oauth2",
                 "google-oauth2",
                 ids::random_chars(rng, b"0123456789", 21),
+            )
+        } else if enterprise {
+            (
+                "acme-okta",
+                "samlp",
+                format!("acme-okta|{}", ids::hex(rng, 24)),
             )
         } else {
             (
@@ -775,7 +784,7 @@ fn users(store: &mut Store, count: usize, roles: &[String], orgs: &[String]) {
                 "customer_id": format!("cus_{}", ids::alnum(rng, 14)),
                 "account_id": ids::uuid(rng),
                 "feature_flags": {"beta": rng.random_bool(0.2), "new_checkout": rng.random_bool(0.5)},
-                "signup_source": if social { "google" } else { "web" },
+                "signup_source": if social { "google" } else if enterprise { "saml" } else { "web" },
                 "marketing_consent_at": clock::iso_at(created + rng.random_range(0..1_000)),
             },
         });
@@ -783,10 +792,14 @@ fn users(store: &mut Store, count: usize, roles: &[String], orgs: &[String]) {
             store.users.put(row);
         }
         if !social {
+            // Drawn for enterprise users too (the draws stay those of before); only
+            // database users have a password.
             let hash = bcrypt_like(&mut store.rng);
-            store
-                .credentials
-                .insert(user_id.clone(), json!({ "password_hash": hash }));
+            if !enterprise {
+                store
+                    .credentials
+                    .insert(user_id.clone(), json!({ "password_hash": hash }));
+            }
         }
         let rng = &mut store.rng;
         let role_count = rng.random_range(0..3usize);
@@ -833,8 +846,7 @@ pub fn empty_kinds(store: &Store) -> Vec<&'static str> {
     CATALOG
         .iter()
         .filter(|k| !matches!(k.shape, Shape::Links { inverse: true, .. }))
-        // Answered from other tables, never empty.
-        .filter(|k| !["action_triggers", "default_custom_domain"].contains(&k.name))
+        .filter(|k| k.name != "action_triggers")
         .filter(|k| counts.get(k.name).copied().unwrap_or(0) == 0)
         .map(|k| k.name)
         .collect()

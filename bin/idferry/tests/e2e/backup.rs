@@ -157,6 +157,10 @@ async fn a_backup_holds_every_kind_as_the_tenant_does() {
             .collect();
         let want: Vec<Value> = s.tenant().with(|st| match (kind.name, kind.shape) {
             ("users", _) => st.users.iter().map(|u| u.value()).collect(),
+            // No custom domain is the default: the tenant's canonical one is.
+            ("default_custom_domain", _) => vec![serde_json::json!({
+                "domain": idferry_emulator::api::canonical_domain(&st.tenant)
+            })],
             (_, Shape::Singleton) => st
                 .singletons
                 .get(&(kind.name, String::new()))

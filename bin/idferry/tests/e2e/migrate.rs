@@ -109,7 +109,8 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
     let hashes = crate::common::password_hash_export(a);
     std::fs::write(p.path().join("hashes.ndjson"), hashes).unwrap();
     p.restore_config(&[]).await;
-    // Users who log in with google-oauth2: a database import cannot take them.
+    // Users who log in with google-oauth2 (social) or acme-okta (SAML, enterprise): a
+    // database import cannot take them.
     let (social, social_emails): (BTreeSet<String>, BTreeSet<String>) = a.with(|s| {
         s.users
             .iter()
@@ -173,13 +174,26 @@ async fn users_arrive_with_hashes_metadata_roles_and_organizations_and_invalid_o
         .partition(|l| l.get("left_out").is_some());
     assert_eq!(lines.len(), INVALID, "{report}");
     // Each social user on a line of its own, with the connection it logs in with.
+    let mut connections = BTreeSet::new();
     let named: BTreeSet<String> = left_out
         .iter()
         .map(|l| {
-            assert_eq!(l["left_out"]["connection"], "google-oauth2", "{l}");
-            l["user_id"].as_str().unwrap().to_owned()
+            let id = l["user_id"].as_str().unwrap().to_owned();
+            let connection = l["left_out"]["connection"].as_str().unwrap().to_owned();
+            let provider = if connection == "acme-okta" {
+                "samlp"
+            } else {
+                "google-oauth2"
+            };
+            assert!(id.starts_with(&format!("{provider}|")), "{l}");
+            connections.insert(connection);
+            id
         })
         .collect();
+    assert_eq!(
+        connections,
+        BTreeSet::from(["acme-okta".to_owned(), "google-oauth2".to_owned()])
+    );
     assert_eq!(left_out.len(), named.len());
     assert_eq!(named, social);
     let reported: BTreeSet<String> = lines

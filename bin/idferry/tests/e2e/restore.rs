@@ -683,8 +683,13 @@ async fn a_restore_asks_before_it_overwrites_and_users_come_from_a_snapshot() {
             .lines()
             .find(|l| l.contains(&format!("\"{id}\"")))
             .unwrap_or_else(|| panic!("{id} not in the report: {report}"));
+        let connection = if id.starts_with("samlp|") {
+            "acme-okta"
+        } else {
+            "google-oauth2"
+        };
         assert!(
-            line.contains("carried_as_database_user") && line.contains("google-oauth2"),
+            line.contains("carried_as_database_user") && line.contains(connection),
             "{line}"
         );
         let local = id.split_once('|').unwrap().1;

@@ -351,16 +351,17 @@ async fn auth0_users_arrive_in_zitadel_with_verifying_hashes_names_metadata_role
         !report.contains("$2b$") && !report.contains("c2VjcmV0c2FsdA"),
         "a hash in the report"
     );
+    // Social (google-oauth2) and enterprise (SAML) logins, each named by its provider.
     let social = src.users.len() - src.with_password.len();
     let logins_reported = lines
         .iter()
         .filter(|l| {
-            l["not_carried"]
-                .to_string()
-                .contains("login through google-oauth2")
+            let said = l["not_carried"].to_string();
+            said.contains("login through google-oauth2") || said.contains("login through samlp")
         })
         .count();
     assert_eq!(logins_reported, social);
+    assert!(report.contains("login through samlp"), "{report}");
 }
 
 fn usernames(t: &Tenant) -> Vec<String> {
