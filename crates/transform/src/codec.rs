@@ -6,26 +6,31 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// The buffer of an input. Small on purpose: a read at least this large into an empty
+/// buffer goes straight to the caller's memory (the engine reads 64 KiB and more into
+/// its batches), so decompressed bytes are not copied twice.
+const READ_BUFFER: usize = 64 << 10;
+
 /// Opens `path` (`-` or None: stdin) for reading, decompressing by extension.
 pub fn open_input(path: Option<&Path>) -> io::Result<Box<dyn BufRead + Send>> {
     let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
-        return Ok(Box::new(BufReader::with_capacity(1 << 20, io::stdin())));
+        return Ok(Box::new(BufReader::with_capacity(READ_BUFFER, io::stdin())));
     };
     let file = File::open(path)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     let name = path.to_string_lossy();
     Ok(if name.ends_with(".gz") {
         Box::new(BufReader::with_capacity(
-            1 << 20,
+            READ_BUFFER,
             flate2::read::MultiGzDecoder::new(BufReader::new(file)),
         ))
     } else if name.ends_with(".zst") {
         Box::new(BufReader::with_capacity(
-            1 << 20,
+            READ_BUFFER,
             zstd::stream::read::Decoder::new(file)?,
         ))
     } else {
-        Box::new(BufReader::with_capacity(1 << 20, file))
+        Box::new(BufReader::with_capacity(READ_BUFFER, file))
     })
 }
 
