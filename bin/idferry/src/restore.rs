@@ -27,7 +27,10 @@ and audience); ids are rewritten to the target's: every id of the source anywher
 record, whether the catalog lists the field or not (an express configuration's profiles, a
 flow's vault connection). An object naming something this restore does not write and the
 target lacks is not written; the plan names the field and what it pointed at. Actions
-deployed in the source are deployed, module versions published. Secrets come from an
+deployed in the source are deployed, module versions published; one with changes not
+deployed in the source runs the source's deployed code under the same draft. The default
+custom domain is set once the target has verified that domain (the plan says how); a
+tenant's canonical domain is its own and not carried. Secrets come from an
 encrypted snapshot; those an unencrypted snapshot left out (it names them) and write-only
 ones (provider credentials, hook and action secrets, rules-config values) come from
 --values:
