@@ -2385,6 +2385,92 @@ mod tests {
     }
 
     #[test]
+    fn the_default_domain_needs_a_verified_domain_and_a_canonical_one_stays_each_tenants() {
+        let domain = |id: &str, status: &str| {
+            item(
+                json!({"custom_domain_id": id, "domain": "login.acme.example", "type": "auth0_managed_certs", "status": status}),
+            )
+        };
+        let default = |id: &str| {
+            item(json!({"custom_domain_id": id, "domain": "login.acme.example", "status": "ready"}))
+        };
+        let mut source = State::default();
+        source.push(
+            kind("custom_domains"),
+            domain("cd_source000000001", "ready"),
+        );
+        source.push(kind("default_custom_domain"), default("cd_source000000001"));
+        let blocked = |p: &Plan| -> Vec<String> {
+            p.steps
+                .iter()
+                .filter(|s| s.action == Action::Blocked)
+                .map(|s| s.reason.clone().unwrap_or_default())
+                .collect()
+        };
+        // Created by this restore: not verified yet, so not made the default.
+        let p = plan(
+            &source,
+            &State::default(),
+            &Values::none(),
+            &PlanOptions::default(),
+        );
+        assert_eq!(p.steps[0].action, Action::Create, "{:?}", p.steps);
+        let reasons = blocked(&p);
+        assert_eq!(reasons.len(), 1, "{:?}", p.steps);
+        assert!(
+            reasons[0]
+                .contains("is created by this restore, and status ready only once you verify it"),
+            "{reasons:?}"
+        );
+        // In the target, pending: blocked, saying its status; verified: set by name only.
+        let mut target = State::default();
+        target.push(
+            kind("custom_domains"),
+            domain("cd_target000000001", "pending_verification"),
+        );
+        let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        assert!(
+            blocked(&p)[0].contains("has status pending_verification in the target, not ready"),
+            "{:?}",
+            p.steps
+        );
+        let mut target = State::default();
+        target.push(
+            kind("custom_domains"),
+            domain("cd_target000000001", "ready"),
+        );
+        let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        let step = &p.steps[0];
+        assert_eq!(
+            (step.kind, step.action),
+            ("default_custom_domain", Action::Create),
+            "{:?}",
+            p.steps
+        );
+        assert_eq!(
+            step.request.as_ref().unwrap().body,
+            Some(json!({"domain": "login.acme.example"}))
+        );
+        // A source whose default is its canonical domain: nothing written, and a target
+        // whose default is a custom domain keeps it, with a note.
+        let mut source = State::default();
+        source.push(
+            kind("default_custom_domain"),
+            item(json!({"domain": "acme-prod.eu.auth0.com"})),
+        );
+        target.push(kind("default_custom_domain"), default("cd_target000000001"));
+        let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
+        assert!(p.steps.is_empty(), "{:?}", p.steps);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("the source's is the tenant's own (without custom_domain_id)")),
+            "{:?}",
+            p.notes
+        );
+    }
+
+    #[test]
     fn an_unchanged_target_plans_nothing() {
         let mut source = State::default();
         source.push(kind("connections"), item(json!({"id": "con_a", "name": "db", "strategy": "auth0", "options": {"x": 1}, "enabled_clients": ["A1"]})));
