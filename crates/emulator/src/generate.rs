@@ -562,7 +562,7 @@ pub fn tenant(store: &mut Store, spec: &GenerateSpec) {
     for kind in ["otp_verify", "otp_enroll"] {
         m.post(
             "/branding/phone/templates",
-            json!({"type": kind, "disabled": false, "content": {"from": "+15555550100", "body": {"text": format!("Your Acme code is {{{{code}}}} ({kind})"), "voice": ""}}}),
+            json!({"type": kind, "disabled": false, "content": {"from": "+15555550100", "body": {"text": format!("Your Acme code is {{{{code}}}} ({kind})"), "voice": format!("Your Acme code is {{{{code}}}}")}}}),
         );
     }
     m.call(

@@ -26,6 +26,7 @@ pub mod generate;
 pub mod ids;
 pub mod import_schema;
 pub mod jobs;
+pub mod judge;
 pub mod paginate;
 pub mod persist;
 pub mod ratelimit;

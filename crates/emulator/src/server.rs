@@ -694,6 +694,21 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
         Ok(body) => body,
         Err(e) => return e.into_response(),
     };
+    // The spec judges every body before a handler sees it, as Auth0's validation does.
+    if let Some(b) = &body {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if let Some(r) = crate::judge::AUTH0.refusal(&method, &segments, b) {
+            let on = if r.at.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " on property {}",
+                    r.at.trim_start_matches('/').replace('/', ".")
+                )
+            };
+            return ApiError::invalid_body(format!("'{}'{on}.", r.message)).into_response();
+        }
+    }
     // Views over kinds held elsewhere: an organization's connections are its enabled
     // connections; the tenant's directory provisionings are its connections' own.
     let path = match path

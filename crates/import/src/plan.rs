@@ -1375,11 +1375,44 @@ impl Planner<'_> {
                 self.ids.insert(kind.name, f, v.clone(), tv);
             }
         }
+        // What a create does not take goes in an update right after it.
+        let mut later = Map::new();
+        if let (Value::Object(map), Some(_), Some(_)) = (&mut body, &new_id, kind.update) {
+            for f in kind.after_create {
+                if let Some(v) = map.remove(*f) {
+                    later.insert((*f).to_owned(), v);
+                }
+            }
+        }
+        let then = match (&new_id, kind.update, later.is_empty()) {
+            (Some((_, placeholder)), Some(update), false) => {
+                let mut ids = parents.to_vec();
+                ids.push(placeholder.clone());
+                Some(Step {
+                    fields: later.keys().cloned().collect(),
+                    ..Step::write(
+                        kind,
+                        format!(
+                            "{name} ({} set after the create)",
+                            kind.after_create.join(", ")
+                        ),
+                        Action::Update,
+                        update,
+                        ids,
+                        Some(Value::Object(later)),
+                    )
+                })
+            }
+            _ => None,
+        };
         let mut step = Step::write(kind, name, Action::Create, endpoint, ids, Some(body));
         if let Some(request) = &mut step.request {
             request.new_id = new_id;
         }
         self.push(kind, step);
+        if let Some(then) = then {
+            self.push(kind, then);
+        }
     }
 
     fn update(

@@ -263,6 +263,10 @@ pub struct Kind {
     /// Secret fields the platform makes up when a create leaves them out (a client's
     /// secret): restored from a snapshot without secrets, the object gets new ones.
     pub generated: &'static [&'static str],
+    /// Fields a create does not take but an update does (a client's secret): a restore
+    /// creates the object without them, then writes them with an update. Checked
+    /// against the spec's create and update bodies by a test.
+    pub after_create: &'static [&'static str],
     /// How a written object is made live (an action's deploy, a module's published
     /// version): a restore makes live what was live in the source.
     pub go_live: Option<GoLive>,
@@ -315,6 +319,7 @@ impl Kind {
         secrets: &[],
         write_only: &[],
         generated: &[],
+        after_create: &[],
         go_live: None,
         system_fields: &[],
         references: &[],
@@ -746,6 +751,8 @@ pub static CATALOG: &[Kind] = &[
             "addons.sap_api.servicePassword",
         ],
         generated: &["client_secret"],
+        // The spec's create body has no client_secret; its update body does.
+        after_create: &["client_secret"],
         unique_key: false,
         system: Some("global"),
         system_fields: &[

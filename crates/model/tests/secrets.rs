@@ -360,3 +360,44 @@ fn every_catalog_secret_is_one_the_spec_has() {
     }
     assert!(stray.is_empty(), "not in the spec:\n{}", stray.join("\n"));
 }
+
+/// The properties of `endpoint`'s request body (its `$ref` resolved).
+fn body_fields(spec: &Value, endpoint: Endpoint) -> Vec<String> {
+    let method = format!("{:?}", endpoint.method).to_lowercase();
+    spec["paths"][endpoint.path][method.as_str()]
+        .pointer("/requestBody/content/application~1json/schema")
+        .map(|s| resolve(spec, s))
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn fields_written_after_a_create_are_those_its_body_lacks_and_an_update_takes() {
+    let spec = spec();
+    for kind in CATALOG {
+        let (Some(create), Some(update)) = (kind.create, kind.update) else {
+            continue;
+        };
+        let (created, updated) = (body_fields(&spec, create), body_fields(&spec, update));
+        for field in kind.after_create {
+            assert!(
+                !created.iter().any(|f| f == field) && updated.iter().any(|f| f == field),
+                "{} {field}: the create takes it or the update does not",
+                kind.name
+            );
+        }
+        // Secrets the platform makes up, which a restore gives from a snapshot: those a
+        // create does not take must be written after it.
+        for field in kind.generated {
+            if !created.iter().any(|f| f == field) {
+                assert!(
+                    kind.after_create.contains(field),
+                    "{} {field}: not in the create body, so it goes in after_create",
+                    kind.name
+                );
+            }
+        }
+    }
+}

@@ -206,13 +206,13 @@ async fn a_tenant_auth0_deploy_cli_filled_is_restored_as_it_sees_it() {
         &file,
     )
     .await;
-    a0(
-        &p,
-        "acme-staging",
-        &["import", "--input_file"],
-        &file.join("tenant.yaml"),
-    )
-    .await;
+    // An export holds no secret values; a user puts theirs back, as a0deploy's keyword
+    // mappings would (the platform refuses a log stream, a provider, an action's secret
+    // without its value, as the spec says).
+    let tenant = file.join("tenant.yaml");
+    let text = std::fs::read_to_string(&tenant).unwrap();
+    std::fs::write(&tenant, with_secret_values(&text)).unwrap();
+    a0(&p, "acme-staging", &["import", "--input_file"], &tenant).await;
     let snapshot = p
         .sealed_of(
             "acme-staging",
@@ -222,4 +222,54 @@ async fn a_tenant_auth0_deploy_cli_filled_is_restored_as_it_sees_it() {
     let snapshot = snapshot.as_str();
     restore_with_values(&p, snapshot, "acme-qa").await;
     same_to_a0deploy(&p, "acme-staging", "acme-qa").await;
+}
+
+/// `text` (a0deploy's YAML) with every `'##KEYWORD##'` placeholder replaced, and a value
+/// under every named secret of a `secrets:` list that has none.
+fn with_secret_values(text: &str) -> String {
+    let mut replaced = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("'##") {
+        let Some(end) = rest[at + 3..].find("##'") else {
+            break;
+        };
+        replaced.push_str(&rest[..at]);
+        replaced.push_str("restored-secret");
+        rest = &rest[at + 3 + end + 3..];
+    }
+    replaced.push_str(rest);
+    let text = replaced.as_str();
+    let mut out = String::new();
+    let mut in_secrets: Option<usize> = None;
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        out.push_str(line);
+        out.push('\n');
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim_start();
+        if trimmed == "secrets:" {
+            in_secrets = Some(indent);
+            continue;
+        }
+        let Some(at) = in_secrets else { continue };
+        if !trimmed.is_empty() && indent <= at && !trimmed.starts_with("- ") {
+            in_secrets = None;
+            continue;
+        }
+        if let Some(rest) = trimmed.strip_prefix("- name: ") {
+            let field_indent = indent + 2;
+            let has_value = lines[i + 1..]
+                .iter()
+                .take_while(|l| {
+                    let n = l.len() - l.trim_start().len();
+                    n >= field_indent && !l.trim_start().starts_with("- ")
+                })
+                .any(|l| l.trim_start().starts_with("value:"));
+            if !has_value && !rest.is_empty() {
+                out.push_str(&" ".repeat(field_indent));
+                out.push_str("value: restored-secret\n");
+            }
+        }
+    }
+    out
 }

@@ -204,18 +204,30 @@ pub async fn unset_secrets(p: &Pair) -> (usize, Vec<String>) {
 
 /// A values file supplying every value the plan asks for.
 pub fn values_for(plan: &Value) -> String {
+    // Values of the shapes the spec asks for (an event stream's authorization is an
+    // object, a vault connection's setup too): the sample values file's, where it has the
+    // line; a plain string elsewhere.
+    let samples: toml::Table =
+        std::fs::read_to_string(crate::common::repo().join("samples/pipelines/values.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
     let mut text = String::new();
     let mut sections: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for v in plan["needed_values"].as_array().unwrap() {
+        let kind = v["kind"].as_str().unwrap();
         let section = match v["name"].as_str() {
-            Some(name) => format!("[{}.{:?}]", v["kind"].as_str().unwrap(), name),
-            None => format!("[{}]", v["kind"].as_str().unwrap()),
+            Some(name) => format!("[{kind}.{name:?}]"),
+            None => format!("[{kind}]"),
         };
         let field = v["field"].as_str().unwrap();
-        let value = if field == "credentials" {
-            "{ api_key = \"restored-key\" }".to_owned()
-        } else {
-            "\"restored-secret\"".to_owned()
+        let sample = samples.get(kind).and_then(|t| match v["name"].as_str() {
+            Some(name) => t.get(name)?.get(field),
+            None => t.get(field),
+        });
+        let value = match sample {
+            Some(toml::Value::String(_)) | None => "\"restored-secret\"".to_owned(),
+            Some(shaped) => shaped.to_string(),
         };
         sections
             .entry(section)

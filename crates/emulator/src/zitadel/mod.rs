@@ -12,7 +12,6 @@
 //! password, a client secret) accepted, never returned.
 
 pub mod config;
-pub mod spec;
 pub mod users;
 
 use axum::body::{Body, to_bytes};
@@ -481,8 +480,13 @@ pub async fn request(tenant: &Tenant, req: Request) -> Response {
         }
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    if let Some(message) = spec::refusal(&method, &segments, &body) {
-        return invalid(&message);
+    if let Some(r) = crate::judge::ZITADEL.refusal(&method, &segments, &body) {
+        // As ZITADEL's gateway says it (gRPC code 3).
+        return invalid(&if r.at.is_empty() {
+            format!("invalid request: {}", r.message)
+        } else {
+            format!("invalid request: {}: {}", r.at, r.message)
+        });
     }
     tenant.with_zitadel(|instance| {
         if config::serves(&segments) {
