@@ -87,6 +87,12 @@ pub struct EmulateArgs {
     /// files beside it, mode 0600).
     #[arg(long)]
     pub config_out: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate made up at start, so your own tools
+    /// connect unchanged: the certificate goes to emulator-ca.pem beside --config-out (or
+    /// in the current folder); trust it with NODE_EXTRA_CA_CERTS (auth0-deploy-cli, the
+    /// SDKs) or SSL_CERT_FILE (idferry, curl), then AUTH0_DOMAIN=127.0.0.1:PORT.
+    #[arg(long)]
+    pub tls: bool,
 }
 
 impl EmulateArgs {
@@ -142,6 +148,7 @@ impl EmulateArgs {
                 o.import_rate = self.import_rate;
                 o.token_ttl_secs = self.token_ttl;
                 o.unavailable = self.unavailable.clone();
+                o.tls = self.tls;
                 o.data_dir = self.data_dir.clone();
                 o.port = if self.port == 0 {
                     0
@@ -162,6 +169,23 @@ pub async fn run(args: EmulateArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.config_out {
         emulator.write_config(path)?;
     }
+    // The certificate to trust, beside the config (written with it) or here.
+    let certificate = match (emulator.certificate_pem(), &args.config_out) {
+        (None, _) => None,
+        (Some(_), Some(config)) => Some(
+            config
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."))
+                .join(idferry_emulator::server::CERTIFICATE_FILE),
+        ),
+        (Some(pem), None) => {
+            let path = std::path::PathBuf::from(idferry_emulator::server::CERTIFICATE_FILE);
+            std::fs::write(&path, pem)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Some(path)
+        }
+    };
     let ready = started.elapsed();
     for t in emulator.tenants() {
         let users = t.lock().users.len();
@@ -169,6 +193,12 @@ pub async fn run(args: EmulateArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &args.config_out {
         out!("config: {}", path.display());
+    }
+    if let Some(path) = &certificate {
+        out!(
+            "HTTPS: trust {} (NODE_EXTRA_CA_CERTS for auth0-deploy-cli and the SDKs, SSL_CERT_FILE for idferry and curl)",
+            path.display()
+        );
     }
     out!("ready in {:.2} s; Ctrl-C stops", ready.as_secs_f64());
     tokio::signal::ctrl_c()

@@ -67,6 +67,10 @@ pub struct TenantOptions {
     /// Paths (under `/api/v2`) of features the tenant is not entitled to, or that are
     /// past their end of life: every request at or under them answers 403 as Auth0 does.
     pub unavailable: Vec<String>,
+    /// Serve HTTPS with the emulator's self-signed certificate ([`Emulator::certificate_pem`])
+    /// instead of plain HTTP, so unchanged clients (auth0-deploy-cli, the SDKs) connect
+    /// to `https://127.0.0.1:PORT` once they trust it.
+    pub tls: bool,
 }
 
 /// The 403 Auth0 answers for a feature a tenant lacks: rules and hooks past their end of
@@ -103,6 +107,7 @@ impl TenantOptions {
             port: 0,
             platform: Platform::Auth0,
             unavailable: Vec::new(),
+            tls: false,
         }
     }
 }
@@ -304,7 +309,68 @@ pub enum EmulatorError {
 pub struct Emulator {
     tenants: Vec<Arc<Tenant>>,
     servers: Vec<JoinHandle<()>>,
+    certificate: Option<String>,
     _workdir: tempfile::TempDir,
+}
+
+/// The file [`Emulator::write_config`] writes the certificate to, beside the config.
+pub const CERTIFICATE_FILE: &str = "emulator-ca.pem";
+
+/// A certificate for 127.0.0.1 and localhost, made up at start, and the server side of
+/// TLS with it.
+struct Tls {
+    pem: String,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl Tls {
+    fn new() -> Result<Self, String> {
+        let made = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ])
+        .map_err(|e| format!("cannot make a certificate: {e}"))?;
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key)
+        .map_err(|e| format!("cannot use the certificate: {e}"))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Self {
+            pem: made.cert.pem(),
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        })
+    }
+}
+
+/// Serves `app` over TLS on `listener`, each connection in its own task.
+async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {
+    loop {
+        let (tcp, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!("emulator: accepting a connection failed: {e}");
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            // A client that gives up during the handshake is not the emulator's failure.
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+        });
+    }
 }
 
 impl Emulator {
@@ -316,6 +382,13 @@ impl Emulator {
             .map_err(EmulatorError::Workdir)?;
         let mut tenants = Vec::new();
         let mut servers = Vec::new();
+        let tls = match options.iter().find(|o| o.tls) {
+            Some(o) => Some(Tls::new().map_err(|message| EmulatorError::Options {
+                tenant: o.name.clone(),
+                message,
+            })?),
+            None => None,
+        };
         for opts in options {
             let fail = |message: String| EmulatorError::Options {
                 tenant: opts.name.clone(),
@@ -336,27 +409,38 @@ impl Emulator {
                     port: opts.port,
                     source,
                 })?;
+            let scheme = if opts.tls { "https" } else { "http" };
             let tenant = Arc::new(build_tenant(
                 &opts,
-                &format!("http://{addr}"),
+                &format!("{scheme}://{addr}"),
                 workdir.path(),
             )?);
             let app = Router::new()
                 .fallback(serve)
                 .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
                 .with_state(tenant.clone());
-            servers.push(tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
-                    tracing::error!("emulator server stopped: {e}");
-                }
-            }));
+            servers.push(match (&tls, opts.tls) {
+                (Some(tls), true) => tokio::spawn(serve_tls(listener, tls.acceptor.clone(), app)),
+                _ => tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, app).await {
+                        tracing::error!("emulator server stopped: {e}");
+                    }
+                }),
+            });
             tenants.push(tenant);
         }
         Ok(Self {
             tenants,
             servers,
+            certificate: tls.map(|t| t.pem),
             _workdir: workdir,
         })
+    }
+
+    /// The PEM of the self-signed certificate the tenants with `tls` serve, for clients
+    /// to trust (`NODE_EXTRA_CA_CERTS`, `SSL_CERT_FILE`).
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate.as_deref()
     }
 
     /// The tenants, in the order given.
@@ -386,6 +470,13 @@ impl Emulator {
         let mut text = String::from(
             "# Written by `idferry emulate`: the emulated tenants and where their secrets are.\n",
         );
+        if let Some(pem) = &self.certificate {
+            // Not a secret: what a client trusts to reach the HTTPS tenants.
+            std::fs::write(dir.join(CERTIFICATE_FILE), pem).map_err(werr)?;
+            text.push_str(&format!(
+                "# HTTPS with a self-signed certificate: SSL_CERT_FILE={CERTIFICATE_FILE} (idferry), NODE_EXTRA_CA_CERTS={CERTIFICATE_FILE} (auth0-deploy-cli, the SDKs)\n"
+            ));
+        }
         for t in &self.tenants {
             let secret_file = secrets.join(format!("{}.client-secret", t.name));
             write_private(&secret_file, &t.client_secret).map_err(werr)?;

@@ -4,7 +4,8 @@
 //! construction (timestamps the API sets, key order, and the ids a0deploy leaves in place,
 //! each read as what it names in its own tenant) is set aside. An id of the source left in
 //! the target, a reference that points at the wrong object, a secret dropped or an action
-//! not deployed all show.
+//! not deployed all show. a0deploy runs unpatched: the tenants serve HTTPS with the
+//! emulator's certificate (`idferry emulate --tls`), which node is told to trust.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::restore::{PASSPHRASE, Pair, values_for};
-use crate::tools::{a0deploy, a0deploy_shim};
+use crate::tools::a0deploy;
 
 /// Exports `tenant` of `p` with a0deploy into `out` (directory format).
 async fn export(p: &Pair, tenant: &str, out: &Path) {
@@ -29,16 +30,18 @@ async fn export(p: &Pair, tenant: &str, out: &Path) {
 /// when it fails.
 async fn a0(p: &Pair, tenant: &str, args: &[&str], path: &Path) {
     let t = p.emu.tenant(tenant).unwrap();
-    let domain = t.base_url.trim_start_matches("http://").to_owned();
+    let domain = t
+        .base_url
+        .strip_prefix("https://")
+        .expect("a0deploy speaks HTTPS only: start the pair with Pair::tls")
+        .to_owned();
+    let certificate = p.certificate.as_ref().expect("the pair's certificate");
     let output = tokio::process::Command::new(a0deploy())
         .args(args)
         .arg(path)
         .env("AUTH0_DOMAIN", domain)
         .env("AUTH0_ACCESS_TOKEN", &t.static_token)
-        .env(
-            "NODE_OPTIONS",
-            format!("--require {}", a0deploy_shim().display()),
-        )
+        .env("NODE_EXTRA_CA_CERTS", certificate)
         .output()
         .await
         .expect("a0deploy runs");
@@ -66,17 +69,13 @@ async fn restore_with_values(p: &Pair, snapshot: &str, target: &str) {
         args.extend(extra);
         args
     };
-    let (code, out, err) =
-        crate::common::run_idferry_env(&restore(&["--plan", "--json"]), p.path(), &env).await;
+    let (code, out, err) = p.idferry_env(&restore(&["--plan", "--json"]), &env).await;
     assert_eq!(code, 0, "{out}\n{err}");
     let plan: Value = serde_json::from_str(&out).unwrap();
     std::fs::write(p.path().join("values.toml"), values_for(&plan["plan"])).unwrap();
-    let (code, out, err) = crate::common::run_idferry_env(
-        &restore(&["--values", "values.toml", "--yes"]),
-        p.path(),
-        &env,
-    )
-    .await;
+    let (code, out, err) = p
+        .idferry_env(&restore(&["--values", "values.toml", "--yes"]), &env)
+        .await;
     assert_eq!(code, 0, "restore:\n{out}\n{err}");
 }
 
@@ -153,7 +152,7 @@ fn tree(root: &Path, names: &HashMap<String, String>) -> BTreeMap<String, Value>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth0_deploy_cli_finds_the_restored_tenant_equal_to_its_source() {
-    let p = Pair::new(0).await;
+    let p = Pair::tls(0, &[]).await;
     // An encrypted snapshot keeps the secrets a0deploy shows (a SAML signing key); the
     // write-only ones, which neither tool can read, come from a values file.
     let snapshot = p
@@ -197,7 +196,7 @@ async fn same_to_a0deploy(p: &Pair, source: &str, target: &str) {
 async fn a_tenant_auth0_deploy_cli_filled_is_restored_as_it_sees_it() {
     // acme-staging is filled by a0deploy itself from a tenant file (acme-prod's, as it
     // exports it); idferry backs it up and restores it into the empty acme-qa.
-    let p = Pair::with(0, &[], &["acme-qa"]).await;
+    let p = Pair::tls(0, &["acme-qa"]).await;
     let file = p.path().join("a0-file");
     a0(
         &p,

@@ -14,6 +14,9 @@ pub const PASSPHRASE: [(&str, &str); 1] = [("IDF_PASSPHRASE", "correct horse bat
 pub struct Pair {
     pub emu: Emulator,
     pub dir: tempfile::TempDir,
+    /// The certificate the tenants serve HTTPS with ([`Pair::tls`]), trusted by the
+    /// commands run through the pair.
+    pub certificate: Option<PathBuf>,
 }
 
 impl Pair {
@@ -29,6 +32,16 @@ impl Pair {
 
     /// As [`Pair::lacking`], with more empty tenants named `empty`.
     pub async fn with(users: usize, unavailable: &[&str], empty: &[&str]) -> Self {
+        Self::start(users, unavailable, empty, false).await
+    }
+
+    /// As [`Pair::with`] without unavailable features, every tenant serving HTTPS with
+    /// the emulator's self-signed certificate (`idferry emulate --tls`).
+    pub async fn tls(users: usize, empty: &[&str]) -> Self {
+        Self::start(users, &[], empty, true).await
+    }
+
+    async fn start(users: usize, unavailable: &[&str], empty: &[&str], tls: bool) -> Self {
         let mut prod = TenantOptions::new("acme-prod");
         prod.generate = Some(GenerateSpec {
             users,
@@ -37,10 +50,18 @@ impl Pair {
         prod.unavailable = unavailable.iter().map(|p| (*p).to_owned()).collect();
         let mut tenants = vec![prod, TenantOptions::new("acme-staging")];
         tenants.extend(empty.iter().map(|n| TenantOptions::new(n)));
+        for t in &mut tenants {
+            t.tls = tls;
+        }
         let emu = start(tenants).await;
         let dir = tempfile::tempdir().unwrap();
         emu.write_config(&dir.path().join("idferry.toml")).unwrap();
-        Self { emu, dir }
+        let certificate = tls.then(|| dir.path().join(idferry_emulator::server::CERTIFICATE_FILE));
+        Self {
+            emu,
+            dir,
+            certificate,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -49,7 +70,22 @@ impl Pair {
 
     /// Runs idferry in the pair's directory (with a scrubbing key for staging maps).
     pub async fn idferry(&self, args: &[&str]) -> (i32, String, String) {
-        run_idferry_env(args, self.path(), &[("IDFERRY_SCRUB_KEY", "test-key")]).await
+        self.idferry_env(args, &[]).await
+    }
+
+    /// As [`Pair::idferry`], with more environment (`env`); the pair's certificate is
+    /// trusted through `SSL_CERT_FILE` when its tenants serve HTTPS.
+    pub async fn idferry_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let certificate = self
+            .certificate
+            .as_ref()
+            .map(|c| c.to_string_lossy().into_owned());
+        let mut all: Vec<(&str, &str)> = vec![("IDFERRY_SCRUB_KEY", "test-key")];
+        if let Some(c) = &certificate {
+            all.push(("SSL_CERT_FILE", c));
+        }
+        all.extend(env);
+        run_idferry_env(args, self.path(), &all).await
     }
 
     /// A snapshot of acme-prod encrypted with [`PASSPHRASE`] (from `IDF_PASSPHRASE`), so
@@ -70,7 +106,7 @@ impl Pair {
             "IDF_PASSPHRASE",
         ];
         args.extend(extra);
-        let (code, out, err) = run_idferry_env(&args, self.path(), &PASSPHRASE).await;
+        let (code, out, err) = self.idferry_env(&args, &PASSPHRASE).await;
         assert_eq!(code, 0, "{out}\n{err}");
         std::fs::read_dir(self.path().join(&dir))
             .unwrap()

@@ -108,11 +108,6 @@ pub fn a0deploy() -> PathBuf {
     bin
 }
 
-/// The shim that lets a0deploy reach an emulated tenant over plain HTTP.
-pub fn a0deploy_shim() -> PathBuf {
-    crate::common::repo().join("bin/idferry/tests/e2e/a0deploy/http-shim.cjs")
-}
-
 fn run(command: &mut Command, what: &str) {
     let out = command
         .output()
