@@ -2504,6 +2504,39 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_a_create_does_not_take_is_written_right_after_it() {
+        let mut source = State::default();
+        source.push(
+            kind("clients"),
+            item(
+                json!({"client_id": "AbCdEfGhIjKlMnOpQrStUvWxYz012345", "name": "web",
+                        "client_secret": "kept-from-the-snapshot"}),
+            ),
+        );
+        let p = plan(
+            &source,
+            &State::default(),
+            &Values::none(),
+            &PlanOptions::default(),
+        );
+        let create = p.steps[0].request.as_ref().unwrap();
+        assert_eq!(p.steps[0].action, Action::Create);
+        assert!(
+            create.body.as_ref().unwrap().get("client_secret").is_none(),
+            "{:?}",
+            create.body
+        );
+        let placeholder = create.new_id.clone().unwrap().1;
+        let then = p.steps[1].request.as_ref().unwrap();
+        assert_eq!(p.steps[1].action, Action::Update);
+        assert_eq!(then.ids, [placeholder]);
+        assert_eq!(
+            then.body,
+            Some(json!({"client_secret": "kept-from-the-snapshot"}))
+        );
+    }
+
+    #[test]
     fn an_unchanged_target_plans_nothing() {
         let mut source = State::default();
         source.push(kind("connections"), item(json!({"id": "con_a", "name": "db", "strategy": "auth0", "options": {"x": 1}, "enabled_clients": ["A1"]})));
