@@ -580,7 +580,7 @@ impl Planner<'_> {
                             Some(t) => {
                                 if let Some(why) = self.not_ready(r.kind, &t) {
                                     not_ready.push(format!(
-                                        "{} {why}",
+                                        "{}, {why}",
                                         self.describe(r.kind, s, r.field)
                                     ));
                                 }
@@ -635,7 +635,7 @@ impl Planner<'_> {
         let (field, want, how) = k.ready_when?;
         if is_placeholder(id) {
             return Some(format!(
-                "is created by this restore, and {field} {want} only once you {how}"
+                "which is created by this restore, and {field} {want} only once you {how}"
             ));
         }
         let id_field = k.id_field?;
@@ -645,7 +645,7 @@ impl Planner<'_> {
             .iter()
             .find(|t| t.record.get(id_field).and_then(Value::as_str) == Some(id))
             .map(|t| t.record.get(field).map(text).unwrap_or_default())?;
-        (have != want).then(|| format!("has {field} {have} in the target, not {want}: {how}"))
+        (have != want).then(|| format!("which has {field} {have} in the target, not {want}: {how}"))
     }
 
     /// An object's name for people: its display name, with ids of what it refers to

@@ -809,7 +809,7 @@ async fn the_default_custom_domain_is_carried_once_the_target_has_verified_it() 
     );
     assert!(
         plan["steps"][1]["reason"].as_str().unwrap().contains(&format!(
-            "custom_domains {domain} (custom_domain_id) is created by this restore, and status ready only once you verify it in the target"
+            "custom_domains {domain} (custom_domain_id), which is created by this restore, and status ready only once you verify it in the target"
         )),
         "{plan:#}"
     );
