@@ -323,7 +323,7 @@ fn read_side(reader: &SnapshotReader, options: DiffOptions) -> Result<Side, Arch
             let value: Value = serde_json::from_str(&line)
                 .map_err(|e| corrupt(format!("a record is not JSON: {e}")))?;
             let (key, mut record) = key_of(kind, &value, &names, options);
-            if options.ignore_ids && kind.carried_if.is_some_and(|f| record.get(f).is_none()) {
+            if options.ignore_ids && !kind.carries(&record) {
                 // The tenant's own (its canonical domain): no other tenant has the same.
                 continue;
             }

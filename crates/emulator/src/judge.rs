@@ -79,25 +79,10 @@ impl Judge {
             .iter()
             .filter(|(_, ops)| ops.get(&method).is_some())
             .filter_map(|(path, _)| {
-                let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-                if parts.len() != segments.len() {
-                    return None;
-                }
-                let mut literal = 0;
-                for (p, s) in parts.iter().zip(segments) {
-                    if p.starts_with('{') {
-                        if s.is_empty() {
-                            return None;
-                        }
-                    } else if p == s {
-                        literal += 1;
-                    } else {
-                        return None;
-                    }
-                }
-                Some((literal, path.as_str()))
+                let (_, literals) = crate::api::match_template(path, segments)?;
+                Some((literals, path.as_str()))
             })
-            .max_by_key(|(literal, _)| *literal)
+            .max_by_key(|(literals, _)| *literals)
             .map(|(_, path)| path)
     }
 
@@ -175,12 +160,11 @@ pub static ZITADEL: LazyLock<Judge> = LazyLock::new(|| {
 });
 
 /// Auth0's Management API v2, as rebuilt into the repository (`crates/model/testdata`).
-pub static AUTH0: LazyLock<Judge> = LazyLock::new(|| {
-    Judge::new(
-        include_str!("../../model/testdata/auth0-management-api-v2.openapi.json"),
-        AUTH0_ADDITIONS,
-    )
-});
+pub const AUTH0_SPEC: &str =
+    include_str!("../../model/testdata/auth0-management-api-v2.openapi.json");
+
+/// The judge of Auth0 requests: [`AUTH0_SPEC`] with [`AUTH0_ADDITIONS`].
+pub static AUTH0: LazyLock<Judge> = LazyLock::new(|| Judge::new(AUTH0_SPEC, AUTH0_ADDITIONS));
 
 #[cfg(test)]
 mod tests {

@@ -783,7 +783,7 @@ impl Planner<'_> {
     }
 
     fn kind(&mut self, kind: &'static Kind, source: &[Item], target: &[Item]) {
-        let carried = |i: &&Item| kind.carried_if.is_none_or(|f| i.record.get(f).is_some());
+        let carried = |i: &&Item| kind.carries(&i.record);
         let kept: Vec<Item>;
         let source = if kind.carried_if.is_some() {
             kept = source.iter().filter(carried).cloned().collect();

@@ -346,6 +346,12 @@ impl Kind {
         .flatten()
     }
 
+    /// Whether a restore carries `record` (see `carried_if`): false for an object each
+    /// tenant has its own of, which is neither planned nor compared across tenants.
+    pub fn carries(&self, record: &serde_json::Value) -> bool {
+        self.carried_if.is_none_or(|f| record.get(f).is_some())
+    }
+
     /// True when the platform makes up the kind's ids (random, prefixed or UUIDs), so that a
     /// string equal to one, anywhere in a record, is a reference to that object.
     pub fn ids_are_made_up(&self) -> bool {
