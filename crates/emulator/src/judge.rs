@@ -70,6 +70,11 @@ impl Judge {
         }
     }
 
+    /// The spec itself (with its additions).
+    pub fn spec(&self) -> &Value {
+        &self.spec
+    }
+
     /// The spec path binding `segments` for `method`: the one with the most literal
     /// segments when several match (`/admin/v1/idps/google` over `/admin/v1/idps/{id}`).
     pub fn operation(&self, method: &Method, segments: &[&str]) -> Option<&str> {

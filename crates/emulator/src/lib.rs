@@ -22,6 +22,7 @@ pub mod clock;
 pub mod error;
 pub mod faults;
 pub mod filters;
+pub mod from_spec;
 pub mod generate;
 pub mod ids;
 pub mod import_schema;

@@ -23,6 +23,8 @@ struct Saved {
     singletons: Vec<(String, String, Value)>,
     relations: Vec<(String, Relation)>,
     credentials: Vec<(String, Value)>,
+    #[serde(default)]
+    resources: Vec<(String, Value)>,
 }
 
 fn kind_name(name: &str) -> std::io::Result<&'static str> {
@@ -97,6 +99,11 @@ pub fn save(store: &Store, dir: &Path) -> std::io::Result<()> {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        resources: store
+            .resources
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     };
     let tmp = dir.join(format!("{STATE_FILE}.tmp"));
     serde_json::to_writer(BufWriter::new(std::fs::File::create(&tmp)?), &saved)?;
@@ -127,6 +134,7 @@ pub fn load(store: &mut Store, dir: &Path) -> std::io::Result<()> {
         store.relations.insert(relation_name(&name)?, relation);
     }
     store.credentials.extend(saved.credentials);
+    store.resources.extend(saved.resources);
     let users = dir.join(USERS_FILE);
     if users.exists() {
         for line in std::io::BufReader::new(std::fs::File::open(users)?).lines() {

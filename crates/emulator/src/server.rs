@@ -836,11 +836,103 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
             }
         }
         _ => match api::resolve(&tenant.routes, &method, &path) {
-            Some((route, params)) => api::handle(&mut tenant.lock(), route, &params, &query, body),
-            None => Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found")),
+            // A catalog route, unless the spec has an operation more literal than it
+            // (`/connection-profiles/templates` over `/connection-profiles/{id}`).
+            Some((route, params)) if !spec_is_more_literal(route, &method, &path) => {
+                api::handle(&mut tenant.lock(), route, &params, &query, body)
+            }
+            _ => from_spec(tenant, &method, &path, &query, body),
         },
     };
-    answer(result)
+    answer(as_declared(&method, &path, result))
+}
+
+/// Whether the spec's operation for `method path` has more literal segments than
+/// `route`'s template.
+fn spec_is_more_literal(route: &api::Route, method: &Method, path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let literals = |template: &str| api::match_template(template, &segments).map(|(_, l)| l);
+    match crate::judge::AUTH0.operation(method, &segments) {
+        Some(op) => literals(op) > literals(route.endpoint.path),
+        None => false,
+    }
+}
+
+/// `result` in a status the spec's operation declares, a list page with the paging
+/// fields its schema lists (`from_spec::fit_page`): a success it does not declare
+/// becomes the one it does (`DELETE /roles/{id}` answers 200, `PUT
+/// /branding/templates/universal-login` 201 or 204, a 204 without a body), and a
+/// `DELETE` of what is not there, where the operation declares no 404, is done.
+fn as_declared(
+    method: &Method,
+    path: &str,
+    result: Result<api::Answer, ApiError>,
+) -> Result<api::Answer, ApiError> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let judge = &crate::judge::AUTH0;
+    let Some(template) = judge.operation(method, &segments) else {
+        return result;
+    };
+    let declared = crate::from_spec::declared(judge.spec(), template, method);
+    let Some(success) = declared.iter().copied().find(StatusCode::is_success) else {
+        return result;
+    };
+    let fitted = |body: Option<Value>| {
+        if success == StatusCode::NO_CONTENT {
+            (success, None)
+        } else {
+            (success, body)
+        }
+    };
+    let page = |status, body: Option<Value>| {
+        body.map(|b| crate::from_spec::fit_page(judge.spec(), template, method, status, b))
+    };
+    match result {
+        Ok((status, body)) if !declared.contains(&status) => Ok(fitted(body)),
+        Ok((status, body)) => Ok((status, page(status, body))),
+        Err(e)
+            if *method == Method::DELETE
+                && e.status == StatusCode::NOT_FOUND
+                && !declared.contains(&StatusCode::NOT_FOUND) =>
+        {
+            Ok(fitted(None))
+        }
+        other => other,
+    }
+}
+
+/// An operation of the spec that no catalog kind serves, answered from the spec
+/// (`from_spec`), once the objects its path names exist.
+fn from_spec(
+    tenant: &Tenant,
+    method: &Method,
+    path: &str,
+    query: &QueryMap,
+    body: Option<Value>,
+) -> Result<api::Answer, ApiError> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let judge = &crate::judge::AUTH0;
+    let Some(template) = judge.operation(method, &segments) else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found"));
+    };
+    let mut store = tenant.lock();
+    // The nearest parent a catalog kind holds must exist (a user's authentication
+    // methods need the user): its own read answers 404 when it does not.
+    for parent in crate::from_spec::parents(template, &segments) {
+        if let Some((route, params)) = api::resolve(&tenant.routes, &Method::GET, &parent) {
+            if route.op == api::Op::Get {
+                api::handle(&mut store, route, &params, &QueryMap::new(), None)?;
+            }
+            break;
+        }
+    }
+    let call = crate::from_spec::Call {
+        spec: judge.spec(),
+        template,
+        method,
+        segments: segments.iter().map(|s| api::decode(s)).collect(),
+    };
+    crate::from_spec::serve(&mut store, &call, query, body)
 }
 
 fn answer(result: Result<api::Answer, ApiError>) -> Response {

@@ -256,6 +256,9 @@ pub struct Store {
     pub credentials: HashMap<String, Value>,
     /// Jobs by id.
     pub jobs: IndexMap<String, Job>,
+    /// Objects of operations the catalog holds no kind for, by their path
+    /// (`/groups/grp_1`), served from the spec (`from_spec`).
+    pub resources: IndexMap<String, Value>,
 }
 
 /// FNV-1a of a tenant's name.
@@ -279,6 +282,7 @@ impl Store {
             users: Users::default(),
             credentials: HashMap::new(),
             jobs: IndexMap::new(),
+            resources: IndexMap::new(),
         };
         store.add_global_client();
         store

@@ -1,9 +1,11 @@
-//! The emulator judged by a tool nobody here wrote against the platform's own API
-//! definitions: schemathesis (PyPI, pinned) fuzzes every operation of ZITADEL's API
-//! subset (`crates/zitadel/testdata`, from ZITADEL's protos) against an emulated
-//! instance, checking that nothing answers a server error, that statuses and content
-//! types are the documented ones and that every answer validates against its schema,
-//! on an instance holding every kind idferry reads.
+//! The emulator judged by a tool nobody here wrote against the platforms' own API
+//! definitions: schemathesis (PyPI, pinned) sends requests to every operation of ZITADEL's
+//! API subset (`crates/zitadel/testdata`, from ZITADEL's protos) and of Auth0's
+//! Management API v2 (all 406 operations of `crates/model/testdata`), checking that
+//! nothing answers a server error, that statuses and content types are the documented
+//! ones and that every answer validates against its schema, on a tenant holding every
+//! kind idferry reads. Where the Auth0 emulation still departs from the spec, the
+//! departure is named in a list with its reason, and any other fails the test.
 
 use idferry_emulator::TenantOptions;
 use idferry_model::Platform;
@@ -82,4 +84,389 @@ async fn schemathesis_finds_the_emulated_zitadel_instance_true_to_zitadel_api() 
     }
     let tested = format!("Tested: {operations}");
     assert!(stdout.contains(&tested), "expected «{tested}»:\n{stdout}");
+}
+
+/// Where the emulated Auth0 tenant and the Management API spec still disagree, as
+/// schemathesis below finds them: (method and path as schemathesis names them, its
+/// failure code, what it saw). Each is a debt, named here; any other failure fails the
+/// test, and a debt paid is to be struck off.
+const AUTH0_KNOWN: &[(&str, &str, &str)] = &[
+    // A 400 the spec does not declare: the emulator refuses what the platform refuses
+    // (a form-encoded body, which it does not read; a body or query the spec's own schema
+    // allows and the handler does not).
+    (
+        "DELETE /users/{id}/roles",
+        "ST103",
+        "Received: 400 Documented: 204, 401, 403, 429, 404",
+    ),
+    (
+        "GET /client-grants",
+        "ST103",
+        "Received: 400 Documented: 200, 401, 403, 429",
+    ),
+    (
+        "PATCH /attack-protection/captcha",
+        "ST103",
+        "Received: 400 Documented: 200, 401, 403, 404, 429",
+    ),
+    (
+        "PATCH /flows/{id}",
+        "ST103",
+        "Received: 400 Documented: 200, 401, 403, 404, 429",
+    ),
+    (
+        "PATCH /forms/{id}",
+        "ST103",
+        "Received: 400 Documented: 200, 401, 403, 429, 404",
+    ),
+    (
+        "PATCH /supplemental-signals",
+        "ST103",
+        "Received: 400 Documented: 200, 401, 403, 404, 429",
+    ),
+    (
+        "POST /event-streams/{id}/test",
+        "ST103",
+        "Received: 400 Documented: 202, 401, 403, 429, 404",
+    ),
+    (
+        "PUT /self-service-profiles/{id}/custom-text/{language}/{page}",
+        "ST103",
+        "Received: 400 Documented: 200, 401, 403, 404, 429",
+    ),
+    // Answers of catalog kinds without a field the spec requires, or with one it does
+    // not list: the generated tenant's data and the catalog's handlers, to be brought to
+    // the spec (fitting answers at the door changed what backups read: left for the data).
+    (
+        "GET /actions/modules",
+        "ST108",
+        "Additional properties are not allowed ('latest_version' was unexpected)",
+    ),
+    (
+        "GET /attack-protection/bot-detection",
+        "ST108",
+        r#""challenge_passwordless_policy" is a required property"#,
+    ),
+    (
+        "GET /branding/phone/templates",
+        "ST108",
+        r#""content" is a required property"#,
+    ),
+    (
+        "GET /branding/phone/templates/{id}",
+        "ST108",
+        r#""content" is a required property"#,
+    ),
+    (
+        "GET /branding/themes/{themeId}",
+        "ST108",
+        r#""displayName" is a required property"#,
+    ),
+    (
+        "GET /client-grants/{id}/organizations",
+        "ST108",
+        r#"[{"branding":{},"display_name":"Acme Users","id":"org_LJjrmP5EDHVfKdyp","met ... is not va"#,
+    ),
+    (
+        "GET /connections-directory-provisionings",
+        "ST108",
+        r#""connection_id" is a required property"#,
+    ),
+    (
+        "GET /connections/{id}/directory-provisioning",
+        "ST108",
+        r#""connection_id" is a required property"#,
+    ),
+    (
+        "GET /connections/{id}/scim-configuration",
+        "ST108",
+        r#""tenant_name" is a required property"#,
+    ),
+    (
+        "GET /custom-domains",
+        "ST108",
+        "[{}] is not valid under any of the schemas listed in the 'anyOf' keyword",
+    ),
+    (
+        "GET /event-streams",
+        "ST108",
+        r#"{"created_at":"2026-11-30T22:05:39.174Z","destination":{"configuration":{"we ... is not va"#,
+    ),
+    (
+        "GET /flows",
+        "ST108",
+        r#"[{"actions":[{"action":"POST_MESSAGE","id":"notify","params":{"connection_id ... is not va"#,
+    ),
+    (
+        "GET /flows/vault/connections",
+        "ST108",
+        r#"[{"app_id":"SLACK","created_at":"2026-11-30T22:05:39.174Z","id":"ac_Mcq51Id7 ... is not va"#,
+    ),
+    (
+        "GET /flows/vault/connections/{id}",
+        "ST108",
+        r#""ready" is a required property"#,
+    ),
+    (
+        "GET /forms",
+        "ST108",
+        r#"[{"created_at":"2026-11-30T22:05:39.174Z","id":"ap_hEEfVFhNosZhfY2uiTsPhZ"," ... is not va"#,
+    ),
+    (
+        "GET /guardian/factors/push-notification/providers/apns",
+        "ST108",
+        "Additional properties are not allowed ('p12' was unexpected)",
+    ),
+    (
+        "GET /organizations/{id}/discovery-domains",
+        "ST108",
+        r#""verification_txt" is a required property"#,
+    ),
+    (
+        "GET /organizations/{id}/discovery-domains/{discovery_domain_id}",
+        "ST108",
+        r#""status" is a required property"#,
+    ),
+    (
+        "PATCH /branding/phone/templates/{id}",
+        "ST108",
+        r#""content" is a required property"#,
+    ),
+    (
+        "PATCH /branding/phone/templates/{id}/reset",
+        "ST108",
+        "{} has less than 1 property",
+    ),
+    (
+        "PATCH /branding/themes/{themeId}",
+        "ST108",
+        r#""displayName" is a required property"#,
+    ),
+    (
+        "PATCH /connections/{id}/directory-provisioning",
+        "ST108",
+        r#""connection_id" is a required property"#,
+    ),
+    (
+        "PATCH /custom-domains/{id}",
+        "ST108",
+        r#""verification" is a required property"#,
+    ),
+    (
+        "PATCH /guardian/factors/push-notification/providers/apns",
+        "ST108",
+        "Additional properties are not allowed ('p12' was unexpected)",
+    ),
+    (
+        "PATCH /organizations/{id}/discovery-domains/{discovery_domain_id}",
+        "ST108",
+        r#""status" is a required property"#,
+    ),
+    (
+        "POST /branding/phone/templates",
+        "ST108",
+        r#""content" is a required property"#,
+    ),
+    (
+        "POST /branding/themes",
+        "ST108",
+        r#""displayName" is a required property"#,
+    ),
+    (
+        "POST /connections/{id}/directory-provisioning",
+        "ST108",
+        r#""connection_id" is a required property"#,
+    ),
+    (
+        "POST /connections/{id}/scim-configuration",
+        "ST108",
+        r#""tenant_name" is a required property"#,
+    ),
+    (
+        "POST /flows/vault/connections",
+        "ST108",
+        r#""ready" is a required property"#,
+    ),
+    (
+        "POST /jobs/users-exports",
+        "ST108",
+        r#""connection" is a required property"#,
+    ),
+    (
+        "POST /organizations/{id}/discovery-domains",
+        "ST108",
+        r#""status" is a required property"#,
+    ),
+    (
+        "PUT /guardian/factors/{name}",
+        "ST108",
+        "Additional properties are not allowed ('name', 'trial_expired' were unexpected)",
+    ),
+    (
+        "PUT /rules-configs/{key}",
+        "ST108",
+        r#""value" is a required property"#,
+    ),
+    // Unlinking an identity answers no body; the events stream is JSON, not
+    // text/event-stream.
+    (
+        "DELETE /users/{id}/identities/{provider}/{user_id}",
+        "ST109",
+        "Response must be valid JSON with 'Content-Type: application/json' header:",
+    ),
+    (
+        "DELETE /users/{id}/identities/{provider}/{user_id}",
+        "ST104",
+        "The following media types are documented in the schema: - `application/json`",
+    ),
+    (
+        "GET /events",
+        "ST105",
+        "Received: application/json Documented: text/event-stream",
+    ),
+];
+
+/// The spec as this test gives it to schemathesis: with a 404 on every operation whose
+/// path names an object (the spec leaves it out on many; the emulator, like Auth0,
+/// answers 404 for an id it does not hold), and `oneOf` read as `anyOf`, as the
+/// emulator's request judge reads it (the spec's alternatives overlap). Returns the
+/// spec and how many 404s were added.
+fn auth0_spec_for_schemathesis() -> (serde_json::Value, usize) {
+    let mut spec: serde_json::Value =
+        serde_json::from_str(idferry_emulator::judge::AUTH0_SPEC).unwrap();
+    let mut added = 0;
+    for (path, ops) in spec["paths"].as_object_mut().unwrap() {
+        if !path.contains('{') {
+            continue;
+        }
+        for op in ops.as_object_mut().unwrap().values_mut() {
+            if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut())
+                && !responses.contains_key("404")
+            {
+                responses.insert(
+                    "404".into(),
+                    serde_json::json!({"description": "The object the path names does not exist."}),
+                );
+                added += 1;
+            }
+        }
+    }
+    fn any_of(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(alternatives) = m.remove("oneOf") {
+                    m.insert("anyOf".into(), alternatives);
+                }
+                m.values_mut().for_each(any_of);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(any_of),
+            _ => {}
+        }
+    }
+    any_of(&mut spec);
+    (spec, added)
+}
+
+/// The failures in a schemathesis report, as (operation, code).
+fn failures(report: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut operation = String::new();
+    for line in report.lines() {
+        let t = line.trim();
+        if t.starts_with("___") && t.ends_with("___") {
+            operation = t.trim_matches('_').trim().to_owned();
+        } else if let Some(rest) = t.strip_prefix("- ST")
+            && !operation.is_empty()
+        {
+            let code = format!("ST{}", rest.split_whitespace().next().unwrap_or_default());
+            if !out.contains(&(operation.clone(), code.clone())) {
+                out.push((operation.clone(), code));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_the_emulated_auth0_tenant_true_to_the_management_api() {
+    let st = tokio::task::spawn_blocking(|| python_tool("schemathesis", SCHEMATHESIS))
+        .await
+        .unwrap();
+    let mut o = TenantOptions::new("acme-prod");
+    o.generate = Some(idferry_emulator::GenerateSpec {
+        users: 50,
+        organizations: 3,
+    });
+    let emu = crate::common::start(vec![o]).await;
+    let t = &emu.tenants()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, added) = auth0_spec_for_schemathesis();
+    let operations: usize = spec["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|ops| ops.as_object().unwrap().len())
+        .sum();
+    assert_eq!(operations, 406, "the spec copy holds the 406 operations");
+    let spec_file = dir.path().join("auth0-for-schemathesis.json");
+    std::fs::write(&spec_file, spec.to_string()).unwrap();
+    let out = tokio::process::Command::new(&st)
+        .arg("run")
+        .arg(&spec_file)
+        .args(["--url", &format!("{}/api/v2", t.base_url)])
+        .args([
+            "--header",
+            &format!("Authorization: Bearer {}", t.static_token),
+        ])
+        // Valid requests, three a operation, the same ones every run.
+        .args([
+            "--phases",
+            "fuzzing",
+            "--mode",
+            "positive",
+            "--max-examples",
+            "3",
+            "--seed",
+            "1",
+            "--generation-deterministic",
+        ])
+        .args(["--checks", CHECKS])
+        .arg("--no-color")
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let tested = format!("Tested: {operations}");
+    assert!(
+        stdout.contains(&tested),
+        "expected «{tested}»:\n{stdout}\n{stderr}"
+    );
+    let found = failures(&stdout);
+    let unknown: Vec<&(String, String)> = found
+        .iter()
+        .filter(|(op, code)| !AUTH0_KNOWN.iter().any(|(o, c, _)| o == op && c == code))
+        .collect();
+    // The figures, for whoever runs it with --nocapture.
+    eprintln!(
+        "schemathesis: {operations} operations, 404 added to {added}; {} failures, all among the {} named",
+        found.len(),
+        AUTH0_KNOWN.len()
+    );
+    for line in stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("❌ ST") || l.contains(" generated, "))
+    {
+        eprintln!("schemathesis: {}", line.trim());
+    }
+    for (op, code, _) in AUTH0_KNOWN {
+        if !found.iter().any(|(o, c)| o == op && c == code) {
+            eprintln!("schemathesis: named but not found this run (paid?): {op} {code}");
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "schemathesis found the emulator untrue to the Management API spec where no debt is named: {unknown:?}\n{stdout}"
+    );
 }
