@@ -237,6 +237,47 @@ pub fn fit_page(
     Value::Object(map)
 }
 
+/// `answer`, to a write (`POST`, `PUT`, `PATCH`) of `written`, as its schema for
+/// `status` has it: the fields it does not list left out where it takes no others (a
+/// factor's answer is `{enabled}`, not the stored factor; a secret written is not
+/// echoed), and the fields it requires taken from what was written where the answer
+/// lacks them (a rules config answers its `value`).
+pub fn fit_write(
+    spec: &Value,
+    template: &str,
+    method: &Method,
+    status: StatusCode,
+    answer: Value,
+    written: Option<&Value>,
+) -> Value {
+    let Value::Object(mut map) = answer else {
+        return answer;
+    };
+    let Some(schema) = spec.pointer(&format!(
+        "/paths/{}/{}/responses/{}/content/application~1json/schema",
+        escape(template),
+        method.as_str().to_lowercase(),
+        status.as_u16()
+    )) else {
+        return Value::Object(map);
+    };
+    let schema = resolve(spec, schema);
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return Value::Object(map);
+    };
+    if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
+        map.retain(|k, _| props.contains_key(k));
+    }
+    for name in required(schema) {
+        if !map.contains_key(&name)
+            && let Some(v) = written.and_then(|w| w.get(&name))
+        {
+            map.insert(name, v.clone());
+        }
+    }
+    Value::Object(map)
+}
+
 /// The statuses `method template` declares, in order.
 pub fn declared(spec: &Value, template: &str, method: &Method) -> Vec<StatusCode> {
     let mut codes: Vec<StatusCode> = spec
@@ -364,7 +405,8 @@ fn list_answer(
     let below = format!("{key}/");
     let direct = |k: &str| k.starts_with(&below) && !k[below.len()..].contains('/');
     let creatable = call.item_below().is_some() && call.has(call.template, "post");
-    let listed = format!("{key}#listed");
+    // Kept beside the objects, under a key no path starts like.
+    let listed = format!("#listed {key}");
     if !creatable && !store.resources.contains_key(&listed) {
         // A report: made up once, then kept.
         let param = call.item_below().map_or("id", |(_, p)| p);
@@ -558,7 +600,9 @@ fn passes(entry: &Value, q: &Query) -> bool {
         .filter(|(k, _)| !NOT_FILTERS.contains(&k.as_str()))
         .all(|(k, v)| match entry.get(k) {
             Some(Value::String(s)) => s == v,
-            Some(other) if !other.is_null() => serde_json::from_str::<Value>(v).ok().as_ref() == Some(other),
+            Some(other) if !other.is_null() => {
+                serde_json::from_str::<Value>(v).ok().as_ref() == Some(other)
+            }
             _ => true,
         })
 }

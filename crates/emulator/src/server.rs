@@ -802,6 +802,8 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
             return ApiError::invalid_body(format!("'{}'{on}.", r.message)).into_response();
         }
     }
+    // What a write sent, for its answer (`as_declared`).
+    let written = body.clone();
     // Views over kinds held elsewhere: an organization's connections are its enabled
     // connections; the tenant's directory provisionings are its connections' own.
     let path = match path
@@ -844,7 +846,7 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
             _ => from_spec(tenant, &method, &path, &query, body),
         },
     };
-    answer(as_declared(&method, &path, result))
+    answer(as_declared(&method, &path, written.as_ref(), result))
 }
 
 /// Whether the spec's operation for `method path` has more literal segments than
@@ -859,13 +861,15 @@ fn spec_is_more_literal(route: &api::Route, method: &Method, path: &str) -> bool
 }
 
 /// `result` in a status the spec's operation declares, a list page with the paging
-/// fields its schema lists (`from_spec::fit_page`): a success it does not declare
+/// fields its schema lists (`from_spec::fit_page`), a write's answer with the fields its
+/// schema lists (`from_spec::fit_write`): a success it does not declare
 /// becomes the one it does (`DELETE /roles/{id}` answers 200, `PUT
 /// /branding/templates/universal-login` 201 or 204, a 204 without a body), and a
 /// `DELETE` of what is not there, where the operation declares no 404, is done.
 fn as_declared(
     method: &Method,
     path: &str,
+    written: Option<&Value>,
     result: Result<api::Answer, ApiError>,
 ) -> Result<api::Answer, ApiError> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -885,7 +889,14 @@ fn as_declared(
         }
     };
     let page = |status, body: Option<Value>| {
-        body.map(|b| crate::from_spec::fit_page(judge.spec(), template, method, status, b))
+        body.map(|b| {
+            let spec = judge.spec();
+            if *method == Method::GET || *method == Method::DELETE {
+                crate::from_spec::fit_page(spec, template, method, status, b)
+            } else {
+                crate::from_spec::fit_write(spec, template, method, status, b, written)
+            }
+        })
     };
     match result {
         Ok((status, body)) if !declared.contains(&status) => Ok(fitted(body)),
