@@ -223,11 +223,21 @@ pub fn fit_page(
         Some(Value::Array(a)) => a.iter().map(|s| resolve(spec, s)).collect(),
         _ => vec![schema],
     };
-    let page = alternatives.into_iter().find(|alt| {
-        ListShape::one(spec, alt)
-            .and_then(|shape| shape.key)
-            .is_some_and(|key| map.contains_key(&key))
-    });
+    // The page among the alternatives (offset with totals, checkpoint with `next`) that
+    // lists most of what the answer holds.
+    let listed = |alt: &Value| {
+        alt.get("properties")
+            .and_then(Value::as_object)
+            .map_or(0, |p| map.keys().filter(|k| p.contains_key(*k)).count())
+    };
+    let page = alternatives
+        .into_iter()
+        .filter(|alt| {
+            ListShape::one(spec, alt)
+                .and_then(|shape| shape.key)
+                .is_some_and(|key| map.contains_key(&key))
+        })
+        .max_by_key(|alt| listed(alt));
     if let Some(page) = page
         && page.get("additionalProperties") == Some(&Value::Bool(false))
         && let Some(props) = page.get("properties").and_then(Value::as_object)
@@ -956,6 +966,26 @@ mod tests {
             filtered.as_array().unwrap().len() < REPORT_ENTRIES,
             "{filtered}"
         );
+    }
+
+    #[test]
+    fn a_page_keeps_the_paging_fields_of_the_alternative_it_is() {
+        let spec = AUTH0.spec();
+        let get = Method::GET;
+        let fit = |body: Value| fit_page(spec, "/roles/{id}/users", &get, StatusCode::OK, body);
+        let offset = fit(json!({"start": 0, "limit": 50, "length": 1, "total": 1200, "users": []}));
+        assert_eq!(offset["total"], 1200, "{offset}");
+        assert_eq!(offset["start"], 0, "{offset}");
+        let checkpoint = fit(json!({"next": "abc", "users": []}));
+        assert_eq!(checkpoint["next"], "abc", "{checkpoint}");
+        let organizations = fit_page(
+            spec,
+            "/organizations",
+            &get,
+            StatusCode::OK,
+            json!({"next": "abc", "organizations": []}),
+        );
+        assert_eq!(organizations["next"], "abc", "{organizations}");
     }
 
     #[test]

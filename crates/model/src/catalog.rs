@@ -495,6 +495,10 @@ const fn with_secrets(kind: Kind, secrets: &'static [&'static str]) -> Kind {
     Kind { secrets, ..kind }
 }
 
+const fn with_read_only(kind: Kind, read_only: &'static [&'static str]) -> Kind {
+    Kind { read_only, ..kind }
+}
+
 /// Email templates the API knows by name.
 pub const EMAIL_TEMPLATES: &[&str] = &[
     "verify_email",
@@ -570,7 +574,11 @@ pub const SELF_SERVICE_TEXT_KEYS: &[&str] = &["en/get-started"];
 /// The catalog: every kind of an Auth0 tenant idferry reads and writes.
 pub static CATALOG: &[Kind] = &[
     // --- tenant-wide settings ---------------------------------------------------------
-    singleton("tenant_settings", "/tenants/settings", Patch),
+    // The sandbox versions a tenant offers are the platform's to say.
+    with_read_only(
+        singleton("tenant_settings", "/tenants/settings", Patch),
+        &["sandbox_versions_available"],
+    ),
     singleton("bot_detection", "/attack-protection/bot-detection", Patch),
     singleton(
         "breached_password_detection",
@@ -685,10 +693,14 @@ pub static CATALOG: &[Kind] = &[
         Put,
     ),
     with_secrets(
-        singleton(
-            "guardian_push_apns",
-            "/guardian/factors/push-notification/providers/apns",
-            Patch,
+        // Whether APNs is on is read here and set through the push factor.
+        with_read_only(
+            singleton(
+                "guardian_push_apns",
+                "/guardian/factors/push-notification/providers/apns",
+                Patch,
+            ),
+            &["enabled"],
         ),
         &["p12"],
     ),
@@ -722,7 +734,13 @@ pub static CATALOG: &[Kind] = &[
         id_format: Hex(24),
         natural_key: &["identifier"],
         required: &["identifier"],
-        read_only: &["id", "is_system", "identifier_update"],
+        read_only: &[
+            "id",
+            "is_system",
+            "identifier_update",
+            "client_id",
+            "token_lifetime_for_web",
+        ],
         secrets: &["signing_secret"],
         generated: &["signing_secret"],
         system: Some("is_system"),
@@ -746,6 +764,11 @@ pub static CATALOG: &[Kind] = &[
             "signing_keys",
             "callback_url_template",
             "owners",
+            // Clients registered from a metadata document (CIMD): their registration's.
+            "external_client_id",
+            "external_metadata_type",
+            "external_metadata_created_by",
+            "jwks_uri",
         ],
         secrets: &[
             "client_secret",
@@ -1284,6 +1307,8 @@ pub static CATALOG: &[Kind] = &[
         read_only: &[
             "id",
             "ready",
+            "account_name",
+            "environment",
             "fingerprint",
             "created_at",
             "updated_at",

@@ -1,13 +1,16 @@
-//! Which fields are secrets comes from the spec, not from memory: every field that the
-//! Management API's own schemas (the request bodies a kind is written with, the answer it
-//! is read from) mark `writeOnly` or name as a credential (a name ending in secret,
-//! password, key, token, credentials...) must be one of the catalog's secrets for that
-//! kind, or be listed below with the reason it is not one. A field the spec adds later fails this test until it
-//! is placed, so that no backup writes it in clear and no restore drops it unasked.
-
+//! What the catalog says of a kind's fields, checked against the spec rather than
+//! memory: which are secrets, which are written after a create, which are the
+//! platform's own and never written.
+//!
+//! Secrets: every field that the Management API's own schemas (the request bodies a
+//! kind is written with, the answer it is read from) mark `writeOnly` or name as a
+//! credential (a name ending in secret, password, key, token, credentials...) must be
+//! one of the catalog's secrets for that kind, or be listed below with the reason it is
+//! not one. A field the spec adds later fails this test until it is placed, so that no
+//! backup writes it in clear and no restore drops it unasked.
 use std::collections::{BTreeSet, HashSet};
 
-use idferry_model::{CATALOG, Endpoint, Kind, Method};
+use idferry_model::{CATALOG, Endpoint, Kind, Method, Shape};
 use serde_json::Value;
 
 const SPEC: &str = include_str!("../testdata/auth0-management-api-v2.openapi.json");
@@ -400,4 +403,120 @@ fn fields_written_after_a_create_are_those_its_body_lacks_and_an_update_takes() 
             }
         }
     }
+}
+
+/// The top-level properties of `schema` (its `$ref` and `allOf` parts followed).
+fn properties(spec: &Value, schema: &Value) -> BTreeSet<String> {
+    let schema = resolve(spec, schema);
+    let mut out: BTreeSet<String> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for part in ["allOf", "anyOf", "oneOf"]
+        .iter()
+        .filter_map(|k| schema.get(*k).and_then(Value::as_array))
+        .flatten()
+    {
+        out.extend(properties(spec, part));
+    }
+    out
+}
+
+/// The objects an answer of `schema` holds: itself, or a list's items (a bare array, or
+/// the array of a page among its paging fields), for each of its alternatives.
+fn objects_read<'a>(spec: &'a Value, schema: &'a Value) -> Vec<&'a Value> {
+    let schema = resolve(spec, schema);
+    if let Some(alternatives) = schema
+        .get("oneOf")
+        .or(schema.get("anyOf"))
+        .and_then(Value::as_array)
+    {
+        return alternatives
+            .iter()
+            .flat_map(|a| objects_read(spec, a))
+            .collect();
+    }
+    if let Some(items) = schema.get("items") {
+        return vec![resolve(spec, items)];
+    }
+    let props = schema.get("properties").and_then(Value::as_object);
+    let paging = [
+        "start", "limit", "total", "next", "length", "page", "per_page",
+    ];
+    if let Some(props) = props
+        && props.keys().any(|k| paging.contains(&k.as_str()))
+        && props
+            .keys()
+            .filter(|k| !paging.contains(&k.as_str()))
+            .count()
+            == 1
+        && let Some(items) = props
+            .iter()
+            .filter(|(k, _)| !paging.contains(&k.as_str()))
+            .find_map(|(_, p)| resolve(spec, p).get("items"))
+    {
+        return vec![resolve(spec, items)];
+    }
+    vec![schema]
+}
+
+/// Fields a kind's read answers that neither its create nor its update takes are the
+/// platform's own (a resource server's `client_id`, a tenant's available sandbox
+/// versions): the catalog must list them as read-only (or as the id, the system flag, a
+/// write-only value) so that no restore writes them, which Auth0 refuses with 400. Kinds
+/// written in a form of their own (`write_form`) are checked by that form; links are
+/// written as ids.
+#[test]
+fn fields_a_read_answers_and_no_write_takes_are_never_written() {
+    let spec = spec();
+    let mut missing = Vec::new();
+    for kind in CATALOG {
+        let Some(read) = kind.get.or(kind.list) else {
+            continue;
+        };
+        // Links are written as a list of ids under a key of their own.
+        if !kind.write_form.is_empty() || matches!(kind.shape, Shape::Links { .. }) {
+            continue;
+        }
+        let writes: Vec<Endpoint> = [kind.create, kind.update].into_iter().flatten().collect();
+        if writes.is_empty() {
+            continue;
+        }
+        let mut taken = BTreeSet::new();
+        for w in &writes {
+            let method = format!("{:?}", w.method).to_lowercase();
+            if let Some(body) = spec["paths"][w.path][method.as_str()]
+                .pointer("/requestBody/content/application~1json/schema")
+            {
+                taken.extend(properties(&spec, body));
+            }
+        }
+        if taken.is_empty() {
+            continue;
+        }
+        let mut answered = BTreeSet::new();
+        let answers = schemas(&spec, read);
+        // The read's answer, not its request body (a read has none).
+        for s in answers {
+            for item in objects_read(&spec, s) {
+                answered.extend(properties(&spec, item));
+            }
+        }
+        for field in answered.difference(&taken) {
+            let dropped = kind.id_field == Some(field.as_str())
+                || kind.system == Some(field.as_str())
+                || kind.read_only.iter().any(|r| r == field)
+                || kind.write_only.iter().any(|r| r == field);
+            if !dropped {
+                missing.push(format!("{} {field}", kind.name));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} fields:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
 }
