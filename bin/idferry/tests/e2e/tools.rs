@@ -1,6 +1,6 @@
 //! Tools nobody here wrote, brought onto a bare machine by the tests that use them:
 //! Python packages from PyPI into one virtual environment under `target/`, and npm
-//! packages from the committed lockfile in `tests/e2e/a0deploy/` into `target/a0deploy`;
+//! packages from the committed lockfile in `tests/e2e/npm/` into `target/npm-tools`;
 //! each made once (one installer at a time in this test binary) and reused by later runs.
 
 use std::path::PathBuf;
@@ -79,18 +79,18 @@ pub fn python_tool(tool: &str, requirement: &str) -> PathBuf {
     bin
 }
 
-/// auth0-deploy-cli's `a0deploy`, installed with `npm ci` from the committed lockfile
-/// into `target/a0deploy` when missing or when the lockfile changed. Panics with what to
-/// do when node or npm are missing.
-pub fn a0deploy() -> PathBuf {
-    let source = crate::common::repo().join("bin/idferry/tests/e2e/a0deploy");
-    let dir = target_dir().join("a0deploy");
+/// The npm tools (auth0-deploy-cli, the official Node SDK), installed with `npm ci` from
+/// the committed lockfile into `target/npm-tools` when missing or when the lockfile
+/// changed: that folder. Panics with what to do when node or npm are missing.
+pub fn npm_tools() -> PathBuf {
+    let source = crate::common::repo().join("bin/idferry/tests/e2e/npm");
+    let dir = target_dir().join("npm-tools");
     let lock = std::fs::read(source.join("package-lock.json")).expect("the committed lockfile");
     let stamp = dir.join(".installed-lock");
     static INSTALLING: Mutex<()> = Mutex::new(());
     let guard = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     if std::fs::read(&stamp).ok().as_deref() != Some(lock.as_slice()) {
-        std::fs::create_dir_all(&dir).expect("target/a0deploy");
+        std::fs::create_dir_all(&dir).expect("target/npm-tools");
         for f in ["package.json", "package-lock.json"] {
             std::fs::copy(source.join(f), dir.join(f)).expect("copy the npm manifest");
         }
@@ -98,12 +98,17 @@ pub fn a0deploy() -> PathBuf {
             Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
                 .current_dir(&dir),
-            "npm ci of auth0-deploy-cli (node and npm from nodejs.org or the distribution)",
+            "npm ci of auth0-deploy-cli and the auth0 SDK (node and npm from nodejs.org or the distribution)",
         );
         std::fs::write(&stamp, &lock).expect("stamp");
     }
     drop(guard);
-    let bin = dir.join("node_modules/.bin/a0deploy");
+    dir
+}
+
+/// auth0-deploy-cli's `a0deploy`, from [`npm_tools`].
+pub fn a0deploy() -> PathBuf {
+    let bin = npm_tools().join("node_modules/.bin/a0deploy");
     assert!(bin.exists(), "npm ci made no {}", bin.display());
     bin
 }
