@@ -737,6 +737,20 @@ pub fn forget_children(store: &mut Store, kind: &Kind, scope: &str, id: &str) {
 }
 
 /// Fields the API fills in itself when an object is created.
+/// The options a tenant gives a database connection (`strategy: auth0`) created without
+/// them: multi-factor on with enrollment settings returned, the `good` password policy,
+/// brute-force protection, strategy version 2, password login on and passkeys off.
+const DATABASE_OPTION_DEFAULTS: &[(&str, &str)] = &[
+    ("mfa", r#"{"active": true, "return_enroll_settings": true}"#),
+    ("passwordPolicy", r#""good""#),
+    ("brute_force_protection", "true"),
+    ("strategy_version", "2"),
+    (
+        "authentication_methods",
+        r#"{"password": {"enabled": true}, "passkey": {"enabled": false}}"#,
+    ),
+];
+
 fn defaults_on_create(store: &mut Store, kind: &Kind, object: &mut Map<String, Value>) {
     let tenant = store.tenant.clone();
     match kind.name {
@@ -751,7 +765,18 @@ fn defaults_on_create(store: &mut Store, kind: &Kind, object: &mut Map<String, V
         "connections" => {
             let name = object.get("name").cloned().unwrap_or(Value::Null);
             object.entry("realms").or_insert_with(|| json!([name]));
-            object.entry("options").or_insert_with(|| json!({}));
+            let database = object.get("strategy") == Some(&json!("auth0"));
+            let options = object.entry("options").or_insert_with(|| json!({}));
+            // What a tenant fills in on a database connection created without it (as
+            // tenants answer and auth0-deploy-cli exports it); what the create gave stays.
+            if database && let Value::Object(options) = options {
+                for (key, value) in DATABASE_OPTION_DEFAULTS {
+                    if !options.contains_key(*key) {
+                        let value = serde_json::from_str(value).unwrap_or(Value::Null);
+                        options.insert((*key).to_owned(), value);
+                    }
+                }
+            }
         }
         "phone_providers" => {
             // What a real tenant answers (and the official SDK reads): the channel, the
@@ -1427,6 +1452,46 @@ mod tests {
         let (route, params) = resolve(&routes, &HttpMethod::GET, "/roles/rol_1/users").unwrap();
         assert_eq!(route.kind.name, "role_users");
         assert_eq!(params, vec!["rol_1"]);
+    }
+
+    #[test]
+    fn a_database_connection_gets_the_options_a_tenant_fills_in() {
+        let mut store = Store::new("t", 1);
+        let post = |store: &mut Store, body: Value| {
+            call(store, HttpMethod::POST, "/connections", Some(body))
+                .unwrap()
+                .1
+                .unwrap()
+        };
+        let bare = post(&mut store, json!({"name": "db", "strategy": "auth0"}));
+        let options = &bare["options"];
+        assert_eq!(options["passwordPolicy"], "good", "{bare}");
+        assert_eq!(options["mfa"]["active"], true, "{bare}");
+        assert_eq!(options["brute_force_protection"], true, "{bare}");
+        // The defaults are options the spec's database schema takes (jsonschema judges).
+        let spec: Value = serde_json::from_str(crate::judge::AUTH0_SPEC).unwrap();
+        let schema = json!({"components": spec["components"], "$ref": "#/components/schemas/ConnectionOptionsAuth0"});
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&schema)
+            .unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(options)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        // What the create gives stays; other strategies get nothing.
+        let given = post(
+            &mut store,
+            json!({"name": "db2", "strategy": "auth0", "options": {"passwordPolicy": "excellent"}}),
+        );
+        assert_eq!(given["options"]["passwordPolicy"], "excellent");
+        assert_eq!(given["options"]["strategy_version"], 2);
+        let social = post(
+            &mut store,
+            json!({"name": "google-oauth2", "strategy": "google-oauth2"}),
+        );
+        assert_eq!(social["options"], json!({}));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api::Answer;
 use crate::error::{ApiError, ApiResult};
-use crate::paginate::{MAX_PAGE, Query};
+use crate::paginate::{Query, number, page_size};
 use crate::store::Store;
 
 /// Entries a report collection is made up with on its first read.
@@ -210,15 +210,9 @@ pub fn fit_page(
     let Value::Object(mut map) = body else {
         return body;
     };
-    let Some(schema) = spec.pointer(&format!(
-        "/paths/{}/{}/responses/{}/content/application~1json/schema",
-        escape(template),
-        method.as_str().to_lowercase(),
-        status.as_u16()
-    )) else {
+    let Some(schema) = answer_schema(spec, template, method, status) else {
         return Value::Object(map);
     };
-    let schema = resolve(spec, schema);
     let alternatives: Vec<&Value> = match schema.get("anyOf").or(schema.get("oneOf")) {
         Some(Value::Array(a)) => a.iter().map(|s| resolve(spec, s)).collect(),
         _ => vec![schema],
@@ -263,15 +257,9 @@ pub fn fit_write(
     let Value::Object(mut map) = answer else {
         return answer;
     };
-    let Some(schema) = spec.pointer(&format!(
-        "/paths/{}/{}/responses/{}/content/application~1json/schema",
-        escape(template),
-        method.as_str().to_lowercase(),
-        status.as_u16()
-    )) else {
+    let Some(schema) = answer_schema(spec, template, method, status) else {
         return Value::Object(map);
     };
-    let schema = resolve(spec, schema);
     let Some(props) = schema.get("properties").and_then(Value::as_object) else {
         return Value::Object(map);
     };
@@ -286,6 +274,22 @@ pub fn fit_write(
         }
     }
     Value::Object(map)
+}
+
+/// The JSON schema of `method template`'s answer with `status`, its `$ref` followed.
+fn answer_schema<'s>(
+    spec: &'s Value,
+    template: &str,
+    method: &Method,
+    status: StatusCode,
+) -> Option<&'s Value> {
+    let schema = spec.pointer(&format!(
+        "/paths/{}/{}/responses/{}/content/application~1json/schema",
+        escape(template),
+        method.as_str().to_lowercase(),
+        status.as_u16()
+    ))?;
+    Some(resolve(spec, schema))
 }
 
 /// The statuses `method template` declares, in order.
@@ -438,32 +442,16 @@ fn list_answer(
         .map(|(_, v)| fit(call.spec, Some(&list.items), v.clone()))
         .collect();
     let total = all.len();
-    let number = |name: &str| -> ApiResult<Option<usize>> {
-        q.get(name)
-            .map(|v| {
-                v.parse::<usize>().map_err(|_| {
-                    ApiError::invalid_query(format!(
-                        "Invalid value {v} for parameter {name}: expected an integer"
-                    ))
-                })
-            })
-            .transpose()
-    };
     let checkpoint = list.fields.iter().any(|f| f == "next") && q.contains_key("take");
     let (start, size) = if checkpoint {
         let from = q
             .get("from")
             .and_then(|f| f.parse::<usize>().ok())
             .unwrap_or(0);
-        (from, number("take")?.unwrap_or(50).min(MAX_PAGE))
+        (from, page_size(q, "take")?)
     } else {
-        let per_page = number("per_page")?.unwrap_or(50);
-        if per_page == 0 || per_page > MAX_PAGE {
-            return Err(ApiError::invalid_query(format!(
-                "Invalid value {per_page} for parameter per_page: it must be between 1 and {MAX_PAGE}"
-            )));
-        }
-        (number("page")?.unwrap_or(0) * per_page, per_page)
+        let per_page = page_size(q, "per_page")?;
+        (number(q, "page")?.unwrap_or(0) * per_page, per_page)
     };
     let page: Vec<Value> = all.into_iter().skip(start).take(size).collect();
     let Some(array_key) = &list.key else {

@@ -18,7 +18,8 @@ const DEFAULT_PAGE: usize = 50;
 /// The query string, as a map.
 pub type Query = HashMap<String, String>;
 
-fn number(q: &Query, name: &str) -> ApiResult<Option<usize>> {
+/// The query's `name` as a count; 400 naming it when it is not one.
+pub fn number(q: &Query, name: &str) -> ApiResult<Option<usize>> {
     q.get(name)
         .map(|v| {
             v.parse::<usize>().map_err(|_| {
@@ -34,7 +35,8 @@ fn flag(q: &Query, name: &str) -> bool {
     q.get(name).is_some_and(|v| v == "true")
 }
 
-fn page_size(q: &Query, name: &str) -> ApiResult<usize> {
+/// The page size `name` asks for (50 when absent); 400 outside 1..=[`MAX_PAGE`].
+pub fn page_size(q: &Query, name: &str) -> ApiResult<usize> {
     let size = number(q, name)?.unwrap_or(DEFAULT_PAGE);
     if size == 0 || size > MAX_PAGE {
         return Err(ApiError::invalid_query(format!(

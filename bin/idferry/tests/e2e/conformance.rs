@@ -15,6 +15,34 @@ use crate::tools::{SCHEMATHESIS, python_tool};
 /// The checks run on every answer.
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
 
+/// Runs schemathesis `st` on `spec` against `url` with `token` and `generation` (phases,
+/// examples, seed), every check, in `dir` (where its caches and reports stay): its exit,
+/// standard output and standard error.
+async fn schemathesis(
+    st: &std::path::Path,
+    spec: &std::path::Path,
+    url: &str,
+    token: &str,
+    generation: &[&str],
+    dir: &std::path::Path,
+) -> (std::process::Output, String, String) {
+    let out = tokio::process::Command::new(st)
+        .arg("run")
+        .arg(spec)
+        .args(["--url", url])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(generation)
+        .args(["--checks", CHECKS])
+        .arg("--no-color")
+        .current_dir(dir)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stdout, stderr)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_the_emulated_zitadel_instance_true_to_zitadel_api() {
     let st = tokio::task::spawn_blocking(|| python_tool("schemathesis", SCHEMATHESIS))
@@ -35,31 +63,22 @@ async fn schemathesis_finds_the_emulated_zitadel_instance_true_to_zitadel_api() 
     crate::zitadel::fill(&client).await;
     let spec =
         crate::common::repo().join("crates/zitadel/testdata/zitadel-api-subset.openapi.json");
-    let out = tokio::process::Command::new(&st)
-        .arg("run")
-        .arg(&spec)
-        .args(["--url", &t.base_url])
-        .args([
-            "--header",
-            &format!("Authorization: Bearer {}", t.static_token),
-        ])
-        .args([
+    let (out, stdout, stderr) = schemathesis(
+        &st,
+        &spec,
+        &t.base_url,
+        &t.static_token,
+        &[
             "--phases",
             "coverage,fuzzing,stateful",
             "--max-examples",
             "10",
             "--seed",
             "1",
-        ])
-        .args(["--checks", CHECKS])
-        .arg("--no-color")
-        // Its caches and reports stay in this test's folder.
-        .current_dir(dir.path())
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        ],
+        dir.path(),
+    )
+    .await;
     assert!(
         out.status.success(),
         "schemathesis found the emulator untrue to ZITADEL's API:\n{stdout}\n{stderr}"
@@ -427,16 +446,13 @@ async fn schemathesis_finds_the_emulated_auth0_tenant_true_to_the_management_api
     assert_eq!(operations, 406, "the spec copy holds the 406 operations");
     let spec_file = dir.path().join("auth0-for-schemathesis.json");
     std::fs::write(&spec_file, spec.to_string()).unwrap();
-    let out = tokio::process::Command::new(&st)
-        .arg("run")
-        .arg(&spec_file)
-        .args(["--url", &format!("{}/api/v2", t.base_url)])
-        .args([
-            "--header",
-            &format!("Authorization: Bearer {}", t.static_token),
-        ])
-        // Valid requests, three a operation, the same ones every run.
-        .args([
+    // Valid requests, three a operation, the same ones every run.
+    let (_, stdout, stderr) = schemathesis(
+        &st,
+        &spec_file,
+        &format!("{}/api/v2", t.base_url),
+        &t.static_token,
+        &[
             "--phases",
             "fuzzing",
             "--mode",
@@ -446,15 +462,10 @@ async fn schemathesis_finds_the_emulated_auth0_tenant_true_to_the_management_api
             "--seed",
             "1",
             "--generation-deterministic",
-        ])
-        .args(["--checks", CHECKS])
-        .arg("--no-color")
-        .current_dir(dir.path())
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        ],
+        dir.path(),
+    )
+    .await;
     let tested = format!("Tested: {operations}");
     assert!(
         stdout.contains(&tested),
