@@ -785,7 +785,41 @@ fn defaults_on_create(store: &mut Store, kind: &Kind, object: &mut Map<String, V
             object.insert("channel".into(), json!("phone"));
             object.entry("disabled").or_insert_with(|| json!(false));
         }
+        "organization_discovery_domains" => {
+            // A domain is verified through a DNS TXT record the platform makes up.
+            object.insert("status".into(), json!("pending"));
+            let token = ids::alnum(&mut store.rng, 32);
+            let domain = object
+                .get("domain")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            object.insert(
+                "verification_host".into(),
+                json!(format!("_auth0-challenge.{domain}")),
+            );
+            object.insert(
+                "verification_txt".into(),
+                json!(format!("auth0-domain-verification={token}")),
+            );
+        }
+        "flows_vault_connections" => {
+            object.entry("ready").or_insert_with(|| json!(true));
+            object
+                .entry("fingerprint")
+                .or_insert_with(|| json!(ids::hex(&mut store.rng, 64)));
+        }
         "custom_domains" => {
+            // The TXT record that proves the domain is the tenant's, made up here.
+            let domain = object
+                .get("domain")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let token = ids::alnum(&mut store.rng, 32);
+            object.insert(
+                "verification".into(),
+                json!({"methods": [{"name": "txt", "record": format!("auth0-domain-verification={token}"),
+                                    "domain": format!("_cf-custom-hostname.{domain}")}]}),
+            );
             object.insert("status".into(), json!("pending_verification"));
             object.insert("primary".into(), json!(false));
             object.insert("is_default".into(), json!(false));
@@ -918,10 +952,41 @@ fn singleton(
             }
             let body = body.ok_or_else(|| ApiError::invalid_body("a JSON body is required"))?;
             let mut value = body;
-            if kind.name == "scim_configurations" {
+            // What a connection's SCIM or directory provisioning answers of the
+            // connection it belongs to, and when it was set up.
+            if matches!(
+                kind.name,
+                "scim_configurations" | "connection_directory_provisioning"
+            ) {
+                let connection = store
+                    .table_ref("connections", "")
+                    .and_then(|t| t.get(scope))
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 value["connection_id"] = json!(scope);
+                value["connection_name"] = connection.get("name").cloned().unwrap_or(json!(""));
+                value["strategy"] = connection.get("strategy").cloned().unwrap_or(json!(""));
                 value["created_at"] = json!(now());
-                value["updated_on"] = json!(now());
+                // Without a mapping, the platform's default one (email at least).
+                if value
+                    .get("mapping")
+                    .and_then(Value::as_array)
+                    .is_none_or(Vec::is_empty)
+                {
+                    value["mapping"] = json!([{"auth0": "email", "idp": "mail"}]);
+                }
+                if kind.name == "scim_configurations" {
+                    value["tenant_name"] = json!(store.tenant);
+                    value["updated_on"] = json!(now());
+                    if value.get("user_id_attribute").is_none() {
+                        value["user_id_attribute"] = json!("externalId");
+                    }
+                } else {
+                    value["updated_at"] = json!(now());
+                    if value.get("synchronize_automatically").is_none() {
+                        value["synchronize_automatically"] = json!(false);
+                    }
+                }
             }
             store.singletons.insert(key, value.clone());
             Ok((status(kind.create_status), Some(redact(kind, value))))
@@ -941,6 +1006,19 @@ fn singleton(
                 Some(mut current) if !put => {
                     merge(&mut current, body);
                     current
+                }
+                // The first write of settings a tenant has had all along: over the
+                // values the spec gives the fields its answer requires.
+                None if !put => {
+                    let mut settings = kind
+                        .list
+                        .or(kind.get)
+                        .map(|read| {
+                            crate::from_spec::settings(crate::judge::AUTH0.spec(), read.path)
+                        })
+                        .unwrap_or_else(|| json!({}));
+                    merge(&mut settings, body);
+                    settings
                 }
                 _ => body,
             };

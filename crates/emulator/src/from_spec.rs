@@ -292,6 +292,28 @@ fn answer_schema<'s>(
     Some(resolve(spec, schema))
 }
 
+/// The settings `GET template` answers before anything was written: the fields its
+/// answer requires that the spec gives a value (an enum's first, a default, a flag, a
+/// number, a list); free text it cannot know is left out.
+pub fn settings(spec: &Value, template: &str) -> Value {
+    let Some(schema) = answer_schema(spec, template, &Method::GET, StatusCode::OK) else {
+        return json!({});
+    };
+    let props = schema.get("properties").and_then(Value::as_object);
+    let mut out = Map::new();
+    for name in required(schema) {
+        let Some(field) = props.and_then(|p| p.get(&name)).map(|f| resolve(spec, f)) else {
+            continue;
+        };
+        let value = instance(spec, field, 1, false);
+        let known = field.get("enum").is_some() || field.get("default").is_some();
+        if !value.is_string() || known {
+            out.insert(name, value);
+        }
+    }
+    Value::Object(out)
+}
+
 /// The statuses `method template` declares, in order.
 pub fn declared(spec: &Value, template: &str, method: &Method) -> Vec<StatusCode> {
     let mut codes: Vec<StatusCode> = spec

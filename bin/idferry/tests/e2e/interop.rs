@@ -1,8 +1,9 @@
 //! auth0-deploy-cli (npm, pinned by the committed lockfile) judges our restores: it
 //! exports the source tenant and the tenant idferry restored it into, in its directory
 //! format, and the two trees must be equal once what differs between any two tenants by
-//! construction (timestamps the API sets, key order, and the ids a0deploy leaves in place,
-//! each read as what it names in its own tenant) is set aside. An id of the source left in
+//! construction (timestamps and domain verification records the API makes up, key
+//! order, and the ids a0deploy leaves in place, each read as what it names in its own
+//! tenant) is set aside. An id of the source left in
 //! the target, a reference that points at the wrong object, a secret dropped or an action
 //! not deployed all show. a0deploy runs unpatched: the tenants serve HTTPS with the
 //! emulator's certificate (`idferry emulate --tls`), which node is told to trust.
@@ -84,14 +85,24 @@ async fn restore_with_values(p: &Pair, snapshot: &str, target: &str) {
     assert_eq!(code, 0, "restore:\n{out}\n{err}");
 }
 
-/// Drops the fields the API sets at write time, at any depth.
-fn without_timestamps(v: &mut Value) {
+/// Fields the platform makes up per tenant when an object is written: its timestamps,
+/// and the DNS records that prove a domain is the tenant's (a custom domain's
+/// `verification`, a discovery domain's `verification_txt`), which no restore carries.
+const MADE_UP_PER_TENANT: &[&str] = &[
+    "created_at",
+    "updated_at",
+    "verification",
+    "verification_txt",
+];
+
+/// Drops the fields [`MADE_UP_PER_TENANT`], at any depth.
+fn without_made_up(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            map.retain(|k, _| k != "created_at" && k != "updated_at");
-            map.values_mut().for_each(without_timestamps);
+            map.retain(|k, _| !MADE_UP_PER_TENANT.contains(&k.as_str()));
+            map.values_mut().for_each(without_made_up);
         }
-        Value::Array(items) => items.iter_mut().for_each(without_timestamps),
+        Value::Array(items) => items.iter_mut().for_each(without_made_up),
         _ => {}
     }
 }
@@ -143,7 +154,7 @@ fn tree(root: &Path, names: &HashMap<String, String>) -> BTreeMap<String, Value>
             let value = if name.ends_with(".json") {
                 let mut v: Value = serde_json::from_str(&text)
                     .unwrap_or_else(|e| panic!("{name} is not JSON: {e}"));
-                without_timestamps(&mut v);
+                without_made_up(&mut v);
                 named(&mut v, names);
                 v
             } else {
@@ -170,7 +181,8 @@ async fn auth0_deploy_cli_finds_the_restored_tenant_equal_to_its_source() {
 }
 
 /// a0deploy's exports of `source` and `target` in `p`: the same files, equal once
-/// timestamps, key order and ids (each as what it names in its tenant) are set aside.
+/// timestamps and domain verification records, key order and ids (each as what it names
+/// in its tenant) are set aside.
 async fn same_to_a0deploy(p: &Pair, source: &str, target: &str) {
     let (a, b) = (
         p.path().join(format!("a0-{source}")),
