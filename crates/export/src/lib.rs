@@ -406,8 +406,33 @@ fn read_kind(client: &Client, kind: &'static Kind, parents: &[&str]) -> Records 
     } else {
         &[]
     };
-    client
-        .list_with(kind, parents, extra)
+    let listed = client.list_with(kind, parents, extra);
+    let (Some(get), true) = (kind.get, kind.read_each) else {
+        return listed
+            .map_ok(|record| (None, record))
+            .map_err(ExportError::from)
+            .boxed();
+    };
+    // Each object read again by id, for what its list leaves out.
+    let client = client.clone();
+    let parents: Vec<String> = parents.iter().map(|p| (*p).to_owned()).collect();
+    let id_field = kind.id_field.unwrap_or("id");
+    listed
+        .and_then(move |record| {
+            let client = client.clone();
+            let mut ids: Vec<String> = parents.clone();
+            ids.push(
+                record
+                    .get(id_field)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            async move {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                client.get(&get.fill(&ids), &[]).await
+            }
+        })
         .map_ok(|record| (None, record))
         .map_err(ExportError::from)
         .boxed()

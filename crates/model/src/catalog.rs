@@ -297,6 +297,9 @@ pub struct Kind {
     /// of (field of the write, source), the source a dot path of the record read or a
     /// JSON literal after `=`. Empty: the record itself, less its read-only fields.
     pub write_form: &'static [(&'static str, &'static str)],
+    /// Each object is read again by its `get` endpoint: its list leaves out fields a
+    /// backup needs (an action module's latest published version).
+    pub read_each: bool,
 }
 
 impl Kind {
@@ -330,6 +333,7 @@ impl Kind {
         ready_when: None,
         carried_if: None,
         write_form: &[],
+        read_each: false,
     };
 
     /// Every endpoint of the row, for checks against the spec.
@@ -1121,6 +1125,8 @@ pub static CATALOG: &[Kind] = &[
             version: "latest_version",
             version_fields: &["code", "dependencies"],
         }),
+        // The list's items have no latest_version (the spec's ActionModuleListItem).
+        read_each: true,
         ..Kind::DEFAULT
     },
     Kind {

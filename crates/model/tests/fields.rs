@@ -520,3 +520,43 @@ fn fields_a_read_answers_and_no_write_takes_are_never_written() {
         missing.join("\n")
     );
 }
+
+/// What a restore makes live again (an action's deployed version, a module's latest) is
+/// read from the source: when the kind's list does not answer that field, the export
+/// reads each object by id (`read_each`), whose answer must have it.
+#[test]
+fn the_version_a_restore_makes_live_is_in_what_a_backup_reads() {
+    let spec = spec();
+    let mut checked = 0;
+    for kind in CATALOG {
+        let (Some(go_live), Some(list)) = (kind.go_live, kind.list) else {
+            continue;
+        };
+        let listed = schemas(&spec, list)
+            .into_iter()
+            .flat_map(|s| objects_read(&spec, s))
+            .any(|item| properties(&spec, item).contains(go_live.version));
+        let read = if kind.read_each {
+            let get = kind.get.expect("read_each needs a get endpoint");
+            schemas(&spec, get)
+                .into_iter()
+                .flat_map(|s| objects_read(&spec, s))
+                .any(|item| properties(&spec, item).contains(go_live.version))
+        } else {
+            listed
+        };
+        assert!(
+            read,
+            "{}: {} is not in what its backup reads (list: {listed}, read_each: {})",
+            kind.name, go_live.version, kind.read_each
+        );
+        assert!(
+            !(listed && kind.read_each),
+            "{}: its list answers {}; reading each again is needless",
+            kind.name,
+            go_live.version
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "actions and action modules");
+}

@@ -161,11 +161,6 @@ const AUTH0_KNOWN: &[(&str, &str, &str)] = &[
     // tenant's data, to be brought to the spec. Fitting reads at the door instead
     // changed what backups hold against the emulator's own tables.
     (
-        "GET /actions/modules",
-        "ST108",
-        "Additional properties are not allowed ('latest_version' was unexpected)",
-    ),
-    (
         "GET /branding/phone/templates",
         "ST108",
         r#""content" is a required property"#,
