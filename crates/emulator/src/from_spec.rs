@@ -213,10 +213,6 @@ pub fn fit_page(
     let Some(schema) = answer_schema(spec, template, method, status) else {
         return Value::Object(map);
     };
-    let alternatives: Vec<&Value> = match schema.get("anyOf").or(schema.get("oneOf")) {
-        Some(Value::Array(a)) => a.iter().map(|s| resolve(spec, s)).collect(),
-        _ => vec![schema],
-    };
     // The page among the alternatives (offset with totals, checkpoint with `next`) that
     // lists most of what the answer holds.
     let listed = |alt: &Value| {
@@ -224,7 +220,7 @@ pub fn fit_page(
             .and_then(Value::as_object)
             .map_or(0, |p| map.keys().filter(|k| p.contains_key(*k)).count())
     };
-    let page = alternatives
+    let page = alternatives(spec, schema)
         .into_iter()
         .filter(|alt| {
             ListShape::one(spec, alt)
@@ -369,6 +365,14 @@ fn resolve<'s>(spec: &'s Value, mut schema: &'s Value) -> &'s Value {
     schema
 }
 
+/// The alternatives of an answer's schema (`anyOf`/`oneOf`, each resolved), or itself.
+fn alternatives<'s>(spec: &'s Value, schema: &'s Value) -> Vec<&'s Value> {
+    match schema.get("anyOf").or(schema.get("oneOf")) {
+        Some(Value::Array(a)) => a.iter().map(|s| resolve(spec, s)).collect(),
+        _ => vec![schema],
+    }
+}
+
 /// How a list answers: an array, or an object holding the array under `key`.
 struct ListShape {
     /// The items' schema.
@@ -384,11 +388,7 @@ impl ListShape {
     /// alternatives (an array, or an `include_totals` / checkpoint object), the one the
     /// query asks for.
     fn of(spec: &Value, schema: &Value, q: &Query) -> Option<Self> {
-        let schema = resolve(spec, schema);
-        let alternatives: Vec<&Value> = match schema.get("anyOf").or(schema.get("oneOf")) {
-            Some(Value::Array(a)) => a.iter().map(|s| resolve(spec, s)).collect(),
-            _ => vec![schema],
-        };
+        let alternatives = alternatives(spec, resolve(spec, schema));
         let paged = q.get("include_totals").is_some_and(|v| v == "true") || q.contains_key("take");
         let shapes: Vec<Self> = alternatives
             .iter()

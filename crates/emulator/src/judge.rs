@@ -122,8 +122,12 @@ impl Judge {
     /// Why the platform would refuse `body` for `method` on `segments`, if it would: the
     /// first error and the path of the field it is about.
     pub fn refusal(&self, method: &Method, segments: &[&str], body: &Value) -> Option<Refusal> {
-        let path = self.operation(method, segments)?;
-        let validator = self.validator(method, path)?;
+        self.refusal_at(method, self.operation(method, segments)?, body)
+    }
+
+    /// As [`Judge::refusal`], for the spec path `template` found already.
+    pub fn refusal_at(&self, method: &Method, template: &str, body: &Value) -> Option<Refusal> {
+        let validator = self.validator(method, template)?;
         let error = validator.iter_errors(body).next()?;
         Some(Refusal {
             at: error.instance_path().to_string(),

@@ -787,20 +787,26 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
         Ok(body) => body,
         Err(e) => return e.into_response(),
     };
-    // The spec judges every body before a handler sees it, as Auth0's validation does.
-    if let Some(b) = &body {
+    // The spec's operation for the request, found once: it judges the body, routes what
+    // the catalog lacks and says what the answer may be.
+    let judge: &'static crate::judge::Judge = &crate::judge::AUTH0;
+    let operation = {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        if let Some(r) = crate::judge::AUTH0.refusal(&method, &segments, b) {
-            let on = if r.at.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " on property {}",
-                    r.at.trim_start_matches('/').replace('/', ".")
-                )
-            };
-            return ApiError::invalid_body(format!("'{}'{on}.", r.message)).into_response();
-        }
+        judge.operation(&method, &segments)
+    };
+    // The spec judges every body before a handler sees it, as Auth0's validation does.
+    if let (Some(b), Some(template)) = (&body, operation)
+        && let Some(r) = judge.refusal_at(&method, template, b)
+    {
+        let on = if r.at.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " on property {}",
+                r.at.trim_start_matches('/').replace('/', ".")
+            )
+        };
+        return ApiError::invalid_body(format!("'{}'{on}.", r.message)).into_response();
     }
     // What a write sent, for its answer (`as_declared`).
     let written = body.clone();
@@ -840,24 +846,27 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
         _ => match api::resolve(&tenant.routes, &method, &path) {
             // A catalog route, unless the spec has an operation more literal than it
             // (`/connection-profiles/templates` over `/connection-profiles/{id}`).
-            Some((route, params)) if !spec_is_more_literal(route, &method, &path) => {
+            Some((route, params)) if !spec_is_more_literal(route, operation, &path) => {
                 api::handle(&mut tenant.lock(), route, &params, &query, body)
             }
-            _ => from_spec(tenant, &method, &path, &query, body),
+            _ => match operation {
+                Some(template) => from_spec(tenant, template, &method, &path, &query, body),
+                None => Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found")),
+            },
         },
     };
-    answer(as_declared(&method, &path, written.as_ref(), result))
+    answer(match operation {
+        Some(template) => as_declared(&method, template, written.as_ref(), result),
+        None => result,
+    })
 }
 
-/// Whether the spec's operation for `method path` has more literal segments than
-/// `route`'s template.
-fn spec_is_more_literal(route: &api::Route, method: &Method, path: &str) -> bool {
+/// Whether the spec's `operation` has more literal segments on `path` than `route`'s
+/// template.
+fn spec_is_more_literal(route: &api::Route, operation: Option<&str>, path: &str) -> bool {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let literals = |template: &str| api::match_template(template, &segments).map(|(_, l)| l);
-    match crate::judge::AUTH0.operation(method, &segments) {
-        Some(op) => literals(op) > literals(route.endpoint.path),
-        None => false,
-    }
+    operation.is_some_and(|op| literals(op) > literals(route.endpoint.path))
 }
 
 /// `result` in a status the spec's operation declares, a list page with the paging
@@ -868,15 +877,11 @@ fn spec_is_more_literal(route: &api::Route, method: &Method, path: &str) -> bool
 /// `DELETE` of what is not there, where the operation declares no 404, is done.
 fn as_declared(
     method: &Method,
-    path: &str,
+    template: &str,
     written: Option<&Value>,
     result: Result<api::Answer, ApiError>,
 ) -> Result<api::Answer, ApiError> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let judge = &crate::judge::AUTH0;
-    let Some(template) = judge.operation(method, &segments) else {
-        return result;
-    };
     let declared = crate::from_spec::declared(judge.spec(), template, method);
     let Some(success) = declared.iter().copied().find(StatusCode::is_success) else {
         return result;
@@ -916,6 +921,7 @@ fn as_declared(
 /// (`from_spec`), once the objects its path names exist.
 fn from_spec(
     tenant: &Tenant,
+    template: &str,
     method: &Method,
     path: &str,
     query: &QueryMap,
@@ -923,9 +929,6 @@ fn from_spec(
 ) -> Result<api::Answer, ApiError> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let judge = &crate::judge::AUTH0;
-    let Some(template) = judge.operation(method, &segments) else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found"));
-    };
     let mut store = tenant.lock();
     // The nearest parent a catalog kind holds must exist (a user's authentication
     // methods need the user): its own read answers 404 when it does not.
