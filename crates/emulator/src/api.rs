@@ -283,7 +283,6 @@ fn check_write(kind: &Kind, body: &Map<String, Value>, creating: bool) -> ApiRes
 /// (`login_success`, the only stage) and tenants take.
 const SET_AT_CREATION: &[(&str, &str)] = &[
     ("client_credentials", "kid"),
-    ("connections", "realms"),
     ("actions", "deploy"),
     ("users", "user_id"),
     ("rules", "stage"),
@@ -1007,7 +1006,7 @@ fn singleton(
             if let Value::Object(map) = &body {
                 check_write(kind, map, false)?;
             }
-            let body = read_form(kind, body)?;
+            let body = in_hours(read_form(kind, body)?);
             let put = kind.update.is_some_and(|e| e.method == Method::Put);
             let current = store.singletons.get(&key).cloned();
             let next = match current {
@@ -1043,6 +1042,41 @@ fn singleton(
             Ok((StatusCode::NO_CONTENT, None))
         }
     }
+}
+
+/// Settings a write may give in minutes that a tenant keeps, and answers, in hours:
+/// auth0-deploy-cli writes every session lifetime in minutes, and a tenant's read
+/// gives back `session_lifetime`, never the minutes (auth0-deploy-cli issue 1110).
+const IN_MINUTES: &[(&str, &str)] = &[
+    ("session_lifetime_in_minutes", "session_lifetime"),
+    ("idle_session_lifetime_in_minutes", "idle_session_lifetime"),
+    (
+        "ephemeral_session_lifetime_in_minutes",
+        "ephemeral_session_lifetime",
+    ),
+    (
+        "idle_ephemeral_session_lifetime_in_minutes",
+        "idle_ephemeral_session_lifetime",
+    ),
+];
+
+/// `body` with each of [`IN_MINUTES`] put in hours (a whole number where it is one).
+fn in_hours(mut body: Value) -> Value {
+    let Value::Object(map) = &mut body else {
+        return body;
+    };
+    for (minutes, hours) in IN_MINUTES {
+        let Some(m) = map.remove(*minutes) else {
+            continue;
+        };
+        let value = match m.as_f64() {
+            Some(m) if m % 60.0 == 0.0 => json!((m / 60.0) as i64),
+            Some(m) => json!(m / 60.0),
+            None => m,
+        };
+        map.insert((*hours).to_owned(), value);
+    }
+    body
 }
 
 /// Merges `patch` into `target`: objects field by field, recursively; `null` removes.

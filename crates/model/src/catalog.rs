@@ -841,13 +841,7 @@ pub static CATALOG: &[Kind] = &[
         pagination: OffsetOrCheckpoint { key: "connections" },
         id_format: Prefixed("con_", 16),
         required: &["name", "strategy"],
-        read_only: &[
-            "id",
-            "strategy",
-            "name",
-            "realms",
-            "provisioning_ticket_url",
-        ],
+        read_only: &["id", "strategy", "name", "provisioning_ticket_url"],
         secrets: &[
             "options.client_secret",
             "options.app_secret",

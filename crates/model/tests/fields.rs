@@ -560,3 +560,36 @@ fn the_version_a_restore_makes_live_is_in_what_a_backup_reads() {
     }
     assert_eq!(checked, 2, "actions and action modules");
 }
+
+/// The converse: a field the catalog keeps out of every update (read-only) must be one
+/// the spec's update body does not take, or a restore leaves it as the target had it
+/// and a tool that does send it (auth0-deploy-cli updates a database's `realms`) is
+/// refused by an emulator that follows the catalog.
+#[test]
+fn fields_an_update_takes_are_not_read_only() {
+    let spec = spec();
+    let mut wrong = Vec::new();
+    for kind in CATALOG {
+        let Some(update) = kind.update else { continue };
+        if !kind.write_form.is_empty() {
+            continue;
+        }
+        let method = format!("{:?}", update.method).to_lowercase();
+        let Some(body) = spec["paths"][update.path][method.as_str()]
+            .pointer("/requestBody/content/application~1json/schema")
+        else {
+            continue;
+        };
+        let taken = properties(&spec, body);
+        for field in kind.read_only {
+            if taken.contains(*field) {
+                wrong.push(format!("{} {field}", kind.name));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "read-only in the catalog, taken by the spec's update:\n{}",
+        wrong.join("\n")
+    );
+}
