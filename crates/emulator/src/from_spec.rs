@@ -262,6 +262,8 @@ pub fn fit_write(
     if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
         map.retain(|k, _| props.contains_key(k));
     }
+    // A field a write set to null is unset: left out where the answer cannot be null.
+    map.retain(|k, v| !v.is_null() || props.get(k).is_none_or(|s| takes_null(spec, s)));
     for name in required(schema) {
         if !map.contains_key(&name)
             && let Some(v) = written.and_then(|w| w.get(&name))
@@ -270,6 +272,31 @@ pub fn fit_write(
         }
     }
     Value::Object(map)
+}
+
+/// Whether `schema` (a `$ref` followed) lets a value be null.
+fn takes_null(spec: &Value, schema: &Value) -> bool {
+    let schema = resolve(spec, schema);
+    if schema.get("nullable") == Some(&Value::Bool(true)) {
+        return true;
+    }
+    match schema.get("type") {
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
+        _ => {
+            let alternatives: Vec<&Value> = ["anyOf", "oneOf"]
+                .iter()
+                .filter_map(|k| schema.get(*k).and_then(Value::as_array))
+                .flatten()
+                .collect();
+            match (alternatives.is_empty(), schema.get("enum")) {
+                (false, _) => alternatives.iter().any(|a| takes_null(spec, a)),
+                (true, Some(Value::Array(values))) => values.iter().any(Value::is_null),
+                // No type: anything, null too.
+                (true, _) => true,
+            }
+        }
+    }
 }
 
 /// The JSON schema of `method template`'s answer with `status`, its `$ref` followed.

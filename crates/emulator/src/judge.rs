@@ -30,8 +30,8 @@ const AUTH0_ADDITIONS: Additions = &[
     // auth0-deploy-cli sends a rule's stage (`login_success`, the only one) and tenants
     // take it; the spec's create body lacks it.
     ("CreateRuleRequestContent", "stage", r#"{"type": "string"}"#),
-    // auth0-deploy-cli writes session lifetimes under an hour in minutes (it turns a
-    // fractional `session_lifetime` into these), and tenants take them.
+    // auth0-deploy-cli writes session lifetimes in minutes (it turns every
+    // `*session_lifetime` in hours into these), and tenants take them.
     (
         "UpdateTenantSettingsRequestContent",
         "session_lifetime_in_minutes",
@@ -40,6 +40,16 @@ const AUTH0_ADDITIONS: Additions = &[
     (
         "UpdateTenantSettingsRequestContent",
         "idle_session_lifetime_in_minutes",
+        r#"{"type": "integer", "minimum": 1}"#,
+    ),
+    (
+        "UpdateTenantSettingsRequestContent",
+        "ephemeral_session_lifetime_in_minutes",
+        r#"{"type": "integer", "minimum": 1}"#,
+    ),
+    (
+        "UpdateTenantSettingsRequestContent",
+        "idle_ephemeral_session_lifetime_in_minutes",
         r#"{"type": "integer", "minimum": 1}"#,
     ),
 ];

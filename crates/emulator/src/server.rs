@@ -812,15 +812,16 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
     let written = body.clone();
     // Views over kinds held elsewhere: an organization's connections are its enabled
     // connections; the tenant's directory provisionings are its connections' own.
-    let path = match path
+    // `/organizations/{id}/connections` is the newer view of the same links, every
+    // method (auth0-deploy-cli adds through it, the SDK reads through it); its page
+    // names them `connections`.
+    let all_connections = path
         .strip_prefix("/organizations/")
         .and_then(|p| p.split_once('/'))
-    {
-        Some((org, "connections")) if method == Method::GET => {
-            format!("/organizations/{org}/enabled_connections")
-        }
-        _ => path,
-    };
+        .filter(|(_, rest)| *rest == "connections" || rest.starts_with("connections/"))
+        .map(|(org, rest)| format!("/organizations/{org}/enabled_{rest}"));
+    let listed_as_all = all_connections.is_some() && path.ends_with("/connections");
+    let path = all_connections.unwrap_or(path);
     let result = match (&method, path.as_str()) {
         (&Method::GET, "/connections-directory-provisionings") => {
             Ok(api::directory_provisionings(&tenant.lock()))
@@ -854,6 +855,15 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
                 None => Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found")),
             },
         },
+    };
+    let result = match result {
+        Ok((status, Some(Value::Object(mut page)))) if listed_as_all => {
+            if let Some(links) = page.remove("enabled_connections") {
+                page.insert("connections".into(), links);
+            }
+            Ok((status, Some(Value::Object(page))))
+        }
+        other => other,
     };
     answer(match operation {
         Some(template) => as_declared(&method, template, written.as_ref(), result),
