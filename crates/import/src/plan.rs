@@ -360,6 +360,27 @@ struct Placed {
     /// `ready_when`).
     not_ready: Vec<String>,
     ancestry: Vec<(String, String)>,
+    /// Top-level fields that name the object's own children (a client's
+    /// `client_authentication_methods` names its credentials), with the children's
+    /// kind: left out of its write, and written once the children exist
+    /// ([`Waiting`]).
+    naming_children: Vec<(String, &'static str)>,
+}
+
+/// A field that names an object's own children, written once they exist: a client
+/// points at its credentials, which are created under it.
+struct Waiting {
+    kind: &'static Kind,
+    /// The children's kind.
+    children: &'static str,
+    name: String,
+    /// Target ids of the object's parents and of the object (maybe a placeholder).
+    ids: Vec<String>,
+    field: String,
+    /// The source's value, in the source's ids.
+    value: Value,
+    /// The target's value, when the object was there.
+    target: Option<Value>,
 }
 
 /// Builds a plan; nothing is sent.
@@ -385,7 +406,9 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
     for kind in CATALOG.iter().filter(|k| k.config) {
         for item in source.items(kind.name) {
             for found in source_ids.found_in(kind, &item.record) {
-                needs.insert((kind.name, found.kind.name));
+                if found.kind.parent != Some(kind.name) {
+                    needs.insert((kind.name, found.kind.name));
+                }
             }
         }
     }
@@ -405,6 +428,7 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
         deleted: HashSet::new(),
         next_placeholder: 0,
         blocked_ids: HashSet::new(),
+        waiting: Vec::new(),
     };
     for kind in catalog::dependency_order_with(&needs) {
         if !kind.config {
@@ -417,6 +441,7 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
         } else {
             planner.kind(kind, source.items(kind.name), target.items(kind.name));
         }
+        planner.children_written(kind);
     }
     for u in &source.unavailable {
         planner.plan.notes.push(format!(
@@ -461,6 +486,8 @@ struct Planner<'a> {
     /// Source objects that cannot be written, (kind, source id): named in their
     /// dependents' reasons.
     blocked_ids: HashSet<(&'static str, String)>,
+    /// Fields waiting for the children they name.
+    waiting: Vec<Waiting>,
 }
 
 impl Planner<'_> {
@@ -593,6 +620,7 @@ impl Planner<'_> {
             }
         }
         let mut discovered = Vec::new();
+        let mut naming_children: Vec<(String, &'static str)> = Vec::new();
         for found in self.source_ids.found_in(kind, &item.record) {
             let Some(id_field) = found.kind.id_field else {
                 continue;
@@ -603,6 +631,18 @@ impl Planner<'_> {
                 found.field(),
                 found.kind.name
             ));
+            if found.kind.parent == Some(kind.name) {
+                let top = found
+                    .path
+                    .split(['.', '['])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                if !naming_children.iter().any(|(f, _)| *f == top) {
+                    naming_children.push((top, found.kind.name));
+                }
+                continue;
+            }
             match self.ids.resolve(found.kind.name, id_field, &found.id) {
                 Some(t) => set_at(&mut record, &found.path, Value::String(t)),
                 None => unresolved.push(self.describe(found.kind.name, &found.id, &found.path)),
@@ -625,6 +665,7 @@ impl Planner<'_> {
             unresolved,
             not_ready,
             ancestry,
+            naming_children,
         }
     }
 
@@ -858,7 +899,15 @@ impl Planner<'_> {
         }
         let mut seen_per_group: HashMap<String, HashMap<String, usize>> = HashMap::new();
         for item in source {
-            let p = self.place(kind, item);
+            let mut p = self.place(kind, item);
+            let waiting: Vec<(String, &'static str, Value)> =
+                std::mem::take(&mut p.naming_children)
+                    .into_iter()
+                    .filter_map(|(field, children)| {
+                        let value = p.item.record.as_object_mut()?.remove(&field)?;
+                        Some((field, children, value))
+                    })
+                    .collect();
             let source_ids: Vec<(&'static str, String)> = mapped_fields(kind)
                 .into_iter()
                 .filter_map(|f| p.item.record.get(f).map(|v| (f, text(v))))
@@ -914,6 +963,7 @@ impl Planner<'_> {
                             unresolved: Vec::new(),
                             not_ready: Vec::new(),
                             ancestry: p.ancestry.clone(),
+                            naming_children: Vec::new(),
                         };
                         let target = Item {
                             record: only(&t.record),
@@ -927,6 +977,7 @@ impl Planner<'_> {
             let wanted = self.wanted(kind, &p.ancestry);
             let written_before = self.plan.steps.len();
             let shown = name.clone();
+            let mut target_of_waiting = None;
             match hit {
                 Some((t, i)) => {
                     matched.insert((group, i));
@@ -948,7 +999,18 @@ impl Planner<'_> {
                     } else if wanted && !p.not_ready.is_empty() {
                         self.block_not_ready(kind, name, &p);
                     } else if wanted {
-                        self.update(kind, &p, t, &parents, name);
+                        let mut t = t.clone();
+                        if let Value::Object(map) = &mut t.record {
+                            for (field, ..) in &waiting {
+                                if let Some(v) = map.remove(field) {
+                                    target_of_waiting
+                                        .get_or_insert_with(Map::new)
+                                        .insert(field.clone(), v);
+                                }
+                            }
+                        }
+                        target_of_waiting.get_or_insert_with(Map::new);
+                        self.update(kind, &p, &t, &parents, name);
                     }
                 }
                 None => {
@@ -983,6 +1045,33 @@ impl Planner<'_> {
                         continue;
                     }
                     self.create(kind, &p, &parents, name, &source_ids);
+                }
+            }
+            // What waits for the children: once written (created or updated), with its
+            // own target id.
+            let own = source_ids
+                .first()
+                .and_then(|(f, v)| self.ids.resolve(kind.name, f, v));
+            let written = target_of_waiting.is_some()
+                || (self.plan.steps.len() > written_before
+                    && self.plan.steps[written_before..]
+                        .iter()
+                        .all(|s| s.action != Action::Blocked));
+            if let (true, true, Some(own)) = (wanted, written, own) {
+                for (field, children, value) in waiting {
+                    let mut ids = parents.clone();
+                    ids.push(own.clone());
+                    self.waiting.push(Waiting {
+                        kind,
+                        children,
+                        name: shown.clone(),
+                        ids,
+                        target: target_of_waiting
+                            .as_ref()
+                            .and_then(|m| m.get(&field).cloned()),
+                        field,
+                        value,
+                    });
                 }
             }
             if wanted {
@@ -1035,6 +1124,56 @@ impl Planner<'_> {
                     Step::write(kind, name, Action::Delete, endpoint, ids, None),
                 );
             }
+        }
+    }
+
+    /// Writes the fields waiting for the children of `children` (now planned): each
+    /// an update of its object, with the children's ids in the target's terms, unless
+    /// the target has it so already.
+    fn children_written(&mut self, children: &'static Kind) {
+        let (ready, rest): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| w.children == children.name);
+        self.waiting = rest;
+        for w in ready {
+            let Some(update) = w.kind.update else {
+                self.plan.notes.push(format!(
+                    "{}: its {} names its {} and the platform takes it only on an update, which it has none of: left out",
+                    w.name, w.field, w.children
+                ));
+                continue;
+            };
+            let mut body = Value::Object(Map::from_iter([(w.field.clone(), w.value.clone())]));
+            let mut unresolved = Vec::new();
+            for found in self.source_ids.found_in(w.kind, &body.clone()) {
+                let Some(id_field) = found.kind.id_field else {
+                    continue;
+                };
+                match self.ids.resolve(found.kind.name, id_field, &found.id) {
+                    Some(t) => set_at(&mut body, &found.path, Value::String(t)),
+                    None => unresolved.push(self.describe(found.kind.name, &found.id, &found.path)),
+                }
+            }
+            let name = format!("{} ({} once its {} exist)", w.name, w.field, w.children);
+            if !unresolved.is_empty() {
+                self.blocked(
+                    w.kind,
+                    name,
+                    format!(
+                        "it refers to {} which the target lacks and this restore does not create",
+                        unresolved.join(", ")
+                    ),
+                );
+                continue;
+            }
+            if w.target.as_ref() == body.get(&w.field) {
+                continue;
+            }
+            let step = Step {
+                fields: vec![w.field.clone()],
+                ..Step::write(w.kind, name, Action::Update, update, w.ids, Some(body))
+            };
+            self.push(w.kind, step);
         }
     }
 
@@ -1383,6 +1522,17 @@ impl Planner<'_> {
                     later.insert((*f).to_owned(), v);
                 }
             }
+            // A field the source has unset (null) is unset by an update: creates take
+            // no null (a client's `token_endpoint_auth_method`, null when it signs
+            // with keys, would be refused), and leaving it out takes the default.
+            let unset: Vec<String> = map
+                .iter()
+                .filter(|(_, v)| v.is_null())
+                .map(|(f, _)| f.clone())
+                .collect();
+            for f in unset {
+                later.insert(f.clone(), map.remove(&f).unwrap_or(Value::Null));
+            }
         }
         let then = match (&new_id, kind.update, later.is_empty()) {
             (Some((_, placeholder)), Some(update), false) => {
@@ -1394,7 +1544,7 @@ impl Planner<'_> {
                         kind,
                         format!(
                             "{name} ({} set after the create)",
-                            kind.after_create.join(", ")
+                            later.keys().cloned().collect::<Vec<_>>().join(", ")
                         ),
                         Action::Update,
                         update,
@@ -2560,5 +2710,73 @@ mod tests {
         );
         let p = plan(&source, &target, &Values::none(), &PlanOptions::default());
         assert!(p.steps.is_empty(), "{:?}", p.steps);
+    }
+
+    #[test]
+    fn a_field_naming_the_objects_own_children_is_written_once_they_exist() {
+        // A client signing with private_key_jwt names its credentials, which are
+        // created under it: the client first without the field, then its credential,
+        // then the field with the credential's new id.
+        let client = "AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+        let credential = "cred_0123456789abcdefghijkl";
+        let mut source = State::default();
+        source.push(
+            kind("clients"),
+            item(json!({"client_id": client, "name": "worker", "token_endpoint_auth_method": null,
+                "client_authentication_methods": {"private_key_jwt": {"credentials": [{"id": credential}]}}})),
+        );
+        source.push(
+            kind("client_credentials"),
+            child(
+                client,
+                json!({"id": credential, "name": "key", "credential_type": "public_key", "pem": "PEM"}),
+            ),
+        );
+        let p = plan(
+            &source,
+            &State::default(),
+            &Values::none(),
+            &PlanOptions::default(),
+        );
+        let shown: Vec<String> = p
+            .steps
+            .iter()
+            .map(|s| format!("{:?} {} {}", s.action, s.kind, s.name))
+            .collect();
+        assert_eq!(p.steps.len(), 4, "{shown:#?}");
+        let create = p.steps[0].request.as_ref().unwrap();
+        assert_eq!(
+            (p.steps[0].action, p.steps[0].kind),
+            (Action::Create, "clients")
+        );
+        let body = create.body.as_ref().unwrap();
+        assert!(
+            body.get("client_authentication_methods").is_none(),
+            "{body}"
+        );
+        // A create takes no null: the unset method is unset by an update after it.
+        assert!(body.get("token_endpoint_auth_method").is_none(), "{body}");
+        let client_id = create.new_id.clone().unwrap().1;
+        let unset = p.steps[1].request.as_ref().unwrap();
+        assert_eq!(unset.ids, [client_id.clone()]);
+        assert_eq!(
+            unset.body,
+            Some(json!({"token_endpoint_auth_method": null}))
+        );
+        let key = p.steps[2].request.as_ref().unwrap();
+        assert_eq!(p.steps[2].kind, "client_credentials");
+        let key_id = key.new_id.clone().unwrap().1;
+        let then = p.steps[3].request.as_ref().unwrap();
+        assert_eq!(
+            (p.steps[3].action, p.steps[3].kind),
+            (Action::Update, "clients")
+        );
+        assert_eq!(then.ids, [client_id]);
+        assert_eq!(
+            then.body,
+            Some(
+                json!({"client_authentication_methods": {"private_key_jwt": {"credentials": [{"id": key_id}]}}})
+            )
+        );
     }
 }
