@@ -1,0 +1,1 @@
+module.exports = { tag: (u) => u.email.split('@')[1] };

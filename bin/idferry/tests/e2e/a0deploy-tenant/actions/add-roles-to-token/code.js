@@ -1,0 +1,1 @@
+exports.onExecute = async (event, api) => { /* add-roles-to-token */ };

@@ -1,0 +1,1 @@
+exports.onExecute = async (event, api) => { /* exchange-legacy-token, v2 draft */ };

@@ -1,0 +1,1 @@
+exports.onExecute = async (event, api) => { /* notify-crm */ };

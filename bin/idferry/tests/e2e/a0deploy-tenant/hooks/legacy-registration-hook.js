@@ -1,0 +1,1 @@
+module.exports = function (user, context, cb) { cb(null, { user }); };

@@ -1,0 +1,1 @@
+function deny_legacy_clients(user, context, cb) { cb(null, user, context); }
