@@ -16,8 +16,9 @@ use idferry_model::Platform;
   idferry emulate --tenant acme-prod --empty-tenant acme-staging --rate-limit 10 --burst 10
   idferry emulate --fault-429 0.1 --fault-503 0.05 --fault-drop 0.05 --latency-ms 20
 
-Faults and the rate limit can also be changed while running:
-  curl -X PUT $BASE/__emulator/faults -d '{\"rate_429\": 0.2}' -H 'content-type: application/json'")]
+Faults, the rate limit and the features a tenant lacks can also be changed while running:
+  curl -X PUT $BASE/__emulator/faults -d '{\"rate_429\": 0.2}' -H 'content-type: application/json'
+  curl -X PUT $BASE/__emulator/unavailable -d '[\"/rules\", \"/hooks\"]' -H 'content-type: application/json'")]
 pub struct EmulateArgs {
     /// A tenant filled with generated data (repeatable). Without any --tenant or
     /// --empty-tenant: acme-prod (generated) and acme-staging (empty).
@@ -72,10 +73,17 @@ pub struct EmulateArgs {
     /// Lifetime of issued tokens, in seconds.
     #[arg(long, default_value_t = 86_400)]
     pub token_ttl: u64,
-    /// A feature the tenants lack (repeatable), by its Management API path (`/rules`,
-    /// `/log-streams`): requests there answer 403 as Auth0 does for a feature off the
-    /// plan or past its end of life, to rehearse what a backup and restore make of it.
-    #[arg(long, value_name = "PATH")]
+    /// Features the tenants lack (repeatable, or comma-separated), by their Management
+    /// API path (`rules,hooks`, `/log-streams`): requests there answer 403 as Auth0
+    /// does for a feature off the plan or past its end of life (rules and hooks,
+    /// 2026-11-18), to rehearse what a backup and restore make of it. Changed while
+    /// running with `PUT /__emulator/unavailable` (a JSON list of paths).
+    #[arg(
+        long,
+        value_name = "PATH",
+        alias = "disable-feature",
+        value_delimiter = ','
+    )]
     pub unavailable: Vec<String>,
     /// Load tenants from this folder if saved there; save them there on Ctrl-C.
     #[arg(long)]

@@ -75,6 +75,15 @@ pub struct TenantOptions {
 
 /// The 403 Auth0 answers for a feature a tenant lacks: rules and hooks past their end of
 /// life (2026-11-18) say so; others are not on the tenant's plan.
+/// Features by their Management API path: `rules` or `/rules`, `log-streams`; a
+/// trailing slash dropped.
+fn features(given: &[String]) -> Vec<String> {
+    given
+        .iter()
+        .map(|f| format!("/{}", f.trim_matches('/')))
+        .collect()
+}
+
 fn unavailable_answer(path: &str) -> ApiError {
     if path.starts_with("/rules") || path.starts_with("/hooks") {
         ApiError::new(
@@ -162,7 +171,8 @@ pub struct Tenant {
     /// Auth0 or ZITADEL.
     pub platform: Platform,
     zitadel: Mutex<crate::zitadel::Instance>,
-    unavailable: Vec<String>,
+    /// Paths of features the tenant lacks (`PUT /__emulator/unavailable` changes them).
+    unavailable: Mutex<Vec<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -614,7 +624,7 @@ fn build_tenant(
         routes: api::routes(),
         platform: opts.platform,
         zitadel: Mutex::new(zitadel),
-        unavailable: opts.unavailable.clone(),
+        unavailable: Mutex::new(features(&opts.unavailable)),
     })
 }
 
@@ -776,8 +786,7 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
             Err(e) => e.into_response(),
         };
     }
-    if tenant
-        .unavailable
+    if lock(&tenant.unavailable)
         .iter()
         .any(|u| path == *u || path.starts_with(&format!("{u}/")))
     {
@@ -1139,6 +1148,19 @@ async fn admin(tenant: Arc<Tenant>, req: Request) -> Response {
             }
             Err(e) => bad(e.body_text()),
         },
+        (Method::GET, "/unavailable") => {
+            axum::Json(lock(&tenant.unavailable).clone()).into_response()
+        }
+        (Method::PUT, "/unavailable") => {
+            match axum::Json::<Vec<String>>::from_request(req, &()).await {
+                Ok(axum::Json(paths)) => {
+                    let paths = features(&paths);
+                    *lock(&tenant.unavailable) = paths.clone();
+                    axum::Json(paths).into_response()
+                }
+                Err(e) => bad(e.body_text()),
+            }
+        }
         (Method::GET, "/stats") => axum::Json(tenant.stats()).into_response(),
         (Method::GET, "/counts") => axum::Json(tenant.lock().counts()).into_response(),
         (Method::POST, "/save") => match tenant.save() {

@@ -1,5 +1,6 @@
 //! With a fifth of all requests failing (429s, 503s, dropped connections), the client
 //! still lists 10k users and runs an import, with no error surfacing and no user twice.
+//! A feature a tenant lacks is switched on and off while it runs.
 
 use std::collections::HashSet;
 
@@ -10,7 +11,9 @@ use idferry_model::Silent;
 use idferry_model::catalog::find;
 use serde_json::{Value, json};
 
-use crate::common::{cc_client, db_connection, start};
+use reqwest::Method;
+
+use crate::common::{cc_client, db_connection, raw, start};
 
 #[tokio::test]
 async fn twenty_percent_faults_surface_no_error_and_duplicate_no_user() {
@@ -84,4 +87,60 @@ async fn twenty_percent_faults_surface_no_error_and_duplicate_no_user() {
         stats.transient_retries + stats.rate_limited >= server.faults,
         "{stats:?} vs {server:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feature_is_switched_off_and_on_per_tenant_while_running() {
+    // Rules and hooks past their end of life (or a feature off the plan) answer 403 as
+    // Auth0 does, on the tenant that lacks them only, from the moment it is said.
+    let emu = start(vec![
+        TenantOptions::new("acme-prod"),
+        TenantOptions::new("acme-staging"),
+    ])
+    .await;
+    let (prod, staging) = (
+        emu.tenant("acme-prod").unwrap(),
+        emu.tenant("acme-staging").unwrap(),
+    );
+    let token = Some(prod.static_token.as_str());
+    let control = |t: &idferry_emulator::Tenant| format!("{}/__emulator/unavailable", t.base_url);
+    idferry_pacing::install_tls_provider();
+    let http = reqwest::Client::new();
+    let (status, _, _) = raw(prod, Method::GET, "/rules", token, None).await;
+    assert_eq!(status, 200);
+    let set = http
+        .put(control(prod))
+        .json(&json!(["rules", "/hooks/"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    assert_eq!(
+        set.json::<Value>().await.unwrap(),
+        json!(["/rules", "/hooks"])
+    );
+    for path in ["/rules", "/hooks", "/hooks/abc/secrets"] {
+        let (status, _, body) = raw(prod, Method::GET, path, token, None).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body["errorCode"].is_string(), "{path}: {body}");
+    }
+    let staging_token = Some(staging.static_token.as_str());
+    let (status, _, _) = raw(staging, Method::GET, "/rules", staging_token, None).await;
+    assert_eq!(status, 200, "another tenant keeps the feature");
+    let read: Value = http
+        .get(control(prod))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read, json!(["/rules", "/hooks"]));
+    http.put(control(prod))
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, _) = raw(prod, Method::GET, "/rules", token, None).await;
+    assert_eq!(status, 200, "switched on again");
 }
