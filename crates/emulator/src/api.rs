@@ -358,7 +358,7 @@ fn collection(
             let body = paginate(kind, rows.len(), q, |r| {
                 rows[r]
                     .iter()
-                    .map(|v| crate::filters::project(q, listed(kind, redact(kind, (*v).clone()))))
+                    .map(|v| crate::filters::project(q, redact(kind, (*v).clone())))
                     .collect()
             })?;
             ok(body)
@@ -396,6 +396,9 @@ fn collection(
                 if kind.read_only.contains(&field) {
                     object.insert(field.to_owned(), json!(created));
                 }
+            }
+            if let Some(get) = kind.get {
+                crate::from_spec::complete(crate::judge::AUTH0.spec(), get.path, &mut object);
             }
             let object = Value::Object(object);
             if kind.unique_key
@@ -735,18 +738,6 @@ pub fn forget_children(store: &mut Store, kind: &Kind, scope: &str, id: &str) {
     }
 }
 
-/// Fields the API fills in itself when an object is created.
-/// An object as its kind's list answers it: an action module without its latest
-/// version (the spec's list item has none; a read by id gives it).
-fn listed(kind: &Kind, mut object: Value) -> Value {
-    if kind.name == "action_modules"
-        && let Value::Object(map) = &mut object
-    {
-        map.remove("latest_version");
-    }
-    object
-}
-
 /// The options a tenant gives a database connection (`strategy: auth0`) created without
 /// them: multi-factor on with enrollment settings returned, the `good` password policy,
 /// brute-force protection, strategy version 2, password login on and passkeys off.
@@ -761,6 +752,7 @@ const DATABASE_OPTION_DEFAULTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Fields the API fills in itself when an object is created.
 fn defaults_on_create(store: &mut Store, kind: &Kind, object: &mut Map<String, Value>) {
     let tenant = store.tenant.clone();
     match kind.name {

@@ -207,11 +207,28 @@ pub fn fit_page(
     status: StatusCode,
     body: Value,
 ) -> Value {
-    let Value::Object(mut map) = body else {
+    let Some(schema) = answer_schema(spec, template, method, status) else {
         return body;
     };
-    let Some(schema) = answer_schema(spec, template, method, status) else {
-        return Value::Object(map);
+    let shapes: Vec<ListShape> = alternatives(spec, schema)
+        .into_iter()
+        .filter_map(|alt| ListShape::one(spec, alt))
+        .collect();
+    let mut map = match body {
+        // A bare list: each item as the list's item schema has it.
+        Value::Array(items) => {
+            let Some(shape) = shapes.iter().find(|s| s.key.is_none()) else {
+                return Value::Array(items);
+            };
+            return Value::Array(
+                items
+                    .into_iter()
+                    .map(|i| fit_object(spec, &shape.items, i))
+                    .collect(),
+            );
+        }
+        Value::Object(map) => map,
+        other => return other,
     };
     // The page among the alternatives (offset with totals, checkpoint with `next`) that
     // lists most of what the answer holds.
@@ -228,9 +245,37 @@ pub fn fit_page(
                 .is_some_and(|key| map.contains_key(&key))
         })
         .max_by_key(|alt| listed(alt));
-    if let Some(page) = page
-        && page.get("additionalProperties") == Some(&Value::Bool(false))
+    let Some(page) = page else {
+        return Value::Object(map);
+    };
+    if page.get("additionalProperties") == Some(&Value::Bool(false))
         && let Some(props) = page.get("properties").and_then(Value::as_object)
+    {
+        map.retain(|k, _| props.contains_key(k));
+    }
+    if let Some(shape) = ListShape::one(spec, page)
+        && let Some(key) = &shape.key
+        && let Some(Value::Array(items)) = map.remove(key)
+    {
+        let items = items
+            .into_iter()
+            .map(|i| fit_object(spec, &shape.items, i))
+            .collect();
+        map.insert(key.clone(), Value::Array(items));
+    }
+    Value::Object(map)
+}
+
+/// `object` without the fields `schema` does not list, where it takes no others (a
+/// list item is narrower than the object read by id: an action module's item has no
+/// `latest_version`).
+fn fit_object(spec: &Value, schema: &Value, object: Value) -> Value {
+    let Value::Object(mut map) = object else {
+        return object;
+    };
+    let schema = resolve(spec, schema);
+    if schema.get("additionalProperties") == Some(&Value::Bool(false))
+        && let Some(props) = schema.get("properties").and_then(Value::as_object)
     {
         map.retain(|k, _| props.contains_key(k));
     }
@@ -299,6 +344,17 @@ fn takes_null(spec: &Value, schema: &Value) -> bool {
     }
 }
 
+/// The least answer `method template` declares for `status`, made from its schema (an
+/// empty list of identities), where it declares one.
+pub fn least_answer(
+    spec: &Value,
+    template: &str,
+    method: &Method,
+    status: StatusCode,
+) -> Option<Value> {
+    answer_schema(spec, template, method, status).map(|s| instance(spec, s, 1, false))
+}
+
 /// The JSON schema of `method template`'s answer with `status`, its `$ref` followed.
 fn answer_schema<'s>(
     spec: &'s Value,
@@ -335,6 +391,25 @@ pub fn settings(spec: &Value, template: &str) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// `object`, just created, with what `GET template`'s answer requires and the write
+/// left out, as the platform fills it in (a theme's `displayName`, a phone template's
+/// `content`): a value made from the field's schema.
+pub fn complete(spec: &Value, template: &str, object: &mut Map<String, Value>) {
+    let Some(schema) = answer_schema(spec, template, &Method::GET, StatusCode::OK) else {
+        return;
+    };
+    let props = schema.get("properties").and_then(Value::as_object);
+    for name in required(schema) {
+        if object.contains_key(&name) {
+            continue;
+        }
+        if let Some(field) = props.and_then(|p| p.get(&name)) {
+            let value = instance(spec, field, 1, false);
+            object.insert(name, value);
+        }
+    }
 }
 
 /// The statuses `method template` declares, in order.
@@ -444,7 +519,9 @@ impl ListShape {
         })?;
         // An object with one array among paging fields; a lone array property in an
         // object that is something else (a key with its certificate chain) is not a list.
-        let paging = ["start", "limit", "total", "next", "length"];
+        let paging = [
+            "start", "limit", "total", "next", "length", "page", "per_page",
+        ];
         let others: Vec<String> = props.keys().filter(|k| **k != key).cloned().collect();
         if !others.iter().all(|k| paging.contains(&k.as_str())) {
             return None;

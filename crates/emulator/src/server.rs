@@ -780,6 +780,15 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
         .map(|q| q.0)
         .unwrap_or_default();
 
+    // The tenant's event stream, as server-sent events: the emulator has none to tell,
+    // so the stream opens and ends.
+    if method == Method::GET && path == "/events" {
+        return (
+            [(header::CONTENT_TYPE, "text/event-stream")],
+            ": no events\n\n",
+        )
+            .into_response();
+    }
     if method == Method::POST && path == "/jobs/users-imports" {
         return match read_import(req).await {
             Ok(import) => answer(jobs::create_import(tenant, import)),
@@ -844,6 +853,15 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
             api::verify_custom_domain(&mut tenant.lock(), id)
         }
         (&Method::GET, "/users-by-email") => users::by_email(&tenant.lock(), &query),
+        (&Method::DELETE, p) if p.starts_with("/users/") && p.contains("/identities/") => {
+            let parts: Vec<String> = p["/users/".len()..].split('/').map(api::decode).collect();
+            match parts.as_slice() {
+                [id, identities, provider, user_id] if identities == "identities" => {
+                    users::unlink(&mut tenant.lock(), id, provider, user_id)
+                }
+                _ => Err(ApiError::new(StatusCode::NOT_FOUND, "Not Found")),
+            }
+        }
         (&Method::POST, "/jobs/users-exports") => jobs::create_export(tenant, body),
         (&Method::GET, p) if p.starts_with("/jobs/") => {
             let rest = &p["/jobs/".len()..];
@@ -909,7 +927,8 @@ fn as_declared(
         if success == StatusCode::NO_CONTENT {
             (success, None)
         } else {
-            (success, body)
+            let least = || crate::from_spec::least_answer(judge.spec(), template, method, success);
+            (success, body.or_else(least))
         }
     };
     let page = |status, body: Option<Value>| {

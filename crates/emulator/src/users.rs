@@ -288,6 +288,39 @@ pub fn insert(
     Ok(user)
 }
 
+/// `DELETE /users/{id}/identities/{provider}/{user_id}`: unlinks a secondary identity
+/// and answers the identities the user keeps, as the spec declares; the user's own
+/// (first) identity cannot be unlinked.
+pub fn unlink(store: &mut Store, id: &str, provider: &str, user_id: &str) -> ApiResult<Answer> {
+    let mut user = store.users.get(id).ok_or_else(user_not_found)?.value();
+    let identities = user
+        .get_mut("identities")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(user_not_found)?;
+    let named = |i: &Value| {
+        i.get("provider").and_then(Value::as_str) == Some(provider)
+            && i.get("user_id").map(|u| match u {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }) == Some(user_id.to_owned())
+    };
+    match identities.iter().position(named) {
+        Some(0) => {
+            return Err(ApiError::invalid_body(
+                "The main identity cannot be unlinked; delete the user instead",
+            ));
+        }
+        Some(at) => {
+            identities.remove(at);
+        }
+        None => {}
+    }
+    let kept = Value::Array(identities.clone());
+    let row = UserRow::from_value(&user).ok_or_else(user_not_found)?;
+    store.users.put(row);
+    Ok((StatusCode::OK, Some(kept)))
+}
+
 fn update(store: &mut Store, id: &str, patch: Map<String, Value>) -> ApiResult<Value> {
     let mut user = store.users.get(id).ok_or_else(user_not_found)?.value();
     for (k, v) in patch {

@@ -696,18 +696,22 @@ pub static CATALOG: &[Kind] = &[
         "/guardian/factors/push-notification/selected-provider",
         Put,
     ),
-    with_secrets(
-        // Whether APNs is on is read here and set through the push factor.
-        with_read_only(
-            singleton(
-                "guardian_push_apns",
-                "/guardian/factors/push-notification/providers/apns",
-                Patch,
+    // Whether APNs is on is read here and set through the push factor; its
+    // certificate is never read back.
+    Kind {
+        write_only: &["p12"],
+        ..with_secrets(
+            with_read_only(
+                singleton(
+                    "guardian_push_apns",
+                    "/guardian/factors/push-notification/providers/apns",
+                    Patch,
+                ),
+                &["enabled"],
             ),
-            &["enabled"],
-        ),
-        &["p12"],
-    ),
+            &["p12"],
+        )
+    },
     with_secrets(
         singleton(
             "guardian_push_sns",
@@ -1342,6 +1346,8 @@ pub static CATALOG: &[Kind] = &[
             "nodes[].config.components[].config.access_token",
             "nodes[].config.components[].config.credentials",
         ],
+        // The list's items have no nodes, start, ending, style or translations.
+        read_each: true,
         ..Kind::DEFAULT
     },
     Kind {
@@ -1357,6 +1363,8 @@ pub static CATALOG: &[Kind] = &[
         read_only: &["id", "created_at", "updated_at", "executed_at"],
         // An HTTP request action's basic-auth password.
         secrets: &["actions[].params.basic.password"],
+        // The list's items have no actions.
+        read_each: true,
         ..Kind::DEFAULT
     },
     // --- security and profiles ------------------------------------------------------
