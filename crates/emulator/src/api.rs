@@ -278,6 +278,9 @@ fn check_write(kind: &Kind, body: &Map<String, Value>, creating: bool) -> ApiRes
     Ok(())
 }
 
+/// The flag a create takes to make the object live at once, by kind.
+const LIVE_ON_CREATE: &[(&str, &str)] = &[("actions", "deploy"), ("action_modules", "publish")];
+
 /// Read-only fields a create still takes: those the spec's create body declares (checked
 /// by a test), and a rule's `stage`, which the spec leaves out but auth0-deploy-cli sends
 /// (`login_success`, the only stage) and tenants take.
@@ -387,6 +390,12 @@ fn collection(
                     })?,
                 (_, format) => ids::new_id(&mut store.rng, format).unwrap_or_default(),
             };
+            // Made live at once when the create says so (an action's `deploy`, a
+            // module's `publish`): an instruction, not a field the object keeps.
+            let live_now = LIVE_ON_CREATE
+                .iter()
+                .filter(|(k, _)| *k == kind.name)
+                .any(|(_, flag)| body.remove(*flag) == Some(Value::Bool(true)));
             let id_field = kind.id_field.unwrap_or("id");
             let mut object = Map::new();
             object.insert(id_field.to_owned(), json!(id));
@@ -418,7 +427,17 @@ fn collection(
                     "The {what} {id} already exists"
                 )));
             }
-            store.table(kind.name, scope).insert(id, object.clone());
+            store
+                .table(kind.name, scope)
+                .insert(id.clone(), object.clone());
+            if live_now {
+                go_live(store, kind, scope, &id)?;
+            }
+            let object = store
+                .table(kind.name, scope)
+                .get(&id)
+                .cloned()
+                .unwrap_or(object);
             Ok((status(kind.create_status), Some(redact(kind, object))))
         }
         Op::Update => {
@@ -500,10 +519,19 @@ fn go_live(store: &mut Store, kind: &'static Kind, scope: &str, id: &str) -> Api
             .and_then(Value::as_u64)
             .unwrap_or(0)
             + 1;
+        let dependencies = object
+            .get("dependencies")
+            .cloned()
+            .unwrap_or_else(|| json!([]));
         let version = json!({"id": version_id, "module_id": id, "version_number": number,
-            "code": object.get("code"), "dependencies": object.get("dependencies"), "created_at": stamp});
+            "code": object.get("code"), "dependencies": dependencies, "created_at": stamp});
+        // The module answers its latest version as a reference, without its module id.
+        let mut reference = version.clone();
+        if let Value::Object(r) = &mut reference {
+            r.remove("module_id");
+        }
         object.insert("latest_version_number".into(), json!(number));
-        object.insert("latest_version".into(), version.clone());
+        object.insert("latest_version".into(), reference);
         store
             .table(MODULE_VERSIONS, id)
             .insert(number.to_string(), version.clone());

@@ -412,6 +412,95 @@ pub fn complete(spec: &Value, template: &str, object: &mut Map<String, Value>) {
     }
 }
 
+/// A form's fields as the JSON body they stand for under `method template`'s request
+/// schema, as the platform reads a form: `a[b]=v` nests, a repeated field or `a[]`
+/// lists, and each value takes its field's type (a flag, a number, an object or list
+/// written as JSON); a field the schema does not know stays text, for the judge to
+/// refuse.
+pub fn form_body(
+    spec: &Value,
+    template: Option<&str>,
+    method: &Method,
+    fields: Vec<(String, String)>,
+) -> Value {
+    let schema = template.and_then(|t| {
+        let op = spec.pointer(&format!(
+            "/paths/{}/{}/requestBody/content",
+            escape(t),
+            method.as_str().to_lowercase()
+        ))?;
+        op.get("application/x-www-form-urlencoded")
+            .or(op.get("application/json"))?
+            .get("schema")
+    });
+    let field_schema = |path: &[&str]| -> Option<&Value> {
+        let mut at = resolve(spec, schema?);
+        for name in path {
+            at = resolve(spec, at.get("properties")?.get(*name)?);
+        }
+        Some(at)
+    };
+    let mut out = Value::Object(Map::new());
+    for (key, raw) in fields {
+        // `a[b][]` -> ["a", "b"], listed.
+        let listed = key.ends_with("[]");
+        let path: Vec<&str> = key
+            .trim_end_matches("[]")
+            .split(['[', ']'])
+            .filter(|p| !p.is_empty())
+            .collect();
+        let Some((last, parents)) = path.split_last() else {
+            continue;
+        };
+        let field = field_schema(&path);
+        let is_list = listed || field.and_then(|f| f.get("type")) == Some(&json!("array"));
+        let item = if is_list {
+            field.and_then(|f| f.get("items")).map(|i| resolve(spec, i))
+        } else {
+            field
+        };
+        let value = typed(&raw, item);
+        let mut slot = &mut out;
+        for p in parents {
+            slot = slot
+                .as_object_mut()
+                .map(|m| m.entry(*p).or_insert_with(|| json!({})))
+                .expect("made an object above");
+            if !slot.is_object() {
+                *slot = json!({});
+            }
+        }
+        let Some(map) = slot.as_object_mut() else {
+            continue;
+        };
+        if is_list {
+            match map.entry(*last).or_insert_with(|| json!([])) {
+                Value::Array(items) => items.push(value),
+                other => *other = json!([value]),
+            }
+        } else {
+            map.insert((*last).to_owned(), value);
+        }
+    }
+    out
+}
+
+/// `raw` as the type `schema` gives it, or as text.
+fn typed(raw: &str, schema: Option<&Value>) -> Value {
+    let ty = schema.and_then(|s| s.get("type")).and_then(Value::as_str);
+    match ty {
+        Some("boolean") => match raw {
+            "true" => json!(true),
+            "false" => json!(false),
+            _ => json!(raw),
+        },
+        Some("integer") => raw.parse::<i64>().map_or_else(|_| json!(raw), |n| json!(n)),
+        Some("number") => raw.parse::<f64>().map_or_else(|_| json!(raw), |n| json!(n)),
+        Some("object" | "array") => serde_json::from_str(raw).unwrap_or_else(|_| json!(raw)),
+        _ => json!(raw),
+    }
+}
+
 /// The statuses `method template` declares, in order.
 pub fn declared(spec: &Value, template: &str, method: &Method) -> Vec<StatusCode> {
     let mut codes: Vec<StatusCode> = spec

@@ -801,7 +801,12 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
     {
         return unavailable_answer(&path).into_response();
     }
-    let body = match read_json(req).await {
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let body = match read_body(req, form).await {
         Ok(body) => body,
         Err(e) => return e.into_response(),
     };
@@ -811,6 +816,17 @@ async fn api_request(tenant: &Arc<Tenant>, req: Request) -> Response {
     let operation = {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         judge.operation(&method, &segments)
+    };
+    // A form-encoded body (the spec takes one wherever it takes JSON) read as the JSON
+    // it stands for, each value converted to the type its field has.
+    let body = match body {
+        Sent::Json(body) => body,
+        Sent::Form(fields) => Some(crate::from_spec::form_body(
+            judge.spec(),
+            operation,
+            &method,
+            fields,
+        )),
     };
     // The spec judges every body before a handler sees it, as Auth0's validation does.
     if let (Some(b), Some(template)) = (&body, operation)
@@ -995,7 +1011,13 @@ fn answer(result: Result<api::Answer, ApiError>) -> Response {
     }
 }
 
-async fn read_json(req: Request) -> Result<Option<Value>, ApiError> {
+/// A request's body: JSON (or none), or the fields of a form.
+enum Sent {
+    Json(Option<Value>),
+    Form(Vec<(String, String)>),
+}
+
+async fn read_body(req: Request, form: bool) -> Result<Sent, ApiError> {
     let bytes = axum::body::to_bytes(req.into_body(), 1024 * 1024)
         .await
         .map_err(|_| {
@@ -1005,14 +1027,21 @@ async fn read_json(req: Request) -> Result<Option<Value>, ApiError> {
             )
         })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
+        return Ok(Sent::Json(None));
     }
-    serde_json::from_slice(&bytes).map(Some).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "Invalid request payload JSON format",
-        )
-    })
+    if form {
+        let fields = form_urlencoded::parse(&bytes).into_owned().collect();
+        return Ok(Sent::Form(fields));
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map(Sent::Json)
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "Invalid request payload JSON format",
+            )
+        })
 }
 
 async fn read_import(req: Request) -> Result<jobs::ImportRequest, ApiError> {
