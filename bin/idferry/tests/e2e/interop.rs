@@ -135,6 +135,21 @@ fn named(v: &mut Value, names: &HashMap<String, String>) {
     idferry_model::record::map_strings(v, &mut |s| names.get(s).cloned());
 }
 
+/// Lists whose order the API does not define, by file prefix, key and the field they
+/// are put in order by: an organization's connections are listed in the order the
+/// tenant added them, which a restore does not promise to keep (one run in several
+/// added acme-okta first).
+const ORDER_FREE: &[(&str, &str, &str)] = &[("organizations/", "connections", "name")];
+
+/// `v`, of the file `name`, with the lists of [`ORDER_FREE`] put in order.
+fn in_any_order(name: &str, v: &mut Value) {
+    for (prefix, key, by) in ORDER_FREE {
+        if let (true, Some(Value::Array(items))) = (name.starts_with(prefix), v.get_mut(*key)) {
+            items.sort_by_cached_key(|i| i.get(*by).map(Value::to_string).unwrap_or_default());
+        }
+    }
+}
+
 /// Every file of an a0deploy directory export, by path: JSON parsed (so that key order
 /// does not count) without timestamps and with ids named, other files (code, HTML) as
 /// text.
@@ -159,6 +174,7 @@ fn tree(root: &Path, names: &HashMap<String, String>) -> BTreeMap<String, Value>
                     .unwrap_or_else(|e| panic!("{name} is not JSON: {e}"));
                 without_made_up(&mut v);
                 named(&mut v, names);
+                in_any_order(&name, &mut v);
                 v
             } else {
                 Value::String(text)
