@@ -1064,29 +1064,16 @@ fn singleton(
     }
 }
 
-/// Settings a write may give in minutes that a tenant keeps, and answers, in hours:
-/// auth0-deploy-cli writes every session lifetime in minutes, and a tenant's read
-/// gives back `session_lifetime`, never the minutes (auth0-deploy-cli issue 1110).
-const IN_MINUTES: &[(&str, &str)] = &[
-    ("session_lifetime_in_minutes", "session_lifetime"),
-    ("idle_session_lifetime_in_minutes", "idle_session_lifetime"),
-    (
-        "ephemeral_session_lifetime_in_minutes",
-        "ephemeral_session_lifetime",
-    ),
-    (
-        "idle_ephemeral_session_lifetime_in_minutes",
-        "idle_ephemeral_session_lifetime",
-    ),
-];
-
-/// `body` with each of [`IN_MINUTES`] put in hours (a whole number where it is one).
+/// `body` with each session lifetime given in minutes (`judge::SESSION_MINUTES`) put in
+/// hours, as a tenant keeps and answers it (a whole number where it is one): a tenant's
+/// read gives back `session_lifetime`, never the minutes (auth0-deploy-cli issue 1110).
 fn in_hours(mut body: Value) -> Value {
     let Value::Object(map) = &mut body else {
         return body;
     };
-    for (minutes, hours) in IN_MINUTES {
-        let Some(m) = map.remove(*minutes) else {
+    for minutes in crate::judge::SESSION_MINUTES {
+        let (Some(hours), Some(m)) = (minutes.strip_suffix("_in_minutes"), map.remove(*minutes))
+        else {
             continue;
         };
         let value = match m.as_f64() {
@@ -1094,7 +1081,7 @@ fn in_hours(mut body: Value) -> Value {
             Some(m) => json!(m / 60.0),
             None => m,
         };
-        map.insert((*hours).to_owned(), value);
+        map.insert(hours.to_owned(), value);
     }
     body
 }

@@ -21,35 +21,33 @@ pub struct Judge {
     validators: Mutex<Validators>,
 }
 
-/// Fields a platform takes that its spec's request schema leaves out: (schema, field,
-/// the field's schema), each with why it is added. A debt of the spec, named here.
-type Additions = &'static [(&'static str, &'static str, &'static str)];
+/// Fields a platform takes that its spec's request schema leaves out: (schema, fields,
+/// the fields' schema), each with why it is added. A debt of the spec, named here.
+type Additions = &'static [(&'static str, &'static [&'static str], &'static str)];
+
+/// Session lifetimes a tenant's settings take in minutes, though the spec lists only
+/// the hours: auth0-deploy-cli writes them so (it turns every `*session_lifetime` in
+/// hours into these), and tenants take them and keep them in hours
+/// (`api::in_hours`).
+pub const SESSION_MINUTES: &[&str] = &[
+    "session_lifetime_in_minutes",
+    "idle_session_lifetime_in_minutes",
+    "ephemeral_session_lifetime_in_minutes",
+    "idle_ephemeral_session_lifetime_in_minutes",
+];
 
 /// Auth0 takes these though the spec does not list them.
 const AUTH0_ADDITIONS: Additions = &[
     // auth0-deploy-cli sends a rule's stage (`login_success`, the only one) and tenants
     // take it; the spec's create body lacks it.
-    ("CreateRuleRequestContent", "stage", r#"{"type": "string"}"#),
-    // auth0-deploy-cli writes session lifetimes in minutes (it turns every
-    // `*session_lifetime` in hours into these), and tenants take them.
     (
-        "UpdateTenantSettingsRequestContent",
-        "session_lifetime_in_minutes",
-        r#"{"type": "integer", "minimum": 1}"#,
+        "CreateRuleRequestContent",
+        &["stage"],
+        r#"{"type": "string"}"#,
     ),
     (
         "UpdateTenantSettingsRequestContent",
-        "idle_session_lifetime_in_minutes",
-        r#"{"type": "integer", "minimum": 1}"#,
-    ),
-    (
-        "UpdateTenantSettingsRequestContent",
-        "ephemeral_session_lifetime_in_minutes",
-        r#"{"type": "integer", "minimum": 1}"#,
-    ),
-    (
-        "UpdateTenantSettingsRequestContent",
-        "idle_ephemeral_session_lifetime_in_minutes",
+        SESSION_MINUTES,
         r#"{"type": "integer", "minimum": 1}"#,
     ),
 ];
@@ -66,12 +64,14 @@ impl Judge {
             spec: LazyLock::new(Box::new(move || {
                 let mut spec: Value = serde_json::from_str(text).unwrap_or(Value::Null);
                 any_of(&mut spec);
-                for (schema, field, def) in additions {
+                for (schema, fields, def) in additions {
                     if let (Some(Value::Object(props)), Ok(def)) = (
                         spec.pointer_mut(&format!("/components/schemas/{schema}/properties")),
                         serde_json::from_str::<Value>(def),
                     ) {
-                        props.insert((*field).to_owned(), def);
+                        for field in *fields {
+                            props.insert((*field).to_owned(), def.clone());
+                        }
                     }
                 }
                 spec

@@ -217,12 +217,27 @@ fn secret_fields(
     seen: &mut Vec<String>,
     out: &mut BTreeSet<String>,
 ) {
+    fields_where(spec, node, path, seen, out, &|name, write_only| {
+        write_only || names_a_secret(name)
+    });
+}
+
+/// Paths (`a.b`, `a[].b`) of the fields under `node` that `hit` picks, by name and
+/// whether the spec marks them `writeOnly`; a field picked is not walked further.
+fn fields_where(
+    spec: &Value,
+    node: &Value,
+    path: &str,
+    seen: &mut Vec<String>,
+    out: &mut BTreeSet<String>,
+    hit: &dyn Fn(&str, bool) -> bool,
+) {
     if let Some(r) = node.get("$ref").and_then(Value::as_str) {
         if seen.iter().any(|s| s == r) || seen.len() > 12 {
             return;
         }
         seen.push(r.to_owned());
-        secret_fields(spec, resolve(spec, node), path, seen, out);
+        fields_where(spec, resolve(spec, node), path, seen, out, hit);
         seen.pop();
         return;
     }
@@ -233,11 +248,11 @@ fn secret_fields(
             .into_iter()
             .flatten()
         {
-            secret_fields(spec, alt, path, seen, out);
+            fields_where(spec, alt, path, seen, out, hit);
         }
     }
     if let Some(items) = node.get("items") {
-        secret_fields(spec, items, &format!("{path}[]"), seen, out);
+        fields_where(spec, items, &format!("{path}[]"), seen, out, hit);
     }
     for (name, field) in node
         .get("properties")
@@ -251,10 +266,10 @@ fn secret_fields(
             format!("{path}.{name}")
         };
         let write_only = resolve(spec, field).get("writeOnly") == Some(&Value::Bool(true));
-        if write_only || names_a_secret(name) {
+        if hit(name, write_only) {
             out.insert(at);
         } else {
-            secret_fields(spec, field, &at, seen, out);
+            fields_where(spec, field, &at, seen, out, hit);
         }
     }
 }
@@ -336,11 +351,10 @@ fn every_secret_the_spec_names_is_a_catalog_secret() {
         }
     }
     assert!(found > 30, "the spec's secrets were found: {found}");
-    assert!(
-        missing.is_empty(),
+    none_of(
+        &missing,
         "fields the spec marks write-only or names as credentials, neither a catalog secret \
-         nor listed as no secret (with why) in this test:\n{}",
-        missing.join("\n")
+         nor listed as no secret (with why) in this test:",
     );
 }
 
@@ -587,10 +601,9 @@ fn fields_an_update_takes_are_not_read_only() {
             }
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "read-only in the catalog, taken by the spec's update:\n{}",
-        wrong.join("\n")
+    none_of(
+        &wrong,
+        "read-only in the catalog, taken by the spec's update:",
     );
 }
 
@@ -635,10 +648,9 @@ fn a_backup_reads_every_field_the_object_has() {
             needless.push(kind.name);
         }
     }
-    assert!(
-        short.is_empty(),
-        "a backup would miss what these lists leave out (set read_each):\n{}",
-        short.join("\n")
+    none_of(
+        &short,
+        "a backup would miss what these lists leave out (set read_each):",
     );
     assert!(needless.is_empty(), "read each needlessly: {needless:?}");
 }
@@ -673,56 +685,10 @@ fn secrets_no_read_answers_are_write_only() {
             }
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "secrets no read answers, not write-only in the catalog:\n{}",
-        wrong.join("\n")
+    none_of(
+        &wrong,
+        "secrets no read answers, not write-only in the catalog:",
     );
-}
-
-/// The paths under `schema` the spec marks `writeOnly`, as the catalog writes fields
-/// (`destination.configuration.webhook_authorization.token`, `secrets[].value`).
-fn write_only_paths(
-    spec: &Value,
-    schema: &Value,
-    at: &str,
-    depth: usize,
-    out: &mut BTreeSet<String>,
-) {
-    let schema = resolve(spec, schema);
-    if depth > 8 {
-        return;
-    }
-    for key in ["anyOf", "oneOf", "allOf"] {
-        for alt in schema
-            .get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            write_only_paths(spec, alt, at, depth + 1, out);
-        }
-    }
-    if let Some(items) = schema.get("items") {
-        write_only_paths(spec, items, &format!("{at}[]"), depth + 1, out);
-    }
-    for (name, prop) in schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        let path = if at.is_empty() {
-            name.clone()
-        } else {
-            format!("{at}.{name}")
-        };
-        if resolve(spec, prop).get("writeOnly") == Some(&Value::Bool(true)) {
-            out.insert(path);
-        } else {
-            write_only_paths(spec, prop, &path, depth + 1, out);
-        }
-    }
 }
 
 /// What the spec marks write-only in a kind's write bodies is write-only in the
@@ -739,7 +705,7 @@ fn fields_the_spec_marks_write_only_are_write_only() {
             if let Some(body) = spec["paths"][w.path][method.as_str()]
                 .pointer("/requestBody/content/application~1json/schema")
             {
-                write_only_paths(&spec, body, "", 0, &mut marked);
+                fields_where(&spec, body, "", &mut Vec::new(), &mut marked, &|_, w| w);
             }
         }
         for path in marked {
@@ -753,9 +719,10 @@ fn fields_the_spec_marks_write_only_are_write_only() {
             }
         }
     }
-    assert!(
-        missing.is_empty(),
-        "write-only in the spec, not in the catalog:\n{}",
-        missing.join("\n")
-    );
+    none_of(&missing, "write-only in the spec, not in the catalog:");
+}
+
+/// Fails naming every entry of `found`, under `what`, unless there is none.
+fn none_of(found: &[String], what: &str) {
+    assert!(found.is_empty(), "{what}\n{}", found.join("\n"));
 }

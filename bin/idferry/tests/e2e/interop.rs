@@ -492,6 +492,31 @@ async fn a_tenant_file_of_every_kind_a0deploy_handles_goes_in_comes_out_and_is_r
     same_to_a0deploy(&p, "acme-staging", "acme-qa").await;
 }
 
+/// Runs the SDK script `script` (in `tests/e2e/npm`) against `tenant` of `p` over HTTPS;
+/// its report.
+async fn sdk_script(p: &Pair, tenant: &str, script: &str) -> Value {
+    let tools = tokio::task::spawn_blocking(crate::tools::npm_tools)
+        .await
+        .unwrap();
+    let t = p.emu.tenant(tenant).unwrap();
+    let output = tokio::process::Command::new("node")
+        .arg(
+            crate::common::repo()
+                .join("bin/idferry/tests/e2e/npm")
+                .join(script),
+        )
+        .env("AUTH0_DOMAIN", t.base_url.strip_prefix("https://").unwrap())
+        .env("AUTH0_TOKEN", &t.static_token)
+        .env("NODE_EXTRA_CA_CERTS", p.certificate.as_ref().unwrap())
+        .env("NODE_PATH", tools.join("node_modules"))
+        .output()
+        .await
+        .expect("node runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{script}: {stderr}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// SDK list calls and the catalog kind each reads.
 const SDK_LISTS: &[(&str, &str)] = &[
     ("actions.list", "actions"),
@@ -522,25 +547,11 @@ const SDK_LISTS: &[(&str, &str)] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_sdk_reads_every_kind_through_its_own_paging() {
-    let tools = tokio::task::spawn_blocking(crate::tools::npm_tools)
-        .await
-        .unwrap();
     // Fewer than the 1000 users offset paging reaches (the SDK pages users by offset;
     // past 1000 Auth0, and the emulator, refuse: an export job is the way).
     let p = Pair::tls(300, &[]).await;
     let t = p.emu.tenant("acme-prod").unwrap();
-    let output = tokio::process::Command::new("node")
-        .arg(crate::common::repo().join("bin/idferry/tests/e2e/npm/sdk-reads.cjs"))
-        .env("AUTH0_DOMAIN", t.base_url.strip_prefix("https://").unwrap())
-        .env("AUTH0_TOKEN", &t.static_token)
-        .env("NODE_EXTRA_CA_CERTS", p.certificate.as_ref().unwrap())
-        .env("NODE_PATH", tools.join("node_modules"))
-        .output()
-        .await
-        .expect("node runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the SDK script: {stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = sdk_script(&p, "acme-prod", "sdk-reads.cjs").await;
     let calls = report["calls"].as_array().unwrap();
     let mut outside_the_spec = Vec::new();
     let mut failed = Vec::new();
@@ -610,23 +621,8 @@ const SDK_LACKS: &[(&str, &str)] = &[(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_sdk_creates_reads_lists_updates_and_deletes_every_kind_and_runs_jobs() {
-    let tools = tokio::task::spawn_blocking(crate::tools::npm_tools)
-        .await
-        .unwrap();
     let p = Pair::tls(0, &[]).await;
-    let t = p.emu.tenant("acme-staging").unwrap();
-    let output = tokio::process::Command::new("node")
-        .arg(crate::common::repo().join("bin/idferry/tests/e2e/npm/sdk-every-kind.cjs"))
-        .env("AUTH0_DOMAIN", t.base_url.strip_prefix("https://").unwrap())
-        .env("AUTH0_TOKEN", &t.static_token)
-        .env("NODE_EXTRA_CA_CERTS", p.certificate.as_ref().unwrap())
-        .env("NODE_PATH", tools.join("node_modules"))
-        .output()
-        .await
-        .expect("node runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the SDK script: {stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = sdk_script(&p, "acme-staging", "sdk-every-kind.cjs").await;
     let kinds = report["kinds"].as_object().unwrap();
     let mut failed = Vec::new();
     let mut operations = 0;
