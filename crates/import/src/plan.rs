@@ -443,6 +443,14 @@ pub fn plan(source: &State, target: &State, values: &Values, options: &PlanOptio
         }
         planner.children_written(kind);
     }
+    // Children this restore never writes (their kind left out): the field naming them
+    // is left out too, said so.
+    for w in std::mem::take(&mut planner.waiting) {
+        planner.plan.notes.push(format!(
+            "{}: its {} names its {}, which this restore does not write: left out (restore them too, or set it in the target)",
+            w.name, w.field, w.children
+        ));
+    }
     for u in &source.unavailable {
         planner.plan.notes.push(format!(
             "{}: not in the source, whose tenant did not offer it when backed up (it answered {}: {}); the target's are left as they are",
@@ -2758,7 +2766,7 @@ mod tests {
         assert!(body.get("token_endpoint_auth_method").is_none(), "{body}");
         let client_id = create.new_id.clone().unwrap().1;
         let unset = p.steps[1].request.as_ref().unwrap();
-        assert_eq!(unset.ids, [client_id.clone()]);
+        assert_eq!(unset.ids.as_slice(), std::slice::from_ref(&client_id));
         assert_eq!(
             unset.body,
             Some(json!({"token_endpoint_auth_method": null}))
