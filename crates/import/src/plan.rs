@@ -1209,6 +1209,21 @@ impl Planner<'_> {
                     })
                     .unwrap_or_default(),
                 None if *path == "*" => continue,
+                // One kind of object has it: asked for where its sibling says so.
+                None if !kind.write_only_when.iter().all(|(f, sibling, want)| {
+                    f != path || {
+                        let at = path.rsplit_once('.').map_or("", |(parent, _)| parent);
+                        let sibling = if at.is_empty() {
+                            (*sibling).to_owned()
+                        } else {
+                            format!("{at}.{sibling}")
+                        };
+                        values_at(record, &sibling).first().and_then(|v| v.as_str()) == Some(*want)
+                    }
+                }) =>
+                {
+                    continue;
+                }
                 None => vec![((*path).to_owned(), None)],
             };
             for (field, item_name) in slots {
@@ -2785,6 +2800,33 @@ mod tests {
             Some(
                 json!({"client_authentication_methods": {"private_key_jwt": {"credentials": [{"id": key_id}]}}})
             )
+        );
+    }
+
+    #[test]
+    fn a_write_only_field_one_kind_of_object_has_is_asked_for_there_only() {
+        // A webhook holds a token, a password or a header value, by its method: a
+        // bearer stream needs its token, not the other two.
+        let mut source = State::default();
+        source.push(
+            kind("event_streams"),
+            item(
+                json!({"id": "est_0123456789abcdefghijkl", "name": "user-events",
+                "destination": {"type": "webhook", "configuration": {
+                    "webhook_endpoint": "https://events.example.com/",
+                    "webhook_authorization": {"method": "bearer"}}}}),
+            ),
+        );
+        let p = plan(
+            &source,
+            &State::default(),
+            &Values::none(),
+            &PlanOptions::default(),
+        );
+        let needed: Vec<String> = p.needed_values.iter().map(|n| n.field.clone()).collect();
+        assert_eq!(
+            needed,
+            ["destination.configuration.webhook_authorization.token"]
         );
     }
 }

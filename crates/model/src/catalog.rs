@@ -260,6 +260,11 @@ pub struct Kind {
     /// Secret fields the API accepts but never returns: a backup cannot hold them, so a
     /// restore must be given them.
     pub write_only: &'static [&'static str],
+    /// Write-only fields that only one kind of object has, by (field, its sibling, the
+    /// sibling's value): a restore asks for the field only where the sibling has that
+    /// value (an event stream's webhook holds a token, a password or a header value,
+    /// by its `method`).
+    pub write_only_when: &'static [(&'static str, &'static str, &'static str)],
     /// Secret fields the platform makes up when a create leaves them out (a client's
     /// secret): restored from a snapshot without secrets, the object gets new ones.
     pub generated: &'static [&'static str],
@@ -321,6 +326,7 @@ impl Kind {
         read_only: &["id", "created_at", "updated_at"],
         secrets: &[],
         write_only: &[],
+        write_only_when: &[],
         generated: &[],
         after_create: &[],
         go_live: None,
@@ -1296,6 +1302,29 @@ pub static CATALOG: &[Kind] = &[
         id_format: Prefixed("est_", 22),
         required: &["destination"],
         secrets: &["destination.configuration.webhook_authorization"],
+        // A webhook's credential, one of three by its method, is never read back.
+        write_only: &[
+            "destination.configuration.webhook_authorization.token",
+            "destination.configuration.webhook_authorization.password",
+            "destination.configuration.webhook_authorization.header_value",
+        ],
+        write_only_when: &[
+            (
+                "destination.configuration.webhook_authorization.token",
+                "method",
+                "bearer",
+            ),
+            (
+                "destination.configuration.webhook_authorization.password",
+                "method",
+                "basic",
+            ),
+            (
+                "destination.configuration.webhook_authorization.header_value",
+                "method",
+                "custom_header",
+            ),
+        ],
         ..Kind::DEFAULT
     },
     Kind {

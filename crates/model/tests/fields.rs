@@ -708,13 +708,16 @@ fn fields_the_spec_marks_write_only_are_write_only() {
                 fields_where(&spec, body, "", &mut Vec::new(), &mut marked, &|_, w| w);
             }
         }
+        for (field, ..) in kind.write_only_when {
+            if !kind.write_only.contains(field) {
+                missing.push(format!(
+                    "{} {field} (write_only_when, not write_only)",
+                    kind.name
+                ));
+            }
+        }
         for path in marked {
-            // A debt, named: a webhook's credential is one of three by its `method`;
-            // as write-only, a restore would ask for all three of every stream. Kept a
-            // readable secret until write-only fields can depend on a sibling.
-            let debt = kind.name == "event_streams"
-                && path.starts_with("destination.configuration.webhook_authorization.");
-            if !debt && !kind.write_only.iter().any(|w| covers(w, &path)) {
+            if !kind.write_only.iter().any(|w| covers(w, &path)) {
                 missing.push(format!("{} {path}", kind.name));
             }
         }
