@@ -67,6 +67,10 @@ pub struct TransformBench {
     /// Lines per batch.
     #[arg(long, default_value_t = idferry_transform::EngineOptions::default().batch)]
     pub batch: usize,
+    /// Times to run the transform and the bare zstd round trips (in turn); the medians
+    /// are compared, and the fastest and slowest runs shown.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
@@ -528,6 +532,9 @@ fn zstd_writer(path: &std::path::Path) -> anyhow::Result<idferry_transform::code
 }
 
 fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
     let scratch = tempfile::Builder::new()
         .prefix("idferry-bench-")
         .tempdir()?;
@@ -546,29 +553,26 @@ fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
         })
     })?;
     let output = scratch.path().join("out.ndjson.zst");
-    eprintln!("transforming...");
-    let started = Instant::now();
-    let reader = idferry_transform::codec::open_input(Some(&input))?;
-    let mut out = idferry_transform::codec::Output::create(Some(&output), args.zstd_level)?;
-    let options = idferry_transform::EngineOptions {
-        batch: args.batch,
-        ..Default::default()
+    let run_transform = || -> anyhow::Result<(idferry_transform::Stats, f64)> {
+        let started = Instant::now();
+        let reader = idferry_transform::codec::open_input(Some(&input))?;
+        let mut out = idferry_transform::codec::Output::create(Some(&output), args.zstd_level)?;
+        let options = idferry_transform::EngineOptions {
+            batch: args.batch,
+            ..Default::default()
+        };
+        let stats = idferry_transform::run(&mapping, &options, reader, &mut out, None)?;
+        out.finish()?;
+        Ok((stats, started.elapsed().as_secs_f64()))
     };
-    let stats = idferry_transform::run(&mapping, &options, reader, &mut out, None)?;
-    out.finish()?;
-    let secs = started.elapsed().as_secs_f64();
-    let rss = peak_rss_bytes();
-    let rate = stats.read as f64 / secs;
-    let mb_s = stats.bytes_in as f64 / secs / 1e6;
-
     // The floor: the same input decompressed and compressed again by the zstd CLI (two
     // processes, so both cores), with no transform at all; at the output's level, and at
     // level 3, the yardstick the performance issue names.
+    let zstd = which("zstd");
     let round_trip = |level: i32| -> anyhow::Result<Option<f64>> {
-        if !which("zstd") {
+        if !zstd {
             return Ok(None);
         }
-        eprintln!("running zstd -dc | zstd -{level} on the same input...");
         let started = Instant::now();
         let script = format!(
             "zstd -dc {} | zstd -{level} -q -f -o {}",
@@ -582,14 +586,29 @@ fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
             .success();
         Ok(ok.then(|| started.elapsed().as_secs_f64()))
     };
-    let zstd_secs = round_trip(args.zstd_level)?;
-    let zstd3_secs = if args.zstd_level == 3 {
-        zstd_secs
-    } else {
-        round_trip(3)?
-    };
+    // Each run times the three in turn, so that a slow moment of the machine falls on
+    // all of them alike; the medians are compared.
+    let (mut ours, mut bare, mut bare3) = (Vec::new(), Vec::new(), Vec::new());
+    let mut stats = idferry_transform::Stats::default();
+    for run in 1..=args.runs {
+        eprintln!(
+            "run {run}/{}: transforming, then zstd -dc | zstd -{} and zstd -3 of the same input...",
+            args.runs, args.zstd_level
+        );
+        let (s, secs) = run_transform()?;
+        stats = s;
+        ours.push(secs);
+        bare.extend(round_trip(args.zstd_level)?);
+        if args.zstd_level != 3 {
+            bare3.extend(round_trip(3)?);
+        }
+    }
+    if args.zstd_level == 3 {
+        bare3.clone_from(&bare);
+    }
+    let rss = peak_rss_bytes();
     let jq_secs = if args.jq.exists() && which("jq") {
-        eprintln!("running jq on the same input...");
+        eprintln!("running jq on the same input (once: it is slow)...");
         let started = Instant::now();
         let script = format!(
             "zstd -dc {} | jq -c -f {} | zstd -3 -q -o {}",
@@ -606,8 +625,16 @@ fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let (secs, fastest, slowest) = spread(&ours);
+    let rate = stats.read as f64 / secs;
+    let mb_s = stats.bytes_in as f64 / secs / 1e6;
+    let zstd_secs = (!bare.is_empty()).then(|| spread(&bare).0);
+    let zstd3_secs = (!bare3.is_empty()).then(|| spread(&bare3).0);
     let figures = json!({
-        "records": stats.read, "written": stats.written, "seconds": secs, "records_per_second": rate,
+        "records": stats.read, "written": stats.written, "runs": args.runs,
+        "seconds": secs, "seconds_each_run": ours, "records_per_second": rate,
+        "records_per_second_fastest_run": stats.read as f64 / fastest,
+        "records_per_second_slowest_run": stats.read as f64 / slowest,
         "mb_per_second_in": mb_s, "peak_rss_bytes": rss, "jq_seconds": jq_secs,
         "jq_records_per_second": jq_secs.map(|s| stats.read as f64 / s),
         "speedup_vs_jq": jq_secs.map(|s| s / secs),
@@ -618,13 +645,29 @@ fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{figures}");
     } else {
+        let runs = if args.runs > 1 {
+            format!(" (median of {} runs)", args.runs)
+        } else {
+            String::new()
+        };
         println!(
-            "records           {} read, {} written in {secs:.2}s",
+            "records           {} read, {} written in {secs:.2}s{runs}",
             stats.read, stats.written
         );
         println!(
             "throughput        {rate:.0} records/s, {mb_s:.1} MB/s of ndjson (zst in and out)"
         );
+        if args.runs > 1 {
+            println!(
+                "runs              {:.0} to {:.0} records/s ({})",
+                stats.read as f64 / slowest,
+                stats.read as f64 / fastest,
+                ours.iter()
+                    .map(|s| format!("{s:.2}s"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+        }
         println!(
             "peak RSS          {}",
             rss.map_or("unknown".into(), idferry_model::units::human_bytes)
@@ -656,6 +699,19 @@ fn transform(args: TransformBench) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The median, fastest and slowest of some timings (not empty).
+fn spread(secs: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = secs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    (median, sorted[0], sorted[n - 1])
 }
 
 fn which(program: &str) -> bool {

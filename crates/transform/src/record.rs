@@ -702,8 +702,8 @@ impl<'a> Scanner<'a> {
         if matches!(self.peek(), Some(b'0'..=b'9')) {
             return None; // a leading zero
         }
-        let token = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
         if float {
+            let token = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
             let value: Value = serde_json::from_str(token).ok()?;
             // What serde_json writes for it (a Value compared with a str would compare
             // strings, not the number's text).
@@ -713,11 +713,12 @@ impl<'a> Scanner<'a> {
         if negative && self.bytes[digits..integer_end] == *b"0" {
             return None;
         }
-        if integer_end - digits >= 19
-            && token.parse::<i64>().is_err()
-            && token.parse::<u64>().is_err()
-        {
-            return None; // beyond 64 bits: the strict reader carries it
+        // Only a long integer is read as text (its digits are ASCII, checked above).
+        if integer_end - digits >= 19 {
+            let token = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
+            if token.parse::<i64>().is_err() && token.parse::<u64>().is_err() {
+                return None; // beyond 64 bits: the strict reader carries it
+            }
         }
         Some(())
     }
