@@ -20,7 +20,7 @@ use idferry_import::users::{
 use idferry_import::{ImportError, State, Values, apply};
 use idferry_model::Silent;
 use idferry_pipeline::Source;
-use idferry_pipeline::platforms::auth0::sinks::{import_profile, shape_user};
+use idferry_platform_auth0::sinks::{import_profile, shape_user};
 use serde_json::json;
 
 use crate::bench::MigrateBench;

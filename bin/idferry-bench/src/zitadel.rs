@@ -44,16 +44,14 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
     let into = idferry_zitadel::Client::new(&zitadel, Default::default())?;
 
     // The users as the pipeline shapes them (no hashes: they change no request).
-    let profile =
-        idferry_transform::profiles::profile(idferry_pipeline::platforms::zitadel::sinks::PROFILE)?;
+    let profile = idferry_transform::profiles::profile(idferry_platform_zitadel::sinks::PROFILE)?;
     let mut users = Vec::with_capacity(args.users);
     let mut stream = Source::Tenant(from.clone()).users(&Silent).await?;
     while let Some(user) = stream.next().await {
         let user = user?;
         let source_id = user["user_id"].as_str().unwrap_or_default().to_owned();
-        let shaped =
-            idferry_pipeline::platforms::zitadel::sinks::shape_user(&[], &profile, None, user)
-                .map_err(anyhow::Error::msg)?;
+        let shaped = idferry_platform_zitadel::sinks::shape_user(&[], &profile, None, user)
+            .map_err(anyhow::Error::msg)?;
         if let Some(shaped) = shaped {
             users.push(SourceUser {
                 source_id,

@@ -355,7 +355,10 @@ fn inspect(reader: &SnapshotReader, as_json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let name = reader.path().display().to_string();
-    if let Some(warning) = idferry_pipeline::platforms::auth0::source::users_warning(&name, &m) {
+    let warnings = idferry_pipeline::platforms::named(&m.platform)
+        .map(|p| p.snapshot_warnings(&name, &m))
+        .unwrap_or_default();
+    for warning in warnings {
         out!("warning     {warning}");
     }
     // What the manifest says is worth what the members are: every one is checked.

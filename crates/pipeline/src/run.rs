@@ -15,9 +15,9 @@ use idferry_store::{Fetched, Store};
 use idferry_transform::Mapping;
 use serde::Serialize;
 
+use crate::Source;
 use crate::error::PipelineError;
 use crate::journal::{Journal, StageRow, Status};
-use crate::platforms::auth0::source::Source;
 use crate::platforms::{self, From, RestoreJob, UsersJob};
 use crate::progress::Prefixed;
 use crate::results::{Extracted, MembershipsGiven, Snapshotted, UsersImported};

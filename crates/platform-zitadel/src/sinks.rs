@@ -20,11 +20,11 @@ use idferry_zitadel::users::{
 };
 use serde_json::{Value, json};
 
-use crate::error::{ObjectFailure, PipelineError};
-use crate::journal::{Journal, UnitChunks};
-use crate::platforms::auth0::source::Source;
-use crate::results::{Extracted, Restored};
-use crate::stages::Shaped;
+use idferry_platform::Source;
+use idferry_platform::error::{ObjectFailure, PipelineError};
+use idferry_platform::journal::{Journal, UnitChunks};
+use idferry_platform::results::{Extracted, Restored};
+use idferry_platform::sinks::Shaped;
 
 /// The profile users go through after the pipeline's mappings.
 pub const PROFILE: &str = "auth0-to-zitadel";
@@ -95,9 +95,9 @@ pub async fn extract(
 ) -> Result<Extracted, PipelineError> {
     let profile = idferry_transform::profiles::profile(PROFILE)?;
     // The report starts here (a rerun of this step starts it again); later steps add.
-    let report = Report::new(crate::stages::open_report(report, true)?);
+    let report = Report::new(idferry_platform::sinks::open_report(report, true)?);
     let mut usernames: HashMap<String, String> = HashMap::new();
-    crate::stages::extract(source, spool, report, progress, |user| {
+    idferry_platform::sinks::extract(source, spool, report, progress, |user| {
         let source_id = user
             .get("user_id")
             .and_then(Value::as_str)
@@ -152,13 +152,16 @@ pub async fn extract(
 
 /// The spooled users, in order.
 fn read_spool(spool: &Path) -> Result<Vec<SourceUser>, PipelineError> {
-    crate::spool::read(spool)
+    idferry_platform::spool::read(spool)
 }
 
 /// The run journal's chunk rows, as batches of a ZITADEL import.
-impl BatchJournal for UnitChunks {
+struct Batches(UnitChunks);
+
+impl BatchJournal for Batches {
     fn state(&mut self, n: u64) -> idferry_zitadel::Result<BatchState> {
-        let state = idferry_import::users::ChunkJournal::state(self, n).map_err(journal_error)?;
+        let state =
+            idferry_import::users::ChunkJournal::state(&mut self.0, n).map_err(journal_error)?;
         Ok(match state {
             ChunkState::New => BatchState::New,
             ChunkState::Done(c) => BatchState::Done(c),
@@ -167,12 +170,12 @@ impl BatchJournal for UnitChunks {
     }
 
     fn sending(&mut self, n: u64) -> idferry_zitadel::Result<()> {
-        idferry_import::users::ChunkJournal::sending(self, n, &format!("batch-{n}"))
+        idferry_import::users::ChunkJournal::sending(&mut self.0, n, &format!("batch-{n}"))
             .map_err(journal_error)
     }
 
     fn done(&mut self, n: u64, counts: Counts) -> idferry_zitadel::Result<()> {
-        idferry_import::users::ChunkJournal::done(self, n, counts).map_err(journal_error)
+        idferry_import::users::ChunkJournal::done(&mut self.0, n, counts).map_err(journal_error)
     }
 }
 
@@ -206,12 +209,12 @@ pub async fn import(
         }
     }
     let org_id = zusers::ensure_org(sink.target, &sink.org).await?;
-    let mut report = crate::stages::append(&sink.report)?;
-    let mut chunks = UnitChunks {
+    let mut report = idferry_platform::sinks::append(&sink.report)?;
+    let mut chunks = Batches(UnitChunks {
         journal,
         unit: unit.to_owned(),
         stage: stage.to_owned(),
-    };
+    });
     let options = ImportOptions {
         org_id,
         batch: BATCH,
@@ -256,7 +259,7 @@ pub async fn memberships(
         project: sink.project.clone(),
         member_role: sink.member_role.clone(),
     };
-    let mut report = crate::stages::append(&sink.report)?;
+    let mut report = idferry_platform::sinks::append(&sink.report)?;
     let summary = zusers::assign(
         sink.target,
         &memberships,

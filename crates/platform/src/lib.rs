@@ -1,16 +1,26 @@
-//! The platforms a run speaks, behind one trait, and the registry: the one place that
-//! maps a tenant's `platform` (or a snapshot manifest's) to its implementation. The
-//! conductor (`run.rs`, `stages.rs`' snapshot) asks a platform for what it needs (a
-//! snapshot of a tenant, the difference of two of its snapshots, a restore into it, a
-//! users import into it in three journaled stages) and never branches on which one it is.
-//! Each implementation (`auth0.rs`, `zitadel.rs`) adapts its platform's crates.
+//! The shape every platform takes: the [`Platform`] trait that the pipeline and the
+//! commands speak (what a platform can list, export, diff, plan and restore, and how it
+//! imports users, in three journaled stages), and what crosses it: typed results
+//! ([`results`]), the error ([`error`]), the run's journal ([`journal`]), the users spool
+//! ([`spool`]) and source ([`source`]), and the loop every users sink extracts with
+//! ([`sinks`]). Each platform implements it in its own crate (`idferry-platform-auth0`,
+//! `idferry-platform-zitadel`); the pipeline's registry maps a tenant's `platform` to one.
 //!
-//! A third platform is one more file here implementing [`Platform`] over its crate (its
-//! client, catalog, export, restore and users import), and one line in [`of`]; a
-//! `platform = "..."` value in `idferry_model::Platform` names it in configs.
+//! A third platform is one more crate implementing [`Platform`] over its client,
+//! catalog, export and import, one line in the registry
+//! (`idferry_pipeline::platforms::of`) and a `platform = "..."` value in
+//! `idferry_model::Platform` that names it in configs.
 
-pub mod auth0;
-pub mod zitadel;
+pub mod error;
+pub mod journal;
+pub mod results;
+pub mod sinks;
+pub mod source;
+pub mod spool;
+
+pub use error::{ObjectFailure, PipelineError};
+pub use journal::Journal;
+pub use source::Source;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,9 +33,6 @@ use idferry_archive::{Decryption, SnapshotWriter};
 use idferry_model::{ExportOptions, ExportSummary, Progress, TenantConfig};
 use idferry_transform::Mapping;
 
-use crate::error::PipelineError;
-use crate::journal::Journal;
-use crate::platforms::auth0::source::Source;
 use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
 
 /// What the pipeline and the commands ask of a platform.
@@ -38,6 +45,12 @@ pub trait Platform: Send + Sync {
 
     /// The names of its kinds.
     fn kinds(&self) -> Vec<&'static str>;
+
+    /// What a reader of the snapshot `name` of this platform (described by `manifest`)
+    /// should know before trusting it, such as users exported without their metadata.
+    fn snapshot_warnings(&self, _name: &str, _manifest: &idferry_archive::Manifest) -> Vec<String> {
+        Vec::new()
+    }
 
     /// The built-in profile (`idferry_transform::profiles`) a users sink into it puts
     /// each source user through, after the run's mappings.
@@ -281,7 +294,7 @@ pub struct UsersJob<'a> {
 }
 
 /// `KIND:NAME` pairs of `--only` for `platform`, each kind checked with `known`.
-fn parse_only(
+pub fn parse_only(
     only: &[String],
     platform: &dyn Platform,
     example: &'static str,
@@ -309,7 +322,7 @@ fn parse_only(
 }
 
 /// Why `source` (of platform `from`) cannot be written into a `to` target, and what can.
-pub(crate) fn across_platforms(source: &str, from: &str, to: &str) -> String {
+pub fn across_platforms(source: &str, from: &str, to: &str) -> String {
     match (from, to) {
         ("auth0", "zitadel") => format!(
             "{source} is of an auth0 tenant: its configuration does not convert into a ZITADEL \
@@ -321,22 +334,4 @@ pub(crate) fn across_platforms(source: &str, from: &str, to: &str) -> String {
              {from}-to-{to} profile)"
         ),
     }
-}
-
-/// Every platform this build speaks.
-pub fn all() -> [&'static dyn Platform; 2] {
-    [&auth0::Auth0, &zitadel::Zitadel]
-}
-
-/// The platform of a tenant.
-pub fn of(platform: idferry_model::Platform) -> &'static dyn Platform {
-    match platform {
-        idferry_model::Platform::Auth0 => &auth0::Auth0,
-        idferry_model::Platform::Zitadel => &zitadel::Zitadel,
-    }
-}
-
-/// The platform a snapshot manifest names, or None for one this build does not know.
-pub fn named(name: &str) -> Option<&'static dyn Platform> {
-    name.parse::<idferry_model::Platform>().ok().map(of)
 }

@@ -137,7 +137,7 @@ pub enum PipelineError {
         location: String,
     },
     /// Work from one platform into another that has no converter for it.
-    #[error("{}", crate::platforms::across_platforms(read, from, to))]
+    #[error("{}", crate::across_platforms(read, from, to))]
     AcrossPlatforms {
         /// The snapshot or tenant read.
         read: String,

@@ -4,7 +4,7 @@
 use idferry_archive::{Decryption, SnapshotReader};
 use serde_json::Value;
 
-use crate::error::PipelineError;
+use idferry_platform::error::PipelineError;
 
 /// The records of every ZITADEL catalog kind in the snapshot at `path` (in snapshot
 /// shape, see `idferry_zitadel::catalog::Scope`); a snapshot of another platform is

@@ -1,6 +1,6 @@
 //! ZITADEL behind [`Platform`]: its client, catalog, export, restore and users
 //! importer (`idferry-zitadel`), and Auth0 users converted into its shape
-//! (`into_zitadel.rs`, the auth0-to-zitadel profile).
+//! (`sinks.rs`, the auth0-to-zitadel profile).
 
 use std::path::Path;
 
@@ -19,16 +19,16 @@ use serde_json::json;
 use idferry_import::Values;
 use idferry_zitadel::restore::{self as zrestore, Action as ZAction};
 
-use super::{
+use idferry_platform::error::PipelineError;
+use idferry_platform::{
     Catalog, CatalogRow, Exported, From, Listing, PlanRequest, Platform, RestoreApplied,
     RestoreJob, RestorePlan, UsersJob,
 };
-use crate::error::PipelineError;
 pub mod read;
 pub mod sinks;
 
 use self::sinks::{self as into_zitadel, ZitadelSink};
-use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
+use idferry_platform::results::{Extracted, MembershipsGiven, Restored, UsersImported};
 
 /// ZITADEL.
 pub struct Zitadel;
@@ -221,7 +221,7 @@ impl Platform for Zitadel {
                     });
                 }
             }
-            let only = super::parse_only(
+            let only = idferry_platform::parse_only(
                 request.only,
                 self,
                 "project_roles:acme/portal/admin",

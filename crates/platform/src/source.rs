@@ -1,4 +1,5 @@
-//! Where records come from: a snapshot file, or a live tenant.
+//! Where an Auth0 users sink reads records from (and, converted, a ZITADEL one): a
+//! snapshot file, or a live tenant.
 
 use std::path::PathBuf;
 
@@ -22,10 +23,10 @@ pub enum Source {
 
 impl Source {
     /// The Auth0 source a sink reads: a snapshot, or the tenant through a new client.
-    pub fn of(from: crate::platforms::From<'_>) -> Result<Self, PipelineError> {
+    pub fn of(from: crate::From<'_>) -> Result<Self, PipelineError> {
         Ok(match from {
-            crate::platforms::From::Snapshot(path, key) => Self::Snapshot(path.to_owned(), key),
-            crate::platforms::From::Tenant(tenant) => Self::Tenant(Client::new(
+            crate::From::Snapshot(path, key) => Self::Snapshot(path.to_owned(), key),
+            crate::From::Tenant(tenant) => Self::Tenant(Client::new(
                 tenant,
                 idferry_auth0::ClientOptions::default(),
             )?),

@@ -1,6 +1,6 @@
-//! Auth0 behind [`Platform`]: its Management API client (`idferry-auth0`), its export
-//! (`idferry-export`), its restore plans and users imports (`idferry-import`), as the
-//! pipeline's stages (`stages.rs`) drive them.
+//! Auth0 behind [`Platform`]: its Management API client (`idferry-auth0`), its catalog
+//! (`idferry_model::CATALOG`), its export (`idferry-export`), its restore plans and users
+//! imports (`idferry-import`), as the pipeline's stages drive them.
 
 use std::path::Path;
 
@@ -22,17 +22,17 @@ use idferry_import::plan::{Action, Plan, PlanOptions, secret_notes};
 use idferry_import::state::Selection;
 use idferry_import::{ApplyReport, State, Values};
 
-use super::{
+use idferry_platform::error::PipelineError;
+use idferry_platform::results::{Extracted, MembershipsGiven, Restored, UsersImported};
+use idferry_platform::{
     Catalog, CatalogRow, Exported, Listing, PlanRequest, Platform, RestoreApplied, RestoreJob,
     RestorePlan, UsersJob,
 };
-use crate::error::PipelineError;
-use crate::results::{Extracted, MembershipsGiven, Restored, UsersImported};
 pub mod sinks;
-pub mod source;
+
+use idferry_platform::Source;
 
 use self::sinks::{RestoreSink, UsersSink};
-use self::source::Source;
 
 /// Auth0.
 pub struct Auth0;
@@ -84,6 +84,12 @@ impl Platform for Auth0 {
 
     fn kinds(&self) -> Vec<&'static str> {
         CATALOG.iter().map(|k| k.name).collect()
+    }
+
+    fn snapshot_warnings(&self, name: &str, manifest: &idferry_archive::Manifest) -> Vec<String> {
+        idferry_platform::source::users_warning(name, manifest)
+            .into_iter()
+            .collect()
     }
 
     fn users_profile(&self) -> &'static str {
@@ -222,7 +228,7 @@ impl Platform for Auth0 {
             }
             let options = PlanOptions {
                 kinds: request.kinds.to_vec(),
-                only: super::parse_only(
+                only: idferry_platform::parse_only(
                     request.only,
                     self,
                     "clients:web",

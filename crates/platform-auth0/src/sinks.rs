@@ -22,11 +22,11 @@ use idferry_transform::hashes::HashFile;
 use idferry_transform::rules::{Rule, apply_all};
 use serde_json::{Value, json};
 
-use super::source::Source;
-use crate::error::{ObjectFailure, PipelineError};
-use crate::journal::{Journal, UnitChunks};
-use crate::results::{Extracted, Restored, UsersImported};
-use crate::stages::{Shaped, append, extract, lock_journal};
+use idferry_platform::Source;
+use idferry_platform::error::{ObjectFailure, PipelineError};
+use idferry_platform::journal::{Journal, UnitChunks};
+use idferry_platform::results::{Extracted, Restored, UsersImported};
+use idferry_platform::sinks::{Shaped, append, extract, lock_journal};
 
 /// The profile users go through after the pipeline's mappings, into an Auth0 tenant.
 pub const PROFILE: &str = "auth0-export-to-import";
@@ -226,7 +226,7 @@ struct Spooled {
 
 /// The spooled users, in order.
 fn read_spool(spool: &Path) -> Result<Vec<SourceUser>, PipelineError> {
-    Ok(crate::spool::read::<Spooled>(spool)?
+    Ok(idferry_platform::spool::read::<Spooled>(spool)?
         .into_iter()
         .map(|s| SourceUser {
             source_id: s.source_id,
