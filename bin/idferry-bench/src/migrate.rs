@@ -15,12 +15,12 @@ use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
 use idferry_import::plan::{PlanOptions, plan};
 use idferry_import::state::Selection;
 use idferry_import::users::{
-    Memberships, NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
+    NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
 };
 use idferry_import::{ImportError, State, Values, apply};
 use idferry_model::Silent;
-use idferry_pipeline::Source;
 use idferry_platform_auth0::sinks::{import_profile, shape_user};
+use idferry_platform_auth0::source::Source;
 use serde_json::json;
 
 use crate::bench::MigrateBench;
@@ -87,8 +87,9 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
         );
     }
     let config = State::from_tenant(&from, Selection::Config, &Silent).await?;
-    let memberships =
-        Memberships::from_state(&State::from_tenant(&from, Selection::Memberships, &Silent).await?);
+    let memberships = idferry_import::users::memberships_of(
+        &State::from_tenant(&from, Selection::Memberships, &Silent).await?,
+    );
     let objects: usize = config.counts().map(|(_, n)| n).sum();
 
     // Configuration.

@@ -10,9 +10,8 @@ use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
 use idferry_import::state::Selection;
-use idferry_import::users::Memberships;
 use idferry_model::{Config, Platform, Silent};
-use idferry_pipeline::Source;
+use idferry_platform_auth0::source::Source;
 use idferry_zitadel::users::{self as zusers, AssignOptions, ImportOptions, NoJournal, SourceUser};
 use serde_json::json;
 
@@ -60,7 +59,7 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
             });
         }
     }
-    let m = Memberships::from_state(
+    let m = idferry_import::users::memberships_of(
         &Source::Tenant(from)
             .state(Selection::Memberships, &Silent)
             .await?,

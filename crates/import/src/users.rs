@@ -6,7 +6,7 @@
 //! errors). Then users get their roles and organization memberships (and member roles)
 //! in the target, by the target's ids.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
@@ -72,26 +72,7 @@ pub struct UsersSummary {
 /// Counts of one users-imports file (shared with the ZITADEL importer's batches).
 pub use idferry_model::ChunkCounts;
 
-/// What an earlier attempt did with a file of users (files are numbered in input order,
-/// so the same input gives the same files).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChunkState {
-    /// Never sent.
-    New,
-    /// About to be sent when the attempt stopped: its job may or may not exist.
-    Sending,
-    /// Sent as job `job`. `in_doubt` when the file had been sent before (an attempt
-    /// stopped while sending it): users that job reports as conflicts were imported by
-    /// the earlier send.
-    Submitted {
-        /// The import job.
-        job: String,
-        /// Whether an earlier send may have imported some of its users.
-        in_doubt: bool,
-    },
-    /// Imported, with these counts.
-    Done(ChunkCounts),
-}
+pub use idferry_model::ChunkState;
 
 /// Where a resumable import records each file before and after every side effect.
 pub trait ChunkJournal: Send {
@@ -526,23 +507,11 @@ pub async fn import_users<W: Write>(
     Ok((importer.summary, emails))
 }
 
-/// Roles and organization memberships of a source's users, by names the target shares.
-#[derive(Debug, Default, Clone)]
-pub struct Memberships {
-    /// Role name -> source user ids.
-    pub roles: BTreeMap<String, Vec<String>>,
-    /// Organization name -> (source user id, names of its member roles).
-    pub organizations: BTreeMap<String, Vec<(String, Vec<String>)>>,
-    /// Source user id -> its direct permissions (API identifier, permission name).
-    pub permissions: BTreeMap<String, Vec<(String, String)>>,
-    /// Why users' direct permissions were not read, if they were not (a live source:
-    /// one request per user; a snapshot taken without them).
-    pub permissions_unread: Option<String>,
-}
+pub use idferry_model::Memberships;
 
-impl Memberships {
-    /// From a state read with [`crate::state::Selection::Memberships`].
-    pub fn from_state(state: &State) -> Self {
+/// The memberships of a state read with [`crate::state::Selection::Memberships`].
+pub fn memberships_of(state: &State) -> Memberships {
+    {
         let names = |kind: &str| -> HashMap<String, String> {
             state
                 .items(kind)
@@ -894,7 +863,7 @@ mod tests {
             &["org_1"],
             json!({"user_id": "auth0|u1", "roles": [{"id": "rol_1", "name": "admin"}]}),
         );
-        let m = Memberships::from_state(&state);
+        let m = memberships_of(&state);
         assert_eq!(m.roles["admin"], vec!["auth0|u1"]);
         assert_eq!(
             m.organizations["acme"],

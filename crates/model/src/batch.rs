@@ -25,3 +25,24 @@ impl ChunkCounts {
         self.already_present += other.already_present;
     }
 }
+
+/// What an earlier attempt did with a batch of users (batches are numbered in input
+/// order, so the same input gives the same batches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkState {
+    /// Never sent.
+    New,
+    /// About to be sent when the attempt stopped: it may or may not have been received.
+    Sending,
+    /// Sent as job `job` (platforms that import in jobs). `in_doubt` when the batch had
+    /// been sent before (an attempt stopped while sending it): users that job reports as
+    /// conflicts were imported by the earlier send.
+    Submitted {
+        /// The import job.
+        job: String,
+        /// Whether an earlier send may have imported some of its users.
+        in_doubt: bool,
+    },
+    /// Imported, with these counts.
+    Done(ChunkCounts),
+}

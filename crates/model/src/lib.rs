@@ -7,15 +7,17 @@ pub mod batch;
 pub mod catalog;
 pub mod config;
 pub mod error;
+pub mod memberships;
 pub mod progress;
 pub mod record;
 pub mod sink;
 pub mod units;
 
-pub use batch::ChunkCounts;
+pub use batch::{ChunkCounts, ChunkState};
 pub use catalog::{CATALOG, Endpoint, GoLive, Kind, Method, Pagination, Reference, Shape};
 pub use config::{Config, ConfigError, Credentials, Platform, Secret, TenantConfig};
 pub use error::RetryClass;
+pub use memberships::Memberships;
 pub use progress::{Progress, Silent};
 pub use record::Envelope;
 pub use sink::{ExportOptions, ExportSummary, MemberSink};

@@ -91,7 +91,7 @@ mod tests {
         assert!(check_kind("users", "--kind").is_ok());
         assert!(
             check_kind("login_policy", "--kind").is_ok(),
-            "ZITADEL kinds too"
+            "every platform's kinds"
         );
     }
 }

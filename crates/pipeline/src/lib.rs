@@ -18,7 +18,7 @@ pub mod stages;
 pub mod stored;
 
 pub use idferry_model::sink::Unavailable;
-pub use idferry_platform::{ObjectFailure, PipelineError, Source};
+pub use idferry_platform::{ObjectFailure, PipelineError, UsersSource};
 pub use idferry_platform::{error, journal, results, spool};
 pub use journal::{Journal, RunInfo, StageRow, Status};
 pub use run::{RunReport, UnitReport, resume, start};

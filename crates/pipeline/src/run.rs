@@ -15,7 +15,6 @@ use idferry_store::{Fetched, Store};
 use idferry_transform::Mapping;
 use serde::Serialize;
 
-use crate::Source;
 use crate::error::PipelineError;
 use crate::journal::{Journal, StageRow, Status};
 use crate::platforms::{self, From, RestoreJob, UsersJob};
@@ -473,8 +472,8 @@ impl Ctx<'_> {
                 } => {
                     let target = self.config.tenant(&target_name(to, unit))?;
                     let platform = platforms::of(target.platform);
-                    let source = || -> Result<Source, PipelineError> {
-                        Source::of(self.reads_from(unit, &snapshot)?)
+                    let source = || -> Result<Box<dyn platforms::UsersSource>, PipelineError> {
+                        platforms::users_source(self.reads_from(unit, &snapshot)?, target)
                     };
                     let job = UsersJob {
                         source: &source,

@@ -2,6 +2,7 @@
 //! (`idferry_model::CATALOG`), its export (`idferry-export`), its restore plans and users
 //! imports (`idferry-import`), as the pipeline's stages drive them.
 
+use idferry_platform::error::OrPlatform;
 use std::path::Path;
 
 use futures_util::FutureExt;
@@ -29,8 +30,9 @@ use idferry_platform::{
     RestorePlan, UsersJob,
 };
 pub mod sinks;
+pub mod source;
 
-use idferry_platform::Source;
+use self::source::Source;
 
 use self::sinks::{RestoreSink, UsersSink};
 
@@ -38,7 +40,7 @@ use self::sinks::{RestoreSink, UsersSink};
 pub struct Auth0;
 
 fn client(tenant: &TenantConfig) -> Result<Client, PipelineError> {
-    Ok(Client::new(tenant, ClientOptions::default())?)
+    Client::new(tenant, ClientOptions::default()).or_platform()
 }
 
 /// The users sink of `job` into its Auth0 target.
@@ -86,10 +88,15 @@ impl Platform for Auth0 {
         CATALOG.iter().map(|k| k.name).collect()
     }
 
+    fn users_source(
+        &self,
+        from: idferry_platform::From<'_>,
+    ) -> Option<Result<Box<dyn idferry_platform::UsersSource>, PipelineError>> {
+        Some(Source::of(from).map(|s| Box::new(s) as Box<dyn idferry_platform::UsersSource>))
+    }
+
     fn snapshot_warnings(&self, name: &str, manifest: &idferry_archive::Manifest) -> Vec<String> {
-        idferry_platform::source::users_warning(name, manifest)
-            .into_iter()
-            .collect()
+        source::users_warning(name, manifest).into_iter().collect()
     }
 
     fn users_profile(&self) -> &'static str {
@@ -163,9 +170,10 @@ impl Platform for Auth0 {
                 // Offset paging stops at 1000 users; an export job reads them all.
                 let job = client
                     .create_export(&ExportRequest::every_user_field())
-                    .await?;
-                client.wait_job(job.id(), progress).await?;
-                client.export_records(job.id()).await?
+                    .await
+                    .or_platform()?;
+                client.wait_job(job.id(), progress).await.or_platform()?;
+                client.export_records(job.id()).await.or_platform()?
             } else {
                 let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
                 client.list(kind, &parents)
@@ -173,7 +181,7 @@ impl Platform for Auth0 {
             let stats = client.clone();
             Ok(Listing {
                 kind: kind.name,
-                records: records.map_err(PipelineError::from).boxed(),
+                records: records.map_err(PipelineError::platform).boxed(),
                 secrets: kind.secrets,
                 stats: Box::new(move || stats.stats()),
             })
@@ -190,7 +198,9 @@ impl Platform for Auth0 {
     ) -> BoxFuture<'a, Result<Exported, PipelineError>> {
         async move {
             let client = client(tenant)?;
-            let summary = export(&client, options, writer, progress).await?;
+            let summary = export(&client, options, writer, progress)
+                .await
+                .or_platform()?;
             let stats = client.stats();
             Ok(Exported {
                 summary,
@@ -238,15 +248,17 @@ impl Platform for Auth0 {
                 allow_delete: request.allow_delete,
             };
             let values = match request.values {
-                Some(file) => Values::load(file)?,
+                Some(file) => Values::load(file).or_platform()?,
                 None => Values::none(),
             };
             let target = client(request.target)?;
             let mut from = source.state(Selection::Config, request.progress).await?;
             if let Some(mapping) = request.mapping {
-                from.apply_mapping(mapping)?;
+                from.apply_mapping(mapping).or_platform()?;
             }
-            let into = State::from_tenant(&target, Selection::Config, request.progress).await?;
+            let into = State::from_tenant(&target, Selection::Config, request.progress)
+                .await
+                .or_platform()?;
             let mut plan = idferry_import::plan(&from, &into, &values, &options);
             let notes = secret_notes(&plan, &from);
             plan.notes.extend(notes);
@@ -294,7 +306,7 @@ impl Platform for Auth0 {
             // Hashes are merged at import, so that the spool holds none.
             let (profile, _) = sinks::import_profile(None)?;
             sinks::extract_users(
-                &(job.source)()?,
+                &*(job.source)()?,
                 job.mappings,
                 &profile,
                 &job.spool,
@@ -329,7 +341,7 @@ impl Platform for Auth0 {
             let sink = users_sink(job, &target);
             let before = target.stats();
             let m = sinks::memberships(
-                &(job.source)()?,
+                &*(job.source)()?,
                 job.mappings,
                 &sink,
                 &job.journal,

@@ -3,6 +3,7 @@
 //! `auth0-export-to-import` profile into a spool, import in users-imports jobs with the
 //! hashes merged as they are sent, then roles and organization memberships).
 
+use idferry_platform::error::OrPlatform;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -12,8 +13,8 @@ use idferry_auth0::Client;
 use idferry_import::plan::{PlanOptions, plan};
 use idferry_import::state::Selection;
 use idferry_import::users::{
-    MembershipSummary, Memberships, Report, SourceUser, UsersOptions, assign_memberships,
-    import_users, target_ids,
+    ChunkJournal, ChunkState, MembershipSummary, Report, SourceUser, UsersOptions,
+    assign_memberships, import_users, target_ids,
 };
 use idferry_import::{ImportError, Values, apply};
 use idferry_model::{ChunkCounts, Progress};
@@ -22,7 +23,9 @@ use idferry_transform::hashes::HashFile;
 use idferry_transform::rules::{Rule, apply_all};
 use serde_json::{Value, json};
 
-use idferry_platform::Source;
+use idferry_platform::UsersSource;
+
+use crate::source::Source;
 use idferry_platform::error::{ObjectFailure, PipelineError};
 use idferry_platform::journal::{Journal, UnitChunks};
 use idferry_platform::results::{Extracted, Restored, UsersImported};
@@ -54,13 +57,15 @@ pub async fn restore(
 ) -> Result<Restored, PipelineError> {
     let mut from = source.state(Selection::Config, progress).await?;
     for m in mappings {
-        from.apply_mapping(m)?;
+        from.apply_mapping(m).or_platform()?;
     }
     let values = match sink.values {
-        Some(file) => Values::load(file)?,
+        Some(file) => Values::load(file).or_platform()?,
         None => Values::none(),
     };
-    let into = idferry_import::State::from_tenant(sink.target, Selection::Config, progress).await?;
+    let into = idferry_import::State::from_tenant(sink.target, Selection::Config, progress)
+        .await
+        .or_platform()?;
     let options = PlanOptions {
         kinds: sink.kinds.to_vec(),
         only: Vec::new(),
@@ -178,7 +183,7 @@ pub fn login(user: &Value) -> (Option<String>, String) {
 /// named in the report with that connection, or with `carry_social` carried as database
 /// users and named in the report as such.
 pub async fn extract_users(
-    source: &Source,
+    source: &dyn UsersSource,
     mappings: &[Mapping],
     profile: &Mapping,
     spool: &Path,
@@ -186,8 +191,7 @@ pub async fn extract_users(
     carry_social: bool,
     progress: &dyn Progress,
 ) -> Result<Extracted, PipelineError> {
-    let report = Report::new(append(report)?);
-    extract(source, spool, report, progress, |user| {
+    extract(source, spool, append(report)?, progress, |user| {
         let id = user.get("user_id").cloned();
         let (connection, provider) = login(&user);
         let social = provider != "auth0";
@@ -276,11 +280,11 @@ pub async fn import_spool(
     }
     let before = sink.target.stats();
     let mut report = Report::new(append(&sink.report)?);
-    let mut chunks = UnitChunks {
+    let mut chunks = Chunks(UnitChunks {
         journal,
         unit: unit.to_owned(),
         stage: stage.to_owned(),
-    };
+    });
     let stream = stream::iter(users.into_iter().map(Ok::<_, ImportError>)).boxed();
     let (s, _) = import_users(
         sink.target,
@@ -290,8 +294,9 @@ pub async fn import_spool(
         &mut chunks,
         progress,
     )
-    .await?;
-    report.finish()?;
+    .await
+    .or_platform()?;
+    report.finish().or_platform()?;
     let after = sink.target.stats();
     Ok(UsersImported {
         total: s.total,
@@ -312,7 +317,7 @@ pub async fn import_spool(
 
 /// Gives the imported users their roles and organizations in the target.
 pub async fn memberships(
-    source: &Source,
+    source: &dyn UsersSource,
     mappings: &[Mapping],
     sink: &UsersSink<'_>,
     journal: &Mutex<Journal>,
@@ -325,12 +330,10 @@ pub async fn memberships(
         .collect();
     // The users' mappings apply to what they are given too: an API identifier a staging
     // mapping rewrites is the staging API's in a direct permission as well.
-    let mut state = source.state(Selection::Memberships, progress).await?;
-    for m in mappings {
-        state.apply_mapping(m)?;
-    }
-    let memberships = Memberships::from_state(&state);
-    let ids = target_ids(sink.target, emails, progress).await?;
+    let memberships = source.memberships(mappings, progress).await?;
+    let ids = target_ids(sink.target, emails, progress)
+        .await
+        .or_platform()?;
     {
         let mut j = lock_journal(journal)?;
         j.put_ids(
@@ -340,8 +343,10 @@ pub async fn memberships(
         )?;
     }
     let mut report = Report::new(append(&sink.report)?);
-    let m = assign_memberships(sink.target, &memberships, &ids, &mut report, progress).await?;
-    report.finish()?;
+    let m = assign_memberships(sink.target, &memberships, &ids, &mut report, progress)
+        .await
+        .or_platform()?;
+    report.finish().or_platform()?;
     if m.failed > 0 {
         return Err(PipelineError::MembershipsRefused {
             count: m.failed,
@@ -350,4 +355,29 @@ pub async fn memberships(
         });
     }
     Ok(m)
+}
+
+/// The run journal's batch rows, as the users-imports files of an Auth0 import.
+struct Chunks(UnitChunks);
+
+impl ChunkJournal for Chunks {
+    fn state(&mut self, chunk: u64) -> Result<ChunkState, ImportError> {
+        self.0.state(chunk).map_err(journal_error)
+    }
+
+    fn sending(&mut self, chunk: u64, external_id: &str) -> Result<(), ImportError> {
+        self.0.sending(chunk, external_id).map_err(journal_error)
+    }
+
+    fn submitted(&mut self, chunk: u64, job_id: &str) -> Result<(), ImportError> {
+        self.0.submitted(chunk, job_id).map_err(journal_error)
+    }
+
+    fn done(&mut self, chunk: u64, counts: ChunkCounts) -> Result<(), ImportError> {
+        self.0.done(chunk, counts).map_err(journal_error)
+    }
+}
+
+fn journal_error(e: PipelineError) -> ImportError {
+    ImportError::Usage(e.to_string())
 }

@@ -2,6 +2,7 @@
 //! importer (`idferry-zitadel`), and Auth0 users converted into its shape
 //! (`sinks.rs`, the auth0-to-zitadel profile).
 
+use idferry_platform::error::OrPlatform;
 use std::path::Path;
 
 use futures_util::FutureExt;
@@ -34,10 +35,7 @@ use idferry_platform::results::{Extracted, MembershipsGiven, Restored, UsersImpo
 pub struct Zitadel;
 
 fn client(tenant: &TenantConfig) -> Result<idferry_zitadel::Client, PipelineError> {
-    Ok(idferry_zitadel::Client::new(
-        tenant,
-        RetryPolicy::default(),
-    )?)
+    idferry_zitadel::Client::new(tenant, RetryPolicy::default()).or_platform()
 }
 
 /// The users sink of `job` into its ZITADEL target.
@@ -148,7 +146,7 @@ impl Platform for Zitadel {
                 });
             }
             let client = client(tenant)?;
-            let records = idferry_zitadel::export::read_kind(&client, kind).await?;
+            let records = idferry_zitadel::export::read_kind(&client, kind).await.or_platform()?;
             let stats = client.clone();
             Ok(Listing {
                 kind: kind.name,
@@ -176,7 +174,9 @@ impl Platform for Zitadel {
                 });
             }
             let client = client(tenant)?;
-            let counts = idferry_zitadel::export::export(&client, writer, progress).await?;
+            let counts = idferry_zitadel::export::export(&client, writer, progress)
+                .await
+                .or_platform()?;
             let stats = client.stats();
             Ok(Exported {
                 summary: ExportSummary {
@@ -246,11 +246,11 @@ impl Platform for Zitadel {
                 into_zitadel::map_records(&mut records, mapping)?;
             }
             let values = match request.values {
-                Some(file) => Values::load(file)?,
+                Some(file) => Values::load(file).or_platform()?,
                 None => Values::none(),
             };
             let target = client(request.target)?;
-            let current = zrestore::read_instance(&target).await?;
+            let current = zrestore::read_instance(&target).await.or_platform()?;
             let secrets = |kind: &str, name: &str, field: &str| values.text(kind, name, field);
             let plan = zrestore::plan(&records, &current, &secrets, &options);
             Ok(Box::new(ZitadelPlan {
@@ -299,7 +299,7 @@ impl Platform for Zitadel {
                 None => None,
             };
             into_zitadel::extract(
-                &(job.source)()?,
+                &*(job.source)()?,
                 job.mappings,
                 hashes.as_ref(),
                 &job.spool,
@@ -342,7 +342,7 @@ impl Platform for Zitadel {
             let target = client(job.target)?;
             let sink = users_sink(job, &target);
             let before = target.stats();
-            let m = into_zitadel::memberships(&(job.source)()?, &sink, job.progress).await?;
+            let m = into_zitadel::memberships(&*(job.source)()?, &sink, job.progress).await?;
             let after = target.stats();
             Ok(MembershipsGiven {
                 role_users: m.grants,

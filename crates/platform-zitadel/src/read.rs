@@ -2,6 +2,7 @@
 //! two snapshots compared.
 
 use idferry_archive::{Decryption, SnapshotReader};
+use idferry_platform::error::OrPlatform;
 use serde_json::Value;
 
 use idferry_platform::error::PipelineError;
@@ -87,6 +88,9 @@ pub async fn zitadel_instance(
             to: "zitadel".into(),
         });
     }
-    let client = idferry_zitadel::Client::new(tenant, idferry_pacing::RetryPolicy::default())?;
-    Ok(idferry_zitadel::export::read_instance(&client).await?)
+    let client = idferry_zitadel::Client::new(tenant, idferry_pacing::RetryPolicy::default())
+        .or_platform()?;
+    idferry_zitadel::export::read_instance(&client)
+        .await
+        .or_platform()
 }

@@ -4,13 +4,13 @@
 //! Configuration: a ZITADEL snapshot's or instance's records through the mappings, then
 //! a restore plan applied.
 
+use idferry_platform::error::OrPlatform;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use idferry_import::state::Selection;
-use idferry_import::users::{ChunkState, Memberships, Report};
+use idferry_model::ChunkState;
 use idferry_model::Progress;
 use idferry_transform::Mapping;
 use idferry_transform::hashes::HashFile;
@@ -20,7 +20,7 @@ use idferry_zitadel::users::{
 };
 use serde_json::{Value, json};
 
-use idferry_platform::Source;
+use idferry_platform::UsersSource;
 use idferry_platform::error::{ObjectFailure, PipelineError};
 use idferry_platform::journal::{Journal, UnitChunks};
 use idferry_platform::results::{Extracted, Restored};
@@ -86,7 +86,7 @@ pub fn shape_user(
 /// (Auth0 keeps unlinked accounts with the same email; ZITADEL takes one), and, per
 /// user, what is not carried.
 pub async fn extract(
-    source: &Source,
+    source: &dyn UsersSource,
     mappings: &[Mapping],
     hashes: Option<&HashFile>,
     spool: &Path,
@@ -95,7 +95,7 @@ pub async fn extract(
 ) -> Result<Extracted, PipelineError> {
     let profile = idferry_transform::profiles::profile(PROFILE)?;
     // The report starts here (a rerun of this step starts it again); later steps add.
-    let report = Report::new(idferry_platform::sinks::open_report(report, true)?);
+    let report = idferry_platform::sinks::open_report(report, true)?;
     let mut usernames: HashMap<String, String> = HashMap::new();
     idferry_platform::sinks::extract(source, spool, report, progress, |user| {
         let source_id = user
@@ -160,8 +160,7 @@ struct Batches(UnitChunks);
 
 impl BatchJournal for Batches {
     fn state(&mut self, n: u64) -> idferry_zitadel::Result<BatchState> {
-        let state =
-            idferry_import::users::ChunkJournal::state(&mut self.0, n).map_err(journal_error)?;
+        let state = self.0.state(n).map_err(journal_error)?;
         Ok(match state {
             ChunkState::New => BatchState::New,
             ChunkState::Done(c) => BatchState::Done(c),
@@ -170,16 +169,17 @@ impl BatchJournal for Batches {
     }
 
     fn sending(&mut self, n: u64) -> idferry_zitadel::Result<()> {
-        idferry_import::users::ChunkJournal::sending(&mut self.0, n, &format!("batch-{n}"))
+        self.0
+            .sending(n, &format!("batch-{n}"))
             .map_err(journal_error)
     }
 
     fn done(&mut self, n: u64, counts: Counts) -> idferry_zitadel::Result<()> {
-        idferry_import::users::ChunkJournal::done(&mut self.0, n, counts).map_err(journal_error)
+        self.0.done(n, counts).map_err(journal_error)
     }
 }
 
-fn journal_error(e: idferry_import::ImportError) -> idferry_zitadel::Error {
+fn journal_error(e: PipelineError) -> idferry_zitadel::Error {
     idferry_zitadel::Error::Sink {
         kind: "run journal".into(),
         source: std::io::Error::other(e.to_string()),
@@ -208,7 +208,9 @@ pub async fn import(
             }
         }
     }
-    let org_id = zusers::ensure_org(sink.target, &sink.org).await?;
+    let org_id = zusers::ensure_org(sink.target, &sink.org)
+        .await
+        .or_platform()?;
     let mut report = idferry_platform::sinks::append(&sink.report)?;
     let mut chunks = Batches(UnitChunks {
         journal,
@@ -229,7 +231,8 @@ pub async fn import(
         &mut report,
         progress,
     )
-    .await?;
+    .await
+    .or_platform()?;
     report
         .flush()
         .map_err(io(format!("writing {}", sink.report.display())))?;
@@ -238,7 +241,7 @@ pub async fn import(
 
 /// Gives the imported users their roles and organization memberships.
 pub async fn memberships(
-    source: &Source,
+    source: &dyn UsersSource,
     sink: &ZitadelSink<'_>,
     progress: &dyn Progress,
 ) -> Result<zusers::AssignSummary, PipelineError> {
@@ -249,7 +252,8 @@ pub async fn memberships(
             (u.source_id, username)
         })
         .collect();
-    let m = Memberships::from_state(&source.state(Selection::Memberships, progress).await?);
+    // The run's mappings are not applied to these (into Auth0 they are): as it was.
+    let m = source.memberships(&[], progress).await?;
     let memberships = zusers::Memberships {
         roles: m.roles,
         organizations: m.organizations,
@@ -268,7 +272,8 @@ pub async fn memberships(
         &mut report,
         progress,
     )
-    .await?;
+    .await
+    .or_platform()?;
     if summary.failed > 0 {
         return Err(PipelineError::MembershipsRefused {
             count: summary.failed,
@@ -318,11 +323,11 @@ pub async fn restore(
         map_records(&mut records, m)?;
     }
     let values = match values {
-        Some(file) => idferry_import::Values::load(file)?,
+        Some(file) => idferry_import::Values::load(file).or_platform()?,
         None => idferry_import::Values::none(),
     };
     let secrets = |kind: &str, name: &str, field: &str| values.text(kind, name, field);
-    let current = zrestore::read_instance(target).await?;
+    let current = zrestore::read_instance(target).await.or_platform()?;
     let options = PlanOptions {
         kinds: kinds.to_vec(),
         only: Vec::new(),

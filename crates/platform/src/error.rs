@@ -295,30 +295,42 @@ pub enum PipelineError {
         /// The cause.
         source: std::io::Error,
     },
-    /// Writing into a tenant failed.
+    /// A platform's own layers (its client, export or import) failed; the message is
+    /// theirs, with what to do.
     #[error(transparent)]
-    Import(#[from] idferry_import::ImportError),
-    /// Reading a tenant failed.
-    #[error(transparent)]
-    Export(#[from] idferry_export::ExportError),
+    Platform(Box<dyn std::error::Error + Send + Sync>),
     /// A snapshot could not be written or read.
     #[error(transparent)]
     Archive(#[from] idferry_archive::ArchiveError),
-    /// The tenant could not be reached or refused.
-    #[error(transparent)]
-    Client(#[from] idferry_auth0::Error),
     /// The tenant config is wrong.
     #[error(transparent)]
     Config(#[from] idferry_model::ConfigError),
-    /// A ZITADEL instance could not be reached or refused.
-    #[error(transparent)]
-    Zitadel(#[from] idferry_zitadel::Error),
     /// A snapshot store failed.
     #[error(transparent)]
     Store(#[from] idferry_store::StoreError),
     /// A mapping spec is wrong.
     #[error(transparent)]
     Mapping(#[from] idferry_transform::SpecError),
+}
+
+impl PipelineError {
+    /// A failure of a platform's own layers, as they say it.
+    pub fn platform(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Platform(Box::new(error))
+    }
+}
+
+/// `?` for a platform's own errors where a platform implements the trait:
+/// `client.call().await.or_platform()?`.
+pub trait OrPlatform<T> {
+    /// The error, if any, as [`PipelineError::Platform`].
+    fn or_platform(self) -> Result<T, PipelineError>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> OrPlatform<T> for Result<T, E> {
+    fn or_platform(self) -> Result<T, PipelineError> {
+        self.map_err(PipelineError::platform)
+    }
 }
 
 /// One object not restored, and why.

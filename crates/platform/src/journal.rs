@@ -7,8 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use idferry_import::ImportError;
-use idferry_import::users::{ChunkCounts, ChunkJournal, ChunkState};
+use idferry_model::{ChunkCounts, ChunkState};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
@@ -555,25 +554,27 @@ pub struct UnitChunks {
     pub stage: String,
 }
 
+/// What an importer records of each batch, before and after every side effect; each
+/// platform's importer is given these through its own journal trait.
 impl UnitChunks {
     fn with<T>(
         &self,
         f: impl FnOnce(&Journal) -> Result<T, PipelineError>,
-    ) -> Result<T, ImportError> {
+    ) -> Result<T, PipelineError> {
         let journal = self
             .journal
             .lock()
-            .map_err(|_| ImportError::Usage("the journal lock is poisoned".into()))?;
-        f(&journal).map_err(|e| ImportError::Usage(e.to_string()))
+            .map_err(|_| PipelineError::JournalPoisoned)?;
+        f(&journal)
     }
-}
 
-impl ChunkJournal for UnitChunks {
-    fn state(&mut self, chunk: u64) -> Result<ChunkState, ImportError> {
+    /// What is known of batch `chunk`.
+    pub fn state(&mut self, chunk: u64) -> Result<ChunkState, PipelineError> {
         self.with(|j| j.chunk_state(&self.unit, &self.stage, chunk))
     }
 
-    fn sending(&mut self, chunk: u64, external_id: &str) -> Result<(), ImportError> {
+    /// Batch `chunk` is about to be sent, as `external_id`.
+    pub fn sending(&mut self, chunk: u64, external_id: &str) -> Result<(), PipelineError> {
         self.with(|j| {
             j.exec(
                 "INSERT INTO chunks (unit, stage, chunk, external_id, status) VALUES (?1, ?2, ?3, ?4, 'sending')
@@ -583,7 +584,8 @@ impl ChunkJournal for UnitChunks {
         })
     }
 
-    fn submitted(&mut self, chunk: u64, job_id: &str) -> Result<(), ImportError> {
+    /// Batch `chunk` was accepted as job `job_id`.
+    pub fn submitted(&mut self, chunk: u64, job_id: &str) -> Result<(), PipelineError> {
         self.with(|j| {
             j.exec(
                 "UPDATE chunks SET status = 'submitted', job_id = ?4 WHERE unit = ?1 AND stage = ?2 AND chunk = ?3",
@@ -592,7 +594,8 @@ impl ChunkJournal for UnitChunks {
         })
     }
 
-    fn done(&mut self, chunk: u64, counts: ChunkCounts) -> Result<(), ImportError> {
+    /// Batch `chunk` is imported, with `counts`.
+    pub fn done(&mut self, chunk: u64, counts: ChunkCounts) -> Result<(), PipelineError> {
         self.with(|j| {
             j.exec(
                 "UPDATE chunks SET status = 'done', counts = ?4 WHERE unit = ?1 AND stage = ?2 AND chunk = ?3",

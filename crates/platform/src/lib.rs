@@ -2,9 +2,13 @@
 //! commands speak (what a platform can list, export, diff, plan and restore, and how it
 //! imports users, in three journaled stages), and what crosses it: typed results
 //! ([`results`]), the error ([`error`]), the run's journal ([`journal`]), the users spool
-//! ([`spool`]) and source ([`source`]), and the loop every users sink extracts with
+//! ([`spool`]) and source ([`UsersSource`]), and the loop every users sink extracts with
 //! ([`sinks`]). Each platform implements it in its own crate (`idferry-platform-auth0`,
 //! `idferry-platform-zitadel`); the pipeline's registry maps a tenant's `platform` to one.
+//! This crate depends on no platform's crates: a platform's own errors cross as
+//! [`PipelineError::Platform`] (`result.or_platform()?`, [`error::OrPlatform`]), and a
+//! users sink reads another platform's users through that platform's [`UsersSource`],
+//! converted by its own profile.
 //!
 //! A third platform is one more crate implementing [`Platform`] over its client,
 //! catalog, export and import, one line in the registry
@@ -15,12 +19,10 @@ pub mod error;
 pub mod journal;
 pub mod results;
 pub mod sinks;
-pub mod source;
 pub mod spool;
 
 pub use error::{ObjectFailure, PipelineError};
 pub use journal::Journal;
-pub use source::Source;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -45,6 +47,12 @@ pub trait Platform: Send + Sync {
 
     /// The names of its kinds.
     fn kinds(&self) -> Vec<&'static str>;
+
+    /// The users of `from` (a snapshot or a tenant of this platform), for a users sink
+    /// of any platform; None when this platform offers none.
+    fn users_source(&self, _from: From<'_>) -> Option<Result<Box<dyn UsersSource>, PipelineError>> {
+        None
+    }
 
     /// What a reader of the snapshot `name` of this platform (described by `manifest`)
     /// should know before trusting it, such as users exported without their metadata.
@@ -122,6 +130,31 @@ pub trait Platform: Send + Sync {
         job: &'a UsersJob<'a>,
     ) -> BoxFuture<'a, Result<MembershipsGiven, PipelineError>>;
 }
+
+/// The users of a source (a snapshot or a tenant of one platform), as that platform
+/// exports them, for a users sink of any platform: the sink's profile converts them.
+pub trait UsersSource {
+    /// How the source is named in messages.
+    fn name(&self) -> String;
+
+    /// The users, as export records, one by one.
+    fn users<'a>(
+        &'a self,
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<UsersStream, PipelineError>>;
+
+    /// Who holds which role and belongs to which organization, by the source's user ids,
+    /// `mappings` applied to the source's records first.
+    fn memberships<'a>(
+        &'a self,
+        mappings: &'a [Mapping],
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<idferry_model::Memberships, PipelineError>>;
+}
+
+/// Users as a source gives them.
+pub type UsersStream =
+    futures_util::stream::BoxStream<'static, Result<serde_json::Value, PipelineError>>;
 
 /// A platform's kinds, as a table and as one JSON object a kind.
 #[derive(Debug, Clone)]
@@ -255,7 +288,7 @@ pub struct RestoreJob<'a> {
 /// A users sink's work, shared by its three stages.
 pub struct UsersJob<'a> {
     /// Opens the source's users (a snapshot or the source tenant).
-    pub source: &'a (dyn Fn() -> Result<Source, PipelineError> + Sync),
+    pub source: &'a (dyn Fn() -> Result<Box<dyn UsersSource>, PipelineError> + Sync),
     /// The name the source goes by (a ZITADEL target's default organization and project).
     pub source_name: String,
     /// Mappings applied to each user first.
@@ -321,17 +354,23 @@ pub fn parse_only(
         .collect()
 }
 
-/// Why `source` (of platform `from`) cannot be written into a `to` target, and what can.
+/// Why `source` (of platform `from`) cannot be written into a `to` target, and what can:
+/// its users, where a profile converts them (`FROM-to-TO`, `idferry_transform::profiles`).
 pub fn across_platforms(source: &str, from: &str, to: &str) -> String {
-    match (from, to) {
-        ("auth0", "zitadel") => format!(
-            "{source} is of an auth0 tenant: its configuration does not convert into a ZITADEL \
-             instance's (its users do: `idferry migrate users --from SOURCE --to ZITADEL_TENANT`, \
-             profile auth0-to-zitadel)"
-        ),
-        _ => format!(
-            "{source} is of a {from} tenant: nothing of it converts into {to} (no \
-             {from}-to-{to} profile)"
-        ),
+    let profile = format!("{from}-to-{to}");
+    if idferry_transform::profiles::PROFILES
+        .iter()
+        .any(|(name, _)| *name == profile)
+    {
+        format!(
+            "{source} is of platform {from}: its configuration does not convert into a {to} \
+             tenant's (its users do: `idferry migrate users --from SOURCE --to TARGET`, \
+             profile {profile})"
+        )
+    } else {
+        format!(
+            "{source} is of platform {from}: nothing of it converts into {to} (no \
+             {profile} profile)"
+        )
     }
 }

@@ -6,14 +6,14 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use futures_util::stream::StreamExt;
-use idferry_import::users::Report;
 use idferry_model::Progress;
 use serde_json::Value;
+use std::io::Write;
 
+use crate::UsersSource;
 use crate::error::PipelineError;
 use crate::journal::Journal;
 use crate::results::Extracted;
-use crate::source::Source;
 use crate::spool::SpoolWriter;
 
 /// What a users sink's extract does with one source user.
@@ -41,9 +41,9 @@ pub enum Shaped<T> {
 /// The extract loop of every users sink: each source user through `shape`, kept ones
 /// into the spool, what is not carried and what fails into the report, counted.
 pub async fn extract<T: serde::Serialize>(
-    source: &Source,
+    source: &dyn UsersSource,
     spool: &Path,
-    mut report: Report<std::io::BufWriter<std::fs::File>>,
+    mut report: std::io::BufWriter<std::fs::File>,
     progress: &dyn Progress,
     mut shape: impl FnMut(Value) -> Shaped<T>,
 ) -> Result<Extracted, PipelineError> {
@@ -75,18 +75,18 @@ pub async fn extract<T: serde::Serialize>(
                 counts.blocked += u64::from(blocked);
                 if let Some(note) = note {
                     counts.partly_carried += 1;
-                    report.write_line(&note)?;
+                    report_line(&mut report, &note)?;
                 }
                 out.line(&line)?;
             }
             Shaped::Filtered => counts.filtered += 1,
             Shaped::LeftOut(line) => {
                 counts.left_out += 1;
-                report.write_line(&line)?;
+                report_line(&mut report, &line)?;
             }
             Shaped::Failed(line) => {
                 counts.failed += 1;
-                report.write_line(&line)?;
+                report_line(&mut report, &line)?;
             }
         }
         if counts.read.is_multiple_of(1000) {
@@ -95,8 +95,23 @@ pub async fn extract<T: serde::Serialize>(
     }
     progress.finish("extract users");
     out.finish()?;
-    report.finish()?;
+    report.flush().map_err(report_error)?;
     Ok(counts)
+}
+
+/// Adds one line to an ndjson report.
+fn report_line(report: &mut impl Write, line: &Value) -> Result<(), PipelineError> {
+    serde_json::to_writer(&mut *report, line)
+        .map_err(std::io::Error::from)
+        .and_then(|()| report.write_all(b"\n"))
+        .map_err(report_error)
+}
+
+fn report_error(source: std::io::Error) -> PipelineError {
+    PipelineError::Io {
+        what: "writing the error report".into(),
+        source,
+    }
 }
 
 /// A report file opened for appending (a resumed run adds to it).

@@ -1,8 +1,11 @@
 //! Where an Auth0 users sink reads records from (and, converted, a ZITADEL one): a
 //! snapshot file, or a live tenant.
 
+use idferry_platform::error::OrPlatform;
 use std::path::PathBuf;
 
+use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture as BoxFuture;
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use idferry_archive::{Decryption, SnapshotReader};
 use idferry_auth0::{Client, ExportRequest};
@@ -11,7 +14,9 @@ use idferry_import::state::{Selection, State};
 use idferry_model::Progress;
 use serde_json::Value;
 
-use crate::error::PipelineError;
+use idferry_platform::error::PipelineError;
+use idferry_platform::{From, UsersSource, UsersStream};
+use idferry_transform::Mapping;
 
 /// A source of records.
 pub enum Source {
@@ -23,13 +28,12 @@ pub enum Source {
 
 impl Source {
     /// The Auth0 source a sink reads: a snapshot, or the tenant through a new client.
-    pub fn of(from: crate::From<'_>) -> Result<Self, PipelineError> {
+    pub fn of(from: From<'_>) -> Result<Self, PipelineError> {
         Ok(match from {
-            crate::From::Snapshot(path, key) => Self::Snapshot(path.to_owned(), key),
-            crate::From::Tenant(tenant) => Self::Tenant(Client::new(
-                tenant,
-                idferry_auth0::ClientOptions::default(),
-            )?),
+            From::Snapshot(path, key) => Self::Snapshot(path.to_owned(), key),
+            From::Tenant(tenant) => Self::Tenant(
+                Client::new(tenant, idferry_auth0::ClientOptions::default()).or_platform()?,
+            ),
         })
     }
 
@@ -88,9 +92,11 @@ impl Source {
         Ok(match self {
             Self::Snapshot(path, key) => {
                 let reader = Self::reader(path, key)?;
-                State::from_snapshot(&reader, selection)?
+                State::from_snapshot(&reader, selection).or_platform()?
             }
-            Self::Tenant(client) => State::from_tenant(client, selection, progress).await?,
+            Self::Tenant(client) => State::from_tenant(client, selection, progress)
+                .await
+                .or_platform()?,
         })
     }
 
@@ -103,11 +109,13 @@ impl Source {
             Self::Tenant(client) => {
                 let job = client
                     .create_export(&ExportRequest::every_user_field())
-                    .await?;
-                client.wait_job(job.id(), progress).await?;
+                    .await
+                    .or_platform()?;
+                client.wait_job(job.id(), progress).await.or_platform()?;
                 client
                     .export_records(job.id())
-                    .await?
+                    .await
+                    .or_platform()?
                     .map_err(ImportError::from)
                     .boxed()
             }
@@ -144,6 +152,40 @@ impl Source {
                 stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) }).boxed()
             }
         })
+    }
+}
+
+impl UsersSource for Source {
+    fn name(&self) -> String {
+        Source::name(self)
+    }
+
+    fn users<'a>(
+        &'a self,
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<UsersStream, PipelineError>> {
+        async move {
+            Ok(Source::users(self, progress)
+                .await?
+                .map_err(PipelineError::platform)
+                .boxed())
+        }
+        .boxed_local()
+    }
+
+    fn memberships<'a>(
+        &'a self,
+        mappings: &'a [Mapping],
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<idferry_model::Memberships, PipelineError>> {
+        async move {
+            let mut state = self.state(Selection::Memberships, progress).await?;
+            for m in mappings {
+                state.apply_mapping(m).or_platform()?;
+            }
+            Ok(idferry_import::users::memberships_of(&state))
+        }
+        .boxed_local()
     }
 }
 
