@@ -7,7 +7,9 @@ use std::path::Path;
 
 use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture as BoxFuture;
-use idferry_archive::diff::{DiffOptions, KindDiff, diff};
+use idferry_archive::diff::{DiffOptions, KindDiff};
+
+use self::diff::diff;
 use idferry_archive::{Decryption, SnapshotReader, SnapshotWriter};
 use idferry_auth0::{Client, ClientOptions};
 use idferry_export::{ExportOptions, export};
@@ -29,6 +31,7 @@ use idferry_platform::{
     Catalog, CatalogRow, Exported, Listing, PlanRequest, Platform, RestoreApplied, RestoreJob,
     RestorePlan, UsersJob,
 };
+pub mod diff;
 pub mod sinks;
 pub mod source;
 
