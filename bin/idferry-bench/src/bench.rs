@@ -7,9 +7,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use futures_util::TryStreamExt;
+use idferry_auth0::catalog;
 use idferry_auth0::{Client, ClientOptions};
 use idferry_emulator::{Emulator, TenantOptions};
-use idferry_model::{Credentials, Secret, catalog};
+use idferry_model::{Credentials, Secret};
 use serde_json::json;
 
 #[derive(Debug, Subcommand)]

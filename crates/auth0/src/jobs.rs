@@ -366,9 +366,9 @@ mod tests {
 
     use super::*;
 
-    /// The Management API spec, rebuilt (see `crates/model/testdata`).
+    /// The Management API spec, rebuilt (see `crates/auth0/testdata`).
     fn spec() -> Value {
-        let text = include_str!("../../model/testdata/auth0-management-api-v2.openapi.json");
+        let text = include_str!("../testdata/auth0-management-api-v2.openapi.json");
         serde_json::from_str(text).expect("the spec is JSON")
     }
 

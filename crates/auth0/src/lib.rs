@@ -7,11 +7,14 @@
 //! holding them in memory.
 
 pub mod auth;
+pub mod catalog;
 pub mod client;
 pub mod error;
 pub mod jobs;
 pub mod paginate;
+pub mod record;
 
+pub use catalog::{CATALOG, Endpoint, GoLive, Kind, Method, Pagination, Reference, Shape};
 pub use client::{Client, ClientOptions, Payload, RequestStats, Response};
 pub use error::{ApiError, Error};
 pub use idferry_pacing::{RetryPolicy, Throttle, retry, throttle};
@@ -19,6 +22,7 @@ pub use jobs::{
     ExportField, ExportRequest, ImportRequest, Job, METADATA_FIELDS, USER_FIELDS, missing_metadata,
 };
 /// HTTP methods, as the client takes them.
+pub use record::Envelope;
 pub use reqwest::Method as HttpMethod;
 
 /// Results of this crate.

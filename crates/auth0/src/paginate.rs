@@ -4,8 +4,8 @@
 //! without an extra empty request; one request for unpaged lists and singletons; one per
 //! name for keyed kinds.
 
+use crate::{Kind, Pagination, Shape};
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use idferry_model::{Kind, Pagination, Shape};
 use reqwest::Method;
 use serde_json::Value;
 

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use axum::http::{Method as HttpMethod, StatusCode};
-use idferry_model::catalog::{self, IdFormat};
-use idferry_model::{CATALOG, Endpoint, Kind, Method, Shape};
+use idferry_auth0::{CATALOG, Endpoint, Kind, Method, Shape};
+use idferry_auth0::{catalog, catalog::IdFormat};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
@@ -351,7 +351,7 @@ fn collection(
                 .values()
                 .filter(|v| crate::filters::keeps(kind.name, q, v))
                 .collect();
-            if kind.pagination == idferry_model::Pagination::None {
+            if kind.pagination == idferry_auth0::Pagination::None {
                 // A list endpoint answering one object (the default branding theme).
                 return match rows.first() {
                     Some(v) => ok(redact(kind, (*v).clone())),

@@ -119,7 +119,7 @@ mod tests {
 
     /// The query parameters the spec declares for `kind`'s list operation.
     fn declared(spec: &Value, kind: &str) -> Vec<String> {
-        let k = idferry_model::catalog::find(kind).expect("a catalog kind");
+        let k = idferry_auth0::catalog::find(kind).expect("a catalog kind");
         let path = k.list.expect("a list endpoint").path;
         let op = &spec["paths"][path]["get"];
         op["parameters"]

@@ -8,7 +8,7 @@
 //! the generator makes is exactly what a client could have written.
 
 use axum::http::Method as HttpMethod;
-use idferry_model::{CATALOG, Shape};
+use idferry_auth0::{CATALOG, Shape};
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! resource server ids, UUIDs for actions), drawn from the tenant's seeded generator so
 //! that a generated tenant is the same on every run.
 
-use idferry_model::catalog::IdFormat;
+use idferry_auth0::catalog::IdFormat;
 use rand::Rng;
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -178,9 +178,9 @@ pub static ZITADEL: LazyLock<Judge> = LazyLock::new(|| {
     )
 });
 
-/// Auth0's Management API v2, as rebuilt into the repository (`crates/model/testdata`).
+/// Auth0's Management API v2, as rebuilt into the repository (`crates/auth0/testdata`).
 pub const AUTH0_SPEC: &str =
-    include_str!("../../model/testdata/auth0-management-api-v2.openapi.json");
+    include_str!("../../auth0/testdata/auth0-management-api-v2.openapi.json");
 
 /// The judge of Auth0 requests: [`AUTH0_SPEC`] with [`AUTH0_ADDITIONS`].
 pub static AUTH0: LazyLock<Judge> = LazyLock::new(|| Judge::new(AUTH0_SPEC, AUTH0_ADDITIONS));

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use idferry_model::{Kind, Pagination};
+use idferry_auth0::{Kind, Pagination};
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn offset_pages_stop_at_the_cap_and_checkpoints_go_past_it() {
-        let orgs = idferry_model::catalog::find("organizations").unwrap();
+        let orgs = idferry_auth0::catalog::find("organizations").unwrap();
         let page = paginate(orgs, 1500, &q(&[("page", "9"), ("per_page", "100")]), items).unwrap();
         assert_eq!(page.as_array().unwrap().len(), 100);
         let err = paginate(
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn include_totals_wraps_the_page() {
-        let roles = idferry_model::catalog::find("roles").unwrap();
+        let roles = idferry_auth0::catalog::find("roles").unwrap();
         let body = paginate(
             roles,
             7,

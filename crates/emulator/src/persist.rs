@@ -28,7 +28,7 @@ struct Saved {
 }
 
 fn kind_name(name: &str) -> std::io::Result<&'static str> {
-    idferry_model::catalog::find(name)
+    idferry_auth0::catalog::find(name)
         .map(|k| k.name)
         .or_else(|| {
             crate::api::EXTRA_TABLES
@@ -40,10 +40,10 @@ fn kind_name(name: &str) -> std::io::Result<&'static str> {
 }
 
 fn relation_name(name: &str) -> std::io::Result<&'static str> {
-    idferry_model::CATALOG
+    idferry_auth0::CATALOG
         .iter()
         .find_map(|k| match k.shape {
-            idferry_model::Shape::Links { relation, .. } if relation == name => Some(relation),
+            idferry_auth0::Shape::Links { relation, .. } if relation == name => Some(relation),
             _ => None,
         })
         .ok_or_else(|| std::io::Error::other(format!("unknown relation {name} in saved state")))

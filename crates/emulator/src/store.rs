@@ -334,16 +334,16 @@ impl Store {
     /// A short-lived view of how much the tenant holds, kind by kind.
     pub fn counts(&self) -> IndexMap<String, usize> {
         let mut counts: IndexMap<String, usize> = IndexMap::new();
-        for kind in idferry_model::CATALOG {
+        for kind in idferry_auth0::CATALOG {
             let n = match kind.shape {
                 // Answered from the custom domains (or the canonical domain): always one.
                 _ if kind.name == "default_custom_domain" => 1,
-                idferry_model::Shape::Singleton => self
+                idferry_auth0::Shape::Singleton => self
                     .singletons
                     .keys()
                     .filter(|(k, _)| *k == kind.name)
                     .count(),
-                idferry_model::Shape::Links {
+                idferry_auth0::Shape::Links {
                     relation, inverse, ..
                 } => {
                     if inverse {

@@ -11,8 +11,8 @@ use crate::ids;
 use crate::paginate::{Query, paginate};
 use crate::store::{Store, UserRow};
 
-fn users_kind() -> &'static idferry_model::Kind {
-    idferry_model::catalog::find("users").unwrap_or(&idferry_model::CATALOG[0])
+fn users_kind() -> &'static idferry_auth0::Kind {
+    idferry_auth0::catalog::find("users").unwrap_or(&idferry_auth0::CATALOG[0])
 }
 
 fn user_not_found() -> ApiError {

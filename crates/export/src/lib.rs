@@ -14,10 +14,14 @@
 use std::collections::HashSet;
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use idferry_auth0::record::member_path;
+use idferry_auth0::{CATALOG, Kind, Shape, catalog};
 use idferry_auth0::{Client, ExportRequest};
-use idferry_model::record::{Envelope, REDACTED_KIND, REDACTED_MEMBER, Redacted, enveloped};
-use idferry_model::sink::member_path;
-use idferry_model::{CATALOG, Kind, MemberSink, Progress, Shape, catalog};
+use idferry_auth0::{
+    record::Envelope, record::REDACTED_KIND, record::REDACTED_MEMBER, record::Redacted,
+    record::enveloped,
+};
+use idferry_model::{MemberSink, Progress};
 use serde_json::Value;
 
 pub use idferry_model::sink::{ExportOptions, ExportSummary, Unavailable};

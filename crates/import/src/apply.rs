@@ -7,9 +7,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use futures_util::stream::{self, StreamExt};
+use idferry_auth0::Method;
 use idferry_auth0::{Client, HttpMethod, Payload};
+use idferry_model::Progress;
 use idferry_model::record::for_each_string;
-use idferry_model::{Method, Progress};
 use serde::Serialize;
 use serde_json::Value;
 

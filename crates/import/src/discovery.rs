@@ -11,8 +11,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use idferry_auth0::{CATALOG, Kind};
 use idferry_model::record::{MIN_MADE_UP_ID, for_each_string, generic_path};
-use idferry_model::{CATALOG, Kind};
 use serde_json::Value;
 
 use crate::state::State;
@@ -107,7 +107,7 @@ impl SourceIds {
 mod tests {
     use super::*;
     use crate::state::Item;
-    use idferry_model::catalog;
+    use idferry_auth0::catalog;
     use serde_json::json;
 
     fn state(records: &[(&str, Value)]) -> State {

@@ -13,9 +13,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use idferry_model::catalog::IdFormat;
+use idferry_auth0::catalog::IdFormat;
+use idferry_auth0::{CATALOG, Endpoint, Kind, Method, Shape, catalog};
 use idferry_model::record::{remove_path, set_at, set_path, values_at};
-use idferry_model::{CATALOG, Endpoint, Kind, Method, Shape, catalog};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -2238,7 +2238,7 @@ mod tests {
 
     #[test]
     fn secrets_a_snapshot_left_out_are_asked_for_and_made_up_ones_are_noted() {
-        use idferry_model::record::Redacted;
+        use idferry_auth0::record::Redacted;
         let mut source = State::default();
         let mut captcha = json!({"active_provider_id": "recaptcha_v2",
             "recaptcha_v2": {"site_key": "site", "secret": "s3cret"}});

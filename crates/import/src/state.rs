@@ -7,11 +7,13 @@ use std::io::BufRead;
 
 use idferry_archive::SnapshotReader;
 use idferry_auth0::Client;
-use idferry_export::ExportOptions;
-use idferry_model::record::{
-    Envelope, REDACTED_KIND, Redacted, RedactedAt, enveloped, redacted_at,
+use idferry_auth0::{CATALOG, Kind, catalog};
+use idferry_auth0::{
+    record::Envelope, record::REDACTED_KIND, record::Redacted, record::RedactedAt,
+    record::enveloped, record::redacted_at,
 };
-use idferry_model::{CATALOG, Kind, MemberSink, Progress, catalog};
+use idferry_export::ExportOptions;
+use idferry_model::{MemberSink, Progress};
 use idferry_transform::Mapping;
 use idferry_transform::rules::apply_all;
 use serde_json::Value;

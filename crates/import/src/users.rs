@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use idferry_auth0::catalog;
 use idferry_auth0::{Client, ExportField, ExportRequest, ImportRequest, Job};
-use idferry_model::{Progress, catalog};
+use idferry_model::Progress;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -805,8 +806,8 @@ pub async fn assign_memberships<W: Write>(
 
 /// An id as one path segment.
 fn segment(id: &str) -> String {
-    idferry_model::Endpoint {
-        method: idferry_model::Method::Post,
+    idferry_auth0::Endpoint {
+        method: idferry_auth0::Method::Post,
         path: "{id}",
     }
     .fill(&[id])

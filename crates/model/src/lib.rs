@@ -1,10 +1,10 @@
-//! idferry's shared vocabulary: what a record is, the resource catalog (one table that
-//! says, for every kind of object a tenant holds, how to list, read, write and match it),
-//! the tenant config file (`idferry.toml`), the error classes every client shares, and
-//! the progress trait through which libraries report without knowing about terminals.
+//! idferry's shared vocabulary: what a record is and the field paths that name its
+//! parts, the tenant config file (`idferry.toml`), the error classes every client shares,
+//! what an export writes into and what a users import counts, and the progress trait
+//! through which libraries report without knowing about terminals. Each platform's
+//! catalog lives in its own crate.
 
 pub mod batch;
-pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod memberships;
@@ -14,12 +14,10 @@ pub mod sink;
 pub mod units;
 
 pub use batch::{ChunkCounts, ChunkState};
-pub use catalog::{CATALOG, Endpoint, GoLive, Kind, Method, Pagination, Reference, Shape};
 pub use config::{Config, ConfigError, Credentials, Platform, Secret, TenantConfig};
 pub use error::RetryClass;
 pub use memberships::Memberships;
 pub use progress::{Progress, Silent};
-pub use record::Envelope;
 pub use sink::{ExportOptions, ExportSummary, MemberSink};
 
 /// One object of a tenant as the API returns it. Kept as JSON so that fields the API

@@ -14,13 +14,6 @@ pub trait MemberSink {
     fn finish_member(&mut self) -> io::Result<()>;
 }
 
-/// The path of a kind's member in a snapshot: configuration under `config/`, users and
-/// their memberships under `users/`.
-pub fn member_path(kind: &crate::Kind) -> String {
-    let dir = if kind.config { "config" } else { "users" };
-    format!("{dir}/{}.ndjson", kind.name)
-}
-
 /// What to export (every platform's export takes it).
 #[derive(Debug, Clone, Default)]
 pub struct ExportOptions {

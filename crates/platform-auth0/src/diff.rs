@@ -11,11 +11,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::BufRead;
 
-use idferry_model::record::{
-    Envelope, MIN_MADE_UP_ID, REDACTED_KIND, Redacted, RedactedAt, enveloped, map_strings,
-    map_values, redacted_at, remove_path,
+use idferry_auth0::{Kind, Shape, catalog};
+use idferry_auth0::{
+    record::Envelope, record::REDACTED_KIND, record::Redacted, record::RedactedAt,
+    record::enveloped, record::redacted_at,
 };
-use idferry_model::{Kind, Shape, catalog};
+use idferry_model::record::{MIN_MADE_UP_ID, map_strings, map_values, remove_path};
 use serde_json::Value;
 
 use idferry_archive::diff::{Changed, DiffOptions, KindDiff, changed_fields};

@@ -1,5 +1,5 @@
 //! Auth0 behind [`Platform`]: its Management API client (`idferry-auth0`), its catalog
-//! (`idferry_model::CATALOG`), its export (`idferry-export`), its restore plans and users
+//! (`idferry_auth0::CATALOG`), its export (`idferry-export`), its restore plans and users
 //! imports (`idferry-import`), as the pipeline's stages drive them.
 
 use idferry_platform::error::OrPlatform;
@@ -18,7 +18,7 @@ use idferry_model::{Progress, TenantConfig};
 
 use futures_util::{StreamExt, TryStreamExt};
 use idferry_auth0::ExportRequest;
-use idferry_model::{CATALOG, Kind, Shape};
+use idferry_auth0::{CATALOG, Kind, Shape};
 use serde_json::json;
 
 use idferry_import::plan::{Action, Plan, PlanOptions, secret_notes};
@@ -152,7 +152,7 @@ impl Platform for Auth0 {
     ) -> BoxFuture<'a, Result<Listing, PipelineError>> {
         async move {
             let kind =
-                idferry_model::catalog::find(kind).ok_or_else(|| PipelineError::NoSuchKind {
+                idferry_auth0::catalog::find(kind).ok_or_else(|| PipelineError::NoSuchKind {
                     platform: self.title(),
                     kind: kind.to_owned(),
                     known: CATALOG
@@ -235,7 +235,7 @@ impl Platform for Auth0 {
         async move {
             let source = Source::of(request.from)?;
             for k in request.kinds {
-                if idferry_model::catalog::find(k).is_none_or(|k| !k.config) {
+                if idferry_auth0::catalog::find(k).is_none_or(|k| !k.config) {
                     return Err(PipelineError::NotConfiguration { kind: k.clone() });
                 }
             }
@@ -245,7 +245,7 @@ impl Platform for Auth0 {
                     request.only,
                     self,
                     "clients:web",
-                    |kind| idferry_model::catalog::find(kind).is_some(),
+                    |kind| idferry_auth0::catalog::find(kind).is_some(),
                     &|| "see `idferry catalog`".into(),
                 )?,
                 allow_delete: request.allow_delete,

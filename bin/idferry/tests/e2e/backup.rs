@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use idferry_archive::SnapshotReader;
 use idferry_archive::naming;
+use idferry_auth0::{CATALOG, Shape};
 use idferry_emulator::{Emulator, GenerateSpec, Tenant, TenantOptions};
 use idferry_model::record::{remove_path, values_at};
-use idferry_model::{CATALOG, Shape};
 use serde_json::{Value, json};
 
 use crate::common::{run_idferry, start, token_client};
@@ -69,7 +69,7 @@ fn decompressed(path: &Path) -> Vec<u8> {
 }
 
 /// The API's view of a stored object with its secrets removed: what a snapshot holds.
-fn as_snapshot_holds(kind: &'static idferry_model::Kind, value: &Value) -> Value {
+fn as_snapshot_holds(kind: &'static idferry_auth0::Kind, value: &Value) -> Value {
     let mut v = idferry_emulator::api::redact(kind, value.clone());
     for path in kind.secrets {
         remove_path(&mut v, path);

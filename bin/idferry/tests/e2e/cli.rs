@@ -220,7 +220,7 @@ fn the_catalog_lists_every_kind() {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, _) = idferry(&["catalog", "--json"], dir.path());
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), idferry_model::CATALOG.len());
+    assert_eq!(out.lines().count(), idferry_auth0::CATALOG.len());
     assert!(
         out.lines()
             .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())

@@ -1,7 +1,7 @@
 //! The emulator judged by a tool nobody here wrote against the platforms' own API
 //! definitions: schemathesis (PyPI, pinned) sends requests to every operation of ZITADEL's
 //! API subset (`crates/zitadel/testdata`, from ZITADEL's protos) and of Auth0's
-//! Management API v2 (all 406 operations of `crates/model/testdata`), checking that
+//! Management API v2 (all 406 operations of `crates/auth0/testdata`), checking that
 //! nothing answers a server error, that statuses and content types are the documented
 //! ones and that every answer validates against its schema, on a tenant holding every
 //! kind idferry reads. Where the Auth0 emulation still departs from the spec, the

@@ -5,10 +5,10 @@
 use std::collections::HashSet;
 
 use bytes::Bytes;
+use idferry_auth0::catalog::find;
 use idferry_auth0::{ExportRequest, ImportRequest};
 use idferry_emulator::{Faults, GenerateSpec, TenantOptions};
 use idferry_model::Silent;
-use idferry_model::catalog::find;
 use serde_json::{Value, json};
 
 use reqwest::Method;

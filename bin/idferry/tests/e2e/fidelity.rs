@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
+use idferry_auth0::{CATALOG, Shape};
 use idferry_emulator::{GenerateSpec, TenantOptions};
-use idferry_model::{CATALOG, Shape};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -245,7 +245,7 @@ async fn the_client_reads_every_catalog_kind() {
         };
         read.insert(kind.name, n);
         let id_field = kind.id_field.unwrap_or("id");
-        for child in idferry_model::catalog::children(kind.name) {
+        for child in idferry_auth0::catalog::children(kind.name) {
             if matches!(child.shape, Shape::Links { inverse: true, .. })
                 || child.name == "organization_member_roles"
             {

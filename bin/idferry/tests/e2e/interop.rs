@@ -626,7 +626,7 @@ async fn the_official_sdk_creates_reads_lists_updates_and_deletes_every_kind_and
     let kinds = report["kinds"].as_object().unwrap();
     let mut failed = Vec::new();
     let mut operations = 0;
-    for kind in idferry_model::CATALOG {
+    for kind in idferry_auth0::CATALOG {
         let Some(ops) = kinds.get(kind.name).and_then(Value::as_object) else {
             failed.push(format!("{}: the script does not work it", kind.name));
             continue;
@@ -653,6 +653,6 @@ async fn the_official_sdk_creates_reads_lists_updates_and_deletes_every_kind_and
     );
     eprintln!(
         "sdk: {} kinds, {operations} operations, import and export jobs done; without an SDK call: {SDK_LACKS:?}",
-        idferry_model::CATALOG.len() - SDK_LACKS.len()
+        idferry_auth0::CATALOG.len() - SDK_LACKS.len()
     );
 }

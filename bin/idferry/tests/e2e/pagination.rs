@@ -3,8 +3,8 @@
 
 use std::collections::HashSet;
 
+use idferry_auth0::catalog::find;
 use idferry_emulator::TenantOptions;
-use idferry_model::catalog::find;
 use reqwest::Method;
 use serde_json::{Value, json};
 

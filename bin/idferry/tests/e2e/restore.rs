@@ -212,7 +212,7 @@ pub async fn unset_secrets(p: &Pair) -> (usize, Vec<String>) {
     let (source, target) = (read("acme-prod").await, read("acme-staging").await);
     let set = |v: &Value| !(v.is_null() || v.as_str() == Some(""));
     let (mut checked, mut unset) = (0, Vec::new());
-    for kind in idferry_model::CATALOG.iter().filter(|k| k.config) {
+    for kind in idferry_auth0::CATALOG.iter().filter(|k| k.config) {
         for item in source.items(kind.name) {
             let name = display_name(kind.name, item);
             let there = target

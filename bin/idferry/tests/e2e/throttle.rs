@@ -1,8 +1,8 @@
 //! Pacing: a client that has read a tenant's rate-limit headers stops meeting 429s, and
 //! tokens are refreshed before they expire.
 
+use idferry_auth0::catalog::find;
 use idferry_emulator::TenantOptions;
-use idferry_model::catalog::find;
 use serde_json::json;
 
 use crate::common::{cc_client, start};

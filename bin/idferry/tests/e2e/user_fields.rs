@@ -20,7 +20,7 @@ use crate::common::{raw, run_idferry, start, token_client};
 /// The properties of the spec's user (`GET /users/{id}`), read from the spec itself.
 fn spec_user_properties() -> BTreeSet<String> {
     let text = std::fs::read_to_string(
-        crate::common::repo().join("crates/model/testdata/auth0-management-api-v2.openapi.json"),
+        crate::common::repo().join("crates/auth0/testdata/auth0-management-api-v2.openapi.json"),
     )
     .unwrap();
     let spec: Value = serde_json::from_str(&text).unwrap();

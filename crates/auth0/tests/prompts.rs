@@ -1,7 +1,7 @@
 //! The prompts whose text and partials a backup reads are the spec's: its enums of the
 //! `prompt` path parameter, so that a prompt the API adds is not left behind unseen.
 
-use idferry_model::catalog::{PARTIAL_PROMPTS, PROMPTS};
+use idferry_auth0::{catalog::PARTIAL_PROMPTS, catalog::PROMPTS};
 use serde_json::Value;
 
 const SPEC: &str = include_str!("../testdata/auth0-management-api-v2.openapi.json");

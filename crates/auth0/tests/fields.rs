@@ -10,7 +10,7 @@
 //! backup writes it in clear and no restore drops it unasked.
 use std::collections::{BTreeSet, HashSet};
 
-use idferry_model::{CATALOG, Endpoint, Kind, Method, Shape};
+use idferry_auth0::{CATALOG, Endpoint, Kind, Method, Shape};
 use serde_json::Value;
 
 const SPEC: &str = include_str!("../testdata/auth0-management-api-v2.openapi.json");
