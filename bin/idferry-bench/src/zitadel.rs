@@ -43,7 +43,10 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
     let into = idferry_zitadel::Client::new(&zitadel, Default::default())?;
 
     // The users as the pipeline shapes them (no hashes: they change no request).
-    let profile = idferry_transform::profiles::profile(idferry_platform_zitadel::sinks::PROFILE)?;
+    let profile = idferry_transform::profiles::find(
+        idferry_platform_zitadel::PROFILES,
+        idferry_platform_zitadel::sinks::PROFILE,
+    )?;
     let mut users = Vec::with_capacity(args.users);
     let mut stream = Source::Tenant(from.clone()).users(&Silent).await?;
     while let Some(user) = stream.next().await {

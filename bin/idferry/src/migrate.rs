@@ -11,7 +11,6 @@ use idferry_model::Progress;
 use idferry_pipeline::run::UsersResults as Results;
 use idferry_pipeline::spec::SourceSpec;
 use idferry_pipeline::{LoadedSpec, SinkSpec, Spec};
-use idferry_transform::profiles::PROFILES;
 use serde_json::json;
 
 use crate::cli::ConfigArg;
@@ -143,11 +142,11 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
     let platform = idferry_pipeline::platforms::of(target.platform);
     // Naming the target's own profile is allowed (it runs anyway); another built-in
     // profile is for another platform's targets.
-    let builtin = args
-        .map
-        .as_deref()
-        .and_then(Path::to_str)
-        .filter(|m| PROFILES.iter().any(|(name, _)| name == m));
+    let builtin = args.map.as_deref().and_then(Path::to_str).filter(|m| {
+        idferry_pipeline::platforms::profiles()
+            .iter()
+            .any(|(name, _)| name == m)
+    });
     if let Some(profile) = builtin
         && profile != platform.users_profile()
     {

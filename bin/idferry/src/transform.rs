@@ -8,7 +8,6 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use idferry_transform::codec::{Output, open_input};
 use idferry_transform::hashes::HashFile;
-use idferry_transform::profiles;
 use idferry_transform::rules::Rule;
 use idferry_transform::{EngineOptions, OnError, run};
 use std::sync::Arc;
@@ -89,7 +88,10 @@ pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
             idferry_pipeline::kinds::load_mapping(file, &|var| std::env::var(var).ok())?,
             file.display().to_string(),
         ),
-        (None, Some(name)) => (profiles::profile(name)?, format!("profile {name}")),
+        (None, Some(name)) => (
+            idferry_pipeline::platforms::profile(name)?,
+            format!("profile {name}"),
+        ),
         (None, None) => bail!("give --map FILE or --profile NAME"),
     };
     idferry_pipeline::kinds::check_kind(&args.kind, "--kind")?;

@@ -26,6 +26,19 @@ pub fn named(name: &str) -> Option<&'static dyn Platform> {
     name.parse::<idferry_model::Platform>().ok().map(of)
 }
 
+/// Every platform's built-in profiles (name, mapping spec text).
+pub fn profiles() -> Vec<(&'static str, &'static str)> {
+    all()
+        .iter()
+        .flat_map(|p| p.profiles().iter().copied())
+        .collect()
+}
+
+/// The built-in profile called `name`, whichever platform holds it.
+pub fn profile(name: &str) -> Result<idferry_transform::Mapping, idferry_transform::SpecError> {
+    idferry_transform::profiles::find(&profiles(), name)
+}
+
 /// The users of `from` for a users sink into `to`, read by the platform `from` is of (a
 /// snapshot's manifest names it). A platform that gives no users is refused, naming
 /// what converts into `to` and what does not.
@@ -48,8 +61,10 @@ pub fn users_source(
     named(&platform)
         .and_then(|p| p.users_source(from))
         .unwrap_or_else(|| {
+            let converter = format!("{platform}-to-{}", to.platform);
             Err(PipelineError::AcrossPlatforms {
                 read,
+                converts: profiles().iter().any(|(name, _)| *name == converter),
                 from: platform,
                 to: to.platform.to_string(),
             })

@@ -39,6 +39,18 @@ use self::source::Source;
 
 use self::sinks::{RestoreSink, UsersSink};
 
+/// Its built-in profiles (name, mapping spec text): an Auth0 users-exports line into the users-imports shape.
+pub const PROFILES: &[(&str, &str)] = &[(
+    "auth0-export-to-import",
+    include_str!("../profiles/auth0-export-to-import.toml"),
+)];
+
+/// A profile converts the users of platform `from` into this one's.
+fn converts_users_of(from: &str) -> bool {
+    let converter = format!("{from}-to-auth0");
+    PROFILES.iter().any(|(n, _)| *n == converter)
+}
+
 /// Auth0.
 pub struct Auth0;
 
@@ -104,6 +116,10 @@ impl Platform for Auth0 {
 
     fn users_profile(&self) -> &'static str {
         sinks::PROFILE
+    }
+
+    fn profiles(&self) -> &'static [(&'static str, &'static str)] {
+        PROFILES
     }
 
     fn catalog(&self) -> Catalog {
@@ -565,5 +581,32 @@ impl RestoreApplied for Auth0Applied {
 
     fn failed(&self) -> bool {
         self.report.failed() > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use idferry_transform::rules::apply_all;
+    use serde_json::json;
+
+    #[test]
+    fn an_export_line_becomes_an_import_user() {
+        let mapping =
+            idferry_transform::profiles::find(super::PROFILES, super::sinks::PROFILE).unwrap();
+        let mut user = json!({
+            "user_id": "auth0|5dea9f9c82dd7c0e76e4ec93", "email": "a@example.com", "email_verified": true,
+            "name": "A", "picture": "https://x/p.png", "blocked": false, "created_at": "2020-01-01T00:00:00.000Z",
+            "logins_count": 4, "last_login": "x", "identities": [{"connection": "db"}],
+            "user_metadata": {"lang": "fr"}, "app_metadata": {"plan": "pro", "_id": "x"}
+        });
+        assert!(apply_all(mapping.rules_for("users"), &mut user).unwrap());
+        assert_eq!(
+            user,
+            json!({
+                "user_id": "5dea9f9c82dd7c0e76e4ec93", "email": "a@example.com", "email_verified": true,
+                "name": "A", "picture": "https://x/p.png", "blocked": false,
+                "user_metadata": {"lang": "fr"}, "app_metadata": {"plan": "pro"}
+            })
+        );
     }
 }

@@ -118,7 +118,7 @@ pub async fn restore(
 pub fn import_profile(
     hashes: Option<&Path>,
 ) -> Result<(Mapping, Option<Arc<HashFile>>), PipelineError> {
-    let mut profile = idferry_transform::profiles::profile(PROFILE)?;
+    let mut profile = idferry_transform::profiles::find(crate::PROFILES, PROFILE)?;
     let mut loaded = None;
     if let Some(file) = hashes {
         let file = Arc::new(HashFile::load(file).map_err(|e| PipelineError::Hashes {

@@ -63,6 +63,7 @@ impl Source {
                 read: path.display().to_string(),
                 from: platform.clone(),
                 to: "auth0".into(),
+                converts: crate::converts_users_of(&platform),
             });
         }
         Ok(reader)

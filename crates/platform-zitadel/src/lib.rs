@@ -31,6 +31,18 @@ pub mod sinks;
 use self::sinks::{self as into_zitadel, ZitadelSink};
 use idferry_platform::results::{Extracted, MembershipsGiven, Restored, UsersImported};
 
+/// Its built-in profiles (name, mapping spec text): an Auth0 user (as exported) into a ZITADEL human user.
+pub const PROFILES: &[(&str, &str)] = &[(
+    "auth0-to-zitadel",
+    include_str!("../profiles/auth0-to-zitadel.toml"),
+)];
+
+/// A profile converts the users of platform `from` into this one's.
+fn converts_users_of(from: &str) -> bool {
+    let converter = format!("{from}-to-zitadel");
+    PROFILES.iter().any(|(n, _)| *n == converter)
+}
+
 /// ZITADEL.
 pub struct Zitadel;
 
@@ -72,6 +84,10 @@ impl Platform for Zitadel {
 
     fn users_profile(&self) -> &'static str {
         into_zitadel::PROFILE
+    }
+
+    fn profiles(&self) -> &'static [(&'static str, &'static str)] {
+        PROFILES
     }
 
     fn catalog(&self) -> Catalog {
@@ -500,5 +516,28 @@ impl RestoreApplied for ZitadelApplied {
 
     fn failed(&self) -> bool {
         !self.report.failed.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use idferry_transform::rules::apply_all;
+    use serde_json::json;
+
+    #[test]
+    fn an_exported_auth0_user_becomes_a_zitadel_human() {
+        let mapping =
+            idferry_transform::profiles::find(super::PROFILES, super::sinks::PROFILE).unwrap();
+        let mut user = json!({"user_id": "auth0|x", "email": "a@example.com", "email_verified": true,
+                              "given_name": "A", "name": "A B", "logins_count": 4, "user_metadata": {"lang": "fr"}});
+        assert!(apply_all(mapping.rules_for("users"), &mut user).unwrap());
+        assert_eq!(
+            user,
+            json!({"user_id": "auth0|x", "human": {"email": {"email": "a@example.com", "isVerified": true},
+                   "profile": {"givenName": "A", "displayName": "A B"}},
+                   "metadata": {"user_metadata": {"lang": "fr"}}})
+        );
+        assert!(super::converts_users_of("auth0"));
+        assert!(!super::converts_users_of("zitadel"));
     }
 }

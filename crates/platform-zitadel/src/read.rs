@@ -21,6 +21,7 @@ pub fn zitadel_snapshot(
             read: path.display().to_string(),
             from: platform.clone(),
             to: "zitadel".into(),
+            converts: crate::converts_users_of(&platform),
         });
     }
     let mut records = std::collections::HashMap::new();
@@ -86,6 +87,7 @@ pub async fn zitadel_instance(
             read: tenant.name.clone(),
             from: tenant.platform.to_string(),
             to: "zitadel".into(),
+            converts: crate::converts_users_of(&tenant.platform.to_string()),
         });
     }
     let client = idferry_zitadel::Client::new(tenant, idferry_pacing::RetryPolicy::default())

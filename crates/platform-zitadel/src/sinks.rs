@@ -93,7 +93,7 @@ pub async fn extract(
     report: &Path,
     progress: &dyn Progress,
 ) -> Result<Extracted, PipelineError> {
-    let profile = idferry_transform::profiles::profile(PROFILE)?;
+    let profile = idferry_transform::profiles::find(crate::PROFILES, PROFILE)?;
     // The report starts here (a rerun of this step starts it again); later steps add.
     let report = idferry_platform::sinks::open_report(report, true)?;
     let mut usernames: HashMap<String, String> = HashMap::new();

@@ -137,7 +137,7 @@ pub enum PipelineError {
         location: String,
     },
     /// Work from one platform into another that has no converter for it.
-    #[error("{}", crate::across_platforms(read, from, to))]
+    #[error("{}", crate::across_platforms(read, from, to, *converts))]
     AcrossPlatforms {
         /// The snapshot or tenant read.
         read: String,
@@ -145,6 +145,8 @@ pub enum PipelineError {
         from: String,
         /// The target's platform.
         to: String,
+        /// A profile converts its users into the target's platform.
+        converts: bool,
     },
     /// Kind filters asked of a platform whose snapshots hold every kind.
     #[error(

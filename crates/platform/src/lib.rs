@@ -60,9 +60,13 @@ pub trait Platform: Send + Sync {
         Vec::new()
     }
 
-    /// The built-in profile (`idferry_transform::profiles`) a users sink into it puts
+    /// The built-in profile (one of [`Platform::profiles`]) a users sink into it puts
     /// each source user through, after the run's mappings.
     fn users_profile(&self) -> &'static str;
+
+    /// Its built-in profiles (name, mapping spec text): the converters of users into its
+    /// shape, `FROM-to-NAME` for another platform's users.
+    fn profiles(&self) -> &'static [(&'static str, &'static str)];
 
     /// Its kinds, one row each (what `idferry catalog` prints).
     fn catalog(&self) -> Catalog;
@@ -355,13 +359,10 @@ pub fn parse_only(
 }
 
 /// Why `source` (of platform `from`) cannot be written into a `to` target, and what can:
-/// its users, where a profile converts them (`FROM-to-TO`, `idferry_transform::profiles`).
-pub fn across_platforms(source: &str, from: &str, to: &str) -> String {
+/// its users, when a profile (`FROM-to-TO`) converts them (`converts`).
+pub fn across_platforms(source: &str, from: &str, to: &str, converts: bool) -> String {
     let profile = format!("{from}-to-{to}");
-    if idferry_transform::profiles::PROFILES
-        .iter()
-        .any(|(name, _)| *name == profile)
-    {
+    if converts {
         format!(
             "{source} is of platform {from}: its configuration does not convert into a {to} \
              tenant's (its users do: `idferry migrate users --from SOURCE --to TARGET`, \
