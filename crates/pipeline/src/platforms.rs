@@ -6,11 +6,14 @@
 pub use idferry_platform::*;
 
 /// Every platform this build speaks.
-pub fn all() -> [&'static dyn Platform; 2] {
-    [
-        &idferry_platform_auth0::Auth0,
-        &idferry_platform_zitadel::Zitadel,
-    ]
+static ALL: &[&dyn Platform] = &[
+    &idferry_platform_auth0::Auth0,
+    &idferry_platform_zitadel::Zitadel,
+];
+
+/// Every platform this build speaks.
+pub fn all() -> &'static [&'static dyn Platform] {
+    ALL
 }
 
 /// The platform of a tenant.
