@@ -4,7 +4,9 @@
 //! that steady work never meets a 429, retries what can succeed later (429, 5xx, dropped
 //! connections) with jittered backoff, lists every catalog kind as a stream of records,
 //! and runs the users-exports and users-imports jobs, streaming export files without
-//! holding them in memory.
+//! holding them in memory. It holds what it knows of the API as data: the catalog
+//! ([`catalog`]: one row per kind, checked against the Management API spec in
+//! `testdata/`) and how Auth0 records are written in snapshots ([`record`]).
 
 pub mod auth;
 pub mod catalog;
