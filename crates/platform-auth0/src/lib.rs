@@ -2,44 +2,37 @@
 //! (`idferry_auth0::CATALOG`), its export (`idferry-export`), its restore plans and users
 //! imports (`idferry-import`), as the pipeline's stages drive them.
 
-use idferry_platform::error::OrPlatform;
+pub mod diff;
+pub mod sinks;
+pub mod source;
+
 use std::path::Path;
 
-use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture as BoxFuture;
+use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use idferry_archive::diff::{DiffOptions, KindDiff};
-
-use self::diff::diff;
 use idferry_archive::{Decryption, SnapshotReader, SnapshotWriter};
-use idferry_auth0::{Client, ClientOptions};
+use idferry_auth0::{CATALOG, Client, ClientOptions, ExportRequest, Kind, Shape};
 use idferry_export::{ExportOptions, export};
-use idferry_import::users::UsersOptions;
-use idferry_model::{Progress, TenantConfig};
-
-use futures_util::{StreamExt, TryStreamExt};
-use idferry_auth0::ExportRequest;
-use idferry_auth0::{CATALOG, Kind, Shape};
-use serde_json::json;
-
 use idferry_import::plan::{Action, Plan, PlanOptions, secret_notes};
 use idferry_import::state::Selection;
+use idferry_import::users::UsersOptions;
 use idferry_import::{ApplyReport, State, Values};
-
-use idferry_platform::error::PipelineError;
+use idferry_model::{Progress, TenantConfig};
+use idferry_platform::error::{OrPlatform, PipelineError};
 use idferry_platform::results::{Extracted, MembershipsGiven, Restored, UsersImported};
 use idferry_platform::{
     Catalog, CatalogRow, Exported, Listing, PlanRequest, Platform, RestoreApplied, RestoreJob,
     RestorePlan, UsersJob,
 };
-pub mod diff;
-pub mod sinks;
-pub mod source;
+use serde_json::json;
 
+use self::diff::diff;
+use self::sinks::{RestoreSink, UsersSink};
 use self::source::Source;
 
-use self::sinks::{RestoreSink, UsersSink};
-
-/// Its built-in profiles (name, mapping spec text): an Auth0 users-exports line into the users-imports shape.
+/// Its built-in profiles (name, mapping spec text): an Auth0 users-exports line into
+/// the users-imports shape.
 pub const PROFILES: &[(&str, &str)] = &[(
     "auth0-export-to-import",
     include_str!("../profiles/auth0-export-to-import.toml"),

@@ -3,7 +3,6 @@
 //! `auth0-export-to-import` profile into a spool, import in users-imports jobs with the
 //! hashes merged as they are sent, then roles and organization memberships).
 
-use idferry_platform::error::OrPlatform;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -26,7 +25,7 @@ use serde_json::{Value, json};
 use idferry_platform::UsersSource;
 
 use crate::source::Source;
-use idferry_platform::error::{ObjectFailure, PipelineError};
+use idferry_platform::error::{ObjectFailure, OrPlatform, PipelineError};
 use idferry_platform::journal::{Journal, UnitChunks};
 use idferry_platform::results::{Extracted, Restored, UsersImported};
 use idferry_platform::sinks::{Shaped, append, extract, lock_journal};

@@ -1,7 +1,6 @@
 //! Where an Auth0 users sink reads records from (and, converted, a ZITADEL one): a
 //! snapshot file, or a live tenant.
 
-use idferry_platform::error::OrPlatform;
 use std::path::PathBuf;
 
 use futures_util::FutureExt;
@@ -14,7 +13,7 @@ use idferry_import::state::{Selection, State};
 use idferry_model::Progress;
 use serde_json::Value;
 
-use idferry_platform::error::PipelineError;
+use idferry_platform::error::{OrPlatform, PipelineError};
 use idferry_platform::{From, UsersSource, UsersStream};
 use idferry_transform::Mapping;
 

@@ -2,36 +2,33 @@
 //! importer (`idferry-zitadel`), and Auth0 users converted into its shape
 //! (`sinks.rs`, the auth0-to-zitadel profile).
 
-use idferry_platform::error::OrPlatform;
+pub mod read;
+pub mod sinks;
+
 use std::path::Path;
 
-use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture as BoxFuture;
+use futures_util::{FutureExt, StreamExt};
 use idferry_archive::diff::KindDiff;
 use idferry_archive::{Decryption, SnapshotWriter};
+use idferry_import::Values;
 use idferry_model::{ExportOptions, ExportSummary, Progress, TenantConfig};
 use idferry_pacing::RetryPolicy;
-use idferry_transform::hashes::HashFile;
-
-use futures_util::StreamExt;
-use idferry_zitadel::catalog::{CATALOG, Read, Scope};
-use serde_json::json;
-
-use idferry_import::Values;
-use idferry_zitadel::restore::{self as zrestore, Action as ZAction};
-
-use idferry_platform::error::PipelineError;
+use idferry_platform::error::{OrPlatform, PipelineError};
+use idferry_platform::results::{Extracted, MembershipsGiven, Restored, UsersImported};
 use idferry_platform::{
     Catalog, CatalogRow, Exported, From, Listing, PlanRequest, Platform, RestoreApplied,
     RestoreJob, RestorePlan, UsersJob,
 };
-pub mod read;
-pub mod sinks;
+use idferry_transform::hashes::HashFile;
+use idferry_zitadel::catalog::{CATALOG, Read, Scope};
+use idferry_zitadel::restore::{self as zrestore, Action as ZAction};
+use serde_json::json;
 
 use self::sinks::{self as into_zitadel, ZitadelSink};
-use idferry_platform::results::{Extracted, MembershipsGiven, Restored, UsersImported};
 
-/// Its built-in profiles (name, mapping spec text): an Auth0 user (as exported) into a ZITADEL human user.
+/// Its built-in profiles (name, mapping spec text): an Auth0 user (as exported) into a
+/// ZITADEL human user.
 pub const PROFILES: &[(&str, &str)] = &[(
     "auth0-to-zitadel",
     include_str!("../profiles/auth0-to-zitadel.toml"),

@@ -4,7 +4,6 @@
 //! Configuration: a ZITADEL snapshot's or instance's records through the mappings, then
 //! a restore plan applied.
 
-use idferry_platform::error::OrPlatform;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,7 +20,7 @@ use idferry_zitadel::users::{
 use serde_json::{Value, json};
 
 use idferry_platform::UsersSource;
-use idferry_platform::error::{ObjectFailure, PipelineError};
+use idferry_platform::error::{ObjectFailure, OrPlatform, PipelineError};
 use idferry_platform::journal::{Journal, UnitChunks};
 use idferry_platform::results::{Extracted, Restored};
 use idferry_platform::sinks::Shaped;

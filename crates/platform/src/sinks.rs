@@ -2,13 +2,13 @@
 //! shaped into the spool, what is not carried named in the report), the reports they
 //! append to, and the run's journal they record in.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
 use futures_util::stream::StreamExt;
 use idferry_model::Progress;
 use serde_json::Value;
-use std::io::Write;
 
 use crate::UsersSource;
 use crate::error::PipelineError;
