@@ -51,6 +51,9 @@ pub enum ImportError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The error report could not be written.
+    #[error(transparent)]
+    Report(#[from] idferry_model::report::ReportError),
     /// A bad option.
     #[error("{0}")]
     Usage(String),

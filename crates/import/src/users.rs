@@ -131,41 +131,7 @@ pub struct MembershipSummary {
     pub failed: u64,
 }
 
-/// An ndjson error report.
-pub struct Report<W: Write> {
-    out: W,
-    /// Lines written.
-    pub lines: u64,
-}
-
-impl<W: Write> Report<W> {
-    /// A report written to `out`.
-    pub fn new(out: W) -> Self {
-        Self { out, lines: 0 }
-    }
-
-    /// Adds one line.
-    pub fn write_line(&mut self, value: &Value) -> Result<(), ImportError> {
-        serde_json::to_writer(&mut self.out, value)
-            .map_err(std::io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"))
-            .map_err(|source| ImportError::Io {
-                what: "writing the error report".into(),
-                source,
-            })?;
-        self.lines += 1;
-        Ok(())
-    }
-
-    /// Flushes and returns the writer.
-    pub fn finish(mut self) -> Result<W, ImportError> {
-        self.out.flush().map_err(|source| ImportError::Io {
-            what: "writing the error report".into(),
-            source,
-        })?;
-        Ok(self.out)
-    }
-}
+pub use idferry_model::report::Report;
 
 /// Hash values masked, as the API masks them in its error answers.
 pub fn mask_secrets(user: &Value) -> Value {

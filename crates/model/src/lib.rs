@@ -10,6 +10,7 @@ pub mod error;
 pub mod memberships;
 pub mod progress;
 pub mod record;
+pub mod report;
 pub mod sink;
 pub mod units;
 

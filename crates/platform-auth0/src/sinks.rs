@@ -190,7 +190,7 @@ pub async fn extract_users(
     carry_social: bool,
     progress: &dyn Progress,
 ) -> Result<Extracted, PipelineError> {
-    extract(source, spool, append(report)?, progress, |user| {
+    extract(source, spool, Report::new(append(report)?), progress, |user| {
         let id = user.get("user_id").cloned();
         let (connection, provider) = login(&user);
         let social = provider != "auth0";

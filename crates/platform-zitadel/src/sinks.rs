@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use idferry_model::ChunkState;
 use idferry_model::Progress;
+use idferry_model::report::Report;
 use idferry_transform::Mapping;
 use idferry_transform::hashes::HashFile;
 use idferry_transform::rules::apply_all;
@@ -94,7 +95,7 @@ pub async fn extract(
 ) -> Result<Extracted, PipelineError> {
     let profile = idferry_transform::profiles::find(crate::PROFILES, PROFILE)?;
     // The report starts here (a rerun of this step starts it again); later steps add.
-    let report = idferry_platform::sinks::open_report(report, true)?;
+    let report = Report::new(idferry_platform::sinks::open_report(report, true)?);
     let mut usernames: HashMap<String, String> = HashMap::new();
     idferry_platform::sinks::extract(source, spool, report, progress, |user| {
         let source_id = user

@@ -2,12 +2,12 @@
 //! shaped into the spool, what is not carried named in the report), the reports they
 //! append to, and the run's journal they record in.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
 use futures_util::stream::StreamExt;
 use idferry_model::Progress;
+use idferry_model::report::Report;
 use serde_json::Value;
 
 use crate::UsersSource;
@@ -43,7 +43,7 @@ pub enum Shaped<T> {
 pub async fn extract<T: serde::Serialize>(
     source: &dyn UsersSource,
     spool: &Path,
-    mut report: std::io::BufWriter<std::fs::File>,
+    mut report: Report<std::io::BufWriter<std::fs::File>>,
     progress: &dyn Progress,
     mut shape: impl FnMut(Value) -> Shaped<T>,
 ) -> Result<Extracted, PipelineError> {
@@ -75,18 +75,18 @@ pub async fn extract<T: serde::Serialize>(
                 counts.blocked += u64::from(blocked);
                 if let Some(note) = note {
                     counts.partly_carried += 1;
-                    report_line(&mut report, &note)?;
+                    report.write_line(&note).map_err(report_error)?;
                 }
                 out.line(&line)?;
             }
             Shaped::Filtered => counts.filtered += 1,
             Shaped::LeftOut(line) => {
                 counts.left_out += 1;
-                report_line(&mut report, &line)?;
+                report.write_line(&line).map_err(report_error)?;
             }
             Shaped::Failed(line) => {
                 counts.failed += 1;
-                report_line(&mut report, &line)?;
+                report.write_line(&line).map_err(report_error)?;
             }
         }
         if counts.read.is_multiple_of(1000) {
@@ -95,22 +95,14 @@ pub async fn extract<T: serde::Serialize>(
     }
     progress.finish("extract users");
     out.finish()?;
-    report.flush().map_err(report_error)?;
+    report.finish().map_err(report_error)?;
     Ok(counts)
 }
 
-/// Adds one line to an ndjson report.
-fn report_line(report: &mut impl Write, line: &Value) -> Result<(), PipelineError> {
-    serde_json::to_writer(&mut *report, line)
-        .map_err(std::io::Error::from)
-        .and_then(|()| report.write_all(b"\n"))
-        .map_err(report_error)
-}
-
-fn report_error(source: std::io::Error) -> PipelineError {
+fn report_error(e: idferry_model::report::ReportError) -> PipelineError {
     PipelineError::Io {
         what: "writing the error report".into(),
-        source,
+        source: e.source,
     }
 }
 
