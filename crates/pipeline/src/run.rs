@@ -163,10 +163,6 @@ struct Ctx<'a> {
     progress: Arc<dyn Progress>,
 }
 
-fn lock(journal: &Mutex<Journal>) -> Result<std::sync::MutexGuard<'_, Journal>, PipelineError> {
-    journal.lock().map_err(|_| PipelineError::JournalPoisoned)
-}
-
 async fn execute(
     journal: Arc<Mutex<Journal>>,
     spec: &LoadedSpec,
@@ -175,7 +171,7 @@ async fn execute(
     units: Vec<String>,
     progress: Arc<dyn Progress>,
 ) -> Result<RunReport, PipelineError> {
-    let run_dir = lock(&journal)?.info()?.dir;
+    let run_dir = Journal::lock(&journal)?.info()?.dir;
     let ctx = Ctx {
         journal: journal.clone(),
         spec,
@@ -191,7 +187,7 @@ async fn execute(
         .await;
     reports.sort_by_key(|r| units.iter().position(|u| *u == r.unit));
     let ok = reports.iter().all(|r| r.ok);
-    lock(&journal)?.set_status(if ok { Status::Done } else { Status::Failed })?;
+    Journal::lock(&journal)?.set_status(if ok { Status::Done } else { Status::Failed })?;
     Ok(RunReport {
         run_dir,
         name: spec.spec.name.clone(),
@@ -271,7 +267,7 @@ impl Ctx<'_> {
             Ok(None) => self.stages(&unit).await,
             Err(e) => Err(e),
         };
-        let stages = lock(&self.journal)
+        let stages = Journal::lock(&self.journal)
             .and_then(|j| j.stages())
             .map(|all| all.into_iter().filter(|s| s.unit == unit).collect())
             .unwrap_or_default();
@@ -342,18 +338,18 @@ impl Ctx<'_> {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<T, PipelineError>>,
     {
-        if let Some(done) = lock(&self.journal)?.stage_result::<T>(unit, stage)? {
+        if let Some(done) = Journal::lock(&self.journal)?.stage_result::<T>(unit, stage)? {
             return Ok(done);
         }
-        lock(&self.journal)?.stage_started(unit, stage)?;
+        Journal::lock(&self.journal)?.stage_started(unit, stage)?;
         self.progress.message(&format!("{unit}: {stage}"));
         match f().await {
             Ok(counts) => {
-                lock(&self.journal)?.stage_done(unit, stage, &counts)?;
+                Journal::lock(&self.journal)?.stage_done(unit, stage, &counts)?;
                 Ok(counts)
             }
             Err(e) => {
-                lock(&self.journal)?.stage_failed(unit, stage, &e.to_string())?;
+                Journal::lock(&self.journal)?.stage_failed(unit, stage, &e.to_string())?;
                 Err(e)
             }
         }

@@ -28,7 +28,7 @@ use crate::source::Source;
 use idferry_platform::error::{ObjectFailure, OrPlatform, PipelineError};
 use idferry_platform::journal::{Journal, UnitChunks};
 use idferry_platform::results::{Extracted, Restored, UsersImported};
-use idferry_platform::sinks::{Shaped, append, extract, lock_journal};
+use idferry_platform::sinks::{Shaped, append, extract};
 
 /// The profile users go through after the pipeline's mappings, into an Auth0 tenant.
 pub const PROFILE: &str = "auth0-export-to-import";
@@ -73,7 +73,7 @@ pub async fn restore(
     let plan = plan(&from, &into, &values, &options);
     let report = apply(sink.target, &plan, progress).await;
     {
-        let mut j = lock_journal(journal)?;
+        let mut j = Journal::lock(journal)?;
         j.put_ids(
             unit,
             "configuration",
@@ -334,7 +334,7 @@ pub async fn memberships(
         .await
         .or_platform()?;
     {
-        let mut j = lock_journal(journal)?;
+        let mut j = Journal::lock(journal)?;
         j.put_ids(
             unit,
             "users",

@@ -6,6 +6,7 @@
 //! run killed at any instant, power loss included, resumes from what is written here.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use idferry_model::{ChunkCounts, ChunkState};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -211,6 +212,12 @@ fn now() -> String {
 }
 
 impl Journal {
+    /// The journal shared by a run's stages, to record in; a lock poisoned by a stage
+    /// that panicked stops the run rather than leaving results unrecorded.
+    pub fn lock(journal: &Mutex<Journal>) -> Result<MutexGuard<'_, Journal>, PipelineError> {
+        journal.lock().map_err(|_| PipelineError::JournalPoisoned)
+    }
+
     fn damaged(path: &Path, detail: impl std::fmt::Display) -> PipelineError {
         PipelineError::JournalDamaged {
             path: path.to_owned(),
@@ -561,11 +568,7 @@ impl UnitChunks {
         &self,
         f: impl FnOnce(&Journal) -> Result<T, PipelineError>,
     ) -> Result<T, PipelineError> {
-        let journal = self
-            .journal
-            .lock()
-            .map_err(|_| PipelineError::JournalPoisoned)?;
-        f(&journal)
+        f(&*Journal::lock(&self.journal)?)
     }
 
     /// What is known of batch `chunk`.

@@ -3,7 +3,6 @@
 //! append to, and the run's journal they record in.
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use futures_util::stream::StreamExt;
 use idferry_model::Progress;
@@ -12,7 +11,6 @@ use serde_json::Value;
 
 use crate::UsersSource;
 use crate::error::PipelineError;
-use crate::journal::Journal;
 use crate::results::Extracted;
 use crate::spool::SpoolWriter;
 
@@ -131,12 +129,4 @@ pub fn open_report(
         .open(path)
         .map(std::io::BufWriter::new)
         .map_err(io)
-}
-
-/// The journal, for a stage to record in; a lock poisoned by a stage that panicked stops
-/// the run rather than leaving results unrecorded.
-pub fn lock_journal(
-    journal: &Mutex<Journal>,
-) -> Result<std::sync::MutexGuard<'_, Journal>, PipelineError> {
-    journal.lock().map_err(|_| PipelineError::JournalPoisoned)
 }
