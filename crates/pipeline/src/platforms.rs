@@ -64,10 +64,9 @@ pub fn users_source(
     named(&platform)
         .and_then(|p| p.users_source(from))
         .unwrap_or_else(|| {
-            let converter = format!("{platform}-to-{}", to.platform);
             Err(PipelineError::AcrossPlatforms {
                 read,
-                converts: profiles().iter().any(|(name, _)| *name == converter),
+                converts: of(to.platform).converts_users_of(&platform),
                 from: platform,
                 to: to.platform.to_string(),
             })

@@ -38,12 +38,6 @@ pub const PROFILES: &[(&str, &str)] = &[(
     include_str!("../profiles/auth0-export-to-import.toml"),
 )];
 
-/// A profile converts the users of platform `from` into this one's.
-fn converts_users_of(from: &str) -> bool {
-    let converter = format!("{from}-to-auth0");
-    PROFILES.iter().any(|(n, _)| *n == converter)
-}
-
 /// Auth0.
 pub struct Auth0;
 

@@ -62,7 +62,7 @@ impl Source {
                 read: path.display().to_string(),
                 from: platform.clone(),
                 to: "auth0".into(),
-                converts: crate::converts_users_of(&platform),
+                converts: idferry_platform::Platform::converts_users_of(&crate::Auth0, &platform),
             });
         }
         Ok(reader)

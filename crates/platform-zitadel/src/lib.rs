@@ -34,12 +34,6 @@ pub const PROFILES: &[(&str, &str)] = &[(
     include_str!("../profiles/auth0-to-zitadel.toml"),
 )];
 
-/// A profile converts the users of platform `from` into this one's.
-fn converts_users_of(from: &str) -> bool {
-    let converter = format!("{from}-to-zitadel");
-    PROFILES.iter().any(|(n, _)| *n == converter)
-}
-
 /// ZITADEL.
 pub struct Zitadel;
 
@@ -534,7 +528,13 @@ mod tests {
                    "profile": {"givenName": "A", "displayName": "A B"}},
                    "metadata": {"user_metadata": {"lang": "fr"}}})
         );
-        assert!(super::converts_users_of("auth0"));
-        assert!(!super::converts_users_of("zitadel"));
+        assert!(idferry_platform::Platform::converts_users_of(
+            &super::Zitadel,
+            "auth0"
+        ));
+        assert!(!idferry_platform::Platform::converts_users_of(
+            &super::Zitadel,
+            "zitadel"
+        ));
     }
 }

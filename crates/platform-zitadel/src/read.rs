@@ -21,7 +21,7 @@ pub fn zitadel_snapshot(
             read: path.display().to_string(),
             from: platform.clone(),
             to: "zitadel".into(),
-            converts: crate::converts_users_of(&platform),
+            converts: idferry_platform::Platform::converts_users_of(&crate::Zitadel, &platform),
         });
     }
     let mut records = std::collections::HashMap::new();
@@ -87,7 +87,10 @@ pub async fn zitadel_instance(
             read: tenant.name.clone(),
             from: tenant.platform.to_string(),
             to: "zitadel".into(),
-            converts: crate::converts_users_of(&tenant.platform.to_string()),
+            converts: idferry_platform::Platform::converts_users_of(
+                &crate::Zitadel,
+                &tenant.platform.to_string(),
+            ),
         });
     }
     let client = idferry_zitadel::Client::new(tenant, idferry_pacing::RetryPolicy::default())

@@ -137,7 +137,7 @@ pub enum PipelineError {
         location: String,
     },
     /// Work from one platform into another that has no converter for it.
-    #[error("{}", crate::across_platforms(read, from, to, *converts))]
+    #[error("{}", across_platforms(read, from, to, *converts))]
     AcrossPlatforms {
         /// The snapshot or tenant read.
         read: String,
@@ -332,6 +332,24 @@ pub trait OrPlatform<T> {
 impl<T, E: std::error::Error + Send + Sync + 'static> OrPlatform<T> for Result<T, E> {
     fn or_platform(self) -> Result<T, PipelineError> {
         self.map_err(PipelineError::platform)
+    }
+}
+
+/// Why `source` (of platform `from`) cannot be written into a `to` target, and what can:
+/// its users, when a profile (`FROM-to-TO`) converts them (`converts`).
+fn across_platforms(source: &str, from: &str, to: &str, converts: bool) -> String {
+    let profile = format!("{from}-to-{to}");
+    if converts {
+        format!(
+            "{source} is of platform {from}: its configuration does not convert into a {to} \
+             tenant's (its users do: `idferry migrate users --from SOURCE --to TARGET`, \
+             profile {profile})"
+        )
+    } else {
+        format!(
+            "{source} is of platform {from}: nothing of it converts into {to} (no \
+             {profile} profile)"
+        )
     }
 }
 

@@ -68,6 +68,13 @@ pub trait Platform: Send + Sync {
     /// shape, `FROM-to-NAME` for another platform's users.
     fn profiles(&self) -> &'static [(&'static str, &'static str)];
 
+    /// A profile of its own (`FROM-to-NAME`) converts the users of platform `from` into
+    /// its shape.
+    fn converts_users_of(&self, from: &str) -> bool {
+        let converter = format!("{from}-to-{}", self.name());
+        self.profiles().iter().any(|(name, _)| *name == converter)
+    }
+
     /// Its kinds, one row each (what `idferry catalog` prints).
     fn catalog(&self) -> Catalog;
 
@@ -356,22 +363,4 @@ pub fn parse_only(
             Ok((kind.to_owned(), name.to_owned()))
         })
         .collect()
-}
-
-/// Why `source` (of platform `from`) cannot be written into a `to` target, and what can:
-/// its users, when a profile (`FROM-to-TO`) converts them (`converts`).
-pub fn across_platforms(source: &str, from: &str, to: &str, converts: bool) -> String {
-    let profile = format!("{from}-to-{to}");
-    if converts {
-        format!(
-            "{source} is of platform {from}: its configuration does not convert into a {to} \
-             tenant's (its users do: `idferry migrate users --from SOURCE --to TARGET`, \
-             profile {profile})"
-        )
-    } else {
-        format!(
-            "{source} is of platform {from}: nothing of it converts into {to} (no \
-             {profile} profile)"
-        )
-    }
 }
