@@ -156,10 +156,6 @@ impl Source {
 }
 
 impl UsersSource for Source {
-    fn name(&self) -> String {
-        Source::name(self)
-    }
-
     fn users<'a>(
         &'a self,
         progress: &'a dyn Progress,

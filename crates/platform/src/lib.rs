@@ -11,9 +11,9 @@
 //! converted by its own profile.
 //!
 //! A third platform is one more crate implementing [`Platform`] over its client,
-//! catalog, export and import, one line in the registry
-//! (`idferry_pipeline::platforms::of`) and a `platform = "..."` value in
-//! `idferry_model::Platform` that names it in configs.
+//! catalog, export and import, its entry in the registry (`idferry_pipeline::platforms`:
+//! the list and `of`) and a `platform = "..."` value in `idferry_model::Platform` that
+//! names it in configs.
 
 pub mod error;
 pub mod journal;
@@ -145,9 +145,6 @@ pub trait Platform: Send + Sync {
 /// The users of a source (a snapshot or a tenant of one platform), as that platform
 /// exports them, for a users sink of any platform: the sink's profile converts them.
 pub trait UsersSource {
-    /// How the source is named in messages.
-    fn name(&self) -> String;
-
     /// The users, as export records, one by one.
     fn users<'a>(
         &'a self,
