@@ -408,7 +408,7 @@ async fn backup(args: BackupBench) -> anyhow::Result<ExitCode> {
     while !config_path.exists() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let config = idferry_model::Config::load(&config_path)?;
+    let config = idferry_pipeline::platforms::load_config(&config_path)?;
     let tenant = config.tenant("bench")?;
     let client = Client::new(tenant, ClientOptions::default())?;
     let out = scratch.path().join("snapshots");

@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
+use idferry_emulator::Platform;
 use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
 use idferry_import::state::Selection;
-use idferry_model::{Config, Platform, Silent};
+use idferry_model::Silent;
 use idferry_platform_auth0::source::Source;
 use idferry_zitadel::users::{self as zusers, AssignOptions, ImportOptions, NoJournal, SourceUser};
 use serde_json::json;
@@ -32,7 +33,7 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir().context("cannot make a temporary folder")?;
     let config_path = dir.path().join("idferry.toml");
     emulator.write_config(&config_path)?;
-    let config = Config::load(&config_path)?;
+    let config = idferry_pipeline::platforms::load_config(&config_path)?;
     let from = idferry_auth0::Client::new(
         config.tenant("bench-auth0")?,
         idferry_auth0::ClientOptions::default(),
@@ -202,7 +203,7 @@ pub async fn backup(args: crate::bench::ZitadelBackupBench) -> anyhow::Result<Ex
     while !config_path.exists() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let config = Config::load(&config_path)?;
+    let config = idferry_pipeline::platforms::load_config(&config_path)?;
     let mut tenant = config.tenant("bench-zitadel")?.clone();
     tenant.rate_limit = Some(args.rate);
     tenant.burst = Some(args.burst);

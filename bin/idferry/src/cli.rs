@@ -53,9 +53,11 @@ pub enum Command {
         /// One JSON object per kind instead of a table.
         #[arg(long)]
         json: bool,
-        /// Whose kinds: auth0 or zitadel.
-        #[arg(long, default_value = "auth0")]
-        platform: idferry_model::Platform,
+        /// Whose kinds (a platform's name; the first of those listed when left out).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
+            idferry_pipeline::platforms::all().iter().map(|p| p.name())
+        ))]
+        platform: Option<String>,
     },
     /// Print every object of one kind of a tenant, as ndjson on stdout.
     List(list::ListArgs),
@@ -77,7 +79,7 @@ pub struct ConfigArg {
 impl ConfigArg {
     /// Reads and checks the file.
     pub fn load(&self) -> anyhow::Result<Config> {
-        Config::load(&self.config).with_context(|| {
+        idferry_pipeline::platforms::load_config(&self.config).with_context(|| {
             if self.config.exists() {
                 "the tenant config is not usable".to_owned()
             } else {
@@ -105,7 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume(args) => run::resume(args).await,
         Command::Runs(args) => run::runs(args),
         Command::Transform(args) => transform::run_transform(args),
-        Command::Catalog { json, platform } => list::catalog(platform, json),
+        Command::Catalog { json, platform } => list::catalog(platform.as_deref(), json),
         Command::List(args) => list::run(args).await,
     }
 }

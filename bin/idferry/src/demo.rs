@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
-use idferry_model::{Config, Progress};
+use idferry_model::Progress;
 use idferry_pipeline::LoadedSpec;
 
 use crate::output::out;
@@ -120,7 +120,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.users
     );
     let mut zitadel = TenantOptions::new("zitadel-prod");
-    zitadel.platform = idferry_model::Platform::Zitadel;
+    zitadel.platform = idferry_emulator::Platform::Zitadel;
     let emulator = Emulator::start(vec![
         prod,
         TenantOptions::new("acme-staging"),
@@ -142,7 +142,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
 
-    let config = Config::load(&config_path)?;
+    let config = idferry_pipeline::platforms::load_config(&config_path)?;
     let progress: Arc<dyn Progress> = Arc::new(Reporter::new());
     let vars = vec![(
         "IDFERRY_SCRUB_KEY".to_owned(),
@@ -173,8 +173,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .find(|t| t.name == name)
             .map_or(0, |t| match t.platform {
-                idferry_model::Platform::Auth0 => t.with(|s| s.users.len()),
-                idferry_model::Platform::Zitadel => t.with_zitadel(|z| z.users.len()),
+                idferry_emulator::Platform::Auth0 => t.with(|s| s.users.len()),
+                idferry_emulator::Platform::Zitadel => t.with_zitadel(|z| z.users.len()),
             })
     };
     out!("What the tenants hold now:");

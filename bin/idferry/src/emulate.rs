@@ -7,8 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use idferry_emulator::{Emulator, Faults, GenerateSpec, TenantOptions};
-use idferry_model::Platform;
+use idferry_emulator::{Emulator, Faults, GenerateSpec, Platform, TenantOptions};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 use futures_util::TryStreamExt;
 use serde_json::json;
@@ -38,7 +39,7 @@ const REDACTED: &str = "[redacted]";
 pub async fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     let tenant = config.tenant(&args.tenant)?;
-    let platform = idferry_pipeline::platforms::of(tenant.platform);
+    let platform = idferry_pipeline::platforms::of(tenant)?;
     let listing = platform
         .list(tenant, &args.kind, &args.parents, &Reporter::new())
         .await?;
@@ -74,9 +75,16 @@ pub async fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `idferry catalog [--platform P]`: the platform's kinds, as a table or JSON lines.
-pub fn catalog(platform: idferry_model::Platform, as_json: bool) -> anyhow::Result<ExitCode> {
-    let catalog = idferry_pipeline::platforms::of(platform).catalog();
+/// `idferry catalog [--platform P]`: the platform's kinds (the registry's first when
+/// none is named), as a table or JSON lines.
+pub fn catalog(platform: Option<&str>, as_json: bool) -> anyhow::Result<ExitCode> {
+    let all = idferry_pipeline::platforms::all();
+    let platform = match platform {
+        Some(name) => idferry_pipeline::platforms::named(name)
+            .with_context(|| format!("no platform named {name:?}"))?,
+        None => all[0],
+    };
+    let catalog = platform.catalog();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if as_json {

@@ -139,7 +139,7 @@ async fn users(args: MigrateUsersArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let target = config.tenant(&args.to)?;
-    let platform = idferry_pipeline::platforms::of(target.platform);
+    let platform = idferry_pipeline::platforms::of(target)?;
     // Naming the target's own profile is allowed (it runs anyway); another built-in
     // profile is for another platform's targets.
     let builtin = args.map.as_deref().and_then(Path::to_str).filter(|m| {

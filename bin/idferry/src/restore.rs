@@ -89,7 +89,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     idferry_pacing::install_tls_provider();
     let config = args.config.load()?;
     let target = config.tenant(&args.to)?;
-    let platform = idferry_pipeline::platforms::of(target.platform);
+    let platform = idferry_pipeline::platforms::of(target)?;
     // A snapshot (a file, or a URL downloaded for the time of the restore), else a
     // tenant of the config.
     let path = Path::new(&args.source);

@@ -73,7 +73,7 @@ impl Client {
     /// A client for a tenant of the config file (reads its credentials now). A tenant
     /// of another platform is refused: whatever wanted it does not support that platform.
     pub fn new(tenant: &TenantConfig, options: ClientOptions) -> Result<Self> {
-        if tenant.platform != idferry_model::Platform::Auth0 {
+        if tenant.platform != crate::PLATFORM {
             return Err(Error::Setup {
                 tenant: tenant.name.clone(),
                 message: format!(

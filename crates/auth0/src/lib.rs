@@ -16,6 +16,9 @@ pub mod jobs;
 pub mod paginate;
 pub mod record;
 
+/// The name configs (`platform = "auth0"`) and snapshot manifests give this platform.
+pub const PLATFORM: &str = "auth0";
+
 pub use catalog::{CATALOG, Endpoint, GoLive, Kind, Method, Pagination, Reference, Shape};
 pub use client::{Client, ClientOptions, Payload, RequestStats, Response};
 pub use error::{ApiError, Error};

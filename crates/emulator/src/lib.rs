@@ -38,4 +38,4 @@ pub mod zitadel;
 
 pub use faults::Faults;
 pub use generate::GenerateSpec;
-pub use server::{Emulator, EmulatorError, StatsView, Tenant, TenantOptions};
+pub use server::{Emulator, EmulatorError, Platform, StatsView, Tenant, TenantOptions};

@@ -19,7 +19,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use idferry_model::Platform;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -38,6 +37,15 @@ use crate::persist;
 use crate::ratelimit::{Bucket, Verdict};
 use crate::store::Store;
 use crate::users;
+
+/// Which platform an emulated tenant answers as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// An Auth0 tenant (Management API v2, `platform = "auth0"` in its config).
+    Auth0,
+    /// A ZITADEL instance (admin, management and v2 APIs, `platform = "zitadel"`).
+    Zitadel,
+}
 
 /// How to set up one emulated tenant.
 #[derive(Debug, Clone)]

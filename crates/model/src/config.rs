@@ -4,13 +4,13 @@
 //!
 //! ```toml
 //! [tenants.acme-prod]
-//! platform = "auth0"                  # or "zitadel"; auth0 when left out
+//! platform = "auth0"                  # a platform's name; the registry's first when left out
 //! domain = "acme.eu.auth0.com"        # or base_url = "http://127.0.0.1:4001"
 //! client_id = "abc..."                # client credentials ...
 //! client_secret_file = "secrets/acme-prod.secret"
 //! # token_env = "ACME_PROD_TOKEN"     # ... or a static token (token_env / token_file)
-//! # ZITADEL (platform = "zitadel"): key_file / key_env, a service user's JSON key
-//! # (the JWT profile), or token_file / token_env, a personal access token
+//! # key_file / key_env: a service user's JSON key (the JWT profile)
+//! # Which of these a tenant may use is its platform's rule (`PlatformRules::logins`).
 //! rate_limit = 10                     # requests per second (optional)
 //! burst = 10                          # (optional)
 //! request_timeout = 60                # seconds before a silent tenant counts as stalled
@@ -26,33 +26,40 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-/// The platform a tenant runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    /// Auth0 Management API v2.
-    Auth0,
-    /// ZITADEL admin / management APIs.
-    Zitadel,
+/// What a platform's tenants may say in the config file: the name `platform = "..."`
+/// picks it by, how messages call its tenants, and the ways they log in. The registry
+/// of platforms gives one per platform; the first is the one a tenant that names none
+/// is on. This crate knows no platform by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformRules {
+    /// The name a config's `platform` and a snapshot manifest use.
+    pub name: &'static str,
+    /// How messages call its tenants ("Auth0 tenants").
+    pub tenants: &'static str,
+    /// How its tenants log in.
+    pub logins: &'static [Login],
 }
 
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Auth0 => "auth0",
-            Self::Zitadel => "zitadel",
-        })
-    }
+/// A way of logging in to a tenant, as the config file sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// A static token (`token_env` / `token_file`).
+    Token,
+    /// Client credentials (`client_id` with `client_secret_env` / `client_secret_file`).
+    ClientCredentials,
+    /// A service user's key (`key_env` / `key_file`).
+    ServiceUserKey,
 }
 
-impl std::str::FromStr for Platform {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "auth0" => Ok(Self::Auth0),
-            "zitadel" => Ok(Self::Zitadel),
-            other => Err(format!("{other:?}: the platforms are auth0 and zitadel")),
+impl Login {
+    /// How messages call it, with the keys that set it.
+    fn described(self) -> &'static str {
+        match self {
+            Self::Token => "a token (token_env / token_file)",
+            Self::ClientCredentials => {
+                "client credentials (client_id with client_secret_env / client_secret_file)"
+            }
+            Self::ServiceUserKey => "a service user's key (key_env / key_file)",
         }
     }
 }
@@ -122,7 +129,7 @@ pub enum CredentialSource {
         /// The audience to ask for; the tenant's `/api/v2/` when unset.
         audience: Option<String>,
     },
-    /// A ZITADEL service user's key (its JSON key file), signed into a JWT and exchanged
+    /// A service user's key (its JSON key file), signed into a JWT and exchanged
     /// at `/oauth/v2/token` (the JWT profile).
     JwtProfile(SecretSource),
 }
@@ -141,7 +148,7 @@ pub enum Credentials {
         /// The audience; the tenant's `/api/v2/` when unset.
         audience: Option<String>,
     },
-    /// A ZITADEL service user's JSON key (`{"type", "keyId", "key", "userId"}`).
+    /// A service user's JSON key (`{"type", "keyId", "key", "userId"}`).
     JwtProfile(Secret),
 }
 
@@ -150,8 +157,8 @@ pub enum Credentials {
 pub struct TenantConfig {
     /// Its name in the file (`acme-prod`).
     pub name: String,
-    /// Its platform.
-    pub platform: Platform,
+    /// Its platform's name (one of the registry's [`PlatformRules`]).
+    pub platform: String,
     /// Where the tenant answers: `https://<domain>` or the configured `base_url`, without
     /// a trailing slash. The Management API is under `/api/v2`, the token endpoint at
     /// `/oauth/token`.
@@ -189,12 +196,12 @@ impl TenantConfig {
         })
     }
 
-    /// A tenant answering at `base_url` with a static token from an env var, for tests and
-    /// tools that build configs in code.
-    pub fn with_token_env(name: &str, base_url: &str, var: &str) -> Self {
+    /// A tenant of `platform` answering at `base_url` with a static token from an env
+    /// var, for tests and tools that build configs in code.
+    pub fn with_token_env(platform: &str, name: &str, base_url: &str, var: &str) -> Self {
         Self {
             name: name.to_owned(),
-            platform: Platform::Auth0,
+            platform: platform.to_owned(),
             base_url: base_url.trim_end_matches('/').to_owned(),
             credentials: CredentialSource::Token(SecretSource::Env(var.to_owned())),
             rate_limit: None,
@@ -214,17 +221,23 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and checks `path`.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    /// Reads and checks `path`; its tenants may be on the `platforms` given (the first
+    /// when a tenant names none).
+    pub fn load(path: &Path, platforms: &[PlatformRules]) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text, path)
+        Self::parse(&text, path, platforms)
     }
 
     /// Parses config text; `path` names the file in errors and anchors relative paths.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+    /// Its tenants may be on the `platforms` given (the first when a tenant names none).
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        platforms: &[PlatformRules],
+    ) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
             ConfigError::Parse {
@@ -237,7 +250,7 @@ impl Config {
         let base_dir = path.parent().unwrap_or(Path::new(".")).to_owned();
         let mut tenants = BTreeMap::new();
         for (name, tenant) in raw.tenants {
-            let checked = tenant.check(&name, text, path, &base_dir)?;
+            let checked = tenant.check(&name, text, path, &base_dir, platforms)?;
             tenants.insert(name, checked);
         }
         Ok(Self {
@@ -318,9 +331,9 @@ pub enum ConfigError {
         /// The tenant.
         tenant: String,
         /// Its platform.
-        platform: Platform,
+        platform: String,
         /// The platform needed.
-        wanted: Platform,
+        wanted: String,
     },
     /// A secret could not be read from its source.
     #[error("tenant {tenant}: {key}: {message}")]
@@ -344,7 +357,7 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTenant {
-    platform: Option<Platform>,
+    platform: Option<Spanned<String>>,
     domain: Option<Spanned<String>>,
     base_url: Option<Spanned<String>>,
     token_env: Option<Spanned<String>>,
@@ -367,6 +380,7 @@ impl RawTenant {
         text: &str,
         path: &Path,
         base_dir: &Path,
+        platforms: &[PlatformRules],
     ) -> Result<TenantConfig, ConfigError> {
         let invalid = |span: Option<Range<usize>>, key: &str, message: &str| {
             let line = span.map_or_else(|| table_line(text, name), |s| line_col(text, s.start).0);
@@ -377,6 +391,26 @@ impl RawTenant {
                 key: key.to_owned(),
                 message: message.to_owned(),
             }
+        };
+        let names = || {
+            let names: Vec<_> = platforms.iter().map(|p| p.name).collect();
+            match names.split_last() {
+                Some((last, [])) => (*last).to_owned(),
+                Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+                None => "none".to_owned(),
+            }
+        };
+        let rules = match &self.platform {
+            Some(named) => platforms
+                .iter()
+                .find(|p| p.name == named.get_ref().as_str())
+                .ok_or_else(|| {
+                    let message = format!("{:?}: the platforms are {}", named.get_ref(), names());
+                    invalid(Some(named.span()), "platform", &message)
+                })?,
+            None => platforms
+                .first()
+                .ok_or_else(|| invalid(None, "platform", "this build speaks no platform"))?,
         };
         let base_url = match (&self.domain, &self.base_url) {
             (Some(d), None) => {
@@ -455,12 +489,9 @@ impl RawTenant {
             (None, None) => None,
         };
         if let Some((at, _)) = &key {
-            if self.platform != Some(Platform::Zitadel) {
-                return Err(invalid(
-                    Some(at.span()),
-                    "key_file",
-                    "a service user's key is how ZITADEL instances log in: set platform = \"zitadel\"",
-                ));
+            if !rules.logins.contains(&Login::ServiceUserKey) {
+                let message = logs_in_otherwise(rules, Login::ServiceUserKey, platforms);
+                return Err(invalid(Some(at.span()), "key_file", &message));
             }
             if token.is_some() || self.client_id.is_some() {
                 return Err(invalid(
@@ -506,10 +537,29 @@ impl RawTenant {
                 return Err(invalid(
                     None,
                     "token_env",
-                    "no credentials: set token_env / token_file, or client_id with client_secret_env / client_secret_file (ZITADEL: key_file, a service user's key, or token_file, a personal access token)",
+                    &format!(
+                        "no credentials: {} log in with {}",
+                        rules.tenants,
+                        rules
+                            .logins
+                            .iter()
+                            .map(|l| l.described())
+                            .collect::<Vec<_>>()
+                            .join(", or ")
+                    ),
                 ));
             }
         };
+        if let CredentialSource::ClientCredentials { .. } = &credentials
+            && !rules.logins.contains(&Login::ClientCredentials)
+        {
+            let message = logs_in_otherwise(rules, Login::ClientCredentials, platforms);
+            return Err(invalid(
+                self.client_id.as_ref().map(Spanned::span),
+                "client_id",
+                &message,
+            ));
+        }
         if let Some(rate) = &self.rate_limit
             && !(rate.get_ref().is_finite() && *rate.get_ref() > 0.0)
         {
@@ -535,7 +585,7 @@ impl RawTenant {
         }
         Ok(TenantConfig {
             name: name.to_owned(),
-            platform: self.platform.unwrap_or(Platform::Auth0),
+            platform: rules.name.to_owned(),
             base_url,
             credentials,
             rate_limit: self.rate_limit.map(Spanned::into_inner),
@@ -543,6 +593,34 @@ impl RawTenant {
             request_timeout: self.request_timeout.map(Spanned::into_inner),
         })
     }
+}
+
+/// Why `login` is refused for a tenant on `rules`: how its tenants log in instead, and
+/// which platforms take `login`.
+fn logs_in_otherwise(rules: &PlatformRules, login: Login, platforms: &[PlatformRules]) -> String {
+    let instead: Vec<_> = rules.logins.iter().map(|l| l.described()).collect();
+    let takers: Vec<_> = platforms
+        .iter()
+        .filter(|p| p.logins.contains(&login))
+        .collect();
+    let mut message = format!(
+        "{} log in with {}, not {}",
+        rules.tenants,
+        instead.join(", or "),
+        login.described()
+    );
+    if let Some(first) = takers.first() {
+        message.push_str(&format!(
+            "; it is how {} log in: set platform = \"{}\"",
+            takers
+                .iter()
+                .map(|p| p.tenants)
+                .collect::<Vec<_>>()
+                .join(" and "),
+            first.name
+        ));
+    }
+    message
 }
 
 /// 1-based line and column of byte offset `at` in `text` (for errors in TOML files).
@@ -568,8 +646,22 @@ fn table_line(text: &str, name: &str) -> usize {
 mod tests {
     use super::*;
 
+    /// Two made-up platforms: this crate knows none by name.
+    const PLATFORMS: &[PlatformRules] = &[
+        PlatformRules {
+            name: "alpha",
+            tenants: "alpha tenants",
+            logins: &[Login::Token, Login::ClientCredentials],
+        },
+        PlatformRules {
+            name: "beta",
+            tenants: "beta instances",
+            logins: &[Login::ServiceUserKey, Login::Token],
+        },
+    ];
+
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new("/etc/idferry/idferry.toml"))
+        Config::parse(text, Path::new("/etc/idferry/idferry.toml"), PLATFORMS)
     }
 
     #[test]
@@ -584,7 +676,7 @@ rate_limit = 15
 burst = 30
 
 [tenants.local]
-platform = "auth0"
+platform = "alpha"
 base_url = "http://127.0.0.1:4001/"
 token_env = "LOCAL_TOKEN"
 "#,
@@ -660,6 +752,7 @@ token_env = "LOCAL_TOKEN"
         let config = Config::parse(
             "[tenants.a]\nbase_url = \"http://x\"\ntoken_file = \"t.token\"\n",
             &cfg_path,
+            PLATFORMS,
         )
         .unwrap();
         let creds = config.tenant("a").unwrap().resolve_credentials().unwrap();
@@ -686,24 +779,42 @@ token_env = "LOCAL_TOKEN"
     }
 
     #[test]
-    fn a_service_user_key_is_for_zitadel_instances_only() {
+    fn each_platform_takes_its_own_logins_and_the_first_is_the_default() {
         let config = parse(
-            "[tenants.z]\nplatform = \"zitadel\"\nbase_url = \"http://z\"\nkey_file = \"z.json\"\n",
+            "[tenants.z]\nplatform = \"beta\"\nbase_url = \"http://z\"\nkey_file = \"z.json\"\n\n[tenants.a]\ndomain = \"a\"\ntoken_env = \"X\"\n",
         )
         .unwrap();
         assert!(matches!(
             config.tenant("z").unwrap().credentials,
             CredentialSource::JwtProfile(SecretSource::File(_))
         ));
+        assert_eq!(config.tenant("a").unwrap().platform, "alpha");
         let err = parse("[tenants.a]\ndomain = \"a\"\nkey_env = \"K\"\n").unwrap_err();
-        assert!(
-            err.to_string().contains("set platform = \"zitadel\""),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "/etc/idferry/idferry.toml:3: tenants.a.key_file: alpha tenants log in with a token \
+             (token_env / token_file), or client credentials (client_id with client_secret_env / \
+             client_secret_file), not a service user's key (key_env / key_file); it is how beta \
+             instances log in: set platform = \"beta\""
         );
         let err = parse(
-            "[tenants.z]\nplatform = \"zitadel\"\nbase_url = \"http://z\"\nkey_env = \"K\"\ntoken_env = \"T\"\n",
+            "[tenants.z]\nplatform = \"beta\"\nbase_url = \"http://z\"\nkey_env = \"K\"\ntoken_env = \"T\"\n",
         )
         .unwrap_err();
         assert!(err.to_string().contains("set one way to log in"), "{err}");
+        let err = parse(
+            "[tenants.z]\nplatform = \"beta\"\nbase_url = \"http://z\"\nclient_id = \"c\"\nclient_secret_env = \"S\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("/etc/idferry/idferry.toml:4: tenants.z.client_id: beta instances log in with a service user's key"),
+            "{err}"
+        );
+        let err = parse("[tenants.z]\nplatform = \"gamma\"\ndomain = \"a\"\ntoken_env = \"X\"\n")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/idferry/idferry.toml:2: tenants.z.platform: \"gamma\": the platforms are alpha and beta"
+        );
     }
 }

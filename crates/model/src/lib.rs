@@ -15,7 +15,7 @@ pub mod sink;
 pub mod units;
 
 pub use batch::{ChunkCounts, ChunkState};
-pub use config::{Config, ConfigError, Credentials, Platform, Secret, TenantConfig};
+pub use config::{Config, ConfigError, Credentials, Login, PlatformRules, Secret, TenantConfig};
 pub use error::RetryClass;
 pub use memberships::Memberships;
 pub use progress::{Progress, Silent};

@@ -5,7 +5,8 @@
 
 pub use idferry_platform::*;
 
-/// Every platform this build speaks.
+/// Every platform this build speaks; the first is the one a config's tenant that names
+/// none is on.
 static ALL: &[&dyn Platform] = &[
     &idferry_platform_auth0::Auth0,
     &idferry_platform_zitadel::Zitadel,
@@ -16,17 +17,36 @@ pub fn all() -> &'static [&'static dyn Platform] {
     ALL
 }
 
-/// The platform of a tenant.
-pub fn of(platform: idferry_model::Platform) -> &'static dyn Platform {
-    match platform {
-        idferry_model::Platform::Auth0 => &idferry_platform_auth0::Auth0,
-        idferry_model::Platform::Zitadel => &idferry_platform_zitadel::Zitadel,
-    }
+/// The platform of a tenant (read from a config file, which names only platforms of
+/// [`all`]); one built in code with another name is refused, naming those there are.
+pub fn of(tenant: &idferry_model::TenantConfig) -> Result<&'static dyn Platform, PipelineError> {
+    named(&tenant.platform).ok_or_else(|| PipelineError::UnknownPlatform {
+        tenant: tenant.name.clone(),
+        platform: tenant.platform.clone(),
+        known: all()
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
 }
 
-/// The platform a snapshot manifest names, or None for one this build does not know.
+/// The platform a config or a snapshot manifest names, or None for one this build does
+/// not know.
 pub fn named(name: &str) -> Option<&'static dyn Platform> {
-    name.parse::<idferry_model::Platform>().ok().map(of)
+    all().iter().copied().find(|p| p.name() == name)
+}
+
+/// What each platform's tenants may say in a config file (for [`load_config`]).
+pub fn config_rules() -> Vec<idferry_model::PlatformRules> {
+    all().iter().map(|p| p.config_rules()).collect()
+}
+
+/// Reads and checks the config file `path`, its tenants on the platforms of this build.
+pub fn load_config(
+    path: &std::path::Path,
+) -> Result<idferry_model::Config, idferry_model::ConfigError> {
+    idferry_model::Config::load(path, &config_rules())
 }
 
 /// Every platform's built-in profiles (name, mapping spec text).
@@ -50,7 +70,7 @@ pub fn users_source(
     to: &idferry_model::TenantConfig,
 ) -> Result<Box<dyn UsersSource>, PipelineError> {
     let (read, platform) = match &from {
-        From::Tenant(tenant) => (tenant.name.clone(), tenant.platform.to_string()),
+        From::Tenant(tenant) => (tenant.name.clone(), tenant.platform.clone()),
         From::Snapshot(path, key) => {
             if !path.is_file() {
                 return Err(PipelineError::NoSnapshot {
@@ -66,9 +86,9 @@ pub fn users_source(
         .unwrap_or_else(|| {
             Err(PipelineError::AcrossPlatforms {
                 read,
-                converts: of(to.platform).converts_users_of(&platform),
+                converts: of(to).is_ok_and(|p| p.converts_users_of(&platform)),
                 from: platform,
-                to: to.platform.to_string(),
+                to: to.platform.clone(),
             })
         })
 }
@@ -78,16 +98,14 @@ mod tests {
     use super::*;
     use idferry_model::TenantConfig;
 
-    fn tenant(name: &str, platform: idferry_model::Platform) -> TenantConfig {
-        let mut t = TenantConfig::with_token_env(name, "http://127.0.0.1:1", "PATH"); // any set variable
-        t.platform = platform;
-        t
+    fn tenant(name: &str, platform: &str) -> TenantConfig {
+        TenantConfig::with_token_env(platform, name, "http://127.0.0.1:1", "PATH") // any set variable
     }
 
     #[test]
     fn users_are_read_by_the_sources_own_platform_or_refused_naming_what_converts() {
-        let auth0 = tenant("prod", idferry_model::Platform::Auth0);
-        let zitadel = tenant("zprod", idferry_model::Platform::Zitadel);
+        let auth0 = tenant("prod", "auth0");
+        let zitadel = tenant("zprod", "zitadel");
         // An Auth0 tenant gives its users, into either platform.
         assert!(users_source(From::Tenant(&auth0), &zitadel).is_ok());
         assert!(users_source(From::Tenant(&auth0), &auth0).is_ok());
@@ -106,5 +124,53 @@ mod tests {
             panic!("a missing snapshot was taken");
         };
         assert!(e.to_string().contains("no/such/snapshot.tar.zst"), "{e}");
+    }
+
+    #[test]
+    fn configs_name_the_platforms_of_the_registry_and_each_ones_logins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("idferry.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            load_config(&path)
+        };
+        // A tenant that names no platform is on the first.
+        let config = load("[tenants.a]\ndomain = \"a\"\ntoken_env = \"X\"\n").unwrap();
+        let a = config.tenant("a").unwrap();
+        assert_eq!(of(a).unwrap().name(), all()[0].name());
+        // A service user's key is for ZITADEL instances only.
+        let config = load(
+            "[tenants.z]\nplatform = \"zitadel\"\nbase_url = \"http://z\"\nkey_file = \"z.json\"\n",
+        )
+        .unwrap();
+        assert_eq!(of(config.tenant("z").unwrap()).unwrap().name(), "zitadel");
+        let err = load("[tenants.a]\ndomain = \"a\"\nkey_env = \"K\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("set platform = \"zitadel\""),
+            "{err}"
+        );
+        // ZITADEL instances take no client credentials; an unknown platform lists those there are.
+        let err = load(
+            "[tenants.z]\nplatform = \"zitadel\"\nbase_url = \"http://z\"\nclient_id = \"c\"\nclient_secret_env = \"S\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains(
+                ":4: tenants.z.client_id: ZITADEL instances log in with a service user's key"
+            ),
+            "{err}"
+        );
+        let err = load("[tenants.k]\nplatform = \"keycloak\"\ndomain = \"k\"\ntoken_env = \"X\"\n")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("tenants.k.platform: \"keycloak\": the platforms are auth0 and zitadel"),
+            "{err}"
+        );
+        // A tenant built in code on a platform of no one's is refused by name.
+        let Err(e) = of(&tenant("x", "keycloak")) else {
+            panic!("an unknown platform was taken");
+        };
+        assert!(e.to_string().contains("keycloak"), "{e}");
     }
 }

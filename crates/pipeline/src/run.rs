@@ -123,7 +123,7 @@ pub async fn resume(
             path: info.spec_path.clone(),
         });
     }
-    let config = Config::load(&info.config_path)?;
+    let config = platforms::load_config(&info.config_path)?;
     let mappings = load_mappings(&spec, &[])?;
     journal.set_status(Status::Running)?;
     execute(
@@ -450,7 +450,7 @@ impl Ctx<'_> {
                             unit,
                             progress: &progress,
                         };
-                        platforms::of(target.platform).restore(job).await
+                        platforms::of(target)?.restore(job).await
                     })
                     .await?;
                 }
@@ -467,7 +467,7 @@ impl Ctx<'_> {
                     carry_social_users,
                 } => {
                     let target = self.config.tenant(&target_name(to, unit))?;
-                    let platform = platforms::of(target.platform);
+                    let platform = platforms::of(target)?;
                     let source = || -> Result<Box<dyn platforms::UsersSource>, PipelineError> {
                         platforms::users_source(self.reads_from(unit, &snapshot)?, target)
                     };

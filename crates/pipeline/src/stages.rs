@@ -47,7 +47,7 @@ pub async fn snapshot(
         summary,
         requests,
         rate_limited,
-    } = crate::platforms::of(tenant.platform)
+    } = crate::platforms::of(tenant)?
         .export(tenant, &mut writer, export_options, progress)
         .await?;
     writer.set_user_fields(summary.user_fields.clone());
@@ -107,7 +107,7 @@ fn new_writer(
     Ok(SnapshotWriter::create(
         &spool,
         &tenant.name,
-        &tenant.platform.to_string(),
+        &tenant.platform,
         &tenant.base_url,
         secrets_included,
     )?)

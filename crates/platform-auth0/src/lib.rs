@@ -79,7 +79,18 @@ fn shape_name(kind: &Kind) -> String {
 
 impl Platform for Auth0 {
     fn name(&self) -> &'static str {
-        "auth0"
+        idferry_auth0::PLATFORM
+    }
+
+    fn tenants(&self) -> &'static str {
+        "Auth0 tenants"
+    }
+
+    fn logins(&self) -> &'static [idferry_model::Login] {
+        &[
+            idferry_model::Login::Token,
+            idferry_model::Login::ClientCredentials,
+        ]
     }
 
     fn title(&self) -> &'static str {

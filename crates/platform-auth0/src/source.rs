@@ -57,11 +57,11 @@ impl Source {
         let reader = SnapshotReader::new(path, key.clone());
         // Checked whole before anything is taken from it (and again as it is read).
         let platform = reader.checked()?.platform;
-        if platform != "auth0" {
+        if platform != idferry_auth0::PLATFORM {
             return Err(PipelineError::AcrossPlatforms {
                 read: path.display().to_string(),
                 from: platform.clone(),
-                to: "auth0".into(),
+                to: idferry_auth0::PLATFORM.into(),
                 converts: idferry_platform::Platform::converts_users_of(&crate::Auth0, &platform),
             });
         }
@@ -188,7 +188,7 @@ impl UsersSource for Source {
 /// Why the users of the Auth0 snapshot `name` (described by `manifest`) may lack their
 /// metadata, if they may.
 pub fn users_warning(name: &str, manifest: &idferry_archive::Manifest) -> Option<String> {
-    if manifest.platform != "auth0" || manifest.records("users") == 0 {
+    if manifest.platform != idferry_auth0::PLATFORM || manifest.records("users") == 0 {
         return None;
     }
     let missing = idferry_auth0::missing_metadata(manifest.user_fields.as_deref());

@@ -62,7 +62,18 @@ fn users_sink<'a>(job: &UsersJob<'_>, target: &'a idferry_zitadel::Client) -> Zi
 
 impl Platform for Zitadel {
     fn name(&self) -> &'static str {
-        "zitadel"
+        idferry_zitadel::PLATFORM
+    }
+
+    fn tenants(&self) -> &'static str {
+        "ZITADEL instances"
+    }
+
+    fn logins(&self) -> &'static [idferry_model::Login] {
+        &[
+            idferry_model::Login::ServiceUserKey,
+            idferry_model::Login::Token,
+        ]
     }
 
     fn title(&self) -> &'static str {

@@ -16,11 +16,11 @@ pub fn zitadel_snapshot(
 ) -> Result<std::collections::HashMap<String, Vec<Value>>, PipelineError> {
     let reader = SnapshotReader::new(path, key);
     let platform = reader.checked()?.platform;
-    if platform != "zitadel" {
+    if platform != idferry_zitadel::PLATFORM {
         return Err(PipelineError::AcrossPlatforms {
             read: path.display().to_string(),
             from: platform.clone(),
-            to: "zitadel".into(),
+            to: idferry_zitadel::PLATFORM.into(),
             converts: idferry_platform::Platform::converts_users_of(&crate::Zitadel, &platform),
         });
     }
@@ -82,14 +82,14 @@ pub fn zitadel_diff(
 pub async fn zitadel_instance(
     tenant: &idferry_model::TenantConfig,
 ) -> Result<std::collections::HashMap<String, Vec<Value>>, PipelineError> {
-    if tenant.platform != idferry_model::Platform::Zitadel {
+    if tenant.platform != idferry_zitadel::PLATFORM {
         return Err(PipelineError::AcrossPlatforms {
             read: tenant.name.clone(),
-            from: tenant.platform.to_string(),
-            to: "zitadel".into(),
+            from: tenant.platform.clone(),
+            to: idferry_zitadel::PLATFORM.into(),
             converts: idferry_platform::Platform::converts_users_of(
                 &crate::Zitadel,
-                &tenant.platform.to_string(),
+                &tenant.platform,
             ),
         });
     }

@@ -148,6 +148,19 @@ pub enum PipelineError {
         /// A profile converts its users into the target's platform.
         converts: bool,
     },
+    /// A tenant (built in code, not read from a config) on a platform this build does
+    /// not speak.
+    #[error(
+        "tenant {tenant} is on platform {platform:?}, which this build does not speak (it speaks: {known})"
+    )]
+    UnknownPlatform {
+        /// The tenant.
+        tenant: String,
+        /// The platform it names.
+        platform: String,
+        /// The platforms there are.
+        known: String,
+    },
     /// Kind filters asked of a platform whose snapshots hold every kind.
     #[error(
         "{tenant} is a {platform} instance: its snapshots hold every kind (kind filters are for platforms read kind by kind)"

@@ -45,6 +45,21 @@ pub trait Platform: Send + Sync {
     /// How messages name it.
     fn title(&self) -> &'static str;
 
+    /// How messages call its tenants ("Auth0 tenants").
+    fn tenants(&self) -> &'static str;
+
+    /// How its tenants log in (what their config may set).
+    fn logins(&self) -> &'static [idferry_model::Login];
+
+    /// What its tenants may say in the config file.
+    fn config_rules(&self) -> idferry_model::PlatformRules {
+        idferry_model::PlatformRules {
+            name: self.name(),
+            tenants: self.tenants(),
+            logins: self.logins(),
+        }
+    }
+
     /// The names of its kinds.
     fn kinds(&self) -> Vec<&'static str>;
 

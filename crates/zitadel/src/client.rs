@@ -46,11 +46,11 @@ impl Client {
     /// user's key (`key_file` / `key_env`: the JWT profile) or a personal access token
     /// (`token_env` / `token_file`).
     pub fn new(tenant: &TenantConfig, retry: RetryPolicy) -> Result<Self> {
-        if tenant.platform != idferry_model::Platform::Zitadel {
+        if tenant.platform != crate::PLATFORM {
             return Err(Error::Config(ConfigError::WrongPlatform {
                 tenant: tenant.name.clone(),
-                platform: tenant.platform,
-                wanted: idferry_model::Platform::Zitadel,
+                platform: tenant.platform.clone(),
+                wanted: crate::PLATFORM.to_owned(),
             }));
         }
         let auth = match tenant.resolve_credentials()? {

@@ -24,6 +24,9 @@ pub mod restore;
 pub mod sms;
 pub mod users;
 
+/// The name configs (`platform = "zitadel"`) and snapshot manifests give this platform.
+pub const PLATFORM: &str = "zitadel";
+
 pub use client::Client;
 pub use error::Error;
 

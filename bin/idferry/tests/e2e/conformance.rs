@@ -7,8 +7,8 @@
 //! kind idferry reads. Where the Auth0 emulation still departs from the spec, the
 //! departure is named in a list with its reason, and any other fails the test.
 
+use idferry_emulator::Platform;
 use idferry_emulator::TenantOptions;
-use idferry_model::Platform;
 
 use crate::tools::{SCHEMATHESIS, python_tool};
 
@@ -56,7 +56,8 @@ async fn schemathesis_finds_the_emulated_zitadel_instance_true_to_zitadel_api() 
     // Every kind present, so that lists and reads answer objects to judge.
     let dir = tempfile::tempdir().unwrap();
     emu.write_config(&dir.path().join("idferry.toml")).unwrap();
-    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let config =
+        idferry_pipeline::platforms::load_config(&dir.path().join("idferry.toml")).unwrap();
     let client =
         idferry_zitadel::Client::new(config.tenant("zitadel-prod").unwrap(), Default::default())
             .unwrap();

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::StreamExt;
+use idferry_emulator::Platform;
 use idferry_emulator::generate::GenerateSpec;
 use idferry_emulator::{Emulator, Tenant, TenantOptions};
-use idferry_model::Platform;
 use serde_json::{Value, json};
 
 use crate::common::{kill_and_resume, run_idferry, start};
@@ -259,7 +259,8 @@ async fn auth0_users_arrive_in_zitadel_with_verifying_hashes_names_metadata_role
     }
 
     // Each carried hash verifies its original password at the login endpoint.
-    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let config =
+        idferry_pipeline::platforms::load_config(&dir.path().join("idferry.toml")).unwrap();
     let client = idferry_zitadel::Client::new(
         config.tenant("zitadel-prod").unwrap(),
         idferry_pacing::RetryPolicy::default(),

@@ -3,8 +3,8 @@
 //! service user's JWT profile; backups, diffs and restores through the binary.
 
 use futures_util::TryStreamExt;
+use idferry_emulator::Platform;
 use idferry_emulator::{Emulator, TenantOptions};
-use idferry_model::Platform;
 use idferry_zitadel::sms::{self, Twilio};
 use idferry_zitadel::{Client, Error};
 use serde_json::json;
@@ -19,9 +19,9 @@ async fn instance(rate_limit: f64) -> (Emulator, tempfile::TempDir, Client) {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("idferry.toml");
     emu.write_config(&config_path).unwrap();
-    let config = idferry_model::Config::load(&config_path).unwrap();
+    let config = idferry_pipeline::platforms::load_config(&config_path).unwrap();
     let tenant = config.tenant("zitadel-prod").unwrap();
-    assert_eq!(tenant.platform, Platform::Zitadel);
+    assert_eq!(tenant.platform, idferry_zitadel::PLATFORM);
     let client = Client::new(tenant, idferry_pacing::RetryPolicy::default()).unwrap();
     (emu, dir, client)
 }
@@ -200,14 +200,15 @@ async fn prod_and_staging() -> (
     let emu = crate::common::start(instances).await;
     let dir = tempfile::tempdir().unwrap();
     emu.write_config(&dir.path().join("idferry.toml")).unwrap();
-    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let config =
+        idferry_pipeline::platforms::load_config(&dir.path().join("idferry.toml")).unwrap();
     (emu, dir, config)
 }
 
 fn client_config(t: &idferry_emulator::Tenant) -> idferry_model::TenantConfig {
     idferry_model::TenantConfig {
         name: "zitadel-prod".into(),
-        platform: Platform::Zitadel,
+        platform: idferry_zitadel::PLATFORM.into(),
         base_url: t.base_url.clone(),
         credentials: idferry_model::config::CredentialSource::Token(
             idferry_model::config::SecretSource::File(write_token(&t.static_token)),
@@ -594,7 +595,8 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
     let emu = crate::common::start(instances).await;
     let dir = tempfile::tempdir().unwrap();
     emu.write_config(&dir.path().join("idferry.toml")).unwrap();
-    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let config =
+        idferry_pipeline::platforms::load_config(&dir.path().join("idferry.toml")).unwrap();
     let prod = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
     fill(&prod).await;
     // The path idferry once wrote the lockout policy to is no route of ZITADEL's, and
@@ -969,7 +971,8 @@ async fn a_service_user_key_logs_in_and_renews_its_access_token() {
         text.contains("key_file = \"secrets/zitadel-prod.key.json\""),
         "{text}"
     );
-    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let config =
+        idferry_pipeline::platforms::load_config(&dir.path().join("idferry.toml")).unwrap();
     let client = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
     assert!(
         !format!("{client:?}").contains("PRIVATE KEY"),
@@ -1225,7 +1228,8 @@ async fn an_emulated_instance_saved_to_its_data_dir_starts_again_as_it_was() {
     let emu = crate::common::start(vec![options()]).await;
     let dir = tempfile::tempdir().unwrap();
     emu.write_config(&dir.path().join("idferry.toml")).unwrap();
-    let config = idferry_model::Config::load(&dir.path().join("idferry.toml")).unwrap();
+    let config =
+        idferry_pipeline::platforms::load_config(&dir.path().join("idferry.toml")).unwrap();
     let client = Client::new(config.tenant("zitadel-prod").unwrap(), Default::default()).unwrap();
     let org = client
         .post("/management/v1/orgs", &json!({"name": "acme"}))
