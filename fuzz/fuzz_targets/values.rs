@@ -7,5 +7,5 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = idferry_import::values::Values::parse(text, "values.toml", &|_| Some("v".into()));
+    let _ = idferry_model::values::Values::parse(text, "values.toml", &|_| Some("v".into()));
 });

@@ -378,7 +378,7 @@ pub(crate) fn peak_rss_bytes() -> Option<u64> {
 
 async fn backup(args: BackupBench) -> anyhow::Result<ExitCode> {
     use idferry_archive::{SnapshotReader, SnapshotWriter, WriteOptions};
-    use idferry_export::{ExportOptions, export};
+    use idferry_auth0_export::{ExportOptions, export};
 
     let scratch = tempfile::Builder::new()
         .prefix("idferry-bench-")

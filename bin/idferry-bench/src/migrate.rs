@@ -11,13 +11,13 @@ use std::time::Instant;
 use anyhow::bail;
 use futures_util::StreamExt;
 use idferry_auth0::{Client, ClientOptions, RequestStats};
-use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
-use idferry_import::plan::{PlanOptions, plan};
-use idferry_import::state::Selection;
-use idferry_import::users::{
+use idferry_auth0_import::plan::{PlanOptions, plan};
+use idferry_auth0_import::state::Selection;
+use idferry_auth0_import::users::{
     NoJournal, Report, UsersOptions, assign_memberships, import_users, target_ids,
 };
-use idferry_import::{ImportError, State, Values, apply};
+use idferry_auth0_import::{ImportError, State, Values, apply};
+use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
 use idferry_model::Silent;
 use idferry_platform_auth0::sinks::{import_profile, shape_user};
 use idferry_platform_auth0::source::Source;
@@ -49,7 +49,7 @@ fn delta(before: RequestStats, after: RequestStats) -> (u64, u64) {
 
 /// Values for every write-only value a plan asks for (the benchmark's stand-in for the
 /// operator's values file).
-fn stand_in_values(needed: &[idferry_import::plan::NeededValue]) -> Values {
+fn stand_in_values(needed: &[idferry_auth0_import::plan::NeededValue]) -> Values {
     let mut root = serde_json::Map::new();
     for v in needed {
         let kind = root.entry(v.kind.clone()).or_insert_with(|| json!({}));
@@ -87,7 +87,7 @@ pub async fn run(args: MigrateBench) -> anyhow::Result<ExitCode> {
         );
     }
     let config = State::from_tenant(&from, Selection::Config, &Silent).await?;
-    let memberships = idferry_import::users::memberships_of(
+    let memberships = idferry_auth0_import::users::memberships_of(
         &State::from_tenant(&from, Selection::Memberships, &Silent).await?,
     );
     let objects: usize = config.counts().map(|(_, n)| n).sum();

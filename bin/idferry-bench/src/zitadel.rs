@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
+use idferry_auth0_import::state::Selection;
 use idferry_emulator::Platform;
 use idferry_emulator::{Emulator, GenerateSpec, TenantOptions};
-use idferry_import::state::Selection;
 use idferry_model::Silent;
 use idferry_platform_auth0::source::Source;
 use idferry_zitadel::users::{self as zusers, AssignOptions, ImportOptions, NoJournal, SourceUser};
@@ -63,7 +63,7 @@ pub async fn run(args: ZitadelBench) -> anyhow::Result<ExitCode> {
             });
         }
     }
-    let m = idferry_import::users::memberships_of(
+    let m = idferry_auth0_import::users::memberships_of(
         &Source::Tenant(from)
             .state(Selection::Memberships, &Silent)
             .await?,

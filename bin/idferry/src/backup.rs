@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use futures_util::StreamExt;
 use idferry_archive::{Encryption, WriteOptions};
-use idferry_export::{ExportOptions, selected_kinds};
+use idferry_model::ExportOptions;
 use idferry_model::units::human_bytes;
 use idferry_model::{Progress, TenantConfig};
 use idferry_pipeline::leased::{Leased, under_lease};
@@ -148,7 +148,9 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
         exclude: args.exclude_kinds.clone(),
         include_secrets: !args.encrypt_to.is_empty() || args.passphrase_env.is_some(),
     };
-    selected_kinds(&export_options)?;
+    for tenant in &tenants {
+        idferry_pipeline::platforms::of(tenant)?.check_export(&export_options)?;
+    }
     let encryption = match (&args.passphrase_env, args.encrypt_to.is_empty()) {
         (Some(var), _) => Some(Encryption::passphrase(
             std::env::var(var).with_context(|| format!("--passphrase-env: {var} is not set"))?,

@@ -1,6 +1,6 @@
 //! Auth0 behind [`Platform`]: its Management API client (`idferry-auth0`), its catalog
-//! (`idferry_auth0::CATALOG`), its export (`idferry-export`), its restore plans and users
-//! imports (`idferry-import`), as the pipeline's stages drive them.
+//! (`idferry_auth0::CATALOG`), its export (`idferry-auth0-export`), its restore plans and users
+//! imports (`idferry-auth0-import`), as the pipeline's stages drive them.
 
 pub mod diff;
 pub mod sinks;
@@ -13,11 +13,11 @@ use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use idferry_archive::diff::{DiffOptions, KindDiff};
 use idferry_archive::{Decryption, SnapshotReader, SnapshotWriter};
 use idferry_auth0::{CATALOG, Client, ClientOptions, ExportRequest, Kind, Shape};
-use idferry_export::{ExportOptions, export};
-use idferry_import::plan::{Action, Plan, PlanOptions, secret_notes};
-use idferry_import::state::Selection;
-use idferry_import::users::UsersOptions;
-use idferry_import::{ApplyReport, State, Values};
+use idferry_auth0_export::{ExportOptions, export};
+use idferry_auth0_import::plan::{Action, Plan, PlanOptions, secret_notes};
+use idferry_auth0_import::state::Selection;
+use idferry_auth0_import::users::UsersOptions;
+use idferry_auth0_import::{ApplyReport, State, Values};
 use idferry_model::{Progress, TenantConfig};
 use idferry_platform::error::{OrPlatform, PipelineError};
 use idferry_platform::results::{Extracted, MembershipsGiven, Restored, UsersImported};
@@ -206,6 +206,11 @@ impl Platform for Auth0 {
         .boxed_local()
     }
 
+    fn check_export(&self, options: &ExportOptions) -> Result<(), PipelineError> {
+        idferry_auth0_export::selected_kinds(options).or_platform()?;
+        Ok(())
+    }
+
     fn export<'a>(
         &'a self,
         tenant: &'a TenantConfig,
@@ -276,7 +281,7 @@ impl Platform for Auth0 {
             let into = State::from_tenant(&target, Selection::Config, request.progress)
                 .await
                 .or_platform()?;
-            let mut plan = idferry_import::plan(&from, &into, &values, &options);
+            let mut plan = idferry_auth0_import::plan(&from, &into, &values, &options);
             let notes = secret_notes(&plan, &from);
             plan.notes.extend(notes);
             plan.notes.extend(source.warnings()?);
@@ -523,7 +528,7 @@ impl RestorePlan for Auth0Plan {
     ) -> BoxFuture<'b, Result<Box<dyn RestoreApplied>, PipelineError>> {
         async move {
             let before = self.target.stats();
-            let report = idferry_import::apply(&self.target, &self.plan, progress).await;
+            let report = idferry_auth0_import::apply(&self.target, &self.plan, progress).await;
             let after = self.target.stats();
             Ok(Box::new(Auth0Applied {
                 report,

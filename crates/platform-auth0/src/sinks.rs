@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{self, StreamExt};
 use idferry_auth0::Client;
-use idferry_import::plan::{PlanOptions, plan};
-use idferry_import::state::Selection;
-use idferry_import::users::{
+use idferry_auth0_import::plan::{PlanOptions, plan};
+use idferry_auth0_import::state::Selection;
+use idferry_auth0_import::users::{
     ChunkJournal, ChunkState, MembershipSummary, Report, SourceUser, UsersOptions,
     assign_memberships, import_users, target_ids,
 };
-use idferry_import::{ImportError, Values, apply};
+use idferry_auth0_import::{ImportError, Values, apply};
 use idferry_model::{ChunkCounts, Progress};
 use idferry_transform::Mapping;
 use idferry_transform::hashes::HashFile;
@@ -62,7 +62,7 @@ pub async fn restore(
         Some(file) => Values::load(file).or_platform()?,
         None => Values::none(),
     };
-    let into = idferry_import::State::from_tenant(sink.target, Selection::Config, progress)
+    let into = idferry_auth0_import::State::from_tenant(sink.target, Selection::Config, progress)
         .await
         .or_platform()?;
     let options = PlanOptions {
@@ -83,7 +83,7 @@ pub async fn restore(
                 .map(|c| (format!("{} {}", c.kind, c.name), c.id.clone())),
         )?;
     }
-    let sum = |f: fn(&idferry_import::apply::KindResult) -> usize| -> usize {
+    let sum = |f: fn(&idferry_auth0_import::apply::KindResult) -> usize| -> usize {
         report.kinds.values().map(f).sum()
     };
     let counts = Restored {

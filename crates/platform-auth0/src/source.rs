@@ -8,8 +8,8 @@ use futures_util::future::LocalBoxFuture as BoxFuture;
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use idferry_archive::{Decryption, SnapshotReader};
 use idferry_auth0::{Client, ExportRequest};
-use idferry_import::ImportError;
-use idferry_import::state::{Selection, State};
+use idferry_auth0_import::ImportError;
+use idferry_auth0_import::state::{Selection, State};
 use idferry_model::Progress;
 use serde_json::Value;
 
@@ -179,7 +179,7 @@ impl UsersSource for Source {
             for m in mappings {
                 state.apply_mapping(m).or_platform()?;
             }
-            Ok(idferry_import::users::memberships_of(&state))
+            Ok(idferry_auth0_import::users::memberships_of(&state))
         }
         .boxed_local()
     }

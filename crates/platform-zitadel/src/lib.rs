@@ -11,7 +11,7 @@ use futures_util::future::LocalBoxFuture as BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use idferry_archive::diff::KindDiff;
 use idferry_archive::{Decryption, SnapshotWriter};
-use idferry_import::Values;
+use idferry_model::Values;
 use idferry_model::{ExportOptions, ExportSummary, Progress, TenantConfig};
 use idferry_pacing::RetryPolicy;
 use idferry_platform::error::{OrPlatform, PipelineError};

@@ -323,8 +323,8 @@ pub async fn restore(
         map_records(&mut records, m)?;
     }
     let values = match values {
-        Some(file) => idferry_import::Values::load(file).or_platform()?,
-        None => idferry_import::Values::none(),
+        Some(file) => idferry_model::Values::load(file).or_platform()?,
+        None => idferry_model::Values::none(),
     };
     let secrets = |kind: &str, name: &str, field: &str| values.text(kind, name, field);
     let current = zrestore::read_instance(target).await.or_platform()?;

@@ -103,6 +103,12 @@ pub trait Platform: Send + Sync {
         progress: &'a dyn Progress,
     ) -> BoxFuture<'a, Result<Listing, PipelineError>>;
 
+    /// Refuses `options` an export of this platform cannot follow (a kind it does not
+    /// have), before any tenant is read.
+    fn check_export(&self, _options: &ExportOptions) -> Result<(), PipelineError> {
+        Ok(())
+    }
+
     /// Reads `tenant` (of this platform) into `writer`: every kind, or those `options`
     /// choose where the platform can choose.
     fn export<'a>(

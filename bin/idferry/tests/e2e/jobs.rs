@@ -301,29 +301,29 @@ async fn csv_exports_take_chosen_fields_under_their_names() {
 }
 
 /// A journal that remembers file 0 in a given state, as an earlier attempt left it.
-struct Remembered(idferry_import::users::ChunkState);
+struct Remembered(idferry_auth0_import::users::ChunkState);
 
-impl idferry_import::users::ChunkJournal for Remembered {
+impl idferry_auth0_import::users::ChunkJournal for Remembered {
     fn state(
         &mut self,
         chunk: u64,
-    ) -> Result<idferry_import::users::ChunkState, idferry_import::ImportError> {
+    ) -> Result<idferry_auth0_import::users::ChunkState, idferry_auth0_import::ImportError> {
         Ok(match chunk {
             0 => self.0.clone(),
-            _ => idferry_import::users::ChunkState::New,
+            _ => idferry_auth0_import::users::ChunkState::New,
         })
     }
-    fn sending(&mut self, _: u64, _: &str) -> Result<(), idferry_import::ImportError> {
+    fn sending(&mut self, _: u64, _: &str) -> Result<(), idferry_auth0_import::ImportError> {
         Ok(())
     }
-    fn submitted(&mut self, _: u64, _: &str) -> Result<(), idferry_import::ImportError> {
+    fn submitted(&mut self, _: u64, _: &str) -> Result<(), idferry_auth0_import::ImportError> {
         Ok(())
     }
     fn done(
         &mut self,
         _: u64,
-        _: idferry_import::users::ChunkCounts,
-    ) -> Result<(), idferry_import::ImportError> {
+        _: idferry_auth0_import::users::ChunkCounts,
+    ) -> Result<(), idferry_auth0_import::ImportError> {
         Ok(())
     }
 }
@@ -331,10 +331,10 @@ impl idferry_import::users::ChunkJournal for Remembered {
 /// `n` users in users-imports shape.
 fn source_users(
     n: usize,
-) -> Vec<Result<idferry_import::users::SourceUser, idferry_import::ImportError>> {
+) -> Vec<Result<idferry_auth0_import::users::SourceUser, idferry_auth0_import::ImportError>> {
     (0..n)
         .map(|i| {
-            Ok(idferry_import::users::SourceUser {
+            Ok(idferry_auth0_import::users::SourceUser {
                 source_id: Some(format!("auth0|u{i}")),
                 user: serde_json::json!({"email": format!("u{i}@example.com"), "user_id": format!("u{i}"), "email_verified": true}),
             })
@@ -356,9 +356,9 @@ async fn empty_tenant() -> idferry_emulator::Emulator {
 async fn import_300(
     client: &idferry_auth0::Client,
     journal: &mut Remembered,
-) -> idferry_import::users::UsersSummary {
+) -> idferry_auth0_import::users::UsersSummary {
     use futures_util::StreamExt;
-    use idferry_import::users::{Report, UsersOptions, import_users};
+    use idferry_auth0_import::users::{Report, UsersOptions, import_users};
     let mut report = Report::new(Vec::new());
     let (summary, _) = import_users(
         client,
@@ -377,7 +377,7 @@ async fn import_300(
 async fn a_journaled_job_the_tenant_forgot_is_sent_again() {
     let emu = empty_tenant().await;
     let t = &emu.tenants()[0];
-    let mut journal = Remembered(idferry_import::users::ChunkState::Submitted {
+    let mut journal = Remembered(idferry_auth0_import::users::ChunkState::Submitted {
         job: "job_forgottenlongago".into(),
         in_doubt: false,
     });
@@ -396,7 +396,7 @@ async fn a_resent_file_stays_in_doubt_across_stops() {
     let t = &emu.tenants()[0];
     let client = crate::common::token_client(t);
     let connection =
-        idferry_import::users::connection_id(&client, "Username-Password-Authentication")
+        idferry_auth0_import::users::connection_id(&client, "Username-Password-Authentication")
             .await
             .unwrap();
     let users = |range: std::ops::Range<usize>| {
@@ -427,7 +427,7 @@ async fn a_resent_file_stays_in_doubt_across_stops() {
     };
     let second = client.create_import(&second).await.unwrap();
 
-    let mut journal = Remembered(idferry_import::users::ChunkState::Submitted {
+    let mut journal = Remembered(idferry_auth0_import::users::ChunkState::Submitted {
         job: second.id().to_owned(),
         in_doubt: true,
     });

@@ -198,8 +198,8 @@ pub fn made_up_ids(p: &Pair, tenant: &str) -> std::collections::HashSet<String> 
 /// How many secrets acme-prod has set (read live, secrets included), and `kind name
 /// field` of each that acme-staging's object of the same name lacks.
 pub async fn unset_secrets(p: &Pair) -> (usize, Vec<String>) {
-    use idferry_import::plan::display_name;
-    use idferry_import::state::{Selection, State};
+    use idferry_auth0_import::plan::display_name;
+    use idferry_auth0_import::state::{Selection, State};
     let read = |name: &str| {
         let t = p.emu.tenant(name).unwrap().clone();
         async move {

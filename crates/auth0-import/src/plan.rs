@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::discovery::SourceIds;
 use crate::state::{Item, State};
-use crate::values::Values;
+use idferry_model::Values;
 
 /// What to plan.
 #[derive(Debug, Clone, Default)]

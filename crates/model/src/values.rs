@@ -22,7 +22,15 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::error::ImportError;
+/// A values file that cannot be used: which file, what is wrong and where.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ValuesError {
+    /// The file.
+    pub file: String,
+    /// What is wrong, and where (line:column, or the key's dotted path).
+    pub message: String,
+}
 
 /// Supplied values, resolved.
 #[derive(Debug, Default, Clone)]
@@ -38,9 +46,9 @@ impl Values {
 
     /// Reads a values file, resolving `env` and `file` references now (a missing
     /// variable or file is an error naming it).
-    pub fn load(path: &Path) -> Result<Self, ImportError> {
+    pub fn load(path: &Path) -> Result<Self, ValuesError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ImportError::Values {
+        let text = std::fs::read_to_string(path).map_err(|e| ValuesError {
             file: file.clone(),
             message: format!("cannot read: {e}"),
         })?;
@@ -52,16 +60,15 @@ impl Values {
         text: &str,
         file: &str,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, ImportError> {
+    ) -> Result<Self, ValuesError> {
         let table: toml::Table = toml::from_str(text).map_err(|e| {
-            let (line, col) =
-                idferry_model::config::line_col(text, e.span().map_or(0, |s| s.start));
-            ImportError::Values {
+            let (line, col) = crate::config::line_col(text, e.span().map_or(0, |s| s.start));
+            ValuesError {
                 file: file.to_owned(),
                 message: format!("{line}:{col}: {}", e.message()),
             }
         })?;
-        let value = serde_json::to_value(table).map_err(|e| ImportError::Values {
+        let value = serde_json::to_value(table).map_err(|e| ValuesError {
             file: file.to_owned(),
             message: e.to_string(),
         })?;
@@ -87,8 +94,7 @@ impl Values {
         field.split('.').try_fold(table, |t, part| t.get(part))
     }
 
-    /// The text of `field` of the object `name` of `kind`, if given: the shape of a
-    /// ZITADEL restore's secrets (`idferry_zitadel::restore::Secrets`).
+    /// The text of `field` of the object `name` of `kind`, if given.
     pub fn text(&self, kind: &str, name: &str, field: &str) -> Option<String> {
         self.get(kind, Some(name), field)
             .and_then(Value::as_str)
@@ -113,8 +119,8 @@ fn resolve(
     at: &str,
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), ImportError> {
-    let fail = |message: String| ImportError::Values {
+) -> Result<(), ValuesError> {
+    let fail = |message: String| ValuesError {
         file: file.to_owned(),
         message,
     };

@@ -12,7 +12,7 @@ use idferry_auth0::{
     record::Envelope, record::REDACTED_KIND, record::Redacted, record::RedactedAt,
     record::enveloped, record::redacted_at,
 };
-use idferry_export::ExportOptions;
+use idferry_auth0_export::ExportOptions;
 use idferry_model::{MemberSink, Progress};
 use idferry_transform::Mapping;
 use idferry_transform::rules::apply_all;
@@ -249,7 +249,7 @@ impl State {
             kind: None,
             error: None,
         };
-        idferry_export::export(client, &options, &mut sink, progress).await?;
+        idferry_auth0_export::export(client, &options, &mut sink, progress).await?;
         if let Some(message) = sink.error {
             return Err(ImportError::Record {
                 source_name: client.tenant().to_owned(),

@@ -9,18 +9,13 @@ pub enum ImportError {
     Client(#[from] idferry_auth0::Error),
     /// Reading a tenant's records failed.
     #[error(transparent)]
-    Export(#[from] idferry_export::ExportError),
+    Export(#[from] idferry_auth0_export::ExportError),
     /// The snapshot could not be read.
     #[error(transparent)]
     Archive(#[from] idferry_archive::ArchiveError),
     /// The values file is wrong.
-    #[error("{file}: {message}")]
-    Values {
-        /// The file.
-        file: String,
-        /// What is wrong, and where.
-        message: String,
-    },
+    #[error(transparent)]
+    Values(#[from] idferry_model::ValuesError),
     /// A record could not be read.
     #[error("{source_name}: {kind} record {line}: {message}")]
     Record {

@@ -1,8 +1,9 @@
-//! Dumping a tenant: every catalog kind and its sub-resources through the client's
-//! paginated streams, and all users through a users-exports job, written member by
-//! member into a [`MemberSink`] (a snapshot archive). Records stream through: a million
-//! users never sit in memory. Secret fields are left out unless asked for; those that
-//! held a value are then named in a member of their own, so that a restore asks for them.
+//! Dumping an Auth0 tenant (one of Auth0's crates, driven by `idferry-platform-auth0`):
+//! every catalog kind and its sub-resources through the client's paginated streams, and
+//! all users through a users-exports job, written member by member into a [`MemberSink`]
+//! (a snapshot archive). Records stream through: a million users never sit in memory.
+//! Secret fields are left out unless asked for; those that held a value are then named in
+//! a member of their own, so that a restore asks for them.
 //!
 //! Users are exported with every field they carry named (`USER_FIELDS`, whole objects):
 //! a job without a field list gets a default set that leaves metadata out.
