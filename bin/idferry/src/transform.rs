@@ -7,11 +7,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use idferry_transform::codec::{Output, open_input};
-use idferry_transform::hashes::HashFile;
 use idferry_transform::rules::Rule;
 use idferry_transform::{EngineOptions, OnError, run};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ErrorMode {
@@ -116,12 +113,12 @@ pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
     }
     let hashes = match &args.hashes {
         Some(file) => {
-            let loaded = Arc::new(HashFile::load(file).map_err(anyhow::Error::msg)?);
+            let loaded = idferry_pipeline::platforms::password_hashes(file)?;
             mapping.push(
                 &args.kind,
-                Rule::MergeHashes {
+                Rule::Merge {
                     line: 0,
-                    hashes: loaded.clone(),
+                    with: loaded.clone(),
                 },
             );
             Some(loaded)
@@ -236,11 +233,7 @@ pub fn run_transform(args: TransformArgs) -> anyhow::Result<ExitCode> {
         stats.read as f64 / secs.max(1e-9)
     );
     if let Some(h) = hashes {
-        eprintln!(
-            "hashes: {} users given their hash; {} with a hash format the import does not take (not carried)",
-            h.merged.load(Ordering::Relaxed),
-            h.unsupported.load(Ordering::Relaxed)
-        );
+        eprintln!("{}", h.summary());
     }
     Ok(ExitCode::SUCCESS)
 }

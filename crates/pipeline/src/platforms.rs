@@ -37,6 +37,22 @@ pub fn named(name: &str) -> Option<&'static dyn Platform> {
     all().iter().copied().find(|p| p.name() == name)
 }
 
+/// The password hashes of a password-hash export (`idferry transform --hashes`), read
+/// by the first platform that has such exports.
+pub fn password_hashes(
+    file: &std::path::Path,
+) -> Result<std::sync::Arc<dyn idferry_transform::rules::Merge>, PipelineError> {
+    all()
+        .iter()
+        .find_map(|p| p.password_hashes(file))
+        .unwrap_or_else(|| {
+            Err(PipelineError::Hashes {
+                path: file.to_owned(),
+                message: "no platform of this build has password-hash exports".into(),
+            })
+        })
+}
+
 /// What each platform's tenants may say in a config file (for [`load_config`]).
 pub fn config_rules() -> Vec<idferry_model::PlatformRules> {
     all().iter().map(|p| p.config_rules()).collect()

@@ -3,10 +3,12 @@
 //! imports (`idferry-auth0-import`), as the pipeline's stages drive them.
 
 pub mod diff;
+pub mod hashes;
 pub mod sinks;
 pub mod source;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use futures_util::future::LocalBoxFuture as BoxFuture;
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
@@ -204,6 +206,20 @@ impl Platform for Auth0 {
             })
         }
         .boxed_local()
+    }
+
+    fn password_hashes(
+        &self,
+        file: &std::path::Path,
+    ) -> Option<Result<Arc<dyn idferry_transform::rules::Merge>, PipelineError>> {
+        Some(
+            hashes::HashFile::load(file)
+                .map(|h| Arc::new(h) as Arc<dyn idferry_transform::rules::Merge>)
+                .map_err(|message| PipelineError::Hashes {
+                    path: file.to_owned(),
+                    message,
+                }),
+        )
     }
 
     fn check_export(&self, options: &ExportOptions) -> Result<(), PipelineError> {

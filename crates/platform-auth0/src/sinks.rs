@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::hashes::HashFile;
 use futures_util::stream::{self, StreamExt};
 use idferry_auth0::Client;
 use idferry_auth0_import::plan::{PlanOptions, plan};
@@ -18,7 +19,6 @@ use idferry_auth0_import::users::{
 use idferry_auth0_import::{ImportError, Values, apply};
 use idferry_model::{ChunkCounts, Progress};
 use idferry_transform::Mapping;
-use idferry_transform::hashes::HashFile;
 use idferry_transform::rules::{Rule, apply_all};
 use serde_json::{Value, json};
 
@@ -126,9 +126,9 @@ pub fn import_profile(
         })?);
         profile.push(
             "users",
-            Rule::MergeHashes {
+            Rule::Merge {
                 line: 0,
-                hashes: file.clone(),
+                with: file.clone(),
             },
         );
         loaded = Some(file);

@@ -20,7 +20,7 @@ use idferry_platform::{
     Catalog, CatalogRow, Exported, From, Listing, PlanRequest, Platform, RestoreApplied,
     RestoreJob, RestorePlan, UsersJob,
 };
-use idferry_transform::hashes::HashFile;
+use idferry_platform_auth0::hashes::HashFile;
 use idferry_zitadel::catalog::{CATALOG, Read, Scope};
 use idferry_zitadel::restore::{self as zrestore, Action as ZAction};
 use serde_json::json;

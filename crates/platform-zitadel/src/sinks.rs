@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use idferry_model::ChunkState;
 use idferry_model::Progress;
 use idferry_model::report::Report;
+use idferry_platform_auth0::hashes::HashFile;
 use idferry_transform::Mapping;
-use idferry_transform::hashes::HashFile;
 use idferry_transform::rules::apply_all;
 use idferry_zitadel::users::{
     self as zusers, AssignOptions, BatchJournal, BatchState, Counts, ImportOptions, SourceUser,

@@ -103,6 +103,16 @@ pub trait Platform: Send + Sync {
         progress: &'a dyn Progress,
     ) -> BoxFuture<'a, Result<Listing, PipelineError>>;
 
+    /// The password hashes of one of this platform's password-hash exports (a file its
+    /// support delivers), as the rule that merges each into the user it belongs to;
+    /// None when the platform has no such export.
+    fn password_hashes(
+        &self,
+        _file: &std::path::Path,
+    ) -> Option<Result<std::sync::Arc<dyn idferry_transform::rules::Merge>, PipelineError>> {
+        None
+    }
+
     /// Refuses `options` an export of this platform cannot follow (a kind it does not
     /// have), before any tenant is read.
     fn check_export(&self, _options: &ExportOptions) -> Result<(), PipelineError> {

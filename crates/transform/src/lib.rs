@@ -6,7 +6,6 @@
 pub mod codec;
 pub mod csv;
 pub mod engine;
-pub mod hashes;
 pub mod path;
 pub mod profiles;
 pub mod record;

@@ -147,13 +147,13 @@ impl<'a> Record<'a> {
         self.source
     }
 
-    /// The value of top-level `key`.
-    pub(crate) fn get(&mut self, key: &str) -> Option<&Value> {
+    /// The value of top-level `key` (read now, if it was not yet).
+    pub fn get(&mut self, key: &str) -> Option<&Value> {
         self.fields_mut()?.get(key)
     }
 
     /// Sets top-level `key`: in its place when present, else last.
-    pub(crate) fn insert(&mut self, key: &str, value: Value) {
+    pub fn insert(&mut self, key: &str, value: Value) {
         if let Some(fields) = self.fields_mut() {
             fields.insert(key, value);
         }

@@ -7,6 +7,16 @@ use serde_json::Value;
 use crate::path::Path;
 use crate::record::Record;
 
+/// What a [`Rule::Merge`] sets in each record it sees, from outside the record (the
+/// password hashes of a hash export, found by the user's id or email).
+pub trait Merge: Send + Sync + std::fmt::Debug {
+    /// Sets what it has for `record`, if anything.
+    fn merge(&self, record: &mut Record<'_>);
+
+    /// What it has set so far, in a line for a run's summary.
+    fn summary(&self) -> String;
+}
+
 /// A rule, compiled (paths parsed, patterns built, keys derived). `line` is where it is
 /// written in its spec, for errors; the other fields are the spec's (see `spec.rs`).
 #[derive(Debug, Clone)]
@@ -20,10 +30,11 @@ pub enum Rule {
     Drop { line: usize, fields: Vec<Path> },
     /// Keeps only these top-level fields.
     Keep { line: usize, fields: Vec<String> },
-    /// Sets `password_hash` / `custom_password_hash` from a password-hash export.
-    MergeHashes {
+    /// Sets fields from something outside the record (a platform's password-hash
+    /// export): never written in a spec, pushed by the code that loaded it.
+    Merge {
         line: usize,
-        hashes: std::sync::Arc<crate::hashes::HashFile>,
+        with: std::sync::Arc<dyn Merge>,
     },
     /// Sets a field to a constant.
     SetValue {
@@ -257,7 +268,7 @@ impl Rule {
             | Self::Copy { line, .. }
             | Self::Drop { line, .. }
             | Self::Keep { line, .. }
-            | Self::MergeHashes { line, .. }
+            | Self::Merge { line, .. }
             | Self::SetValue { line, .. }
             | Self::SetTemplate { line, .. }
             | Self::Map { line, .. }
@@ -300,7 +311,7 @@ impl Rule {
                 }
             }
             Self::Keep { fields, .. } => record.retain(|k| fields.iter().any(|f| f == k)),
-            Self::MergeHashes { hashes, .. } => hashes.merge_into_record(record),
+            Self::Merge { with, .. } => with.merge(record),
             Self::SetValue { field, value, .. } => {
                 field
                     .set_in(record, value.clone())

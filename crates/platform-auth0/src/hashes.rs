@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 
-use crate::codec::open_input;
-use crate::record::Record;
+use idferry_transform::codec::open_input;
+use idferry_transform::record::Record;
+use idferry_transform::rules::Merge;
 
 /// A loaded hash file.
 #[derive(Debug, Default)]
@@ -115,7 +116,7 @@ impl HashFile {
     }
 
     /// [`HashFile::merge_into`], for a record the engine reads.
-    pub(crate) fn merge_into_record(&self, record: &mut Record<'_>) {
+    fn merge_into_record(&self, record: &mut Record<'_>) {
         let user_id = record
             .get("user_id")
             .and_then(Value::as_str)
@@ -151,6 +152,22 @@ impl HashFile {
             return;
         }
         self.merged.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The merge rule a users mapping ends with (`idferry transform --hashes`, a users
+/// sink's `hashes`).
+impl Merge for HashFile {
+    fn merge(&self, record: &mut Record<'_>) {
+        self.merge_into_record(record);
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "hashes: {} users given their hash; {} with a hash format the import does not take (not carried)",
+            self.merged.load(Ordering::Relaxed),
+            self.unsupported.load(Ordering::Relaxed)
+        )
     }
 }
 
