@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    let _ = idferry_transform::hashes::HashFile::load(&path);
+    let _ = idferry_platform_auth0::hashes::HashFile::load(&path);
 });
