@@ -550,15 +550,26 @@ impl RawTenant {
                 ));
             }
         };
-        if let CredentialSource::ClientCredentials { .. } = &credentials
-            && !rules.logins.contains(&Login::ClientCredentials)
-        {
-            let message = logs_in_otherwise(rules, Login::ClientCredentials, platforms);
-            return Err(invalid(
-                self.client_id.as_ref().map(Spanned::span),
+        let (login, key, span) = match &credentials {
+            CredentialSource::Token(_) => (
+                Login::Token,
+                "token_env",
+                self.token_env.as_ref().or(self.token_file.as_ref()),
+            ),
+            CredentialSource::ClientCredentials { .. } => (
+                Login::ClientCredentials,
                 "client_id",
-                &message,
-            ));
+                self.client_id.as_ref(),
+            ),
+            CredentialSource::JwtProfile(_) => (
+                Login::ServiceUserKey,
+                "key_file",
+                self.key_env.as_ref().or(self.key_file.as_ref()),
+            ),
+        };
+        if !rules.logins.contains(&login) {
+            let message = logs_in_otherwise(rules, login, platforms);
+            return Err(invalid(span.map(Spanned::span), key, &message));
         }
         if let Some(rate) = &self.rate_limit
             && !(rate.get_ref().is_finite() && *rate.get_ref() > 0.0)
@@ -657,6 +668,11 @@ mod tests {
             name: "beta",
             tenants: "beta instances",
             logins: &[Login::ServiceUserKey, Login::Token],
+        },
+        PlatformRules {
+            name: "gamma",
+            tenants: "gamma tenants",
+            logins: &[Login::ClientCredentials],
         },
     ];
 
@@ -810,11 +826,20 @@ token_env = "LOCAL_TOKEN"
             err.to_string().starts_with("/etc/idferry/idferry.toml:4: tenants.z.client_id: beta instances log in with a service user's key"),
             "{err}"
         );
-        let err = parse("[tenants.z]\nplatform = \"gamma\"\ndomain = \"a\"\ntoken_env = \"X\"\n")
+        let err = parse("[tenants.z]\nplatform = \"delta\"\ndomain = \"a\"\ntoken_env = \"X\"\n")
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "/etc/idferry/idferry.toml:2: tenants.z.platform: \"gamma\": the platforms are alpha and beta"
+            "/etc/idferry/idferry.toml:2: tenants.z.platform: \"delta\": the platforms are alpha, beta and gamma"
+        );
+        // A login no platform's rule forgets: a token where only client credentials go.
+        let err = parse("[tenants.g]\nplatform = \"gamma\"\ndomain = \"a\"\ntoken_env = \"X\"\n")
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "/etc/idferry/idferry.toml:4: tenants.g.token_env: gamma tenants log in with client credentials"
+            ) && err.to_string().contains("it is how alpha tenants and beta instances log in: set platform = \"alpha\""),
+            "{err}"
         );
     }
 }
