@@ -1,25 +1,21 @@
 //! `idferry backup`: snapshots of one or many tenants, concurrently, each on its own
 //! rate limit; one tenant's failure does not stop the others. Into a directory or object
-//! storage; with `--shard I/N`, this worker's share of the tenants. Each tenant is backed
-//! up under a lease in the store, and leaves a run report there.
+//! storage; with `--shard I/N`, this worker's share of the tenants. This file parses the
+//! arguments into a [`Backup`] (which the pipeline conducts: leases, reports) and prints
+//! its outcomes.
 
 use crate::output::out;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use futures_util::StreamExt;
 use idferry_archive::{Encryption, WriteOptions};
-use idferry_model::ExportOptions;
 use idferry_model::units::human_bytes;
-use idferry_model::{Progress, TenantConfig};
-use idferry_pipeline::leased::{Leased, under_lease};
+use idferry_model::{ExportOptions, TenantConfig};
+use idferry_pipeline::backup::{Backup, Ended, Outcome, chain};
 use idferry_pipeline::shard::Shard;
-use idferry_pipeline::stored::Ended;
-use idferry_store::lease::LeaseBody;
-use idferry_store::{Outcome as ReportOutcome, Store};
+use idferry_store::Store;
 use serde_json::json;
 
 use crate::cli::ConfigArg;
@@ -96,27 +92,6 @@ pub struct BackupArgs {
     pub json: bool,
 }
 
-/// The outcome of one tenant.
-struct Outcome {
-    tenant: String,
-    result: anyhow::Result<Done>,
-    /// Left to the worker holding its lease.
-    held_by: Option<LeaseBody>,
-    seconds: f64,
-}
-
-struct Done {
-    path: String,
-    bytes: u64,
-    kinds: usize,
-    records: u64,
-    users: u64,
-    requests: u64,
-    rate_limited: u64,
-    /// Kinds the tenant did not offer.
-    unavailable: Vec<idferry_pipeline::Unavailable>,
-}
-
 pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     let names: Vec<String> = if args.all {
@@ -143,14 +118,20 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|n| config.tenant(n).cloned())
         .collect::<Result<_, _>>()?;
-    let export_options = ExportOptions {
-        kinds: args.kinds.clone(),
-        exclude: args.exclude_kinds.clone(),
-        include_secrets: !args.encrypt_to.is_empty() || args.passphrase_env.is_some(),
+    let mut backup = Backup {
+        tenants,
+        store,
+        worker,
+        lease_ttl,
+        export: ExportOptions {
+            kinds: args.kinds.clone(),
+            exclude: args.exclude_kinds.clone(),
+            include_secrets: !args.encrypt_to.is_empty() || args.passphrase_env.is_some(),
+        },
+        write: WriteOptions::default(),
+        concurrency: args.concurrency,
     };
-    for tenant in &tenants {
-        idferry_pipeline::platforms::of(tenant)?.check_export(&export_options)?;
-    }
+    backup.check()?;
     let encryption = match (&args.passphrase_env, args.encrypt_to.is_empty()) {
         (Some(var), _) => Some(Encryption::passphrase(
             std::env::var(var).with_context(|| format!("--passphrase-env: {var} is not set"))?,
@@ -161,69 +142,17 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = &encryption {
         e.validate()?;
     }
-    let write_options = WriteOptions {
+    backup.write = WriteOptions {
         level: args.level,
         encryption,
         ..WriteOptions::default()
     };
-    let progress: Arc<dyn Progress> = Arc::new(Reporter::new());
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(tenants)
-        .map(|tenant| {
-            let progress = progress.clone();
-            let export_options = export_options.clone();
-            let write_options = write_options.clone();
-            let (store, worker) = (&store, &worker);
-            async move {
-                let started = Instant::now();
-                let started_at = jiff::Timestamp::now();
-                let work = async {
-                    // Under the tenant's lease: what its killed backups left is ours.
-                    idferry_pipeline::stages::remove_leftovers(
-                        store,
-                        &tenant.name,
-                        None,
-                        progress.as_ref(),
-                    );
-                    backup_one(
-                        &tenant,
-                        store,
-                        &export_options,
-                        &write_options,
-                        progress.as_ref(),
-                    )
-                    .await
-                };
-                let (result, held_by) =
-                    match under_lease(store, &tenant.name, worker, lease_ttl, work).await {
-                        Ok(Leased::Ran(result)) => (result, None),
-                        Ok(Leased::Held(body)) => (
-                            Err(anyhow::anyhow!(
-                                "skipped: {} holds its lease until {}",
-                                body.worker,
-                                body.expires_at
-                            )),
-                            Some(body),
-                        ),
-                        Err(e) => (Err(e.into()), None),
-                    };
-                let outcome = Outcome {
-                    tenant: tenant.name.clone(),
-                    result,
-                    held_by,
-                    seconds: started.elapsed().as_secs_f64(),
-                };
-                file_report(store, worker, started_at, &outcome).await;
-                outcome
-            }
-        })
-        .buffer_unordered(args.concurrency.max(1))
-        .collect()
-        .await;
+    let outcomes = backup.run(Arc::new(Reporter::new())).await;
     report(&outcomes, args.json);
     Ok(
         if outcomes
             .iter()
-            .all(|o| o.result.is_ok() || o.held_by.is_some())
+            .all(|o| !matches!(o.ended, Ended::Failed(_)))
         {
             ExitCode::SUCCESS
         } else {
@@ -232,57 +161,26 @@ pub async fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
     )
 }
 
-/// Files the run report of one tenant in the store.
-async fn file_report(store: &Store, worker: &str, started: jiff::Timestamp, o: &Outcome) {
-    let ended = match (&o.result, &o.held_by) {
-        (Ok(d), _) => Ended {
-            outcome: ReportOutcome::Ok,
-            snapshot: Some(d.path.clone()),
-            bytes: Some(d.bytes),
-            records: Some(d.records),
-            users: Some(d.users),
-            error: None,
-        },
-        (Err(e), Some(_)) => Ended::without_snapshot(ReportOutcome::Skipped, format!("{e:#}")),
-        (Err(e), None) => Ended::without_snapshot(ReportOutcome::Failed, format!("{e:#}")),
-    };
-    idferry_pipeline::stored::file_report(store, &o.tenant, worker, started, ended).await;
-}
-
-async fn backup_one(
-    tenant: &TenantConfig,
-    store: &Store,
-    export_options: &ExportOptions,
-    write_options: &WriteOptions,
-    progress: &dyn Progress,
-) -> anyhow::Result<Done> {
-    let taken =
-        idferry_pipeline::stages::snapshot(tenant, store, export_options, write_options, progress)
-            .await?;
-    let (written, summary) = (taken.written, taken.summary);
-    Ok(Done {
-        path: written.path.display().to_string(),
-        bytes: written.bytes,
-        kinds: summary.counts.len(),
-        records: summary.counts.iter().map(|(_, n)| n).sum(),
-        users: summary.count("users"),
-        requests: taken.requests,
-        rate_limited: taken.rate_limited,
-        unavailable: summary.unavailable,
-    })
+/// Why a tenant has no snapshot, as the summary says it.
+fn why(ended: &Ended) -> Option<String> {
+    match ended {
+        Ended::Done(_) => None,
+        Ended::Held(body) => Some(Ended::held_message(body)),
+        Ended::Failed(e) => Some(chain(e)),
+    }
 }
 
 fn report(outcomes: &[Outcome], as_json: bool) {
     if as_json {
         let rows: Vec<_> = outcomes
             .iter()
-            .map(|o| match &o.result {
-                Ok(d) => json!({"tenant": o.tenant, "ok": true, "file": d.path, "bytes": d.bytes, "kinds": d.kinds,
+            .map(|o| match &o.ended {
+                Ended::Done(d) => json!({"tenant": o.tenant, "ok": true, "file": d.path, "bytes": d.bytes, "kinds": d.kinds,
                                 "records": d.records, "users": d.users, "requests": d.requests,
                                 "rate_limited": d.rate_limited, "seconds": o.seconds,
                                 "not_available": d.unavailable}),
-                Err(e) => json!({"tenant": o.tenant, "ok": false, "skipped": o.held_by.is_some(),
-                                 "error": format!("{e:#}"), "seconds": o.seconds}),
+                other => json!({"tenant": o.tenant, "ok": false, "skipped": matches!(other, Ended::Held(_)),
+                                 "error": why(other), "seconds": o.seconds}),
             })
             .collect();
         out!("{}", serde_json::Value::Array(rows));
@@ -298,8 +196,8 @@ fn report(outcomes: &[Outcome], as_json: bool) {
         "time"
     );
     for o in outcomes {
-        match &o.result {
-            Ok(d) => out!(
+        match &o.ended {
+            Ended::Done(d) => out!(
                 "{:<20} {:<7} {:>6} {:>9} {:>10} {:>7.1}s  {}",
                 o.tenant,
                 "ok",
@@ -309,10 +207,10 @@ fn report(outcomes: &[Outcome], as_json: bool) {
                 o.seconds,
                 d.path
             ),
-            Err(e) => out!(
-                "{:<20} {:<7} {:>6} {:>9} {:>10} {:>7.1}s  {e:#}",
+            other => out!(
+                "{:<20} {:<7} {:>6} {:>9} {:>10} {:>7.1}s  {}",
                 o.tenant,
-                if o.held_by.is_some() {
+                if matches!(other, Ended::Held(_)) {
                     "skipped"
                 } else {
                     "FAILED"
@@ -320,12 +218,14 @@ fn report(outcomes: &[Outcome], as_json: bool) {
                 "-",
                 "-",
                 "-",
-                o.seconds
+                o.seconds,
+                why(other).unwrap_or_default()
             ),
         }
     }
     for o in outcomes {
-        for u in o.result.iter().flat_map(|d| &d.unavailable) {
+        let Ended::Done(d) = &o.ended else { continue };
+        for u in &d.unavailable {
             out!(
                 "{}: {} not available (the tenant answered {}: {}); left out, recorded in the snapshot",
                 o.tenant,
@@ -337,7 +237,7 @@ fn report(outcomes: &[Outcome], as_json: bool) {
     }
     let failed = outcomes
         .iter()
-        .filter(|o| o.result.is_err() && o.held_by.is_none())
+        .filter(|o| matches!(o.ended, Ended::Failed(_)))
         .count();
     if failed > 0 {
         out!("{failed} of {} tenants failed", outcomes.len());

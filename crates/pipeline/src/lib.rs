@@ -5,8 +5,10 @@
 //! with a journal (SQLite) written around every side effect, so that a run killed at any
 //! instant resumes without repeating finished work or writing anything twice. The
 //! platforms are reached through their trait (`idferry-platform`) and the registry
-//! ([`platforms`]).
+//! ([`platforms`]). Backups of many tenants under their leases ([`backup`]) are
+//! conducted here too, so that commands only parse and print.
 
+pub mod backup;
 pub mod kinds;
 pub mod leased;
 pub mod platforms;
