@@ -1,6 +1,20 @@
-//! Error classes shared by every platform client: whether trying again can help.
+//! Error classes shared by every platform client: whether trying again can help; and
+//! how an error is told with its causes.
 
 use std::fmt;
+
+/// An error and each of its causes, `: `-separated ("error sending request: connection
+/// refused"), for messages and reports that show one line.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
 
 /// Whether a failed operation is worth retrying, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -36,14 +36,7 @@ pub fn transport_message(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return STALLED.to_owned();
     }
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
+    idferry_model::error::chain(e)
 }
 
 /// What a request that timed out says: the tenant stalled.

@@ -161,7 +161,9 @@ impl Backup {
             Ended::Held(body) => {
                 Report::without_snapshot(ReportOutcome::Skipped, Ended::held_message(body))
             }
-            Ended::Failed(e) => Report::without_snapshot(ReportOutcome::Failed, chain(e)),
+            Ended::Failed(e) => {
+                Report::without_snapshot(ReportOutcome::Failed, idferry_model::error::chain(e))
+            }
         };
         crate::stored::file_report(&self.store, &tenant.name, &self.worker, started_at, report)
             .await;
@@ -171,16 +173,4 @@ impl Backup {
             seconds: started.elapsed().as_secs_f64(),
         }
     }
-}
-
-/// An error and each of its sources, `: `-separated (what a report says of a failure).
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

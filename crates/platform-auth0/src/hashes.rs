@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 
+use idferry_platform::error::PipelineError;
 use idferry_transform::codec::open_input;
 use idferry_transform::record::Record;
 use idferry_transform::rules::Merge;
@@ -73,6 +74,14 @@ impl HashFile {
             }
         }
         Ok(file)
+    }
+
+    /// [`HashFile::load`], its error naming the file as a pipeline's errors do.
+    pub fn open(path: &Path) -> Result<Self, PipelineError> {
+        Self::load(path).map_err(|message| PipelineError::Hashes {
+            path: path.to_owned(),
+            message,
+        })
     }
 
     /// Hashes loaded.

@@ -213,12 +213,8 @@ impl Platform for Auth0 {
         file: &std::path::Path,
     ) -> Option<Result<Arc<dyn idferry_transform::rules::Merge>, PipelineError>> {
         Some(
-            hashes::HashFile::load(file)
-                .map(|h| Arc::new(h) as Arc<dyn idferry_transform::rules::Merge>)
-                .map_err(|message| PipelineError::Hashes {
-                    path: file.to_owned(),
-                    message,
-                }),
+            hashes::HashFile::open(file)
+                .map(|h| Arc::new(h) as Arc<dyn idferry_transform::rules::Merge>),
         )
     }
 

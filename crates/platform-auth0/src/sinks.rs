@@ -120,10 +120,7 @@ pub fn import_profile(
     let mut profile = idferry_transform::profiles::find(crate::PROFILES, PROFILE)?;
     let mut loaded = None;
     if let Some(file) = hashes {
-        let file = Arc::new(HashFile::load(file).map_err(|e| PipelineError::Hashes {
-            path: file.to_owned(),
-            message: e.to_string(),
-        })?);
+        let file = Arc::new(HashFile::open(file)?);
         profile.push(
             "users",
             Rule::Merge {
@@ -264,10 +261,7 @@ pub async fn import_spool(
     let mut users = read_spool(&sink.spool)?;
     let (mut merged, mut unsupported) = (0, 0);
     if let Some(file) = &sink.hashes {
-        let hashes = HashFile::load(file).map_err(|e| PipelineError::Hashes {
-            path: file.to_owned(),
-            message: e.to_string(),
-        })?;
+        let hashes = HashFile::open(file)?;
         for u in &mut users {
             // The profile's last step (`import_profile`), on the spooled user it saw.
             hashes.merge_into(&mut u.user);

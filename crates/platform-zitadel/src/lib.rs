@@ -310,10 +310,7 @@ impl Platform for Zitadel {
     ) -> BoxFuture<'a, Result<Extracted, PipelineError>> {
         async move {
             let hashes = match job.hashes {
-                Some(file) => Some(HashFile::load(file).map_err(|e| PipelineError::Hashes {
-                    path: file.to_owned(),
-                    message: e.to_string(),
-                })?),
+                Some(file) => Some(HashFile::open(file)?),
                 None => None,
             };
             into_zitadel::extract(

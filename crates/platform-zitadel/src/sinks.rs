@@ -196,10 +196,7 @@ pub async fn import(
 ) -> Result<zusers::Summary, PipelineError> {
     let mut users = read_spool(&sink.spool)?;
     if let Some(file) = &sink.hashes {
-        let hashes = HashFile::load(file).map_err(|e| PipelineError::Hashes {
-            path: file.to_owned(),
-            message: e.to_string(),
-        })?;
+        let hashes = HashFile::open(file)?;
         for u in &mut users {
             // Found as at extract: by the source's user id, else by its email there.
             let key = json!({"user_id": u.source_id, "email": u.source_email});
