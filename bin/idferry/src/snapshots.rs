@@ -63,6 +63,29 @@ pub enum SnapshotsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A snapshot's configuration written in another tool's format, for teams that keep
+    /// it in Git that way: `a0deploy-yaml` is auth0-deploy-cli's `tenant.yaml` with the
+    /// code files it names, as `a0deploy export -f yaml` writes them (ids as names,
+    /// every secret a ##KEYWORD## marker, never its value). What the format does not
+    /// carry (users, memberships, ...) is listed with why.
+    #[command(after_help = "Example:
+  idferry snapshots export snapshots/20261123T020000.000Z_acme-prod.tar.zst --format a0deploy-yaml --out acme-prod-a0deploy
+  a0deploy import --input_file acme-prod-a0deploy/tenant.yaml   # with AUTH0_KEYWORD_REPLACE_MAPPINGS for the keywords listed")]
+    Export {
+        /// The snapshot: a file, or a URL (s3://BUCKET/PREFIX/NAME).
+        file: PathBuf,
+        /// The format (auth0: a0deploy-yaml).
+        #[arg(long)]
+        format: String,
+        /// A new or empty folder to write into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// What was written, as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete snapshots the retention policy does not keep (each tenant on its own).
     Prune(PruneArgs),
     /// Last night across every worker: which tenants were backed up, failed, or were
@@ -213,6 +236,24 @@ pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
                 ignore_ids,
             )?;
             print_diff(&diffs, json)
+        }
+        SnapshotsCommand::Export {
+            file,
+            format,
+            out,
+            key,
+            json,
+        } => {
+            let opened = key.open(&file).await?;
+            opened.reader.checked()?;
+            let platform = opened.reader.manifest()?.platform;
+            let platform = idferry_pipeline::platforms::named(&platform).with_context(|| {
+                format!("a snapshot of platform {platform:?}, which this idferry does not know")
+            })?;
+            let started = std::time::Instant::now();
+            let written =
+                platform.write_config(opened.reader.path(), key.decryption()?, &format, &out)?;
+            print_written(&written, &out, started.elapsed(), json)
         }
         SnapshotsCommand::Prune(args) => prune(&args).await,
         SnapshotsCommand::Status(args) => status(&args).await,
@@ -610,4 +651,45 @@ async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// What `snapshots export` wrote, and what it left out.
+fn print_written(
+    written: &idferry_pipeline::results::ConfigWritten,
+    out: &Path,
+    took: std::time::Duration,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        out!("{}", serde_json::to_string(written)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let objects: usize = written.objects.iter().map(|(_, n)| n).sum();
+    out!(
+        "wrote {} files to {} in {:.2} s: {objects} objects of {} types",
+        written.files.len(),
+        out.display(),
+        took.as_secs_f64(),
+        written.objects.len()
+    );
+    out!("{:<40} {:>8}", "type", "objects");
+    for (asset, n) in &written.objects {
+        out!("{asset:<40} {n:>8}");
+    }
+    if !written.keywords.is_empty() {
+        out!(
+            "{} secrets written as keyword markers (give their values where the files are used, e.g. AUTH0_KEYWORD_REPLACE_MAPPINGS):",
+            written.keywords.len()
+        );
+        for (word, at) in &written.keywords {
+            out!("  {word}  ({at})");
+        }
+    }
+    if !written.left_out.is_empty() {
+        out!("not carried by this format:");
+        for l in &written.left_out {
+            out!("  {} ({} records): {}", l.kind, l.records, l.why);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -45,7 +45,7 @@ impl Source {
     }
 
     /// The snapshot's reader; a snapshot of another platform is refused.
-    fn reader(
+    pub(crate) fn reader(
         path: &std::path::Path,
         key: &Option<Decryption>,
     ) -> Result<SnapshotReader, PipelineError> {

@@ -49,6 +49,16 @@ pub enum PipelineError {
         /// The kinds it has.
         known: String,
     },
+    /// A format of other tools the platform does not write.
+    #[error("{platform} configuration is not written as {format:?}; the formats are: {known}")]
+    NoSuchFormat {
+        /// The platform.
+        platform: &'static str,
+        /// The format asked for.
+        format: String,
+        /// The formats it writes ("none" if it writes none).
+        known: String,
+    },
     /// A kind asked of a restore that is not configuration (users and memberships come
     /// over with `migrate users`).
     #[error("--kinds {kind}: not a kind of configuration (see `idferry catalog`)")]

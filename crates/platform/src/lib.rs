@@ -129,6 +129,29 @@ pub trait Platform: Send + Sync {
         progress: &'a dyn Progress,
     ) -> BoxFuture<'a, Result<Exported, PipelineError>>;
 
+    /// Formats of other tools this platform's configuration is written in
+    /// (`snapshots export --format`).
+    fn config_formats(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Writes the configuration of the snapshot at `snapshot` into the new or empty
+    /// folder `out` in `format` (one of [`Platform::config_formats`]).
+    fn write_config(
+        &self,
+        snapshot: &Path,
+        key: Option<Decryption>,
+        format: &str,
+        out: &Path,
+    ) -> Result<results::ConfigWritten, PipelineError> {
+        let _ = (snapshot, key, out);
+        Err(PipelineError::NoSuchFormat {
+            platform: self.name(),
+            format: format.to_owned(),
+            known: "none".into(),
+        })
+    }
+
     /// What differs between two snapshots of this platform, kind by kind.
     fn diff(
         &self,

@@ -136,3 +136,28 @@ pub struct Extracted {
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
+
+/// A snapshot's configuration written in another tool's format (`snapshots export`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigWritten {
+    /// Files written, under the output folder.
+    pub files: Vec<PathBuf>,
+    /// Objects written, by the format's name for their type.
+    pub objects: Vec<(String, usize)>,
+    /// Keywords standing for the secrets (`##KEYWORD##` markers), with where each
+    /// stands; a value for each must be given where the files are used.
+    pub keywords: Vec<(String, String)>,
+    /// What the files do not carry.
+    pub left_out: Vec<LeftOut>,
+}
+
+/// Records of one kind that a written format does not carry, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftOut {
+    /// The kind.
+    pub kind: String,
+    /// Its records.
+    pub records: u64,
+    /// Why.
+    pub why: String,
+}
