@@ -11,6 +11,11 @@ use crate::DeployError;
 /// A file to write: its path under the output folder, and its bytes.
 pub type File = (PathBuf, Vec<u8>);
 
+/// Folders a0deploy writes even when empty, because an empty folder and none load
+/// differently (`guardian/providers`: an empty list, which an import makes the tenant
+/// hold, against no list, which it leaves alone).
+pub const EMPTY_FOLDERS: &[(&str, &str)] = &[("guardianFactorProviders", "guardian/providers")];
+
 /// The name a0deploy gives a file for `name`: characters a file name cannot hold become
 /// `-` (its `sanitize`).
 pub fn sanitize(name: &str) -> String {
@@ -176,4 +181,410 @@ fn json_text(v: &Value) -> Result<Vec<u8>, DeployError> {
     })?;
     text.push(b'\n');
     Ok(text)
+}
+
+/// One file per object in a folder of its own (a0deploy's directory format): the asset,
+/// its folder, the object's file name, and the text field kept in a file beside it.
+struct PerObject {
+    asset: &'static str,
+    folder: &'static str,
+    stem: fn(&Value) -> String,
+    code: Option<Code>,
+}
+
+/// A text field in a file of its own: the field, the file's path from the folder of
+/// the output (given the object's stem), and what the JSON says instead.
+struct Code {
+    field: &'static str,
+    file: fn(&str) -> String,
+    value: fn(&str) -> String,
+}
+
+fn by(field: &'static str) -> impl Fn(&Value) -> String {
+    move |v| sanitize(v[field].as_str().unwrap_or_default())
+}
+
+fn name_of(v: &Value) -> String {
+    by("name")(v)
+}
+
+const fn beside(
+    field: &'static str,
+    file: fn(&str) -> String,
+    value: fn(&str) -> String,
+) -> Option<Code> {
+    Some(Code { field, file, value })
+}
+
+const PER_OBJECT: &[PerObject] = &[
+    PerObject {
+        asset: "rules",
+        folder: "rules",
+        stem: name_of,
+        code: beside(
+            "script",
+            |n| format!("rules/{n}.js"),
+            |n| format!("./{n}.js"),
+        ),
+    },
+    PerObject {
+        asset: "hooks",
+        folder: "hooks",
+        stem: name_of,
+        code: beside(
+            "script",
+            |n| format!("hooks/{n}.js"),
+            |n| format!("./{n}.js"),
+        ),
+    },
+    PerObject {
+        asset: "pages",
+        folder: "pages",
+        stem: name_of,
+        code: beside(
+            "html",
+            |n| format!("pages/{n}.html"),
+            |n| format!("./{n}.html"),
+        ),
+    },
+    PerObject {
+        asset: "emailTemplates",
+        folder: "emails",
+        stem: |v| by("template")(v),
+        code: beside(
+            "body",
+            |n| format!("emails/{n}.html"),
+            |n| format!("./{n}.html"),
+        ),
+    },
+    PerObject {
+        asset: "actions",
+        folder: "actions",
+        stem: name_of,
+        code: beside(
+            "code",
+            |n| format!("actions/{n}/code.js"),
+            |n| format!("./actions/{n}/code.js"),
+        ),
+    },
+    PerObject {
+        asset: "actionModules",
+        folder: "action-modules",
+        stem: name_of,
+        code: beside(
+            "code",
+            |n| format!("action-modules/{n}/code.js"),
+            |n| format!("./action-modules/{n}/code.js"),
+        ),
+    },
+    PerObject {
+        asset: "clients",
+        folder: "clients",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "resourceServers",
+        folder: "resource-servers",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "clientGrants",
+        folder: "grants",
+        stem: |v| {
+            sanitize(&format!(
+                "{}-{}",
+                v["client_id"].as_str().unwrap_or_default(),
+                v["audience"].as_str().unwrap_or_default()
+            ))
+        },
+        code: None,
+    },
+    PerObject {
+        asset: "roles",
+        folder: "roles",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "organizations",
+        folder: "organizations",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "logStreams",
+        folder: "log-streams",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "themes",
+        folder: "themes",
+        stem: |v| by("displayName")(v),
+        code: None,
+    },
+    PerObject {
+        asset: "forms",
+        folder: "forms",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "flows",
+        folder: "flows",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "flowVaultConnections",
+        folder: "flow-vault-connections",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "selfServiceProfiles",
+        folder: "self-service-profiles",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "userAttributeProfiles",
+        folder: "user-attribute-profiles",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "connectionProfiles",
+        folder: "connection-profiles",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "tokenExchangeProfiles",
+        folder: "token-exchange-profiles",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "eventStreams",
+        folder: "event-streams",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "networkACLs",
+        folder: "network-acls",
+        stem: |v| {
+            sanitize(&format!(
+                "{}-p-{}",
+                v["description"].as_str().unwrap_or_default(),
+                v["priority"]
+            ))
+        },
+        code: None,
+    },
+    PerObject {
+        asset: "guardianFactors",
+        folder: "guardian/factors",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "guardianFactorTemplates",
+        folder: "guardian/templates",
+        stem: name_of,
+        code: None,
+    },
+    PerObject {
+        asset: "phoneTemplates",
+        folder: "phone-templates",
+        stem: |v| by("type")(v),
+        code: None,
+    },
+];
+
+/// Assets written whole in one file: (asset, file).
+const WHOLE: &[(&str, &str)] = &[
+    ("tenant", "tenant.json"),
+    ("emailProvider", "emails/provider.json"),
+    ("customDomains", "custom-domains/custom-domains.json"),
+    ("phoneProviders", "phone-providers/provider.json"),
+    ("guardianPolicies", "guardian/policies.json"),
+    (
+        "guardianPhoneFactorSelectedProvider",
+        "guardian/phoneFactorSelectedProvider.json",
+    ),
+    (
+        "guardianPhoneFactorMessageTypes",
+        "guardian/phoneFactorMessageTypes.json",
+    ),
+    ("supplementalSignals", "supplemental-signals.json"),
+    ("riskAssessment", "risk-assessment/settings.json"),
+    ("triggers", "triggers/triggers.json"),
+];
+
+/// `attackProtection`'s parts, each in its file under `attack-protection/`.
+const ATTACK_PROTECTION: &[(&str, &str)] = &[
+    ("botDetection", "bot-detection"),
+    ("breachedPasswordDetection", "breached-password-detection"),
+    ("bruteForceProtection", "brute-force-protection"),
+    ("captcha", "captcha"),
+    ("suspiciousIpThrottling", "suspicious-ip-throttling"),
+];
+
+/// `assets` as a0deploy's directory tree.
+pub fn directory(assets: &Map<String, Value>) -> Result<Vec<File>, DeployError> {
+    let mut files: Vec<File> = Vec::new();
+    let text = |path: String, s: &str| (PathBuf::from(path), s.as_bytes().to_vec());
+    for row in PER_OBJECT {
+        let Some(Value::Array(objects)) = assets.get(row.asset) else {
+            continue;
+        };
+        for object in objects {
+            let mut object = object.clone();
+            let stem = (row.stem)(&object);
+            if let Some(code) = &row.code
+                && let Some(body) = object.get(code.field).and_then(Value::as_str)
+            {
+                files.push(text((code.file)(&stem), body));
+                object[code.field] = Value::String((code.value)(&stem));
+            }
+            files.push((
+                format!("{}/{stem}.json", row.folder).into(),
+                json_text(&object)?,
+            ));
+        }
+    }
+    for (asset, file) in WHOLE {
+        if let Some(v) = assets.get(*asset) {
+            files.push(((*file).into(), json_text(v)?));
+        }
+    }
+    if let Some(Value::Object(parts)) = assets.get("attackProtection") {
+        for (field, file) in ATTACK_PROTECTION {
+            if let Some(v) = parts.get(*field) {
+                files.push((
+                    format!("attack-protection/{file}.json").into(),
+                    json_text(v)?,
+                ));
+            }
+        }
+    }
+    // Connections: a passwordless email connection's message beside its JSON.
+    if let Some(Value::Array(connections)) = assets.get("connections") {
+        for c in connections {
+            let mut c = c.clone();
+            let name = name_of(&c);
+            if c["strategy"] == "email" {
+                let body = c
+                    .pointer("/options/email/body")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                files.push(text(format!("connections/{name}.html"), &body));
+                crate::assets::set_path(
+                    &mut c,
+                    "options.email.body",
+                    Value::String(format!("./{name}.html")),
+                );
+            }
+            files.push((format!("connections/{name}.json").into(), json_text(&c)?));
+        }
+    }
+    // Database connections: a folder each, custom scripts beside `database.json`.
+    if let Some(Value::Array(dbs)) = assets.get("databases") {
+        for db in dbs {
+            let mut db = db.clone();
+            let name = name_of(&db);
+            if let Some(Value::Object(scripts)) = db.pointer_mut("/options/customScripts") {
+                for (script, code) in scripts.iter_mut() {
+                    if let Some(body) = code.as_str() {
+                        files.push(text(
+                            format!("database-connections/{name}/{script}.js"),
+                            body,
+                        ));
+                        *code = Value::String(format!("./{script}.js"));
+                    }
+                }
+            }
+            files.push((
+                format!("database-connections/{name}/database.json").into(),
+                json_text(&db)?,
+            ));
+        }
+    }
+    // Branding, and its universal login template beside its JSON.
+    if let Some(Value::Object(branding)) = assets.get("branding") {
+        let mut branding = branding.clone();
+        if let Some(Value::Array(templates)) = branding.remove("templates") {
+            for t in templates {
+                let name = by("template")(&t);
+                let body = t["body"].as_str().unwrap_or_default();
+                files.push(text(format!("branding/templates/{name}.html"), body));
+                files.push((
+                    format!("branding/templates/{name}.json").into(),
+                    json_text(&serde_json::json!({"template": t["template"], "body": format!("./{name}.html")}))?,
+                ));
+            }
+        }
+        files.push((
+            "branding/branding.json".into(),
+            json_text(&Value::Object(branding))?,
+        ));
+    }
+    // Prompts: settings, custom text, partials (each in a liquid file), screen renderers.
+    if let Some(Value::Object(prompts)) = assets.get("prompts") {
+        let mut prompts = prompts.clone();
+        if let Some(texts) = prompts.remove("customText") {
+            files.push(("prompts/custom-text.json".into(), json_text(&texts)?));
+        }
+        if let Some(Value::Object(partials)) = prompts.remove("partials") {
+            let mut listed = Map::new();
+            for (prompt, screens) in &partials {
+                let mut by_screen = Vec::new();
+                for (screen, inserts) in screens.as_object().into_iter().flatten() {
+                    let mut entries = Vec::new();
+                    for (insert, body) in inserts.as_object().into_iter().flatten() {
+                        let file = format!("partials/{prompt}/{screen}/{insert}.liquid");
+                        files.push(text(
+                            format!("prompts/{file}"),
+                            body.as_str().unwrap_or_default(),
+                        ));
+                        entries.push(serde_json::json!({"name": insert, "template": file}));
+                    }
+                    by_screen.push(serde_json::json!({ screen.clone(): entries }));
+                }
+                listed.insert(prompt.clone(), Value::Array(by_screen));
+            }
+            files.push((
+                "prompts/partials.json".into(),
+                json_text(&Value::Object(listed))?,
+            ));
+        }
+        if let Some(Value::Array(renderers)) = prompts.remove("screenRenderers") {
+            for r in &renderers {
+                let (prompt, screen) = (by("prompt")(r), by("screen")(r));
+                files.push((
+                    format!("prompts/screenRenderSettings/{prompt}_{screen}.json").into(),
+                    json_text(r)?,
+                ));
+            }
+        }
+        files.push((
+            "prompts/prompts.json".into(),
+            json_text(&Value::Object(prompts))?,
+        ));
+    }
+    for (asset, folder) in EMPTY_FOLDERS {
+        if assets
+            .get(*asset)
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            files.push((format!("{folder}/").into(), Vec::new()));
+        }
+    }
+    Ok(files)
 }

@@ -1,7 +1,8 @@
 //! auth0-deploy-cli's formats for an Auth0 tenant's configuration: a [`State`] (read from
 //! a snapshot or a tenant) written as `a0deploy export` writes it, in its YAML format
-//! (`tenant.yaml` and the code files it names), so that teams that keep their
-//! configuration in Git in a0deploy's formats can take it from idferry's snapshots.
+//! (`tenant.yaml` and the code files it names) or its directory format (a JSON file per
+//! object), so that teams that keep their configuration in Git in a0deploy's formats can
+//! take it from idferry's snapshots.
 //!
 //! [`assets`] holds the table of asset types (which kind each is made of, the fields
 //! a0deploy leaves out, the ids it writes as names, secrets as keyword markers);
@@ -22,16 +23,19 @@ pub use assets::{Assets, LeftOut};
 pub enum Format {
     /// `tenant.yaml` and the files it names (`a0deploy export -f yaml`).
     Yaml,
+    /// A folder per asset type, a JSON file per object (`a0deploy export -f directory`).
+    Directory,
 }
 
 impl Format {
     /// The formats' names, as the command line takes them.
-    pub const NAMES: &[&str] = &["a0deploy-yaml"];
+    pub const NAMES: &[&str] = &["a0deploy-yaml", "a0deploy-dir"];
 
     /// The format named `name`, if any.
     pub fn named(name: &str) -> Option<Self> {
         match name {
             "a0deploy-yaml" => Some(Self::Yaml),
+            "a0deploy-dir" => Some(Self::Directory),
             _ => None,
         }
     }
@@ -85,10 +89,16 @@ pub fn write(state: &State, format: Format, out: &Path) -> Result<Written, Deplo
     let assets = assets::assets(state);
     let files = match format {
         Format::Yaml => layout::yaml(&assets.assets)?,
+        Format::Directory => layout::directory(&assets.assets)?,
     };
     let mut written = Vec::with_capacity(files.len());
     for (path, bytes) in files {
         let full = out.join(&path);
+        // A path ending in `/` is a folder written empty.
+        if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+            std::fs::create_dir_all(&full).map_err(io(&full))?;
+            continue;
+        }
         if let Some(dir) = full.parent() {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }

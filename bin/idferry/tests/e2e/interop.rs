@@ -316,7 +316,10 @@ async fn assets(file: &Path) -> serde_json::Map<String, Value> {
         file.display(),
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).unwrap()
+    // a0deploy's directory context logs on stdout: the assets are the last line.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("a0deploy's assets: {e}: {stdout}"))
 }
 
 /// Whether `s` stands for a secret in a0deploy's files: a `##KEYWORD##` marker, or what
@@ -514,7 +517,10 @@ async fn sdk_script(p: &Pair, tenant: &str, script: &str) -> Value {
         .expect("node runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{script}: {stderr}");
-    serde_json::from_slice(&output.stdout).unwrap()
+    // a0deploy's directory context logs on stdout: the assets are the last line.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("a0deploy's assets: {e}: {stdout}"))
 }
 
 /// SDK list calls and the catalog kind each reads.
@@ -714,31 +720,65 @@ fn exported(mut assets: serde_json::Map<String, Value>) -> serde_json::Map<Strin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_snapshot_exported_in_a0deploy_yaml_is_what_a0deploy_exports_of_its_tenant() {
+async fn a_snapshot_exported_in_a0deploy_formats_is_what_a0deploy_exports_of_its_tenant() {
     let p = Pair::tls(200, &[]).await;
     // The same moment: nothing writes to acme-prod between the backup and a0deploy's
-    // export. An encrypted snapshot holds every secret the tenant gives back.
+    // exports. An encrypted snapshot holds every secret the tenant gives back.
     let snapshot = p.sealed(&[]).await;
-    let theirs = p.path().join("a0deploy-yaml");
+    for (theirs, ours) in [("yaml", "a0deploy-yaml"), ("directory", "a0deploy-dir")] {
+        let written = same_as_a0deploy_export(&p, &snapshot, theirs, ours).await;
+        // What the format does not carry is named, with why: users, their memberships.
+        let left_out = written["left_out"].as_array().unwrap();
+        for kind in [
+            "users",
+            "role_users",
+            "organization_members",
+            "rules_configs",
+        ] {
+            assert!(
+                left_out
+                    .iter()
+                    .any(|l| l["kind"] == kind && !l["why"].as_str().unwrap().is_empty()),
+                "{ours}: {kind} is named as left out: {left_out:?}"
+            );
+        }
+        let keywords = written["keywords"].as_array().unwrap();
+        assert!(
+            keywords
+                .iter()
+                .any(|k| k[0].as_str().unwrap().contains("SIGNING_KEY")),
+            "{keywords:?}"
+        );
+    }
+}
+
+/// Exports `snapshot` (of acme-prod in `p`) in `ours`, acme-prod with a0deploy in
+/// `theirs`, and checks that a0deploy loads the same assets from both (after
+/// [`exported`]) and that no secret of the snapshot is in idferry's files. What
+/// `snapshots export --json` said.
+async fn same_as_a0deploy_export(p: &Pair, snapshot: &str, theirs: &str, ours: &str) -> Value {
+    let a0_out = p.path().join(format!("a0deploy-{theirs}"));
+    let started = std::time::Instant::now();
     a0(
-        &p,
+        p,
         "acme-prod",
-        &["export", "--format", "yaml", "--output_folder"],
-        &theirs,
+        &["export", "--format", theirs, "--output_folder"],
+        &a0_out,
     )
     .await;
-
+    let a0_took = started.elapsed();
+    let our_out = p.path().join(format!("idferry-{ours}"));
     let started = std::time::Instant::now();
     let (code, out, err) = p
         .idferry_env(
             &[
                 "snapshots",
                 "export",
-                &snapshot,
+                snapshot,
                 "--format",
-                "a0deploy-yaml",
+                ours,
                 "--out",
-                "ours",
+                our_out.to_str().unwrap(),
                 "--passphrase-env",
                 "IDF_PASSPHRASE",
                 "--json",
@@ -748,20 +788,42 @@ async fn a_snapshot_exported_in_a0deploy_yaml_is_what_a0deploy_exports_of_its_te
         .await;
     let took = started.elapsed();
     assert_eq!(code, 0, "{out}\n{err}");
-    let written: Value = serde_json::from_str(&out).unwrap();
-    eprintln!("idferry snapshots export --format a0deploy-yaml of acme-prod: {took:.2?}");
-
-    let (a, b) = (
-        exported(assets(&theirs.join("tenant.yaml")).await),
-        exported(assets(&p.path().join("ours/tenant.yaml")).await),
+    eprintln!(
+        "acme-prod in {ours}: idferry snapshots export {took:.2?}, a0deploy export -f {theirs} {a0_took:.2?}"
     );
-    let keys = |m: &serde_json::Map<String, Value>| {
-        m.keys().cloned().collect::<std::collections::BTreeSet<_>>()
+    let load = |dir: &Path| {
+        if theirs == "yaml" {
+            dir.join("tenant.yaml")
+        } else {
+            dir.to_owned()
+        }
     };
+    let mut a = assets(&load(&a0_out)).await;
+    if theirs == "directory" {
+        // a0deploy's directory export leaves an express configuration's ids as they
+        // are (its YAML export names them); idferry names them in both: compared by
+        // what they name.
+        let names = names_by_id(p, "acme-prod");
+        if let Some(Value::Array(clients)) = a.get_mut("clients") {
+            for c in clients {
+                if let Some(e) = c.get_mut("express_configuration") {
+                    idferry_model::record::map_strings(e, &mut |s| {
+                        names
+                            .get(s)
+                            .map(|n| n.split_once(' ').map_or(n.as_str(), |(_, n)| n).to_owned())
+                    });
+                }
+            }
+        }
+    }
+    let (a, b) = (exported(a), exported(assets(&load(&our_out)).await));
     // a0deploy 8.44 lists two asset types it never fills (rate-limit policies, client
     // credentials) as null.
     let a: serde_json::Map<String, Value> = a.into_iter().filter(|(_, v)| !v.is_null()).collect();
-    assert_eq!(keys(&a), keys(&b), "the same asset types");
+    let keys = |m: &serde_json::Map<String, Value>| {
+        m.keys().cloned().collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(keys(&a), keys(&b), "{ours}: the same asset types");
     let differ: Vec<String> = a
         .iter()
         .filter(|(k, v)| b.get(*k) != Some(v))
@@ -769,7 +831,7 @@ async fn a_snapshot_exported_in_a0deploy_yaml_is_what_a0deploy_exports_of_its_te
         .collect();
     assert!(
         differ.is_empty(),
-        "the exports differ:\n{}",
+        "{ours}: the exports differ:\n{}",
         differ.join("\n")
     );
     assert!(a.len() >= 40, "{} asset types", a.len());
@@ -781,7 +843,7 @@ async fn a_snapshot_exported_in_a0deploy_yaml_is_what_a0deploy_exports_of_its_te
             &[
                 "snapshots",
                 "cat",
-                &snapshot,
+                snapshot,
                 "connections",
                 "--passphrase-env",
                 "IDF_PASSPHRASE",
@@ -809,7 +871,7 @@ async fn a_snapshot_exported_in_a0deploy_yaml_is_what_a0deploy_exports_of_its_te
         secrets.iter().any(|s| s.contains("PRIVATE KEY")),
         "the snapshot holds the SAML key: {secrets:?}"
     );
-    for file in walk(&p.path().join("ours")) {
+    for file in walk(&our_out) {
         let text = std::fs::read_to_string(&file).unwrap();
         for s in &secrets {
             assert!(
@@ -819,28 +881,7 @@ async fn a_snapshot_exported_in_a0deploy_yaml_is_what_a0deploy_exports_of_its_te
             );
         }
     }
-    let keywords = written["keywords"].as_array().unwrap();
-    assert!(
-        keywords
-            .iter()
-            .any(|k| k[0].as_str().unwrap().contains("SIGNING_KEY")),
-        "{keywords:?}"
-    );
-    // What the format does not carry is named, with why: users, their memberships.
-    let left_out = written["left_out"].as_array().unwrap();
-    for kind in [
-        "users",
-        "role_users",
-        "organization_members",
-        "rules_configs",
-    ] {
-        assert!(
-            left_out
-                .iter()
-                .any(|l| l["kind"] == kind && !l["why"].as_str().unwrap().is_empty()),
-            "{kind} is named as left out: {left_out:?}"
-        );
-    }
+    serde_json::from_str(&out).unwrap()
 }
 
 /// Every file under `root`.
