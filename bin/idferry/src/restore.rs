@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
 use idferry_pipeline::platforms::{From, PlanRequest};
 use serde_json::json;
@@ -50,7 +50,8 @@ endpoint, from
   [sms_providers.\"Twilio production\"]
   twilio = { token = { env = \"TWILIO_TOKEN\" } }")]
 pub struct RestoreArgs {
-    /// A snapshot file, or a tenant of the config file to copy from.
+    /// A snapshot file, a tenant of the config file to copy from, or auth0-deploy-cli's
+    /// files (a tenant.yaml).
     pub source: String,
     /// The tenant to write into, as named in the config file.
     #[arg(long)]
@@ -83,6 +84,11 @@ pub struct RestoreArgs {
     pub json: bool,
     #[command(flatten)]
     pub key: KeyArgs,
+    /// The values of the keywords of auth0-deploy-cli's files (##KEY## and @@KEY@@): a
+    /// JSON object of them, or a0deploy's config file holding
+    /// AUTH0_KEYWORD_REPLACE_MAPPINGS. Without it, that environment variable (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub keywords: Option<PathBuf>,
 }
 
 pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
@@ -90,10 +96,14 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     let target = config.tenant(&args.to)?;
     let platform = idferry_pipeline::platforms::of(target)?;
-    // A snapshot (a file, or a URL downloaded for the time of the restore), else a
-    // tenant of the config.
+    // auth0-deploy-cli's files, a snapshot (a file, or a URL downloaded for the time of
+    // the restore), else a tenant of the config.
     let path = Path::new(&args.source);
-    let (from, _copy) = if is_snapshot(&args.source, &config)? {
+    let keywords = keywords(args.keywords.as_deref())?;
+    let files = is_tenant_file(path);
+    let (from, _copy) = if files {
+        (None, None)
+    } else if is_snapshot(&args.source, &config)? {
         let fetched = idferry_pipeline::stored::fetch_snapshot(path).await?;
         let key = args.key.decryption()?;
         (Some((fetched.path().to_owned(), key)), Some(fetched))
@@ -101,6 +111,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
         (None, None)
     };
     let from = match &from {
+        _ if files => From::Files(path, &keywords),
         Some((path, key)) => From::Snapshot(path, key.clone()),
         None => From::Tenant(config.tenant(&args.source)?),
     };
@@ -183,6 +194,43 @@ pub fn is_snapshot(name: &str, config: &idferry_model::Config) -> anyhow::Result
         );
     }
     Ok(false)
+}
+
+/// Whether `path` is auth0-deploy-cli's tenant file (`*.yaml`, `*.yml`).
+fn is_tenant_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+/// The keywords' values: from `file` (a JSON object of them, or a0deploy's config
+/// holding `AUTH0_KEYWORD_REPLACE_MAPPINGS`), else the environment variable of that
+/// name (JSON), else none.
+fn keywords(file: Option<&Path>) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    const VAR: &str = "AUTH0_KEYWORD_REPLACE_MAPPINGS";
+    let (text, from) = match file {
+        Some(f) => (
+            std::fs::read_to_string(f).with_context(|| format!("--keywords {}", f.display()))?,
+            format!("--keywords {}", f.display()),
+        ),
+        None => match std::env::var(VAR) {
+            Ok(v) => (v, VAR.to_owned()),
+            Err(_) => return Ok(serde_json::Map::new()),
+        },
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!("{from}: not JSON (a JSON object of keywords and their values)")
+    })?;
+    let Some(mut map) = value.as_object().cloned() else {
+        bail!(
+            "{from}: a JSON object of keywords and their values, e.g. {{\"SENDGRID_API_KEY\": \"...\"}}"
+        );
+    };
+    if let Some(inner) = map.remove(VAR) {
+        let Some(inner) = inner.as_object().cloned() else {
+            bail!("{from}: {VAR} is not an object of keywords and their values");
+        };
+        map = inner;
+    }
+    Ok(map)
 }
 
 /// Asks `question` on a terminal; refuses elsewhere.

@@ -46,16 +46,16 @@ pub struct LeftOut {
 }
 
 /// One asset type that is a list of one kind's objects.
-struct List {
+pub(crate) struct List {
     /// a0deploy's asset name.
-    asset: &'static str,
+    pub(crate) asset: &'static str,
     /// The kind it is made of.
-    kind: &'static str,
+    pub(crate) kind: &'static str,
     /// Fields a0deploy's export leaves out (dot paths).
     drop: &'static [&'static str],
     /// Fields holding ids of other objects that a0deploy writes as their names: (field
     /// path, kind of the object named).
-    names: &'static [(&'static str, &'static str)],
+    pub(crate) names: &'static [(&'static str, &'static str)],
     /// Which objects a0deploy exports.
     keep: fn(&Value) -> bool,
     /// What else a0deploy folds into each object (its sub-resources).
@@ -82,7 +82,7 @@ const fn list(asset: &'static str, kind: &'static str, drop: &'static [&'static 
 }
 
 /// The list asset types, in a0deploy's order.
-const LISTS: &[List] = &[
+pub(crate) const LISTS: &[List] = &[
     list("rules", "rules", &["id"]),
     List {
         fold: Some(hook_secrets),
@@ -253,15 +253,15 @@ const LISTS: &[List] = &[
 ];
 
 /// One asset type that is one kind's single object, maybe wrapped under a field.
-struct Single {
-    asset: &'static str,
-    kind: &'static str,
+pub(crate) struct Single {
+    pub(crate) asset: &'static str,
+    pub(crate) kind: &'static str,
     /// The field a0deploy puts the object under (`guardianPolicies: {policies: [...]}`).
-    under: Option<&'static str>,
+    pub(crate) under: Option<&'static str>,
 }
 
 /// The single-object asset types made of one kind.
-const SINGLES: &[Single] = &[
+pub(crate) const SINGLES: &[Single] = &[
     Single {
         asset: "emailProvider",
         kind: "email_provider",
@@ -290,7 +290,7 @@ const SINGLES: &[Single] = &[
 ];
 
 /// Asset types gathered from several single kinds, each under its own field.
-const GATHERED: &[(&str, &[(&str, &str)])] = &[
+pub(crate) const GATHERED: &[(&str, &[(&str, &str)])] = &[
     (
         "attackProtection",
         &[
@@ -849,7 +849,7 @@ fn exchange_action(cx: &Context, _: &Item, map: &mut Map<String, Value>) {
 }
 
 /// Tenant settings whose page a0deploy writes as a `pages` object: (field, page name).
-const SETTINGS_PAGES: &[(&str, &str)] = &[
+pub(crate) const SETTINGS_PAGES: &[(&str, &str)] = &[
     ("error_page", "error_page"),
     ("change_password", "password_reset"),
     ("guardian_mfa_page", "guardian_multifactor"),

@@ -37,7 +37,7 @@ pub fn sanitize(name: &str) -> String {
 /// field naming the object, the field, the file's path from the naming field's value).
 type InFile = (&'static str, &'static str, &'static str, fn(&str) -> String);
 
-const IN_FILES: &[InFile] = &[
+pub(crate) const IN_FILES: &[InFile] = &[
     ("rules", "name", "script", |n| format!("rules/{n}.js")),
     ("hooks", "name", "script", |n| format!("hooks/{n}.js")),
     ("pages", "name", "html", |n| format!("pages/{n}.html")),

@@ -11,6 +11,7 @@
 
 pub mod assets;
 pub mod layout;
+pub mod read;
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +67,28 @@ pub enum DeployError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// A file a0deploy would not take: its syntax or an asset's shape.
+    #[error("{}{at}: {message}", .path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// `:LINE:COLUMN`, where known.
+        at: String,
+        /// What is wrong (with the asset's key).
+        message: String,
+    },
+    /// A keyword marker outside a secret that the mappings do not give.
+    #[error(
+        "{source_name}: {at}: the keyword {keyword} has no value: give it in the keywords file or AUTH0_KEYWORD_REPLACE_MAPPINGS"
+    )]
+    Keyword {
+        /// The file read.
+        source_name: String,
+        /// Where: kind, object, field.
+        at: String,
+        /// The keyword.
+        keyword: String,
     },
     /// The assets could not be put in YAML or JSON.
     #[error("cannot write the assets as YAML: {message}")]

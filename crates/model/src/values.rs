@@ -107,6 +107,31 @@ impl Values {
         Self { root }
     }
 
+    /// These values with `over`'s on top (object by object, field by field).
+    pub fn merged(mut self, over: Values) -> Self {
+        fn merge(into: &mut Value, from: Value) {
+            match (into, from) {
+                (Value::Object(a), Value::Object(b)) => {
+                    for (k, v) in b {
+                        match a.get_mut(&k) {
+                            Some(slot) => merge(slot, v),
+                            None => {
+                                a.insert(k, v);
+                            }
+                        }
+                    }
+                }
+                (slot, v) => *slot = v,
+            }
+        }
+        let mut root = Value::Object(std::mem::take(&mut self.root));
+        merge(&mut root, Value::Object(over.root));
+        if let Value::Object(root) = root {
+            self.root = root;
+        }
+        self
+    }
+
     /// True when nothing was supplied.
     pub fn is_empty(&self) -> bool {
         self.root.is_empty()

@@ -87,6 +87,11 @@ pub fn users_source(
 ) -> Result<Box<dyn UsersSource>, PipelineError> {
     let (read, platform) = match &from {
         From::Tenant(tenant) => (tenant.name.clone(), tenant.platform.clone()),
+        From::Files(path, _) => {
+            return Err(PipelineError::FilesHoldNoUsers {
+                path: path.to_path_buf(),
+            });
+        }
         From::Snapshot(path, key) => {
             if !path.is_file() {
                 return Err(PipelineError::NoSnapshot {

@@ -350,9 +350,11 @@ impl Platform for Auth0 {
                 )?,
                 allow_delete: request.allow_delete,
             };
+            // The source's own secrets (files' keywords), then the values file's.
+            let values = Values::from_json(source.values());
             let values = match request.values {
-                Some(file) => Values::load(file).or_platform()?,
-                None => Values::none(),
+                Some(file) => values.merged(Values::load(file).or_platform()?),
+                None => values,
             };
             let target = client(request.target)?;
             let mut from = source.state(Selection::Config, request.progress).await?;

@@ -23,6 +23,8 @@ pub enum Source {
     Snapshot(PathBuf, Option<Decryption>),
     /// A live tenant.
     Tenant(Client),
+    /// auth0-deploy-cli's files, as read (keywords replaced).
+    Files(PathBuf, Box<idferry_auth0_deploy::read::Read>),
 }
 
 impl Source {
@@ -33,13 +35,17 @@ impl Source {
             From::Tenant(tenant) => Self::Tenant(
                 Client::new(tenant, idferry_auth0::ClientOptions::default()).or_platform()?,
             ),
+            From::Files(path, keywords) => Self::Files(
+                path.to_owned(),
+                Box::new(idferry_auth0_deploy::read::read(path, keywords).or_platform()?),
+            ),
         })
     }
 
     /// How the source is named in messages.
     pub fn name(&self) -> String {
         match self {
-            Self::Snapshot(p, _) => p.display().to_string(),
+            Self::Snapshot(p, _) | Self::Files(p, _) => p.display().to_string(),
             Self::Tenant(c) => c.tenant().to_owned(),
         }
     }
@@ -74,6 +80,15 @@ impl Source {
     /// a real tenant such a backup lacks the metadata). None for a live tenant, which is
     /// exported with every field.
     pub fn warnings(&self) -> Result<Vec<String>, PipelineError> {
+        if let Self::Files(_, read) = self {
+            let mut notes: Vec<String> = read
+                .unresolved
+                .iter()
+                .map(|k| format!("keyword without a value: {k}: the secret is asked for below"))
+                .collect();
+            notes.extend(read.not_carried.iter().map(|n| format!("not carried: {n}")));
+            return Ok(notes);
+        }
         let Self::Snapshot(path, key) = self else {
             return Ok(Vec::new());
         };
@@ -97,7 +112,22 @@ impl Source {
             Self::Tenant(client) => State::from_tenant(client, selection, progress)
                 .await
                 .or_platform()?,
+            Self::Files(path, read) => match selection {
+                Selection::Config => read.state.clone(),
+                Selection::Memberships => {
+                    return Err(PipelineError::FilesHoldNoUsers { path: path.clone() });
+                }
+            },
         })
+    }
+
+    /// Write-only secrets the source gives (files with their keywords replaced), as a
+    /// values file holds them.
+    pub fn values(&self) -> serde_json::Map<String, Value> {
+        match self {
+            Self::Files(_, read) => read.values.clone(),
+            _ => serde_json::Map::new(),
+        }
     }
 
     /// The users, as export records (a users-exports job, or the snapshot's users).
@@ -106,6 +136,9 @@ impl Source {
         progress: &dyn Progress,
     ) -> Result<BoxStream<'static, Result<Value, ImportError>>, PipelineError> {
         Ok(match self {
+            Self::Files(path, _) => {
+                return Err(PipelineError::FilesHoldNoUsers { path: path.clone() });
+            }
             Self::Tenant(client) => {
                 let job = client
                     .create_export(&ExportRequest::every_user_field())

@@ -259,6 +259,7 @@ impl Platform for Zitadel {
                 From::Tenant(tenant) => {
                     (read::zitadel_instance(tenant).await?, tenant.name.clone())
                 }
+                From::Files(path, _) => return Err(no_files(path)),
             };
             if let Some(mapping) = request.mapping {
                 into_zitadel::map_records(&mut records, mapping)?;
@@ -289,6 +290,7 @@ impl Platform for Zitadel {
             let records = match job.from {
                 From::Snapshot(path, key) => read::zitadel_snapshot(path, key)?,
                 From::Tenant(tenant) => read::zitadel_instance(tenant).await?,
+                From::Files(path, _) => return Err(no_files(path)),
             };
             let target = client(job.target)?;
             into_zitadel::restore(
@@ -515,6 +517,15 @@ impl RestoreApplied for ZitadelApplied {
 
     fn failed(&self) -> bool {
         !self.report.failed.is_empty()
+    }
+}
+
+/// ZITADEL reads no other tool's files of configuration.
+fn no_files(path: &Path) -> PipelineError {
+    PipelineError::NoSuchFormat {
+        platform: idferry_zitadel::PLATFORM,
+        format: path.display().to_string(),
+        known: "none (a ZITADEL restore reads a snapshot or an instance)".into(),
     }
 }
 

@@ -49,6 +49,12 @@ pub enum PipelineError {
         /// The kinds it has.
         known: String,
     },
+    /// Configuration files where users are asked for.
+    #[error("{}: configuration files hold no users; migrate users from a snapshot or a tenant", .path.display())]
+    FilesHoldNoUsers {
+        /// The files.
+        path: PathBuf,
+    },
     /// A format of other tools the platform does not write.
     #[error("{platform} configuration is not written as {format:?}; the formats are: {known}")]
     NoSuchFormat {

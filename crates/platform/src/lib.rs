@@ -267,6 +267,9 @@ pub enum From<'a> {
     Snapshot(&'a Path, Option<Decryption>),
     /// The source tenant.
     Tenant(&'a TenantConfig),
+    /// Another tool's configuration files (auth0-deploy-cli's `tenant.yaml`), and the
+    /// values of the keywords they use (`{KEYWORD: value}`).
+    Files(&'a Path, &'a serde_json::Map<String, serde_json::Value>),
 }
 
 /// What `idferry restore` asks a platform to plan.

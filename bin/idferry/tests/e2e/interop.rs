@@ -365,6 +365,31 @@ async fn a_tenant_file_of_every_kind_a0deploy_handles_goes_in_comes_out_and_is_r
     }
     // a0deploy's keyword mappings give every secret its value.
     let text = std::fs::read_to_string(&file).unwrap();
+    let config = keyword_config(&p, &text);
+    let config = config.to_str().unwrap();
+    a0(
+        &p,
+        "acme-staging",
+        &["import", "--config_file", config, "--input_file"],
+        &file,
+    )
+    .await;
+    the_tenant_holds_the_file(&p, "acme-staging", &file, &text).await;
+
+    let snapshot = p
+        .sealed_of(
+            "acme-staging",
+            &["--exclude-kinds", "users,role_users,organization_members"],
+        )
+        .await;
+    let snapshot = snapshot.as_str();
+    restore_with_values(&p, snapshot, "acme-qa").await;
+    same_to_a0deploy(&p, "acme-staging", "acme-qa").await;
+}
+
+/// a0deploy's config file giving every keyword of the tenant file `text` a value
+/// (`value-of-KEY`, in lower case): its path in `p`.
+fn keyword_config(p: &Pair, text: &str) -> PathBuf {
     let mappings: serde_json::Map<String, Value> = text
         .split("'##")
         .skip(1)
@@ -383,23 +408,82 @@ async fn a_tenant_file_of_every_kind_a0deploy_handles_goes_in_comes_out_and_is_r
         serde_json::json!({"AUTH0_KEYWORD_REPLACE_MAPPINGS": mappings}).to_string(),
     )
     .unwrap();
-    let config = config.to_str().unwrap();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_file_restored_by_idferry_is_what_a0deploy_exports_of_the_tenant() {
+    // idferry reads the team's tenant file (keywords from a0deploy's own config file)
+    // and restores it into the empty acme-staging; a0deploy exports acme-staging and
+    // finds the file, as it does after its own import.
+    let p = Pair::tls(0, &[]).await;
+    let file = crate::common::repo().join(TENANT_FILE);
+    verified_domain(&p, "acme-staging", "login.acme-prod.example.com").await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    let config = keyword_config(&p, &text);
+    let (file_arg, config_arg) = (file.to_str().unwrap(), config.to_str().unwrap());
+    let restore = |extra: &[&'static str]| {
+        let mut args = vec![
+            "restore",
+            file_arg,
+            "--to",
+            "acme-staging",
+            "--keywords",
+            config_arg,
+        ];
+        args.extend(extra);
+        args
+    };
+    let (code, out, err) = p.idferry(&restore(&["--plan", "--json"])).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    // What a0deploy's file cannot hold is asked for: a vault connection's setup.
+    let needed: Vec<&str> = plan["plan"]["needed_values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(needed, ["setup"], "{}", plan["plan"]["needed_values"]);
+    std::fs::write(p.path().join("values.toml"), values_for(&plan["plan"])).unwrap();
+    let started = std::time::Instant::now();
+    let (code, out, err) = p
+        .idferry(&restore(&["--values", "values.toml", "--yes"]))
+        .await;
+    eprintln!(
+        "idferry restore tenant.yaml into the empty acme-staging: {:.2?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    the_tenant_holds_the_file(&p, "acme-staging", &file, &text).await;
+    // Restored again: nothing left to do.
+    let (code, out, err) = p.idferry(&restore(&["--plan", "--json"])).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let again: Value = serde_json::from_str(&out).unwrap();
+    let changed: Vec<String> = again["plan"]["tally"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, t)| t["create"].as_u64().unwrap_or(0) + t["update"].as_u64().unwrap_or(0) > 0)
+        .map(|(k, t)| format!("{k}: {t}"))
+        .collect();
+    assert!(changed.is_empty(), "a second restore changes: {changed:?}");
+}
+
+/// a0deploy's export of `tenant` of `p` against the tenant file `file` (`text`) that
+/// was written into it: the same assets, as a0deploy loads both, and what an export
+/// cannot show read from the tenant (the rules config, the guardian provider, the
+/// client's key, the email provider's secret).
+async fn the_tenant_holds_the_file(p: &Pair, tenant: &str, file: &Path, text: &str) {
+    let out = p.path().join(format!("a0-export-{tenant}"));
     a0(
-        &p,
-        "acme-staging",
-        &["import", "--config_file", config, "--input_file"],
-        &file,
-    )
-    .await;
-    let out = p.path().join("a0-export");
-    a0(
-        &p,
-        "acme-staging",
+        p,
+        tenant,
         &["export", "--format", "yaml", "--output_folder"],
         &out,
     )
     .await;
-    let (mut wrote, mut read) = (assets(&file).await, assets(&out.join("tenant.yaml")).await);
+    let (mut wrote, mut read) = (assets(file).await, assets(&out.join("tenant.yaml")).await);
     // a0deploy 8.44 knows 44 asset types; the file holds all but two: its client
     // credentials are written inside their client (`client_authentication_methods`
     // with a pem, where a0deploy's own handler takes them from), and rate-limit
@@ -442,25 +526,18 @@ async fn a_tenant_file_of_every_kind_a0deploy_handles_goes_in_comes_out_and_is_r
     );
     // What the export cannot show, read from the tenant: the rules config, the
     // guardian provider, the client's key and the secrets' values.
-    let configs = api(
-        &p,
-        "acme-staging",
-        reqwest::Method::GET,
-        "/rules-configs",
-        None,
-    )
-    .await;
+    let configs = api(p, tenant, reqwest::Method::GET, "/rules-configs", None).await;
     assert_eq!(configs, serde_json::json!([{"key": "SLACK_URL"}]));
     let twilio = api(
-        &p,
-        "acme-staging",
+        p,
+        tenant,
         reqwest::Method::GET,
         "/guardian/factors/sms/providers/twilio",
         None,
     )
     .await;
     assert_eq!(twilio["sid"], "AC1111111111111111111111111111111");
-    let clients = api(&p, "acme-staging", reqwest::Method::GET, "/clients", None).await;
+    let clients = api(p, tenant, reqwest::Method::GET, "/clients", None).await;
     let sync = clients
         .as_array()
         .unwrap()
@@ -471,9 +548,9 @@ async fn a_tenant_file_of_every_kind_a0deploy_handles_goes_in_comes_out_and_is_r
         "/clients/{}/credentials",
         sync["client_id"].as_str().unwrap()
     );
-    let credentials = api(&p, "acme-staging", reqwest::Method::GET, &credentials, None).await;
+    let credentials = api(p, tenant, reqwest::Method::GET, &credentials, None).await;
     assert_eq!(credentials[0]["name"], "orders-sync-key", "{credentials}");
-    let staging = p.emu.tenant("acme-staging").unwrap();
+    let staging = p.emu.tenant(tenant).unwrap();
     let sendgrid = staging.with(|s| {
         s.singletons
             .get(&("email_provider", String::new()))
@@ -483,16 +560,6 @@ async fn a_tenant_file_of_every_kind_a0deploy_handles_goes_in_comes_out_and_is_r
         sendgrid.unwrap()["credentials"]["api_key"],
         "value-of-sendgrid_api_key"
     );
-
-    let snapshot = p
-        .sealed_of(
-            "acme-staging",
-            &["--exclude-kinds", "users,role_users,organization_members"],
-        )
-        .await;
-    let snapshot = snapshot.as_str();
-    restore_with_values(&p, snapshot, "acme-qa").await;
-    same_to_a0deploy(&p, "acme-staging", "acme-qa").await;
 }
 
 /// Runs the SDK script `script` (in `tests/e2e/npm`) against `tenant` of `p` over HTTPS;
