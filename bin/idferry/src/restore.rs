@@ -196,15 +196,18 @@ pub fn is_snapshot(name: &str, config: &idferry_model::Config) -> anyhow::Result
     Ok(false)
 }
 
-/// Whether `path` is auth0-deploy-cli's tenant file (`*.yaml`, `*.yml`).
-fn is_tenant_file(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+/// Whether `path` is auth0-deploy-cli's tenant file (`*.yaml`, `*.yml`) or directory
+/// tree (a folder).
+pub(crate) fn is_tenant_file(path: &Path) -> bool {
+    path.is_dir() || path.extension().is_some_and(|e| e == "yaml" || e == "yml")
 }
 
 /// The keywords' values: from `file` (a JSON object of them, or a0deploy's config
 /// holding `AUTH0_KEYWORD_REPLACE_MAPPINGS`), else the environment variable of that
 /// name (JSON), else none.
-fn keywords(file: Option<&Path>) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+pub(crate) fn keywords(
+    file: Option<&Path>,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
     const VAR: &str = "AUTH0_KEYWORD_REPLACE_MAPPINGS";
     let (text, from) = match file {
         Some(f) => (

@@ -48,12 +48,18 @@ pub enum SnapshotsCommand {
         #[command(flatten)]
         key: KeyArgs,
     },
-    /// What changed from snapshot A to snapshot B, kind by kind.
+    /// What changed from snapshot A to snapshot B, kind by kind. Either may be
+    /// auth0-deploy-cli's files (a tenant.yaml or a directory tree, e.g. a Git
+    /// checkout): their configuration is compared; users and memberships, which they do
+    /// not hold, are left out of the comparison and named.
     Diff {
-        /// The older snapshot.
+        /// The older snapshot (or a0deploy's files).
         a: PathBuf,
-        /// The newer snapshot.
+        /// The newer snapshot (or a0deploy's files).
         b: PathBuf,
+        /// The values of the files' keywords (as for `idferry restore`).
+        #[arg(long, value_name = "FILE")]
+        keywords: Option<PathBuf>,
         /// Compare two tenants' snapshots: ignore ids and API-set fields.
         #[arg(long)]
         ignore_ids: bool,
@@ -212,29 +218,40 @@ pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
         SnapshotsCommand::Diff {
             a,
             b,
+            keywords,
             ignore_ids,
             key,
             json,
         } => {
-            let (a, b) = (key.open(&a).await?, key.open(&b).await?);
-            // Differences of a damaged snapshot would be differences of its damage.
-            a.reader.checked()?;
-            b.reader.checked()?;
-            let (x, y) = (a.reader.manifest()?.platform, b.reader.manifest()?.platform);
+            let keywords = crate::restore::keywords(keywords.as_deref())?;
+            let scratch = tempfile::tempdir()?;
+            let (a, b) = (
+                Side::open(&a, &key, &keywords, scratch.path()).await?,
+                Side::open(&b, &key, &keywords, scratch.path()).await?,
+            );
+            let (x, y) = (&a.platform, &b.platform);
             if x != y {
                 bail!(
                     "a {x} snapshot and a {y} snapshot: their kinds differ, there is nothing to compare"
                 );
             }
-            let platform = idferry_pipeline::platforms::named(&x).with_context(|| {
+            let platform = idferry_pipeline::platforms::named(x).with_context(|| {
                 format!("a snapshot of platform {x:?}, which this idferry does not know")
             })?;
-            let diffs = platform.diff(
-                a.reader.path(),
-                b.reader.path(),
-                key.decryption()?,
-                ignore_ids,
-            )?;
+            let mut diffs = platform.diff(&a.path, &b.path, key.decryption()?, ignore_ids)?;
+            if a.files || b.files {
+                let (left, kept): (Vec<_>, Vec<_>) = diffs
+                    .into_iter()
+                    .partition(|d| !platform.files_hold(&d.kind));
+                diffs = kept;
+                let left: Vec<&str> = left.iter().map(|d| d.kind.as_str()).collect();
+                if !left.is_empty() && !json {
+                    out!(
+                        "not compared (configuration files hold none): {}",
+                        left.join(", ")
+                    );
+                }
+            }
             print_diff(&diffs, json)
         }
         SnapshotsCommand::Export {
@@ -692,4 +709,44 @@ fn print_written(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One side of `snapshots diff`: a snapshot (downloaded if remote, checked whole), or
+/// configuration files written as one in a scratch folder.
+struct Side {
+    path: PathBuf,
+    platform: String,
+    files: bool,
+    _opened: Option<Opened>,
+}
+
+impl Side {
+    async fn open(
+        location: &Path,
+        key: &KeyArgs,
+        keywords: &serde_json::Map<String, serde_json::Value>,
+        scratch: &Path,
+    ) -> anyhow::Result<Self> {
+        if crate::restore::is_tenant_file(location) {
+            let platform = idferry_pipeline::platforms::reading_files()
+                .context("this idferry reads no configuration files")?;
+            let dir = scratch.join(format!("{}", std::fs::read_dir(scratch)?.count()));
+            let path = platform.files_as_snapshot(location, keywords, &dir)?;
+            return Ok(Self {
+                path,
+                platform: platform.name().to_owned(),
+                files: true,
+                _opened: None,
+            });
+        }
+        let opened = key.open(location).await?;
+        // Differences of a damaged snapshot would be differences of its damage.
+        opened.reader.checked()?;
+        Ok(Self {
+            path: opened.reader.path().to_owned(),
+            platform: opened.reader.manifest()?.platform,
+            files: false,
+            _opened: Some(opened),
+        })
+    }
 }

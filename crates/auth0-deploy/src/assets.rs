@@ -363,6 +363,21 @@ const NOT_CARRIED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Fields of objects a0deploy's export leaves out that are the tenant's own data, each
+/// with why: (kind, field, why).
+const DROPPED: &[(&str, &str, &str)] = &[
+    (
+        "clients",
+        "client_secret",
+        "a0deploy leaves clients' secrets out: a restore from the files has the target make new ones",
+    ),
+    (
+        "connections",
+        "realms",
+        "a0deploy leaves a connection's realms out: the target sets them (to the connection's name)",
+    ),
+];
+
 /// Kinds folded into another kind's asset (by a `fold`, or a composed asset).
 const FOLDED: &[&str] = &[
     "hook_secrets",
@@ -522,6 +537,49 @@ pub fn assets(state: &State) -> Assets {
     guardian_templates(&mut out, &cx);
     triggers(&mut out, &cx);
 
+    // Fields a0deploy leaves out that say something of the tenant (not ids or times).
+    for (kind, field, why) in DROPPED {
+        let k = catalog::find(kind);
+        let n = state
+            .items(kind)
+            .iter()
+            .filter(|i| {
+                !values_at(&i.record, field).is_empty()
+                    || k.is_some_and(|k| state.redacted(k, i).iter().any(|r| r == field))
+            })
+            .count();
+        if n > 0 {
+            out.left_out.push(LeftOut {
+                kind: format!("{kind} ({field})"),
+                records: n,
+                why,
+            });
+        }
+    }
+    // a0deploy names an organization's client grant by its client only, and an import
+    // links that client's first grant: where the client has several, which one is lost.
+    let mut grants_of: HashMap<&str, usize> = HashMap::new();
+    for g in state.items("client_grants") {
+        if let Some(c) = g.record.get("client_id").and_then(Value::as_str) {
+            *grants_of.entry(c).or_default() += 1;
+        }
+    }
+    let ambiguous = state
+        .items("organization_client_grants")
+        .iter()
+        .filter(|g| {
+            g.record["client_id"]
+                .as_str()
+                .is_some_and(|c| grants_of.get(c).is_some_and(|n| *n > 1))
+        })
+        .count();
+    if ambiguous > 0 {
+        out.left_out.push(LeftOut {
+            kind: "organization_client_grants".into(),
+            records: ambiguous,
+            why: "a0deploy names an organization's client grant by its client only, and an import links the client's first grant: these clients have several grants, so which one is not carried",
+        });
+    }
     // Every other kind read is named, with why.
     for (kind, count) in state.counts() {
         if used.contains(kind) || FOLDED.contains(&kind) || count == 0 {

@@ -185,17 +185,17 @@ fn json_text(v: &Value) -> Result<Vec<u8>, DeployError> {
 
 /// One file per object in a folder of its own (a0deploy's directory format): the asset,
 /// its folder, the object's file name, and the text field kept in a file beside it.
-struct PerObject {
-    asset: &'static str,
-    folder: &'static str,
+pub(crate) struct PerObject {
+    pub(crate) asset: &'static str,
+    pub(crate) folder: &'static str,
     stem: fn(&Value) -> String,
-    code: Option<Code>,
+    pub(crate) code: Option<Code>,
 }
 
 /// A text field in a file of its own: the field, the file's path from the folder of
 /// the output (given the object's stem), and what the JSON says instead.
-struct Code {
-    field: &'static str,
+pub(crate) struct Code {
+    pub(crate) field: &'static str,
     file: fn(&str) -> String,
     value: fn(&str) -> String,
 }
@@ -216,7 +216,7 @@ const fn beside(
     Some(Code { field, file, value })
 }
 
-const PER_OBJECT: &[PerObject] = &[
+pub(crate) const PER_OBJECT: &[PerObject] = &[
     PerObject {
         asset: "rules",
         folder: "rules",
@@ -406,7 +406,7 @@ const PER_OBJECT: &[PerObject] = &[
 ];
 
 /// Assets written whole in one file: (asset, file).
-const WHOLE: &[(&str, &str)] = &[
+pub(crate) const WHOLE: &[(&str, &str)] = &[
     ("tenant", "tenant.json"),
     ("emailProvider", "emails/provider.json"),
     ("customDomains", "custom-domains/custom-domains.json"),
@@ -426,7 +426,7 @@ const WHOLE: &[(&str, &str)] = &[
 ];
 
 /// `attackProtection`'s parts, each in its file under `attack-protection/`.
-const ATTACK_PROTECTION: &[(&str, &str)] = &[
+pub(crate) const ATTACK_PROTECTION: &[(&str, &str)] = &[
     ("botDetection", "bot-detection"),
     ("breachedPasswordDetection", "breached-password-detection"),
     ("bruteForceProtection", "brute-force-protection"),

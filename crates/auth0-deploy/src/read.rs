@@ -80,10 +80,246 @@ fn marker(s: &str) -> Option<&str> {
     None
 }
 
-/// Reads `path`: a tenant file (`tenant.yaml`) with the files it names beside it.
+/// Reads `path`: a tenant file (`tenant.yaml`) with the files it names beside it, or a
+/// directory tree.
 pub fn read(path: &Path, keywords: &Map<String, Value>) -> Result<Read, DeployError> {
-    let assets = load_yaml(path, keywords)?;
+    let assets = if path.is_dir() {
+        load_directory(path, keywords)?
+    } else {
+        load_yaml(path, keywords)?
+    };
     to_state(&assets, &path.display().to_string())
+}
+
+/// A text file of the tree, keywords replaced.
+fn text_of(path: &Path, keywords: &Map<String, Value>) -> Result<String, DeployError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DeployError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(replace_keywords(&text, keywords))
+}
+
+/// A JSON file of the tree, keywords replaced.
+fn json_of(path: &Path, keywords: &Map<String, Value>) -> Result<Value, DeployError> {
+    serde_json::from_str(&text_of(path, keywords)?).map_err(|e| DeployError::Invalid {
+        path: path.to_owned(),
+        at: format!(":{}:{}", e.line(), e.column()),
+        message: e.to_string(),
+    })
+}
+
+/// The `*.json` files of `folder`, in name order (none if it is absent).
+fn json_files(folder: &Path) -> Result<Vec<std::path::PathBuf>, DeployError> {
+    if !folder.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .map_err(|source| DeployError::Io {
+            path: folder.to_owned(),
+            source,
+        })?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Reads the text a JSON object names by `./path`: beside it, else from the tree's root
+/// (a0deploy's directory format writes both).
+fn named_file(
+    root: &Path,
+    beside: &Path,
+    file: &str,
+    keywords: &Map<String, Value>,
+) -> Result<String, DeployError> {
+    let file = file.trim_start_matches("./");
+    let near = beside.join(file);
+    let path = if near.is_file() {
+        near
+    } else {
+        root.join(file)
+    };
+    text_of(&path, keywords)
+}
+
+/// The assets of a0deploy's directory tree at `root`, the files they name read in.
+pub fn load_directory(
+    root: &Path,
+    keywords: &Map<String, Value>,
+) -> Result<Map<String, Value>, DeployError> {
+    use crate::layout::{ATTACK_PROTECTION, EMPTY_FOLDERS, PER_OBJECT, WHOLE};
+    let mut assets = Map::new();
+    for row in PER_OBJECT {
+        let folder = root.join(row.folder);
+        let mut objects = Vec::new();
+        // A folder may hold a whole asset's file too (`emails/provider.json`).
+        let whole: Vec<_> = WHOLE.iter().map(|(_, f)| root.join(f)).collect();
+        for file in json_files(&folder)?
+            .into_iter()
+            .filter(|f| !whole.contains(f))
+        {
+            let mut object = json_of(&file, keywords)?;
+            if object
+                .get(naming(row.asset))
+                .and_then(Value::as_str)
+                .is_none()
+                && row.asset != "clientGrants"
+            {
+                return Err(DeployError::Invalid {
+                    path: file,
+                    at: String::new(),
+                    message: format!("{}: missing field `{}`", row.asset, naming(row.asset)),
+                });
+            }
+            if let Some(code) = &row.code
+                && let Some(name) = object.get(code.field).and_then(Value::as_str)
+            {
+                object[code.field] = Value::String(named_file(root, &folder, name, keywords)?);
+            }
+            objects.push(object);
+        }
+        if folder.is_dir() {
+            assets.insert(row.asset.into(), Value::Array(objects));
+        }
+    }
+    for (asset, file) in WHOLE {
+        let path = root.join(file);
+        if path.is_file() {
+            assets.insert((*asset).into(), json_of(&path, keywords)?);
+        }
+    }
+    let mut attack = Map::new();
+    for (field, file) in ATTACK_PROTECTION {
+        let path = root.join(format!("attack-protection/{file}.json"));
+        if path.is_file() {
+            attack.insert((*field).into(), json_of(&path, keywords)?);
+        }
+    }
+    if !attack.is_empty() {
+        assets.insert("attackProtection".into(), Value::Object(attack));
+    }
+    let folder = root.join("connections");
+    let mut connections = Vec::new();
+    for file in json_files(&folder)? {
+        let mut c = json_of(&file, keywords)?;
+        if c["strategy"] == "email"
+            && let Some(body) = c
+                .pointer("/options/email/body")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        {
+            c["options"]["email"]["body"] =
+                Value::String(named_file(root, &folder, &body, keywords)?);
+            empty_message(&mut c);
+        }
+        connections.push(c);
+    }
+    if folder.is_dir() {
+        assets.insert("connections".into(), Value::Array(connections));
+    }
+    let folder = root.join("database-connections");
+    if folder.is_dir() {
+        let mut dbs = Vec::new();
+        let mut names: Vec<_> = std::fs::read_dir(&folder)
+            .map_err(|source| DeployError::Io {
+                path: folder.clone(),
+                source,
+            })?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.join("database.json").is_file())
+            .collect();
+        names.sort();
+        for dir in names {
+            let mut db = json_of(&dir.join("database.json"), keywords)?;
+            if let Some(Value::Object(scripts)) = db.pointer_mut("/options/customScripts") {
+                for code in scripts.values_mut() {
+                    if let Some(file) = code.as_str().map(str::to_owned) {
+                        *code = Value::String(named_file(root, &dir, &file, keywords)?);
+                    }
+                }
+            }
+            dbs.push(db);
+        }
+        assets.insert("databases".into(), Value::Array(dbs));
+    }
+    let path = root.join("branding/branding.json");
+    if path.is_file() {
+        let mut branding = json_of(&path, keywords)?;
+        let folder = root.join("branding/templates");
+        let mut templates = Vec::new();
+        for file in json_files(&folder)? {
+            let mut t = json_of(&file, keywords)?;
+            if let Some(body) = t.get("body").and_then(Value::as_str).map(str::to_owned) {
+                t["body"] = Value::String(named_file(root, &folder, &body, keywords)?);
+            }
+            templates.push(t);
+        }
+        if !templates.is_empty() {
+            branding["templates"] = Value::Array(templates);
+        }
+        assets.insert("branding".into(), branding);
+    }
+    let folder = root.join("prompts");
+    let path = folder.join("prompts.json");
+    if path.is_file() {
+        let mut prompts = json_of(&path, keywords)?;
+        let texts = folder.join("custom-text.json");
+        prompts["customText"] = if texts.is_file() {
+            json_of(&texts, keywords)?
+        } else {
+            json!({})
+        };
+        let mut partials = Map::new();
+        let listed = folder.join("partials.json");
+        if listed.is_file() {
+            for (prompt, screens) in json_of(&listed, keywords)?
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                let mut by_screen = Map::new();
+                for entry in screens.as_array().into_iter().flatten() {
+                    for (screen, inserts) in entry.as_object().into_iter().flatten() {
+                        let mut m = Map::new();
+                        for insert in inserts.as_array().into_iter().flatten() {
+                            if let (Some(n), Some(t)) =
+                                (insert["name"].as_str(), insert["template"].as_str())
+                            {
+                                m.insert(
+                                    n.to_owned(),
+                                    Value::String(named_file(root, &folder, t, keywords)?),
+                                );
+                            }
+                        }
+                        by_screen.insert(screen.clone(), Value::Object(m));
+                    }
+                }
+                partials.insert(prompt.clone(), Value::Object(by_screen));
+            }
+        }
+        prompts["partials"] = Value::Object(partials);
+        let mut renderers = Vec::new();
+        for file in json_files(&folder.join("screenRenderSettings"))? {
+            renderers.push(json_of(&file, keywords)?);
+        }
+        prompts["screenRenderers"] = Value::Array(renderers);
+        assets.insert("prompts".into(), prompts);
+    }
+    for (asset, folder) in EMPTY_FOLDERS {
+        let folder = root.join(folder);
+        if folder.is_dir() {
+            let mut objects = Vec::new();
+            for file in json_files(&folder)? {
+                objects.push(json_of(&file, keywords)?);
+            }
+            assets.insert((*asset).into(), Value::Array(objects));
+        }
+    }
+    Ok(assets)
 }
 
 /// The assets of a tenant file, files it names read in.
@@ -100,10 +336,16 @@ pub fn load_yaml(
         let at = e
             .location()
             .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
+        // The place is said first (file:line:column), not again at the end.
+        let message = e.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m)
+            .to_owned();
         DeployError::Invalid {
             path: path.to_owned(),
             at,
-            message: e.to_string(),
+            message,
         }
     };
     // a0deploy's own checks of each asset's shape, with the line of what fails.
@@ -154,6 +396,7 @@ pub fn load_yaml(
             && let Some(file) = body.as_str()
         {
             *body = Value::String(load(file, "connections")?);
+            empty_message(c);
         }
     }
     if let Some(Value::Array(templates)) = assets
@@ -201,6 +444,16 @@ pub fn load_yaml(
         *listed = renderers;
     }
     Ok(assets)
+}
+
+/// An empty message file of a passwordless email connection stands for no message
+/// (a0deploy writes one when the tenant has none).
+fn empty_message(connection: &mut Value) {
+    if connection.pointer("/options/email/body") == Some(&Value::String(String::new()))
+        && let Some(Value::Object(email)) = connection.pointer_mut("/options/email")
+    {
+        email.remove("body");
+    }
 }
 
 fn list_mut<'a>(
@@ -407,6 +660,14 @@ impl Builder<'_> {
                 }
             }
             for (field, v) in found {
+                if let Some(word) = v.as_str().and_then(marker) {
+                    // No value for it: the restore asks for it.
+                    let at = name.map_or(String::new(), |n| format!(" {n}"));
+                    self.read
+                        .unresolved
+                        .push(format!("{word} ({}{at}: {field})", k.name));
+                    continue;
+                }
                 let mut table = self
                     .read
                     .values
@@ -607,8 +868,11 @@ impl Builder<'_> {
         match asset {
             "hooks" => {
                 if let Some(Value::Object(secrets)) = parts.get("secrets") {
-                    let names: Map<String, Value> =
+                    // The record holds the values given (as an encrypted snapshot does);
+                    // a hook with keywords left without one has its secrets asked for.
+                    let mut names: Map<String, Value> =
                         secrets.keys().map(|k| (k.clone(), Value::Null)).collect();
+                    let mut unset = false;
                     let table = self
                         .read
                         .values
@@ -623,11 +887,22 @@ impl Builder<'_> {
                                 "{} (hook {name}: secrets.{key})",
                                 v.as_str().unwrap_or_default()
                             ));
+                            unset = true;
                         } else {
                             given.insert(key.clone(), v.clone());
+                            names.insert(key.clone(), v.clone());
                         }
                     }
                     table[name] = Value::Object(given);
+                    if unset {
+                        self.read.state.push_redacted(Redacted {
+                            kind: "hook_secrets".into(),
+                            parent: parent.clone(),
+                            key: None,
+                            id: None,
+                            fields: vec!["*".into()],
+                        });
+                    }
                     self.read.state.push(
                         kind("hook_secrets"),
                         Item {
@@ -977,9 +1252,31 @@ impl Builder<'_> {
             for (trigger, bindings) in triggers {
                 for binding in bindings.as_array().into_iter().flatten() {
                     let action = binding["action_name"].as_str().unwrap_or_default();
+                    // The action as the API embeds it in a binding.
+                    let mut embedded = json!({"id": self.id("actions", action), "name": action});
+                    if let Some(a) = self
+                        .read
+                        .state
+                        .items("actions")
+                        .iter()
+                        .find(|a| a.record["name"] == action)
+                    {
+                        for field in [
+                            "supported_triggers",
+                            "runtime",
+                            "code",
+                            "dependencies",
+                            "secrets",
+                            "modules",
+                        ] {
+                            if let Some(v) = a.record.get(field) {
+                                embedded[field] = v.clone();
+                            }
+                        }
+                    }
                     let record = json!({
                         "display_name": binding.get("display_name").cloned().unwrap_or_else(|| json!(action)),
-                        "action": {"id": self.id("actions", action), "name": action},
+                        "action": embedded,
                     });
                     self.push(
                         "trigger_bindings",

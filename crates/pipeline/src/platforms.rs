@@ -37,6 +37,15 @@ pub fn named(name: &str) -> Option<&'static dyn Platform> {
     all().iter().copied().find(|p| p.name() == name)
 }
 
+/// The platform whose configuration files (another tool's, auth0-deploy-cli's) this
+/// build reads, if any.
+pub fn reading_files() -> Option<&'static dyn Platform> {
+    all()
+        .iter()
+        .copied()
+        .find(|p| !p.config_formats().is_empty())
+}
+
 /// The password hashes of a password-hash export (`idferry transform --hashes`), read
 /// by the first platform that has such exports.
 pub fn password_hashes(

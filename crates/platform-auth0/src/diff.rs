@@ -415,3 +415,84 @@ pub fn diff(
     }
     Ok(out)
 }
+
+/// auth0-deploy-cli's files at `path` written as a snapshot in `dir`, without secrets
+/// (each one the files set is named, as a backup without a key names it), so that
+/// they compare with a snapshot kind by kind. Keyword markers stay as they are: a
+/// secret's marker counts as the secret set. Its path.
+pub fn files_as_snapshot(
+    path: &std::path::Path,
+    keywords: &serde_json::Map<String, Value>,
+    dir: &std::path::Path,
+) -> Result<std::path::PathBuf, idferry_platform::PipelineError> {
+    use idferry_archive::{SnapshotWriter, WriteOptions};
+    use idferry_auth0::record::{REDACTED_MEMBER, member_path};
+    use idferry_model::MemberSink;
+    use idferry_platform::error::OrPlatform;
+
+    let read = idferry_auth0_deploy::read::read(path, keywords).or_platform()?;
+    let source = path.display().to_string();
+    let mut writer = SnapshotWriter::create(dir, "files", idferry_auth0::PLATFORM, &source, false)?;
+    let io = |e: std::io::Error| ArchiveError::Io {
+        path: dir.to_owned(),
+        source: e,
+    };
+    let mut redacted = Vec::new();
+    for kind in idferry_auth0::CATALOG.iter().filter(|k| k.config) {
+        let items = read.state.items(kind.name);
+        if items.is_empty() {
+            continue;
+        }
+        writer
+            .start_member(&member_path(kind), kind.name)
+            .map_err(io)?;
+        for item in items {
+            let mut record = item.record.clone();
+            let parent: Vec<&str> = item.parent.iter().map(String::as_str).collect();
+            let mut set: Vec<String> = read.state.redacted(kind, item).to_vec();
+            if let Some(r) = Redacted::strip(kind, &mut record, &parent, item.key.as_deref()) {
+                set.extend(r.fields);
+            }
+            if !set.is_empty() {
+                set.sort();
+                set.dedup();
+                let (kind, parent, key, id) =
+                    redacted_at(kind, &item.parent, item.key.as_deref(), &record);
+                redacted.push(Redacted {
+                    kind,
+                    parent,
+                    key,
+                    id,
+                    fields: set,
+                });
+            }
+            let line = if enveloped(kind) {
+                serde_json::to_vec(&Envelope {
+                    parent: item.parent.clone(),
+                    key: item.key.clone(),
+                    record,
+                })
+            } else {
+                serde_json::to_vec(&record)
+            }
+            .map_err(|e| io(e.into()))?;
+            writer.write_record(&line).map_err(io)?;
+        }
+        writer.finish_member().map_err(io)?;
+    }
+    writer
+        .start_member(REDACTED_MEMBER, REDACTED_KIND)
+        .map_err(io)?;
+    for r in &redacted {
+        writer
+            .write_record(&serde_json::to_vec(r).map_err(|e| io(e.into()))?)
+            .map_err(io)?;
+    }
+    writer.finish_member().map_err(io)?;
+    let options = WriteOptions {
+        level: 1,
+        threads: 0,
+        encryption: None,
+    };
+    Ok(writer.finish(&options)?.path)
+}

@@ -314,6 +314,19 @@ impl Platform for Auth0 {
         })
     }
 
+    fn files_hold(&self, kind: &str) -> bool {
+        idferry_auth0::catalog::find(kind).is_some_and(|k| k.config)
+    }
+
+    fn files_as_snapshot(
+        &self,
+        path: &Path,
+        keywords: &serde_json::Map<String, serde_json::Value>,
+        dir: &Path,
+    ) -> Result<std::path::PathBuf, PipelineError> {
+        diff::files_as_snapshot(path, keywords, dir)
+    }
+
     fn diff(
         &self,
         a: &Path,

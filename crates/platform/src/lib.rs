@@ -152,6 +152,29 @@ pub trait Platform: Send + Sync {
         })
     }
 
+    /// Another tool's configuration files at `path` (with the values of their
+    /// keywords) written as a snapshot in `dir`, to be compared like one; its path.
+    fn files_as_snapshot(
+        &self,
+        path: &Path,
+        keywords: &serde_json::Map<String, serde_json::Value>,
+        dir: &Path,
+    ) -> Result<PathBuf, PipelineError> {
+        let _ = (keywords, dir);
+        Err(PipelineError::NoSuchFormat {
+            platform: self.name(),
+            format: path.display().to_string(),
+            known: "none".into(),
+        })
+    }
+
+    /// Whether configuration files can hold `kind` (users and memberships they cannot):
+    /// a comparison with files leaves out the kinds they cannot.
+    fn files_hold(&self, kind: &str) -> bool {
+        let _ = kind;
+        false
+    }
+
     /// What differs between two snapshots of this platform, kind by kind.
     fn diff(
         &self,

@@ -964,3 +964,205 @@ fn walk(root: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_file_a0deploy_rejects_is_rejected_naming_its_file_line_and_key() {
+    // The team's file with one client's name taken out: a0deploy's import refuses it,
+    // and so does idferry's restore, before anything is written.
+    let p = Pair::tls(0, &[]).await;
+    let source = crate::common::repo().join("bin/idferry/tests/e2e/a0deploy-tenant");
+    let dir = p.path().join("broken");
+    copy_tree(&source, &dir);
+    let file = dir.join("tenant.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let broken = text.replacen(
+        "clients:\n  - name: Acme Android\n    allowed_logout_urls:",
+        "clients:\n  - allowed_logout_urls:",
+        1,
+    );
+    assert_ne!(broken, text);
+    std::fs::write(&file, &broken).unwrap();
+    let line = broken
+        .lines()
+        .position(|l| l == "  - allowed_logout_urls:")
+        .unwrap()
+        + 1;
+    let config = keyword_config(&p, &broken);
+
+    let t = p.emu.tenant("acme-staging").unwrap();
+    let domain = t.base_url.strip_prefix("https://").unwrap().to_owned();
+    let output = tokio::process::Command::new(a0deploy())
+        .args([
+            "import",
+            "--config_file",
+            config.to_str().unwrap(),
+            "--input_file",
+        ])
+        .arg(&file)
+        .env("AUTH0_DOMAIN", domain)
+        .env("AUTH0_ACCESS_TOKEN", &t.static_token)
+        .env("NODE_EXTRA_CA_CERTS", p.certificate.as_ref().unwrap())
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "a0deploy took it:\n{said}");
+    assert!(
+        said.contains(".clients[0]") && said.contains("required property 'name'"),
+        "a0deploy: {said}"
+    );
+
+    let before = api(&p, "acme-staging", reqwest::Method::GET, "/clients", None).await;
+    let (code, out, err) = p
+        .idferry(&[
+            "restore",
+            file.to_str().unwrap(),
+            "--to",
+            "acme-staging",
+            "--keywords",
+            config.to_str().unwrap(),
+            "--yes",
+        ])
+        .await;
+    assert_ne!(code, 0, "{out}\n{err}");
+    let expected = format!(
+        "{}:{line}:5: clients[0]: missing field `name`",
+        file.display()
+    );
+    assert!(err.contains(&expected), "expected {expected:?} in:\n{err}");
+    let after = api(&p, "acme-staging", reqwest::Method::GET, "/clients", None).await;
+    assert_eq!(before, after, "nothing was written");
+}
+
+/// Copies the folder `from` to `to`, files and folders.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_through_a0deploy_files_restores_its_configuration_and_compares_with_them() {
+    // acme-prod's configuration written as a0deploy's directory tree, restored from
+    // the tree into the empty acme-staging; a backup of acme-staging differs from
+    // acme-prod's snapshot only in what the export named as not carried.
+    let p = Pair::tls(0, &[]).await;
+    let snapshot = p.backup("acme-prod").await;
+    let snapshot = snapshot.to_str().unwrap();
+    let (code, out, err) = p
+        .idferry(&[
+            "snapshots",
+            "export",
+            snapshot,
+            "--format",
+            "a0deploy-dir",
+            "--out",
+            "tree",
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let written: Value = serde_json::from_str(&out).unwrap();
+    let left_out: Vec<&str> = written["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+
+    // The files compare with the snapshot they came from: only what they do not carry.
+    let (code, out, err) = p
+        .idferry(&[
+            "snapshots",
+            "diff",
+            snapshot,
+            "tree",
+            "--ignore-ids",
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let same_as_files: Vec<Value> = serde_json::from_str(&out).unwrap();
+
+    let restore = |extra: &[&'static str]| {
+        let mut args = vec!["restore", "tree", "--to", "acme-staging"];
+        args.extend(extra);
+        args
+    };
+    let (code, out, err) = p.idferry(&restore(&["--plan", "--json"])).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    // Every secret is a keyword without a value here: each is asked for.
+    assert!(
+        plan["plan"]["needed_values"].as_array().unwrap().len() >= 5,
+        "{}",
+        plan["plan"]["needed_values"]
+    );
+    std::fs::write(p.path().join("values.toml"), values_for(&plan["plan"])).unwrap();
+    let (code, out, err) = p
+        .idferry(&restore(&["--values", "values.toml", "--yes"]))
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    let staging = p.backup("acme-staging").await;
+    let (code, out, err) = p
+        .idferry(&[
+            "snapshots",
+            "diff",
+            snapshot,
+            staging.to_str().unwrap(),
+            "--ignore-ids",
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let diffs: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let unexpected: Vec<&Value> = diffs
+        .iter()
+        .filter(|d| !left_out.contains(&d["kind"].as_str().unwrap()))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "differences the export did not name as not carried: {unexpected:#?}\n(named: {left_out:?})"
+    );
+    // Compared with the files, the restored tenant differs in no more kinds than the
+    // snapshot it came from did, and each of those is one the files do not carry.
+    let kinds = |d: &[Value]| {
+        d.iter()
+            .map(|k| k["kind"].as_str().unwrap().to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let (code, out, err) = p
+        .idferry(&[
+            "snapshots",
+            "diff",
+            staging.to_str().unwrap(),
+            "tree",
+            "--ignore-ids",
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let staging_vs_files: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert!(
+        kinds(&staging_vs_files).is_subset(&kinds(&same_as_files)),
+        "staging against the files: {staging_vs_files:#?}"
+    );
+    // Each named alone, or for a field (`clients (client_secret)`).
+    let explained = |k: &String| {
+        left_out
+            .iter()
+            .any(|l| *l == k || l.starts_with(&format!("{k} (")))
+    };
+    assert!(
+        kinds(&same_as_files).iter().all(explained),
+        "the snapshot against its files: {same_as_files:#?}"
+    );
+}
