@@ -698,8 +698,13 @@ fn print_written(
             "{} secrets written as keyword markers (give their values where the files are used, e.g. AUTH0_KEYWORD_REPLACE_MAPPINGS):",
             written.keywords.len()
         );
-        for (word, at) in &written.keywords {
-            out!("  {word}  ({at})");
+        for k in &written.keywords {
+            let object = k
+                .object
+                .as_deref()
+                .map_or(String::new(), |o| format!(" {o:?}"));
+            let json = if k.json { ", a JSON object" } else { "" };
+            out!("  {}  ({}{object}: {}{json})", k.word, k.kind, k.field);
         }
     }
     if !written.left_out.is_empty() {

@@ -23,15 +23,30 @@ use serde_json::{Map, Value, json};
 pub struct Assets {
     /// a0deploy's assets by its names, code and HTML inline.
     pub assets: Map<String, Value>,
-    /// The keyword of every secret marker written, with where it stands.
-    pub keywords: BTreeMap<String, String>,
+    /// Every secret marker written, by its keyword.
+    pub keywords: BTreeMap<String, Keyword>,
     /// Objects per asset type.
     pub carried: Vec<(&'static str, usize)>,
     /// Kinds (or parts of them) not carried, each with its count and why.
     pub left_out: Vec<LeftOut>,
+    /// Ids written as the names of what they point at: (asset, object, field, id).
+    pub ids_named: Vec<(&'static str, String, &'static str, String)>,
     /// Secrets an unencrypted snapshot left out deep in nested lists, where no marker
     /// can be placed (which item held one is not recorded): `asset object: path`.
     pub unplaced: Vec<String>,
+}
+
+/// A secret written as a keyword marker: where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyword {
+    /// The kind of the object holding it.
+    pub kind: &'static str,
+    /// The object's name (none for a tenant's single object).
+    pub object: Option<String>,
+    /// The field (dot path; a list's item by its name).
+    pub field: String,
+    /// Whether its value is JSON (an object: `@@KEY@@`) rather than text (`##KEY##`).
+    pub json: bool,
 }
 
 /// Records of one kind that the assets do not carry.
@@ -63,7 +78,7 @@ pub(crate) struct List {
 }
 
 /// Adds to an object (the map) what a0deploy folds into it from other kinds.
-type Fold = fn(&Context, &Item, &mut Map<String, Value>);
+type Fold = fn(&Context, &Item, &mut Map<String, Value>, &mut BTreeMap<String, Keyword>);
 
 fn all(_: &Value) -> bool {
     true
@@ -363,6 +378,16 @@ const NOT_CARRIED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Secret fields whose value is an object in the Management API's schemas: with no
+/// value at hand (a snapshot without secrets, or one the API never gives back), their
+/// marker is `@@KEY@@`, whose value is JSON.
+const OBJECT_SECRETS: &[&str] = &[
+    "credentials",
+    "options.signing_key",
+    "setup",
+    "destination.configuration.webhook_authorization",
+];
+
 /// Fields of objects a0deploy's export leaves out that are the tenant's own data, each
 /// with why: (kind, field, why).
 const DROPPED: &[(&str, &str, &str)] = &[
@@ -483,9 +508,17 @@ pub fn assets(state: &State) -> Assets {
                 row.asset,
                 row.drop,
             );
+            let object = record
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             for (field, named) in row.names {
                 idferry_model::record::map_values(&mut record, field, &mut |v| {
                     if let Some(id) = v.as_str() {
+                        if let Some(o) = &object {
+                            out.ids_named
+                                .push((row.asset, o.clone(), field, id.to_owned()));
+                        }
                         *v = Value::String(cx.name(named, id));
                     }
                 });
@@ -497,7 +530,7 @@ pub fn assets(state: &State) -> Assets {
                 continue;
             };
             if let Some(fold) = row.fold {
-                fold(&cx, item, &mut map);
+                fold(&cx, item, &mut map, &mut out.keywords);
             }
             objects.push(Value::Object(map));
         }
@@ -626,6 +659,13 @@ fn secrets(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let redacted = state.redacted(kind, item).to_vec();
+    let named = matches!(kind.shape, idferry_auth0::Shape::Collection);
+    let at = |field: &str, json: bool| Keyword {
+        kind: kind.name,
+        object: object.clone().filter(|_| named),
+        field: field.to_owned(),
+        json,
+    };
     // A secret object whose fields are write-only (a webhook's authorization) is marked
     // field by field, so that what is not secret in it (its method) stays.
     // An unencrypted snapshot left such an object out whole: it is one JSON marker.
@@ -657,7 +697,7 @@ fn secrets(
             if let Value::Object(map) = record {
                 for (name, v) in map.iter_mut() {
                     let word = keyword(asset, object.as_deref(), name);
-                    out.keywords.insert(word.clone(), format!("{asset} {name}"));
+                    out.keywords.insert(word.clone(), at(name, false));
                     *v = Value::String(format!("##{word}##"));
                 }
             }
@@ -679,7 +719,11 @@ fn secrets(
                     .and_then(Value::as_str)
                     .map_or_else(|| path.replace("[]", ""), str::to_owned);
                 let word = keyword(asset, object.as_deref(), &label);
-                out.keywords.insert(word.clone(), format!("{asset} {path}"));
+                let field = match m.get("name").and_then(Value::as_str) {
+                    Some(n) => format!("{}.{n}", parent.trim_end_matches("[]")),
+                    None => path.to_owned(),
+                };
+                out.keywords.insert(word.clone(), at(&field, false));
                 m.insert(leaf.to_owned(), Value::String(format!("##{word}##")));
                 placed = true;
             });
@@ -708,19 +752,18 @@ fn secrets(
         if !(had || left_out || (write_only && applies)) {
             continue;
         }
-        // A secret object is one JSON marker (a provider's `credentials`, an object in
-        // the spec, which the API never gives back).
+        // A secret object is one JSON marker.
         let is_object = values_at(record, path)
             .first()
             .is_some_and(|v| v.is_object())
-            || (!had && path == "credentials")
+            || (!had && OBJECT_SECRETS.contains(&path))
             || (!had
                 && kind
                     .write_only
                     .iter()
                     .any(|w| w.starts_with(&format!("{path}."))));
         let word = keyword(asset, object.as_deref(), path);
-        out.keywords.insert(word.clone(), format!("{asset} {path}"));
+        out.keywords.insert(word.clone(), at(path, is_object));
         let marker = if is_object {
             format!("@@{word}@@")
         } else {
@@ -764,7 +807,12 @@ pub(crate) fn set_path(value: &mut Value, path: &str, to: Value) {
     }
 }
 
-fn hook_secrets(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
+fn hook_secrets(
+    cx: &Context,
+    item: &Item,
+    map: &mut Map<String, Value>,
+    keywords: &mut BTreeMap<String, Keyword>,
+) {
     let Some(id) = id_of("hooks", item) else {
         return;
     };
@@ -774,6 +822,15 @@ fn hook_secrets(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
         if let Some(values) = child.record.as_object() {
             for key in values.keys() {
                 let word = keyword("hooks", Some(name), key);
+                keywords.insert(
+                    word.clone(),
+                    Keyword {
+                        kind: "hook_secrets",
+                        object: Some(name.to_owned()),
+                        field: key.clone(),
+                        json: false,
+                    },
+                );
                 secrets.insert(key.clone(), Value::String(format!("##{word}##")));
             }
         }
@@ -793,7 +850,12 @@ fn client_names(cx: &Context, connection: &str) -> Vec<Value> {
     names
 }
 
-fn enabled_clients(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
+fn enabled_clients(
+    cx: &Context,
+    item: &Item,
+    map: &mut Map<String, Value>,
+    _: &mut BTreeMap<String, Keyword>,
+) {
     let Some(id) = id_of("connections", item) else {
         return;
     };
@@ -803,8 +865,13 @@ fn enabled_clients(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
     }
 }
 
-fn connection_extras(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
-    enabled_clients(cx, item, map);
+fn connection_extras(
+    cx: &Context,
+    item: &Item,
+    map: &mut Map<String, Value>,
+    _: &mut BTreeMap<String, Keyword>,
+) {
+    enabled_clients(cx, item, map, &mut BTreeMap::new());
     let Some(id) = id_of("connections", item) else {
         return;
     };
@@ -819,7 +886,12 @@ fn connection_extras(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
     }
 }
 
-fn role_permissions(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
+fn role_permissions(
+    cx: &Context,
+    item: &Item,
+    map: &mut Map<String, Value>,
+    _: &mut BTreeMap<String, Keyword>,
+) {
     let Some(id) = id_of("roles", item) else {
         return;
     };
@@ -835,14 +907,24 @@ fn role_permissions(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
     map.insert("permissions".into(), Value::Array(permissions));
 }
 
-fn action_deployed(_: &Context, item: &Item, map: &mut Map<String, Value>) {
+fn action_deployed(
+    _: &Context,
+    item: &Item,
+    map: &mut Map<String, Value>,
+    _: &mut BTreeMap<String, Keyword>,
+) {
     let deployed = item.record["all_changes_deployed"] == json!(true);
     map.insert("deployed".into(), Value::Bool(deployed));
     map.entry("dependencies")
         .or_insert_with(|| Value::Array(Vec::new()));
 }
 
-fn organization_parts(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
+fn organization_parts(
+    cx: &Context,
+    item: &Item,
+    map: &mut Map<String, Value>,
+    _: &mut BTreeMap<String, Keyword>,
+) {
     let Some(id) = id_of("organizations", item) else {
         return;
     };
@@ -878,7 +960,12 @@ fn organization_parts(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
     map.insert("discovery_domains".into(), Value::Array(domains));
 }
 
-fn self_service_texts(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
+fn self_service_texts(
+    cx: &Context,
+    item: &Item,
+    map: &mut Map<String, Value>,
+    _: &mut BTreeMap<String, Keyword>,
+) {
     let Some(id) = id_of("self_service_profiles", item) else {
         return;
     };
@@ -899,7 +986,12 @@ fn self_service_texts(cx: &Context, item: &Item, map: &mut Map<String, Value>) {
     }
 }
 
-fn exchange_action(cx: &Context, _: &Item, map: &mut Map<String, Value>) {
+fn exchange_action(
+    cx: &Context,
+    _: &Item,
+    map: &mut Map<String, Value>,
+    _: &mut BTreeMap<String, Keyword>,
+) {
     if let Some(id) = map.remove("action_id") {
         let name = id.as_str().map(|id| cx.name("actions", id));
         map.insert("action".into(), json!(name));

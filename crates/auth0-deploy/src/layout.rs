@@ -434,8 +434,50 @@ pub(crate) const ATTACK_PROTECTION: &[(&str, &str)] = &[
     ("suspiciousIpThrottling", "suspicious-ip-throttling"),
 ];
 
+/// Fields a0deploy's directory format keeps as ids of the tenant it was exported from
+/// (its YAML format names what they point at): (asset, field).
+pub const DIRECTORY_KEEPS_IDS: &[(&str, &str)] = &[
+    ("clients", "express_configuration.user_attribute_profile_id"),
+    ("clients", "express_configuration.connection_profile_id"),
+    ("clients", "express_configuration.okta_oin_client_id"),
+];
+
+/// Names, in what the export does not carry, the ids the directory format keeps.
+pub fn note_directory_ids(assets: &mut crate::Assets) {
+    let kept = assets
+        .ids_named
+        .iter()
+        .filter(|(a, _, f, _)| DIRECTORY_KEEPS_IDS.contains(&(*a, *f)))
+        .count();
+    if kept > 0 {
+        assets.left_out.push(crate::LeftOut {
+            kind: "clients (express_configuration)".into(),
+            records: kept,
+            why: "a0deploy's directory format keeps these as ids of the snapshot's tenant (as its own export and import do; its YAML format names them): in another tenant they point at nothing",
+        });
+    }
+}
+
 /// `assets` as a0deploy's directory tree.
-pub fn directory(assets: &Map<String, Value>) -> Result<Vec<File>, DeployError> {
+pub fn directory(all: &crate::Assets) -> Result<Vec<File>, DeployError> {
+    // The ids a0deploy's directory format keeps, put back.
+    let mut assets = all.assets.clone();
+    for (asset, object, field, id) in &all.ids_named {
+        if !DIRECTORY_KEEPS_IDS.contains(&(*asset, *field)) {
+            continue;
+        }
+        for o in assets
+            .get_mut(*asset)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if o.get("name").and_then(Value::as_str) == Some(object.as_str()) {
+                crate::assets::set_path(o, field, Value::String(id.clone()));
+            }
+        }
+    }
+    let assets = &assets;
     let mut files: Vec<File> = Vec::new();
     let text = |path: String, s: &str| (PathBuf::from(path), s.as_bytes().to_vec());
     for row in PER_OBJECT {

@@ -109,10 +109,13 @@ pub fn write(state: &State, format: Format, out: &Path) -> Result<Written, Deplo
             path: out.to_owned(),
         });
     }
-    let assets = assets::assets(state);
+    let mut assets = assets::assets(state);
+    if format == Format::Directory {
+        layout::note_directory_ids(&mut assets);
+    }
     let files = match format {
         Format::Yaml => layout::yaml(&assets.assets)?,
-        Format::Directory => layout::directory(&assets.assets)?,
+        Format::Directory => layout::directory(&assets)?,
     };
     let mut written = Vec::with_capacity(files.len());
     for (path, bytes) in files {

@@ -23,7 +23,7 @@ use idferry_auth0_import::{ApplyReport, State, Values};
 use idferry_model::{Progress, TenantConfig};
 use idferry_platform::error::{OrPlatform, PipelineError};
 use idferry_platform::results::{
-    ConfigWritten, Extracted, LeftOut, MembershipsGiven, Restored, UsersImported,
+    ConfigWritten, Extracted, LeftOut, MembershipsGiven, Restored, SecretKeyword, UsersImported,
 };
 use idferry_platform::{
     Catalog, CatalogRow, Exported, Listing, PlanRequest, Platform, RestoreApplied, RestoreJob,
@@ -309,7 +309,18 @@ impl Platform for Auth0 {
                 .iter()
                 .map(|(a, n)| ((*a).to_owned(), *n))
                 .collect(),
-            keywords: written.assets.keywords.into_iter().collect(),
+            keywords: written
+                .assets
+                .keywords
+                .into_iter()
+                .map(|(word, k)| SecretKeyword {
+                    word,
+                    kind: k.kind.to_owned(),
+                    object: k.object,
+                    field: k.field,
+                    json: k.json,
+                })
+                .collect(),
             left_out,
         })
     }

@@ -144,11 +144,26 @@ pub struct ConfigWritten {
     pub files: Vec<PathBuf>,
     /// Objects written, by the format's name for their type.
     pub objects: Vec<(String, usize)>,
-    /// Keywords standing for the secrets (`##KEYWORD##` markers), with where each
-    /// stands; a value for each must be given where the files are used.
-    pub keywords: Vec<(String, String)>,
+    /// Keywords standing for the secrets (`##KEYWORD##` markers): a value for each must
+    /// be given where the files are used.
+    pub keywords: Vec<SecretKeyword>,
     /// What the files do not carry.
     pub left_out: Vec<LeftOut>,
+}
+
+/// A secret written as a keyword marker, and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretKeyword {
+    /// The keyword (`SENDGRID_API_KEY` for `##SENDGRID_API_KEY##`).
+    pub word: String,
+    /// The kind of the object holding the secret.
+    pub kind: String,
+    /// The object's name (none for a tenant's single object).
+    pub object: Option<String>,
+    /// The field, as a values file names it.
+    pub field: String,
+    /// Whether the value is JSON (an object, `@@KEYWORD@@`) rather than text.
+    pub json: bool,
 }
 
 /// Records of one kind that a written format does not carry, and why.

@@ -813,7 +813,7 @@ async fn a_snapshot_exported_in_a0deploy_formats_is_what_a0deploy_exports_of_its
         assert!(
             keywords
                 .iter()
-                .any(|k| k[0].as_str().unwrap().contains("SIGNING_KEY")),
+                .any(|k| k["word"].as_str().unwrap().contains("SIGNING_KEY")),
             "{keywords:?}"
         );
     }
@@ -865,24 +865,7 @@ async fn same_as_a0deploy_export(p: &Pair, snapshot: &str, theirs: &str, ours: &
             dir.to_owned()
         }
     };
-    let mut a = assets(&load(&a0_out)).await;
-    if theirs == "directory" {
-        // a0deploy's directory export leaves an express configuration's ids as they
-        // are (its YAML export names them); idferry names them in both: compared by
-        // what they name.
-        let names = names_by_id(p, "acme-prod");
-        if let Some(Value::Array(clients)) = a.get_mut("clients") {
-            for c in clients {
-                if let Some(e) = c.get_mut("express_configuration") {
-                    idferry_model::record::map_strings(e, &mut |s| {
-                        names
-                            .get(s)
-                            .map(|n| n.split_once(' ').map_or(n.as_str(), |(_, n)| n).to_owned())
-                    });
-                }
-            }
-        }
-    }
+    let a = assets(&load(&a0_out)).await;
     let (a, b) = (exported(a), exported(assets(&load(&our_out)).await));
     // a0deploy 8.44 lists two asset types it never fills (rate-limit policies, client
     // credentials) as null.
@@ -1051,9 +1034,10 @@ fn copy_tree(from: &Path, to: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_through_a0deploy_files_restores_its_configuration_and_compares_with_them() {
     // acme-prod's configuration written as a0deploy's directory tree, restored from
-    // the tree into the empty acme-staging; a backup of acme-staging differs from
-    // acme-prod's snapshot only in what the export named as not carried.
-    let p = Pair::tls(0, &[]).await;
+    // the tree into the empty acme-staging by idferry and into the empty acme-qa by
+    // a0deploy's own import; a backup of either differs from acme-prod's snapshot only
+    // in what the export named as not carried.
+    let p = Pair::tls(0, &["acme-qa"]).await;
     let snapshot = p.backup("acme-prod").await;
     let snapshot = snapshot.to_str().unwrap();
     let (code, out, err) = p
@@ -1126,12 +1110,103 @@ async fn a_snapshot_through_a0deploy_files_restores_its_configuration_and_compar
     let diffs: Vec<Value> = serde_json::from_str(&out).unwrap();
     let unexpected: Vec<&Value> = diffs
         .iter()
-        .filter(|d| !left_out.contains(&d["kind"].as_str().unwrap()))
+        .filter(|d| {
+            let k = d["kind"].as_str().unwrap();
+            !left_out
+                .iter()
+                .any(|l| *l == k || l.starts_with(&format!("{k} (")))
+        })
         .collect();
     assert!(
         unexpected.is_empty(),
         "differences the export did not name as not carried: {unexpected:#?}\n(named: {left_out:?})"
     );
+    // a0deploy imports the same tree into acme-qa, every keyword given a value (of the
+    // shape the sample values file has for its field).
+    let samples: toml::Table =
+        std::fs::read_to_string(crate::common::repo().join("samples/pipelines/values.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    let mut mappings = serde_json::Map::new();
+    for k in written["keywords"].as_array().unwrap() {
+        let table = samples.get(k["kind"].as_str().unwrap());
+        let table = match k["object"].as_str() {
+            Some(o) => table.and_then(|t| t.get(o)),
+            None => table,
+        };
+        let sample = table.and_then(|t| t.get(k["field"].as_str().unwrap()));
+        let value = match sample {
+            Some(v) if k["json"] == true => serde_json::to_value(v).unwrap(),
+            _ => Value::String(format!("value-of-{}", k["word"].as_str().unwrap())),
+        };
+        assert!(k["json"] != true || value.is_object(), "a sample for {k}");
+        mappings.insert(k["word"].as_str().unwrap().to_owned(), value);
+    }
+    let config = p.path().join("qa-keywords.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({ "AUTH0_KEYWORD_REPLACE_MAPPINGS": mappings }).to_string(),
+    )
+    .unwrap();
+    a0(
+        &p,
+        "acme-qa",
+        &[
+            "import",
+            "--config_file",
+            config.to_str().unwrap(),
+            "--input_file",
+        ],
+        &p.path().join("tree"),
+    )
+    .await;
+    let qa = p.backup("acme-qa").await;
+    let (code, out, err) = p
+        .idferry(&[
+            "snapshots",
+            "diff",
+            snapshot,
+            qa.to_str().unwrap(),
+            "--ignore-ids",
+            "--json",
+        ])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let qa_diffs: Vec<Value> = serde_json::from_str(&out).unwrap();
+    // What a0deploy's import itself sets: the schema's default of a database
+    // connection's `disable_self_service_change_password`, and an empty message of a
+    // passwordless email connection that has none.
+    const A0DEPLOY_IMPORT_SETS: &[&str] = &[
+        "options.disable_self_service_change_password",
+        "options.email.body",
+    ];
+    let named = |k: &str| {
+        left_out
+            .iter()
+            .any(|l| *l == k || l.starts_with(&format!("{k} (")))
+    };
+    let unexpected: Vec<&Value> = qa_diffs
+        .iter()
+        .filter(|d| !named(d["kind"].as_str().unwrap()))
+        .filter(|d| {
+            d["kind"] != "connections"
+                || !d["added"].as_array().unwrap().is_empty()
+                || !d["removed"].as_array().unwrap().is_empty()
+                || d["changed"].as_array().unwrap().iter().any(|c| {
+                    c["fields"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|f| !A0DEPLOY_IMPORT_SETS.contains(&f.as_str().unwrap()))
+                })
+        })
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "after a0deploy's import, differences the export did not name: {unexpected:#?}\n(named: {left_out:?})"
+    );
+
     // Compared with the files, the restored tenant differs in no more kinds than the
     // snapshot it came from did, and each of those is one the files do not carry.
     let kinds = |d: &[Value]| {
