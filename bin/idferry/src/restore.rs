@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 use idferry_pipeline::platforms::{From, PlanRequest};
 use serde_json::json;
@@ -202,38 +202,11 @@ pub(crate) fn is_tenant_file(path: &Path) -> bool {
     path.is_dir() || path.extension().is_some_and(|e| e == "yaml" || e == "yml")
 }
 
-/// The keywords' values: from `file` (a JSON object of them, or a0deploy's config
-/// holding `AUTH0_KEYWORD_REPLACE_MAPPINGS`), else the environment variable of that
-/// name (JSON), else none.
+/// The keywords' values (`--keywords FILE`, else the environment).
 pub(crate) fn keywords(
     file: Option<&Path>,
 ) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-    const VAR: &str = "AUTH0_KEYWORD_REPLACE_MAPPINGS";
-    let (text, from) = match file {
-        Some(f) => (
-            std::fs::read_to_string(f).with_context(|| format!("--keywords {}", f.display()))?,
-            format!("--keywords {}", f.display()),
-        ),
-        None => match std::env::var(VAR) {
-            Ok(v) => (v, VAR.to_owned()),
-            Err(_) => return Ok(serde_json::Map::new()),
-        },
-    };
-    let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
-        format!("{from}: not JSON (a JSON object of keywords and their values)")
-    })?;
-    let Some(mut map) = value.as_object().cloned() else {
-        bail!(
-            "{from}: a JSON object of keywords and their values, e.g. {{\"SENDGRID_API_KEY\": \"...\"}}"
-        );
-    };
-    if let Some(inner) = map.remove(VAR) {
-        let Some(inner) = inner.as_object().cloned() else {
-            bail!("{from}: {VAR} is not an object of keywords and their values");
-        };
-        map = inner;
-    }
-    Ok(map)
+    Ok(idferry_pipeline::spec::load_keywords(file)?)
 }
 
 /// Asks `question` on a terminal; refuses elsewhere.

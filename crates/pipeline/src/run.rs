@@ -73,6 +73,8 @@ pub async fn start(
     let names: Vec<String> = config.tenants.keys().cloned().collect();
     let units = if spec.spec.source.snapshot.is_some() {
         vec!["snapshot".to_owned()]
+    } else if spec.spec.source.files.is_some() {
+        vec!["files".to_owned()]
     } else {
         let units = spec.spec.tenants(&names, tenants);
         for u in &units {
@@ -155,6 +157,8 @@ fn load_mappings(
 }
 
 struct Ctx<'a> {
+    /// The values of the source files' keywords (none without files).
+    keywords: serde_json::Map<String, serde_json::Value>,
     journal: Arc<Mutex<Journal>>,
     spec: &'a LoadedSpec,
     config: &'a Config,
@@ -172,7 +176,12 @@ async fn execute(
     progress: Arc<dyn Progress>,
 ) -> Result<RunReport, PipelineError> {
     let run_dir = Journal::lock(&journal)?.info()?.dir;
+    let keywords = match &spec.spec.source.files {
+        Some(_) => crate::spec::load_keywords(spec.spec.source.keywords.as_deref())?,
+        None => serde_json::Map::new(),
+    };
     let ctx = Ctx {
+        keywords,
         journal: journal.clone(),
         spec,
         config,
@@ -307,6 +316,9 @@ impl Ctx<'_> {
         unit: &str,
         snapshot: &'a Option<(Fetched, Option<Decryption>)>,
     ) -> Result<From<'a>, PipelineError> {
+        if let Some(files) = &self.spec.spec.source.files {
+            return Ok(From::Files(files, &self.keywords));
+        }
         Ok(match snapshot {
             Some((fetched, key)) => From::Snapshot(fetched.path(), key.clone()),
             None => From::Tenant(self.config.tenant(unit)?),

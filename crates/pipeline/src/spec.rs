@@ -75,6 +75,15 @@ pub struct SourceSpec {
     /// A snapshot file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<PathBuf>,
+    /// Another tool's configuration files (auth0-deploy-cli's `tenant.yaml`, or its
+    /// directory tree), for restore sinks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<PathBuf>,
+    /// The values of the files' keywords: a JSON object of them, or a0deploy's config
+    /// file holding `AUTH0_KEYWORD_REPLACE_MAPPINGS` (without it, that environment
+    /// variable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keywords: Option<PathBuf>,
     /// An encrypted snapshot's age identity file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<PathBuf>,
@@ -82,6 +91,46 @@ pub struct SourceSpec {
     /// passphrase itself is never written in a spec).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passphrase_env: Option<String>,
+}
+
+/// The values of configuration files' keywords: from `file` (a JSON object of them, or
+/// auth0-deploy-cli's config file holding `AUTH0_KEYWORD_REPLACE_MAPPINGS`), else that
+/// environment variable (JSON), else none.
+pub fn load_keywords(
+    file: Option<&Path>,
+) -> Result<serde_json::Map<String, serde_json::Value>, PipelineError> {
+    const VAR: &str = "AUTH0_KEYWORD_REPLACE_MAPPINGS";
+    let (text, from) = match file {
+        Some(f) => (
+            std::fs::read_to_string(f).map_err(|source| PipelineError::Io {
+                what: format!("reading the keywords {}", f.display()),
+                source,
+            })?,
+            f.display().to_string(),
+        ),
+        None => match std::env::var(VAR) {
+            Ok(v) => (v, VAR.to_owned()),
+            Err(_) => return Ok(serde_json::Map::new()),
+        },
+    };
+    let bad = |problem: String| PipelineError::Keywords {
+        from: from.clone(),
+        problem,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let Some(mut map) = value.as_object().cloned() else {
+        return Err(bad("not a JSON object of keywords and their values".into()));
+    };
+    if let Some(inner) = map.remove(VAR) {
+        let Some(inner) = inner.as_object().cloned() else {
+            return Err(bad(format!(
+                "{VAR} is not an object of keywords and their values"
+            )));
+        };
+        map = inner;
+    }
+    Ok(map)
 }
 
 impl SourceSpec {
@@ -265,6 +314,12 @@ impl LoadedSpec {
         if let Some(s) = &mut spec.source.identity {
             abs(s);
         }
+        for s in [&mut spec.source.files, &mut spec.source.keywords]
+            .into_iter()
+            .flatten()
+        {
+            abs(s);
+        }
         for sink in &mut spec.sinks {
             match sink {
                 SinkSpec::Snapshot { dir, .. } => abs(dir),
@@ -277,11 +332,29 @@ impl LoadedSpec {
             spec.source.tenants.is_some(),
             spec.source.all,
             spec.source.snapshot.is_some(),
+            spec.source.files.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() != 1 {
             return Err(PipelineError::SpecShape {
                 path: path.to_owned(),
-                problem: "[source] needs exactly one of tenant, tenants, all, snapshot",
+                problem: "[source] needs exactly one of tenant, tenants, all, snapshot, files",
+            });
+        }
+        if spec.source.files.is_some()
+            && spec
+                .sinks
+                .iter()
+                .any(|s| !matches!(s, SinkSpec::Restore { .. }))
+        {
+            return Err(PipelineError::SpecShape {
+                path: path.to_owned(),
+                problem: "[source] files = ... holds configuration only: its sinks are restores (a snapshot or users come from a tenant or a snapshot)",
+            });
+        }
+        if spec.source.keywords.is_some() && spec.source.files.is_none() {
+            return Err(PipelineError::SpecShape {
+                path: path.to_owned(),
+                problem: "[source] keywords give the values of configuration files' keywords: they go with files = ...",
             });
         }
         let keyed = spec.source.identity.is_some() || spec.source.passphrase_env.is_some();
@@ -337,6 +410,9 @@ impl Spec {
     /// Every file the spec names, whose content changes what a run does.
     pub fn files(&self) -> Vec<PathBuf> {
         let mut files = self.transforms.clone();
+        // A tenant file (a directory tree's files are not followed) and its keywords.
+        files.extend(self.source.files.iter().filter(|f| f.is_file()).cloned());
+        files.extend(self.source.keywords.iter().cloned());
         for sink in &self.sinks {
             match sink {
                 SinkSpec::Restore {

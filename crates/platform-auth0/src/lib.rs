@@ -19,7 +19,7 @@ use idferry_auth0_export::{ExportOptions, export};
 use idferry_auth0_import::plan::{Action, Plan, PlanOptions, secret_notes};
 use idferry_auth0_import::state::Selection;
 use idferry_auth0_import::users::UsersOptions;
-use idferry_auth0_import::{ApplyReport, State, Values};
+use idferry_auth0_import::{ApplyReport, State};
 use idferry_model::{Progress, TenantConfig};
 use idferry_platform::error::{OrPlatform, PipelineError};
 use idferry_platform::results::{
@@ -374,12 +374,7 @@ impl Platform for Auth0 {
                 )?,
                 allow_delete: request.allow_delete,
             };
-            // The source's own secrets (files' keywords), then the values file's.
-            let values = Values::from_json(source.values());
-            let values = match request.values {
-                Some(file) => values.merged(Values::load(file).or_platform()?),
-                None => values,
-            };
+            let values = source.values(request.values)?;
             let target = client(request.target)?;
             let mut from = source.state(Selection::Config, request.progress).await?;
             if let Some(mapping) = request.mapping {

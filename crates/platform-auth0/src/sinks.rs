@@ -16,7 +16,7 @@ use idferry_auth0_import::users::{
     ChunkJournal, ChunkState, MembershipSummary, Report, SourceUser, UsersOptions,
     assign_memberships, import_users, target_ids,
 };
-use idferry_auth0_import::{ImportError, Values, apply};
+use idferry_auth0_import::{ImportError, apply};
 use idferry_model::{ChunkCounts, Progress};
 use idferry_transform::Mapping;
 use idferry_transform::rules::{Rule, apply_all};
@@ -58,10 +58,7 @@ pub async fn restore(
     for m in mappings {
         from.apply_mapping(m).or_platform()?;
     }
-    let values = match sink.values {
-        Some(file) => Values::load(file).or_platform()?,
-        None => Values::none(),
-    };
+    let values = source.values(sink.values)?;
     let into = idferry_auth0_import::State::from_tenant(sink.target, Selection::Config, progress)
         .await
         .or_platform()?;

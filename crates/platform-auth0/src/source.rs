@@ -11,6 +11,7 @@ use idferry_auth0::{Client, ExportRequest};
 use idferry_auth0_import::ImportError;
 use idferry_auth0_import::state::{Selection, State};
 use idferry_model::Progress;
+use idferry_model::values::Values;
 use serde_json::Value;
 
 use idferry_platform::error::{OrPlatform, PipelineError};
@@ -121,13 +122,17 @@ impl Source {
         })
     }
 
-    /// Write-only secrets the source gives (files with their keywords replaced), as a
-    /// values file holds them.
-    pub fn values(&self) -> serde_json::Map<String, Value> {
-        match self {
-            Self::Files(_, read) => read.values.clone(),
-            _ => serde_json::Map::new(),
-        }
+    /// The values of write-only secrets for a restore from this source: those it gives
+    /// itself (files, their keywords replaced), then those of the values `file`.
+    pub fn values(&self, file: Option<&std::path::Path>) -> Result<Values, PipelineError> {
+        let own = match self {
+            Self::Files(_, read) => Values::from_json(read.values.clone()),
+            _ => Values::none(),
+        };
+        Ok(match file {
+            Some(file) => own.merged(Values::load(file).or_platform()?),
+            None => own,
+        })
     }
 
     /// The users, as export records (a users-exports job, or the snapshot's users).

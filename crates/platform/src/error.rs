@@ -49,6 +49,14 @@ pub enum PipelineError {
         /// The kinds it has.
         known: String,
     },
+    /// The values of configuration files' keywords do not read.
+    #[error("keywords {from}: {problem} (e.g. {{\"SENDGRID_API_KEY\": \"...\"}})")]
+    Keywords {
+        /// Where they were read (a file, or the environment variable).
+        from: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// Configuration files where users are asked for.
     #[error("{}: configuration files hold no users; migrate users from a snapshot or a tenant", .path.display())]
     FilesHoldNoUsers {

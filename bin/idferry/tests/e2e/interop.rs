@@ -414,11 +414,14 @@ fn keyword_config(p: &Pair, text: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_file_restored_by_idferry_is_what_a0deploy_exports_of_the_tenant() {
     // idferry reads the team's tenant file (keywords from a0deploy's own config file)
-    // and restores it into the empty acme-staging; a0deploy exports acme-staging and
-    // finds the file, as it does after its own import.
-    let p = Pair::tls(0, &[]).await;
+    // and restores it into the empty acme-staging, and a pipeline with the file as its
+    // source into the empty acme-qa; a0deploy exports each and finds the file, as it
+    // does after its own import.
+    let p = Pair::tls(0, &["acme-qa"]).await;
     let file = crate::common::repo().join(TENANT_FILE);
-    verified_domain(&p, "acme-staging", "login.acme-prod.example.com").await;
+    for tenant in ["acme-staging", "acme-qa"] {
+        verified_domain(&p, tenant, "login.acme-prod.example.com").await;
+    }
     let text = std::fs::read_to_string(&file).unwrap();
     let config = keyword_config(&p, &text);
     let (file_arg, config_arg) = (file.to_str().unwrap(), config.to_str().unwrap());
@@ -468,6 +471,22 @@ async fn a_tenant_file_restored_by_idferry_is_what_a0deploy_exports_of_the_tenan
         .map(|(k, t)| format!("{k}: {t}"))
         .collect();
     assert!(changed.is_empty(), "a second restore changes: {changed:?}");
+
+    let spec = p.path().join("from-git.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name = \"from-git\"\n[source]\nfiles = {file:?}\nkeywords = {config:?}\n[[sink]]\ntype = \"restore\"\nto = \"acme-qa\"\nvalues = \"values.toml\"\n",
+            file = file_arg,
+            config = config_arg
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = p
+        .idferry(&["run", spec.to_str().unwrap(), "--run-dir", "run-from-git"])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    the_tenant_holds_the_file(&p, "acme-qa", &file, &text).await;
 }
 
 /// a0deploy's export of `tenant` of `p` against the tenant file `file` (`text`) that
