@@ -21,6 +21,14 @@ use crate::snapshots::KeyArgs;
   idferry restore snapshots/20261123T020000.000Z_acme-prod.tar.zst --to acme-staging --plan
   idferry restore snapshots/...acme-prod.tar.zst --to acme-staging --map samples/mappings/staging.toml --values staging-values.toml --yes
   idferry restore acme-prod --to acme-staging --kinds clients,client_grants --only clients:web --plan
+  idferry restore ./acme-config/tenant.yaml --to acme-staging --keywords config.json --plan
+
+auth0-deploy-cli's files (a tenant.yaml, *.yaml or *.yml, or its directory tree) are a
+source too: keywords (##KEY##, @@KEY@@) replaced as a0deploy replaces them, from
+--keywords (a JSON object, or a0deploy's config file with AUTH0_KEYWORD_REPLACE_MAPPINGS)
+or that environment variable; objects are matched by name as for a snapshot. A secret
+whose keyword has no value is asked for (--values); a keyword without a value outside a
+secret, or a file a0deploy would refuse, is an error naming file, line and key.
 
 Objects are matched by natural key (a client's name, an API's identifier, a grant's client
 and audience); ids are rewritten to the target's: every id of the source anywhere in a

@@ -50,13 +50,19 @@ pub enum SnapshotsCommand {
     },
     /// What changed from snapshot A to snapshot B, kind by kind. Either may be
     /// auth0-deploy-cli's files (a tenant.yaml or a directory tree, e.g. a Git
-    /// checkout): their configuration is compared; users and memberships, which they do
-    /// not hold, are left out of the comparison and named.
+    /// checkout), or a tenant of the config file, read now (its configuration): then
+    /// users and memberships, which files do not hold, are left out of the comparison
+    /// and named.
+    #[command(after_help = "Examples:
+  idferry snapshots diff snapshots/...acme-prod.tar.zst ./tenant.yaml --ignore-ids
+  idferry snapshots diff ./acme-git-checkout acme-prod --keywords keywords.json")]
     Diff {
-        /// The older snapshot (or a0deploy's files).
+        /// The older snapshot (or a0deploy's files, or a tenant).
         a: PathBuf,
-        /// The newer snapshot (or a0deploy's files).
+        /// The newer snapshot (or a0deploy's files, or a tenant).
         b: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
         /// The values of the files' keywords (as for `idferry restore`).
         #[arg(long, value_name = "FILE")]
         keywords: Option<PathBuf>,
@@ -218,6 +224,7 @@ pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
         SnapshotsCommand::Diff {
             a,
             b,
+            config,
             keywords,
             ignore_ids,
             key,
@@ -226,8 +233,8 @@ pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
             let keywords = crate::restore::keywords(keywords.as_deref())?;
             let scratch = tempfile::tempdir()?;
             let (a, b) = (
-                Side::open(&a, &key, &keywords, scratch.path()).await?,
-                Side::open(&b, &key, &keywords, scratch.path()).await?,
+                Side::open(&a, &key, &keywords, &config, scratch.path()).await?,
+                Side::open(&b, &key, &keywords, &config, scratch.path()).await?,
             );
             let (x, y) = (&a.platform, &b.platform);
             if x != y {
@@ -239,15 +246,15 @@ pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
                 format!("a snapshot of platform {x:?}, which this idferry does not know")
             })?;
             let mut diffs = platform.diff(&a.path, &b.path, key.decryption()?, ignore_ids)?;
-            if a.files || b.files {
+            if a.configuration_only || b.configuration_only {
                 let (left, kept): (Vec<_>, Vec<_>) = diffs
                     .into_iter()
-                    .partition(|d| !platform.files_hold(&d.kind));
+                    .partition(|d| !platform.is_configuration(&d.kind));
                 diffs = kept;
                 let left: Vec<&str> = left.iter().map(|d| d.kind.as_str()).collect();
                 if !left.is_empty() && !json {
                     out!(
-                        "not compared (configuration files hold none): {}",
+                        "not compared (files, and tenants read now, give configuration only): {}",
                         left.join(", ")
                     );
                 }
@@ -717,11 +724,13 @@ fn print_written(
 }
 
 /// One side of `snapshots diff`: a snapshot (downloaded if remote, checked whole), or
-/// configuration files written as one in a scratch folder.
+/// configuration files or a tenant's configuration written as one in a scratch folder.
 struct Side {
     path: PathBuf,
     platform: String,
-    files: bool,
+    /// Configuration only (files, or a tenant read now): users and memberships are not
+    /// compared.
+    configuration_only: bool,
     _opened: Option<Opened>,
 }
 
@@ -730,8 +739,45 @@ impl Side {
         location: &Path,
         key: &KeyArgs,
         keywords: &serde_json::Map<String, serde_json::Value>,
+        config: &ConfigArg,
         scratch: &Path,
     ) -> anyhow::Result<Self> {
+        let name = location.to_string_lossy();
+        let is_tenant = !location.exists()
+            && !idferry_pipeline::stored::is_url(location)
+            && config.config.is_file();
+        if is_tenant {
+            let config = config.load()?;
+            let tenant = config.tenant(&name)?;
+            let platform = idferry_pipeline::platforms::of(tenant)?;
+            // Its configuration: what configuration files can hold.
+            let options = idferry_model::ExportOptions {
+                kinds: Vec::new(),
+                exclude: platform
+                    .kinds()
+                    .into_iter()
+                    .filter(|k| !platform.is_configuration(k))
+                    .map(str::to_owned)
+                    .collect(),
+                include_secrets: false,
+            };
+            let store = Store::open(&scratch.join("tenants").to_string_lossy())?;
+            let progress = crate::progress::Reporter::new();
+            let taken = idferry_pipeline::stages::snapshot(
+                tenant,
+                &store,
+                &options,
+                &idferry_archive::WriteOptions::default(),
+                &progress,
+            )
+            .await?;
+            return Ok(Self {
+                path: taken.written.path,
+                platform: platform.name().to_owned(),
+                configuration_only: true,
+                _opened: None,
+            });
+        }
         if crate::restore::is_tenant_file(location) {
             let platform = idferry_pipeline::platforms::reading_files()
                 .context("this idferry reads no configuration files")?;
@@ -740,7 +786,7 @@ impl Side {
             return Ok(Self {
                 path,
                 platform: platform.name().to_owned(),
-                files: true,
+                configuration_only: true,
                 _opened: None,
             });
         }
@@ -750,7 +796,7 @@ impl Side {
         Ok(Self {
             path: opened.reader.path().to_owned(),
             platform: opened.reader.manifest()?.platform,
-            files: false,
+            configuration_only: false,
             _opened: Some(opened),
         })
     }

@@ -1314,3 +1314,92 @@ impl Builder<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_replaced_as_a0deploy_replaces_them() {
+        // a0deploy's keywordReplace: `@@KEY@@`, quoted or not, becomes the value as
+        // JSON; then `##KEY##` becomes the value itself.
+        let keywords: Map<String, Value> = serde_json::from_value(json!({
+            "ORIGINS": ["https://a.example", "https://b.example"],
+            "CREDENTIALS": {"api_key": "k"},
+            "DOMAIN": "acme.example",
+        }))
+        .unwrap();
+        let text = "a: '@@ORIGINS@@'\nb: \"@@CREDENTIALS@@\"\nc: @@ORIGINS@@\nd: https://##DOMAIN##/x\ne: '##MISSING##'\n";
+        assert_eq!(
+            replace_keywords(text, &keywords),
+            "a: [\"https://a.example\",\"https://b.example\"]\nb: {\"api_key\":\"k\"}\nc: [\"https://a.example\",\"https://b.example\"]\nd: https://acme.example/x\ne: '##MISSING##'\n"
+        );
+    }
+
+    #[test]
+    fn a_marker_is_a_whole_value_naming_a_keyword() {
+        assert_eq!(marker("##SENDGRID_API_KEY##"), Some("SENDGRID_API_KEY"));
+        assert_eq!(marker("@@CREDENTIALS@@"), Some("CREDENTIALS"));
+        assert_eq!(marker("https://##DOMAIN##/x"), None);
+        assert_eq!(marker("####"), None);
+        assert_eq!(marker("##not a keyword##"), None);
+    }
+
+    #[test]
+    fn a_file_without_an_objects_name_is_refused_with_its_line_and_key() {
+        let dir = std::env::temp_dir().join(format!("idferry-a0-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("tenant.yaml");
+        std::fs::write(
+            &file,
+            "rules: []\nclients:\n  - name: Web\n  - app_type: spa\n",
+        )
+        .unwrap();
+        let Err(e) = read(&file, &Map::new()) else {
+            panic!("a client without a name was taken");
+        };
+        assert_eq!(
+            e.to_string(),
+            format!("{}:4:5: clients[1]: missing field `name`", file.display())
+        );
+        std::fs::write(&file, "clients: {}\n").unwrap();
+        let Err(e) = read(&file, &Map::new()) else {
+            panic!("clients as a mapping was taken");
+        };
+        assert!(e.to_string().contains(":1:"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_keyword_without_a_value_outside_a_secret_is_refused_naming_where() {
+        let assets: Map<String, Value> = serde_json::from_value(json!({
+            "clients": [{"name": "Web", "callbacks": ["https://##DOMAIN##/cb", "##CALLBACK##"]}],
+        }))
+        .unwrap();
+        let Err(e) = to_state(&assets, "tenant.yaml") else {
+            panic!("a keyword without a value was taken");
+        };
+        assert_eq!(
+            e.to_string(),
+            "tenant.yaml: clients Web: callbacks.1: the keyword CALLBACK has no value: give it in the keywords file or AUTH0_KEYWORD_REPLACE_MAPPINGS"
+        );
+    }
+
+    #[test]
+    fn a_secret_keyword_without_a_value_is_left_out_and_asked_for() {
+        let assets: Map<String, Value> = serde_json::from_value(json!({
+            "connections": [{"name": "google", "strategy": "google-oauth2",
+                "options": {"client_id": "x", "client_secret": "##GOOGLE_SECRET##"}}],
+        }))
+        .unwrap();
+        let read = to_state(&assets, "tenant.yaml").unwrap();
+        let item = &read.state.items("connections")[0];
+        assert!(item.record["options"].get("client_secret").is_none());
+        let kind = catalog::find("connections").unwrap();
+        assert_eq!(read.state.redacted(kind, item), ["options.client_secret"]);
+        assert_eq!(
+            read.unresolved,
+            ["GOOGLE_SECRET (connections google: options.client_secret)"]
+        );
+    }
+}

@@ -325,8 +325,10 @@ impl Platform for Auth0 {
         })
     }
 
-    fn files_hold(&self, kind: &str) -> bool {
-        idferry_auth0::catalog::find(kind).is_some_and(|k| k.config)
+    fn is_configuration(&self, kind: &str) -> bool {
+        idferry_auth0::CATALOG
+            .iter()
+            .any(|k| k.config && (k.name == kind || k.parent == Some(kind)))
     }
 
     fn files_as_snapshot(

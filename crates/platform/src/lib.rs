@@ -168,11 +168,12 @@ pub trait Platform: Send + Sync {
         })
     }
 
-    /// Whether configuration files can hold `kind` (users and memberships they cannot):
-    /// a comparison with files leaves out the kinds they cannot.
-    fn files_hold(&self, kind: &str) -> bool {
+    /// Whether `kind` is configuration (not users, nor their memberships), or holds
+    /// some (a kind whose sub-resources are): what configuration files hold, and what a
+    /// comparison with files or a tenant read now compares.
+    fn is_configuration(&self, kind: &str) -> bool {
         let _ = kind;
-        false
+        true
     }
 
     /// What differs between two snapshots of this platform, kind by kind.

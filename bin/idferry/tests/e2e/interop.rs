@@ -1080,6 +1080,13 @@ async fn a_snapshot_through_a0deploy_files_restores_its_configuration_and_compar
         .map(|l| l["kind"].as_str().unwrap())
         .collect();
 
+    // The live tenant, read now, compares with its snapshot: the same configuration.
+    let (code, out, err) = p
+        .idferry(&["snapshots", "diff", snapshot, "acme-prod", "--json"])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(out.trim(), "[]", "{err}");
+
     // The files compare with the snapshot they came from: only what they do not carry.
     let (code, out, err) = p
         .idferry(&[
