@@ -208,6 +208,17 @@ fn name_of(v: &Value) -> String {
     by("name")(v)
 }
 
+/// A per-object asset named by its `name`, with no field in a file of its own.
+const fn folder(asset: &'static str, folder: &'static str) -> PerObject {
+    PerObject {
+        asset,
+        folder,
+        stem: name_of,
+        code: None,
+    }
+}
+
+/// A text field kept in a file beside the object's JSON.
 const fn beside(
     field: &'static str,
     file: fn(&str) -> String,
@@ -277,18 +288,8 @@ pub(crate) const PER_OBJECT: &[PerObject] = &[
             |n| format!("./action-modules/{n}/code.js"),
         ),
     },
-    PerObject {
-        asset: "clients",
-        folder: "clients",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "resourceServers",
-        folder: "resource-servers",
-        stem: name_of,
-        code: None,
-    },
+    folder("clients", "clients"),
+    folder("resourceServers", "resource-servers"),
     PerObject {
         asset: "clientGrants",
         folder: "grants",
@@ -301,78 +302,23 @@ pub(crate) const PER_OBJECT: &[PerObject] = &[
         },
         code: None,
     },
-    PerObject {
-        asset: "roles",
-        folder: "roles",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "organizations",
-        folder: "organizations",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "logStreams",
-        folder: "log-streams",
-        stem: name_of,
-        code: None,
-    },
+    folder("roles", "roles"),
+    folder("organizations", "organizations"),
+    folder("logStreams", "log-streams"),
     PerObject {
         asset: "themes",
         folder: "themes",
         stem: |v| by("displayName")(v),
         code: None,
     },
-    PerObject {
-        asset: "forms",
-        folder: "forms",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "flows",
-        folder: "flows",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "flowVaultConnections",
-        folder: "flow-vault-connections",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "selfServiceProfiles",
-        folder: "self-service-profiles",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "userAttributeProfiles",
-        folder: "user-attribute-profiles",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "connectionProfiles",
-        folder: "connection-profiles",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "tokenExchangeProfiles",
-        folder: "token-exchange-profiles",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "eventStreams",
-        folder: "event-streams",
-        stem: name_of,
-        code: None,
-    },
+    folder("forms", "forms"),
+    folder("flows", "flows"),
+    folder("flowVaultConnections", "flow-vault-connections"),
+    folder("selfServiceProfiles", "self-service-profiles"),
+    folder("userAttributeProfiles", "user-attribute-profiles"),
+    folder("connectionProfiles", "connection-profiles"),
+    folder("tokenExchangeProfiles", "token-exchange-profiles"),
+    folder("eventStreams", "event-streams"),
     PerObject {
         asset: "networkACLs",
         folder: "network-acls",
@@ -385,18 +331,8 @@ pub(crate) const PER_OBJECT: &[PerObject] = &[
         },
         code: None,
     },
-    PerObject {
-        asset: "guardianFactors",
-        folder: "guardian/factors",
-        stem: name_of,
-        code: None,
-    },
-    PerObject {
-        asset: "guardianFactorTemplates",
-        folder: "guardian/templates",
-        stem: name_of,
-        code: None,
-    },
+    folder("guardianFactors", "guardian/factors"),
+    folder("guardianFactorTemplates", "guardian/templates"),
     PerObject {
         asset: "phoneTemplates",
         folder: "phone-templates",

@@ -6,8 +6,10 @@
 //!
 //! [`assets`] holds the table of asset types (which kind each is made of, the fields
 //! a0deploy leaves out, the ids it writes as names, secrets as keyword markers);
-//! [`layout`] puts the assets into files. Nothing is left out silently: [`Written`] says
-//! which kinds the files do not carry, and why.
+//! [`layout`] puts the assets into files; [`read`] reads such files back into a
+//! configuration, as a restore's source (keywords replaced, names given ids of their
+//! own). Nothing is left out silently: [`Written`] says which kinds the files do not
+//! carry, and why; [`read::Read`] names the keywords without a value.
 
 pub mod assets;
 pub mod layout;

@@ -487,6 +487,16 @@ struct Shape {
     actionModules: Option<Vec<Named>>,
     organizations: Option<Vec<Named>>,
     logStreams: Option<Vec<Named>>,
+    phoneProviders: Option<Vec<Named>>,
+    forms: Option<Vec<Named>>,
+    flows: Option<Vec<Named>>,
+    flowVaultConnections: Option<Vec<Named>>,
+    selfServiceProfiles: Option<Vec<Named>>,
+    userAttributeProfiles: Option<Vec<Named>>,
+    connectionProfiles: Option<Vec<Named>>,
+    tokenExchangeProfiles: Option<Vec<Named>>,
+    eventStreams: Option<Vec<Named>>,
+    customDomains: Option<Vec<Domained>>,
     rulesConfigs: Option<Vec<Keyed>>,
     tenant: Option<Map<String, Value>>,
 }
@@ -514,6 +524,12 @@ struct Templated {
 struct Granted {
     client_id: String,
     audience: String,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Domained {
+    domain: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -849,7 +865,6 @@ fn unfolded(asset: &str) -> &'static [&'static str] {
         "organizations" => &["connections", "client_grants", "discovery_domains"],
         "selfServiceProfiles" => &["customText"],
         "tokenExchangeProfiles" => &["action"],
-        "clients" => &[],
         _ => &[],
     }
 }

@@ -355,17 +355,7 @@ async fn a_tenant_file_of_every_kind_a0deploy_handles_goes_in_comes_out_and_is_r
     // a0deploy imports the file into the empty acme-staging and exports it again: the
     // same assets, as a0deploy loads both. idferry then backs acme-staging up and
     // restores it into the empty acme-qa, which a0deploy finds equal.
-    let p = Pair::tls(0, &["acme-qa"]).await;
-    let file = crate::common::repo().join(TENANT_FILE);
-    // Auth0 makes a custom domain the default only once its DNS is verified: the
-    // team's domain is verified in both tenants before a file or a restore makes it
-    // the default.
-    for tenant in ["acme-staging", "acme-qa"] {
-        verified_domain(&p, tenant, "login.acme-prod.example.com").await;
-    }
-    // a0deploy's keyword mappings give every secret its value.
-    let text = std::fs::read_to_string(&file).unwrap();
-    let config = keyword_config(&p, &text);
+    let (p, file, text, config) = tenant_file_pair().await;
     let config = config.to_str().unwrap();
     a0(
         &p,
@@ -385,6 +375,21 @@ async fn a_tenant_file_of_every_kind_a0deploy_handles_goes_in_comes_out_and_is_r
     let snapshot = snapshot.as_str();
     restore_with_values(&p, snapshot, "acme-qa").await;
     same_to_a0deploy(&p, "acme-staging", "acme-qa").await;
+}
+
+/// Emulated tenants for the team's tenant file ([`TENANT_FILE`]): the empty acme-qa
+/// beside acme-staging, the team's custom domain verified in both (Auth0 makes a custom
+/// domain the default only once its DNS is verified); the file, its text, and a0deploy's
+/// config file giving every keyword of it a value.
+async fn tenant_file_pair() -> (Pair, PathBuf, String, PathBuf) {
+    let p = Pair::tls(0, &["acme-qa"]).await;
+    let file = crate::common::repo().join(TENANT_FILE);
+    for tenant in ["acme-staging", "acme-qa"] {
+        verified_domain(&p, tenant, "login.acme-prod.example.com").await;
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    let config = keyword_config(&p, &text);
+    (p, file, text, config)
 }
 
 /// a0deploy's config file giving every keyword of the tenant file `text` a value
@@ -417,13 +422,7 @@ async fn a_tenant_file_restored_by_idferry_is_what_a0deploy_exports_of_the_tenan
     // and restores it into the empty acme-staging, and a pipeline with the file as its
     // source into the empty acme-qa; a0deploy exports each and finds the file, as it
     // does after its own import.
-    let p = Pair::tls(0, &["acme-qa"]).await;
-    let file = crate::common::repo().join(TENANT_FILE);
-    for tenant in ["acme-staging", "acme-qa"] {
-        verified_domain(&p, tenant, "login.acme-prod.example.com").await;
-    }
-    let text = std::fs::read_to_string(&file).unwrap();
-    let config = keyword_config(&p, &text);
+    let (p, file, text, config) = tenant_file_pair().await;
     let (file_arg, config_arg) = (file.to_str().unwrap(), config.to_str().unwrap());
     let restore = |extra: &[&'static str]| {
         let mut args = vec![
