@@ -107,7 +107,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     // auth0-deploy-cli's files, a snapshot (a file, or a URL downloaded for the time of
     // the restore), else a tenant of the config.
     let path = Path::new(&args.source);
-    let keywords = keywords(args.keywords.as_deref())?;
+    let keywords = idferry_pipeline::spec::load_keywords(args.keywords.as_deref())?;
     let files = is_tenant_file(path);
     let (from, _copy) = if files {
         (None, None)
@@ -208,13 +208,6 @@ pub fn is_snapshot(name: &str, config: &idferry_model::Config) -> anyhow::Result
 /// tree (a folder).
 pub(crate) fn is_tenant_file(path: &Path) -> bool {
     path.is_dir() || path.extension().is_some_and(|e| e == "yaml" || e == "yml")
-}
-
-/// The keywords' values (`--keywords FILE`, else the environment).
-pub(crate) fn keywords(
-    file: Option<&Path>,
-) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-    Ok(idferry_pipeline::spec::load_keywords(file)?)
 }
 
 /// Asks `question` on a terminal; refuses elsewhere.

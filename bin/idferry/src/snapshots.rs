@@ -230,7 +230,7 @@ pub async fn run(cmd: SnapshotsCommand) -> anyhow::Result<ExitCode> {
             key,
             json,
         } => {
-            let keywords = crate::restore::keywords(keywords.as_deref())?;
+            let keywords = idferry_pipeline::spec::load_keywords(keywords.as_deref())?;
             let scratch = tempfile::tempdir()?;
             let (a, b) = (
                 Side::open(&a, &key, &keywords, &config, scratch.path()).await?,

@@ -388,13 +388,18 @@ const OBJECT_SECRETS: &[&str] = &[
     "destination.configuration.webhook_authorization",
 ];
 
-/// Fields of objects a0deploy's export leaves out that are the tenant's own data, each
-/// with why: (kind, field, why).
+/// Fields of objects a0deploy's export leaves out that are the tenant's own data (not
+/// ids, times or what the platform makes up), each with why: (kind, field, why).
 const DROPPED: &[(&str, &str, &str)] = &[
     (
         "clients",
         "client_secret",
         "a0deploy leaves clients' secrets out: a restore from the files has the target make new ones",
+    ),
+    (
+        "connections",
+        "options.configuration",
+        "a0deploy leaves a database connection's configuration (its custom scripts' settings, secrets) out: set them in the target",
     ),
     (
         "connections",
@@ -1155,4 +1160,38 @@ fn triggers(out: &mut Assets, cx: &Context) {
     out.carried.push(("triggers", bound));
     out.assets
         .insert("triggers".into(), Value::Object(triggers));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_the_format_leaves_out_is_named_not_dropped() {
+        let mut state = State::default();
+        let kind = catalog::find("connections").unwrap();
+        let record = json!({"id": "con_1", "name": "Legacy DB", "strategy": "auth0",
+            "options": {"configuration": {"DB_PASSWORD": "hunter2"}}});
+        state.push(
+            kind,
+            Item {
+                parent: Vec::new(),
+                key: None,
+                record,
+            },
+        );
+        let out = assets(&state);
+        let db = &out.assets["databases"][0];
+        assert!(db["options"].get("configuration").is_none(), "{db}");
+        assert!(
+            !serde_json::to_string(&out.assets)
+                .unwrap()
+                .contains("hunter2")
+        );
+        let named: Vec<&str> = out.left_out.iter().map(|l| l.kind.as_str()).collect();
+        assert!(
+            named.contains(&"connections (options.configuration)"),
+            "{named:?}"
+        );
+    }
 }

@@ -848,11 +848,36 @@ pub fn to_state(assets: &Map<String, Value>, source: &str) -> Result<Read, Deplo
         }
     }
     b.singles(assets)?;
+    // Asset types read by none of the above are named, not dropped.
+    for (asset, value) in assets {
+        let read = COMPOSED.contains(&asset.as_str())
+            || LISTS.iter().any(|r| r.asset == asset)
+            || crate::assets::SINGLES.iter().any(|s| s.asset == asset)
+            || crate::assets::GATHERED.iter().any(|(a, _)| a == asset);
+        if !value.is_null() && !read {
+            b.read
+                .not_carried
+                .push(format!("{asset}: an asset type idferry does not read"));
+        }
+    }
     // Files hold secrets (their keywords' values) and say which they lack.
     b.read.state.secrets_included = true;
     b.read.state.redactions_known = true;
     Ok(b.read)
 }
+
+/// Asset types read besides the tables' ([`LISTS`], `SINGLES`, `GATHERED`): those
+/// composed of several kinds.
+const COMPOSED: &[&str] = &[
+    "tenant",
+    "pages",
+    "branding",
+    "prompts",
+    "guardianFactorTemplates",
+    "guardianFactorProviders",
+    "triggers",
+    "rulesConfigs",
+];
 
 /// Fields of a list asset that hold other kinds (folded in by the export).
 fn unfolded(asset: &str) -> &'static [&'static str] {
@@ -1348,6 +1373,20 @@ mod tests {
         assert_eq!(
             replace_keywords(text, &keywords),
             "a: [\"https://a.example\",\"https://b.example\"]\nb: {\"api_key\":\"k\"}\nc: [\"https://a.example\",\"https://b.example\"]\nd: https://acme.example/x\ne: '##MISSING##'\n"
+        );
+    }
+
+    #[test]
+    fn an_asset_type_idferry_does_not_read_is_named() {
+        let assets: Map<String, Value> = serde_json::from_value(json!({
+            "rules": [],
+            "rateLimitPolicies": [{"consumer_selector": "x"}],
+        }))
+        .unwrap();
+        let read = to_state(&assets, "tenant.yaml").unwrap();
+        assert_eq!(
+            read.not_carried,
+            ["rateLimitPolicies: an asset type idferry does not read"]
         );
     }
 

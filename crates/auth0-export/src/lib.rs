@@ -16,12 +16,9 @@ use std::collections::HashSet;
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use idferry_auth0::record::member_path;
+use idferry_auth0::record::{REDACTED_KIND, REDACTED_MEMBER, Redacted, write_line};
 use idferry_auth0::{CATALOG, Kind, Shape, catalog};
 use idferry_auth0::{Client, ExportRequest};
-use idferry_auth0::{
-    record::Envelope, record::REDACTED_KIND, record::REDACTED_MEMBER, record::Redacted,
-    record::enveloped,
-};
 use idferry_model::{MemberSink, Progress};
 use serde_json::Value;
 
@@ -146,17 +143,7 @@ impl Writer<'_> {
             self.redacted.push(r);
         }
         self.buf.clear();
-        let written = if enveloped(kind) {
-            let envelope = Envelope {
-                parent: parent.iter().map(|p| (*p).to_owned()).collect(),
-                key: key.map(str::to_owned),
-                record,
-            };
-            serde_json::to_writer(&mut self.buf, &envelope)
-        } else {
-            serde_json::to_writer(&mut self.buf, &record)
-        };
-        written.map_err(|e| ExportError::Sink {
+        write_line(&mut self.buf, kind, record, parent, key).map_err(|e| ExportError::Sink {
             member: self.current.clone(),
             source: e.into(),
         })?;

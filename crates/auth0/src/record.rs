@@ -126,6 +126,27 @@ pub fn enveloped(kind: &Kind) -> bool {
     kind.parent.is_some() || matches!(kind.shape, Shape::Keyed { .. })
 }
 
+/// Writes `record` (of `kind`, placed by `parent` and `key`) into `out` as one line of
+/// its snapshot member: in an [`Envelope`] when the kind takes one, else as it is.
+pub fn write_line(
+    out: &mut Vec<u8>,
+    kind: &Kind,
+    record: Value,
+    parent: &[&str],
+    key: Option<&str>,
+) -> serde_json::Result<()> {
+    if enveloped(kind) {
+        let envelope = Envelope {
+            parent: parent.iter().map(|p| (*p).to_owned()).collect(),
+            key: key.map(str::to_owned),
+            record,
+        };
+        serde_json::to_writer(out, &envelope)
+    } else {
+        serde_json::to_writer(out, &record)
+    }
+}
+
 /// The path of a kind's member in a snapshot: configuration under `config/`, users and
 /// their memberships under `users/`.
 pub fn member_path(kind: &Kind) -> String {

@@ -466,15 +466,14 @@ pub fn files_as_snapshot(
                     fields: set,
                 });
             }
-            let line = if enveloped(kind) {
-                serde_json::to_vec(&Envelope {
-                    parent: item.parent.clone(),
-                    key: item.key.clone(),
-                    record,
-                })
-            } else {
-                serde_json::to_vec(&record)
-            }
+            let mut line = Vec::new();
+            idferry_auth0::record::write_line(
+                &mut line,
+                kind,
+                record,
+                &parent,
+                item.key.as_deref(),
+            )
             .map_err(|e| io(e.into()))?;
             writer.write_record(&line).map_err(io)?;
         }

@@ -55,6 +55,11 @@ pub async fn restore(
     progress: &dyn Progress,
 ) -> Result<Restored, PipelineError> {
     let mut from = source.state(Selection::Config, progress).await?;
+    // What the source says of itself (files: keywords without a value, parts no kind
+    // holds), as `idferry restore` puts it in its plan's notes.
+    for warning in source.warnings()? {
+        progress.message(&format!("warning: {warning}"));
+    }
     for m in mappings {
         from.apply_mapping(m).or_platform()?;
     }
