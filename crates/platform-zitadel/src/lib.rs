@@ -522,10 +522,9 @@ impl RestoreApplied for ZitadelApplied {
 
 /// ZITADEL reads no other tool's files of configuration.
 fn no_files(path: &Path) -> PipelineError {
-    PipelineError::NoSuchFormat {
+    PipelineError::NoFilesReader {
         platform: idferry_zitadel::PLATFORM,
-        format: path.display().to_string(),
-        known: "none (a ZITADEL restore reads a snapshot or an instance)".into(),
+        path: path.to_owned(),
     }
 }
 

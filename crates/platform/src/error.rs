@@ -73,6 +73,18 @@ pub enum PipelineError {
         /// The formats it writes ("none" if it writes none).
         known: String,
     },
+    /// Another tool's files of configuration given to a platform that reads none.
+    #[error(
+        "{platform} reads no other tool's configuration files ({}): give a snapshot or a \
+         tenant of the config instead",
+        path.display()
+    )]
+    NoFilesReader {
+        /// The platform.
+        platform: &'static str,
+        /// The files given.
+        path: PathBuf,
+    },
     /// A kind asked of a restore that is not configuration (users and memberships come
     /// over with `migrate users`).
     #[error("--kinds {kind}: not a kind of configuration (see `idferry catalog`)")]

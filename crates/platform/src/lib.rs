@@ -161,10 +161,9 @@ pub trait Platform: Send + Sync {
         dir: &Path,
     ) -> Result<PathBuf, PipelineError> {
         let _ = (keywords, dir);
-        Err(PipelineError::NoSuchFormat {
+        Err(PipelineError::NoFilesReader {
             platform: self.name(),
-            format: path.display().to_string(),
-            known: "none".into(),
+            path: path.to_owned(),
         })
     }
 

@@ -953,6 +953,26 @@ async fn a_zitadel_backup_restored_into_an_empty_instance_diffs_empty_with_secre
         err.contains("its configuration does not convert") && err.contains("idferry migrate users"),
         "{err}"
     );
+    // auth0-deploy-cli's files are Auth0's: ZITADEL says it reads no such files.
+    let tenant_file =
+        crate::common::repo().join("bin/idferry/tests/e2e/a0deploy-tenant/tenant.yaml");
+    let (code, _, err) = run(
+        vec![
+            "restore",
+            tenant_file.to_str().unwrap(),
+            "--to",
+            "zitadel-staging",
+            "--plan",
+        ],
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("zitadel reads no other tool's configuration files")
+            && err.contains("tenant.yaml"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
