@@ -447,6 +447,15 @@ async fn a_tenant_file_restored_by_idferry_is_what_a0deploy_exports_of_the_tenan
         .map(|v| v["field"].as_str().unwrap())
         .collect();
     assert_eq!(needed, ["setup"], "{}", plan["plan"]["needed_values"]);
+    // The file holds every asset type a0deploy handles, and the reader reads each one.
+    let unread: Vec<&str> = plan["plan"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|n| n.contains("an asset type idferry does not read"))
+        .collect();
+    assert!(unread.is_empty(), "{unread:?}");
     std::fs::write(p.path().join("values.toml"), values_for(&plan["plan"])).unwrap();
     let started = std::time::Instant::now();
     let (code, out, err) = p
